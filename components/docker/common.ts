@@ -1,0 +1,33 @@
+// Settings every long-running container of the Docker flavour shares.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Survives Docker daemon restarts and host reboots, but stays down when stopped by hand. */
+export const RESTART_POLICY = "unless-stopped";
+
+/** Label that names a container's part in the platform (docker ps --filter label=mlflow-platform/role=...). */
+export const ROLE_LABEL = "mlflow-platform/role";
+
+export type ContainerRole = "artifact-store" | "bucket-init" | "backend-store" | "tracking-server" | "auth-proxy";
+
+export function roleLabels(role: ContainerRole): docker.types.input.ContainerLabel[] {
+    return [{ label: ROLE_LABEL, value: role }];
+}
+
+/** A healthcheck with a start period long enough for a first database initialisation. */
+export function healthcheck(tests: string[]): docker.types.input.ContainerHealthcheck {
+    return { tests, interval: "5s", timeout: "5s", retries: 12, startPeriod: "60s" };
+}
+
+/** `pulumi up` waits until the container reports healthy, so dependents start only after it. */
+export const WAIT_HEALTHY = { wait: true, waitTimeout: 300 } as const;
+
+/** Pulls an image and keeps it when the stack is destroyed (other stacks may use it). */
+export function pulledImage(name: string, image: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
+    return new docker.RemoteImage(name, { name: image, keepLocally: true }, { parent });
+}
+
+/** Docker `envs` entries from a record, sorted for stable diffs. */
+export function envList(env: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<string[]> {
+    return pulumi.output(env).apply(e => Object.keys(e).sort().map(k => `${k}=${e[k]}`));
+}

@@ -1,0 +1,29 @@
+// Identity of the MLflow image built from images/tracking-server, shared by both flavours.
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+
+export const TRACKING_SERVER_CONTEXT = path.join(__dirname, "..", "images", "tracking-server");
+const CONTEXT_FILES = ["Dockerfile", "requirements.txt", "entrypoint.py", ".dockerignore"];
+
+/** The pinned MLflow version, read from the image's requirements so it is stated once. */
+export function mlflowVersion(contextDir = TRACKING_SERVER_CONTEXT): string {
+    const requirements = fs.readFileSync(path.join(contextDir, "requirements.txt"), "utf8");
+    const match = /^mlflow==(\S+)\s*$/m.exec(requirements);
+    if (!match) throw new Error(`${contextDir}/requirements.txt must pin mlflow==<version>`);
+    return match[1];
+}
+
+/**
+ * `<mlflow version>-<hash of the build context and base image>`: a new tag whenever the
+ * image would change, so the container or task is replaced then and only then.
+ */
+export function trackingServerImageTag(baseImage: string, contextDir = TRACKING_SERVER_CONTEXT): string {
+    const hash = createHash("sha256");
+    hash.update(baseImage);
+    for (const file of CONTEXT_FILES) {
+        hash.update(`\0${file}\0`);
+        hash.update(fs.readFileSync(path.join(contextDir, file)));
+    }
+    return `${mlflowVersion(contextDir)}-${hash.digest("hex").slice(0, 12)}`;
+}

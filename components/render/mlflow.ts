@@ -1,0 +1,82 @@
+// The tracking server's environment. Every `mlflow server` option is read from an
+// environment variable, so the container command carries no settings and no secrets.
+
+export const MLFLOW_PORT = 5000;
+/** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
+export const ENTRYPOINT_PATH = "/opt/mlflow/entrypoint.py";
+export const ENTRYPOINT_COMMAND = ["python", ENTRYPOINT_PATH];
+
+export interface TrackingServerSettings {
+    readonly port: number;
+    readonly workers: number;
+    /** Bucket name; artifacts are proxied by the server to s3://<bucket>/. */
+    readonly artifactBucket: string;
+    /** S3 API endpoint for MinIO or another S3-compatible store; undefined on AWS. */
+    readonly s3EndpointUrl?: string;
+    /** Region boto3 signs requests for. */
+    readonly s3Region: string;
+    /** Host names (optionally host:port or with * wildcards) clients use to reach the proxy. */
+    readonly allowedHosts: readonly string[];
+    /** Origins the browser UI is served from, for MLflow's cross-origin check. */
+    readonly corsAllowedOrigins: readonly string[];
+    /** Let the database connection pool close idle connections, so Aurora can pause. */
+    readonly releaseIdleConnections?: boolean;
+}
+
+/**
+ * MLflow replaces its default allowed hosts with this list, so every name the proxy passes
+ * on must be here. A name without a port also admits it with any port.
+ */
+export function renderAllowedHosts(hosts: readonly string[]): string[] {
+    const out: string[] = [];
+    for (const h of hosts) {
+        for (const v of h.includes(":") ? [h] : [h, `${h}:*`]) {
+            if (!out.includes(v)) out.push(v);
+        }
+    }
+    return out;
+}
+
+/** Origins a browser reports when it loads the UI from `scheme://host[:port]`. */
+export function renderPublicOrigins(hosts: readonly string[], scheme: "http" | "https", port: number): string[] {
+    const defaultPort = scheme === "https" ? 443 : 80;
+    const out: string[] = [];
+    for (const h of hosts) {
+        const origin = h.includes(":") || port === defaultPort ? `${scheme}://${h}` : `${scheme}://${h}:${port}`;
+        if (!out.includes(origin)) out.push(origin);
+    }
+    return out;
+}
+
+/** Non-secret environment; credentials (backend URI or DB password, S3 keys) are added by each flavour as secrets. */
+export function renderTrackingServerEnvironment(s: TrackingServerSettings): Record<string, string> {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.artifactBucket)) {
+        throw new Error(`artifact bucket name is not valid for S3: ${JSON.stringify(s.artifactBucket)}`);
+    }
+    if (s.allowedHosts.length === 0) {
+        throw new Error("at least one allowed host is needed, or MLflow rejects every proxied request");
+    }
+    const env: Record<string, string> = {
+        MLFLOW_HOST: "0.0.0.0",
+        MLFLOW_PORT: String(s.port),
+        MLFLOW_WORKERS: String(s.workers),
+        // Proxied artifact access: clients talk only to the tracking server, never to the bucket.
+        MLFLOW_SERVE_ARTIFACTS: "true",
+        MLFLOW_ARTIFACTS_DESTINATION: `s3://${s.artifactBucket}/`,
+        MLFLOW_SERVER_ALLOWED_HOSTS: renderAllowedHosts(s.allowedHosts).join(","),
+        AWS_DEFAULT_REGION: s.s3Region,
+        // Bring the schema up to date before serving (mlflow db upgrade), so upgrades of the image just work.
+        MLFLOW_DB_UPGRADE: "true",
+    };
+    if (s.corsAllowedOrigins.length > 0) {
+        env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS = s.corsAllowedOrigins.join(",");
+    }
+    if (s.s3EndpointUrl !== undefined) {
+        env.MLFLOW_S3_ENDPOINT_URL = s.s3EndpointUrl;
+    }
+    if (s.releaseIdleConnections) {
+        // A persistent pool keeps Aurora Serverless from auto-pausing (DougTrajano/mlflow-server#124).
+        env.MLFLOW_SQLALCHEMYSTORE_POOLCLASS = "NullPool";
+    }
+    return env;
+}
