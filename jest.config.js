@@ -4,6 +4,6 @@ module.exports = {
     roots: ["<rootDir>/tests", "<rootDir>/components"],
     testMatch: ["**/*.test.ts"],
     // Type checking is `tsc --noEmit` in `npm test`; transpile-only keeps jest fast.
-    transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+    transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
     testTimeout: 20000,
 };

@@ -1,0 +1,136 @@
+// Runs the program under Pulumi mocks and records every resource it registers, so tests
+// assert the resource graph exactly. Each call gets a fresh module registry: the program
+// runs once per call, with its own config.
+import type * as pulumiType from "@pulumi/pulumi";
+
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    /** Inputs as the provider receives them: secrets unwrapped to plain values. */
+    readonly inputs: Record<string, any>;
+    /** Names of the inputs that arrived marked secret. */
+    readonly secretInputs: string[];
+}
+
+export interface ProgramRun {
+    readonly resources: RecordedResource[];
+    /** Stack outputs by export name, resolved. */
+    readonly outputs: Record<string, unknown>;
+    /** Which outputs are marked secret. */
+    readonly secretOutputs: Record<string, boolean>;
+    ofType(type: string): RecordedResource[];
+    one(type: string, namePattern?: RegExp): RecordedResource;
+}
+
+export const PROJECT = "mlflow-platform";
+
+export type CallHandler = (token: string, inputs: Record<string, any>) => Record<string, any> | undefined;
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+function unwrapSecrets(value: any, path: string, found: Set<string>): any {
+    if (value && typeof value === "object") {
+        if (value[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
+            found.add(path.split(".")[0]);
+            return unwrapSecrets(value.value, path, found);
+        }
+        if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}.${i}`, found));
+        const out: Record<string, any> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = unwrapSecrets(v, path === "" ? k : `${path}.${k}`, found);
+        return out;
+    }
+    return value;
+}
+
+/** What fake providers answer: realistic values where the program derives text from them. */
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+        case "random:index/randomPassword:RandomPassword":
+            // A fixed, recognisable value per resource so tests can look for leaks of it.
+            return { ...inputs, result: `pw-${name}-S3cret!@:%`, bcryptHash: `$2b$10$${"a".repeat(22)}${"b".repeat(31)}` };
+        case "random:index/randomString:RandomString":
+            return { ...inputs, result: "abcdefghijklmnopqrstuv".slice(0, inputs.length ?? 22) };
+        case "docker:index/remoteImage:RemoteImage":
+            return { ...inputs, imageId: `sha256:${name}`, repoDigest: `${inputs.name}@sha256:0000` };
+        case "docker:index/image:Image":
+            return { ...inputs, repoDigest: "", baseImageName: inputs.imageName };
+        case "docker:index/container:Container":
+            return { ...inputs, exitCode: 0 };
+        default:
+            return { ...inputs };
+    }
+}
+
+export async function runProgram(opts: {
+    stack: string;
+    config: Record<string, string>;
+    calls?: CallHandler;
+    preview?: boolean;
+}): Promise<ProgramRun> {
+    const resources: RecordedResource[] = [];
+    let run: ProgramRun | undefined;
+    await jestIsolated(async () => {
+        const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
+        await pulumi.runtime.setMocks({
+            newResource(args) {
+                const found = new Set<string>();
+                const inputs = unwrapSecrets(args.inputs, "", found);
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs: [...found] });
+                return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+            },
+            call(args) {
+                const answer = opts.calls?.(args.token, args.inputs);
+                if (answer === undefined) throw new Error(`unexpected function call in mocks: ${args.token}`);
+                return answer;
+            },
+        }, PROJECT, opts.stack, opts.preview ?? false);
+        const config: Record<string, string> = {};
+        for (const [k, v] of Object.entries(opts.config)) config[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
+        pulumi.runtime.setAllConfig(config);
+        const program: Record<string, unknown> = await import("../index");
+        const outputs: Record<string, unknown> = {};
+        const secretOutputs: Record<string, boolean> = {};
+        for (const [key, value] of Object.entries(program)) {
+            if (pulumi.Output.isInstance(value)) {
+                outputs[key] = await new Promise(resolve => (value as pulumiType.Output<unknown>).apply(v => { resolve(v); return v; }));
+                secretOutputs[key] = await pulumi.isSecret(value as pulumiType.Output<unknown>);
+            } else {
+                outputs[key] = value;
+            }
+        }
+        await pulumi.runtime.disconnect();
+        run = {
+            resources,
+            outputs,
+            secretOutputs,
+            ofType: (type: string) => resources.filter(r => r.type === type),
+            one(type: string, namePattern?: RegExp) {
+                const matches = resources.filter(r => r.type === type && (!namePattern || namePattern.test(r.name)));
+                if (matches.length !== 1) {
+                    throw new Error(`expected one ${type}${namePattern ? ` matching ${namePattern}` : ""}, found ${matches.map(m => m.name).join(", ") || "none"}`);
+                }
+                return matches[0];
+            },
+        };
+    });
+    return run!;
+}
+
+/** The program and the Pulumi runtime keep module-level state: give each run its own modules. */
+async function jestIsolated(fn: () => Promise<void>): Promise<void> {
+    let failure: unknown;
+    await jest.isolateModulesAsync(async () => {
+        try { await fn(); } catch (e) { failure = e; }
+    });
+    if (failure) throw failure;
+}
+
+/** Docker `envs` ("K=V") as a record. */
+export function envRecord(envs: string[] | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const entry of envs ?? []) {
+        const i = entry.indexOf("=");
+        out[entry.slice(0, i)] = entry.slice(i + 1);
+    }
+    return out;
+}
