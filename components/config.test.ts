@@ -1,0 +1,151 @@
+import { ConfigError, isPinnedImage, isValidBucketName, parseConfig, supportsAutoPause, RawConfig } from "./config";
+
+function problemsOf(raw: RawConfig, region?: string): string[] {
+    try {
+        parseConfig(raw, region);
+    } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+    }
+    return [];
+}
+
+describe("local defaults", () => {
+    test("an empty config gives a working local stack", () => {
+        const c = parseConfig({});
+        expect(c.target).toBe("local");
+        expect(c.backend).toBe("mysql");
+        expect(c.username).toBe("mlflow");
+        expect(c.password).toBeUndefined();
+        expect(c.bucketName).toBe("mlflow-artifacts");
+        expect(c.maxUploadSize).toBe("5g");
+        expect(c.retainDataOnDestroy).toBe(true);
+        expect(c.allowedHosts).toEqual(["localhost", "127.0.0.1"]);
+        expect(c.local).toMatchObject({ hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false });
+        expect(c.aws).toBeUndefined();
+    });
+
+    test("values are parsed into their types", () => {
+        const c = parseConfig({ hostPort: "8443", exposeMinioConsole: "true", allowedHosts: '["mlflow.lan","10.0.0.5:8443"]', maxUploadSize: "0" });
+        expect(c.local?.hostPort).toBe(8443);
+        expect(c.local?.exposeMinioConsole).toBe(true);
+        expect(c.allowedHosts).toEqual(["mlflow.lan", "10.0.0.5:8443"]);
+        expect(c.maxUploadSize).toBe("0");
+    });
+});
+
+// Each bad value names the key, shows the value, says what is allowed and how to fix it.
+describe.each<[string, RawConfig, RegExp]>([
+    ["unknown target", { target: "gcp" }, /mlflow-platform:target = "gcp" is invalid: must be one of "local", "aws"\. Fix: pulumi config set target local/],
+    ["unknown backend", { backend: "sqlite" }, /mlflow-platform:backend = "sqlite" is invalid: must be one of "mysql", "postgres"\. Fix: pulumi config set backend mysql/],
+    ["port out of range", { hostPort: "70000" }, /mlflow-platform:hostPort = "70000" is invalid: must be a whole number from 1 to 65535\. Fix: pulumi config set hostPort 5000/],
+    ["port zero", { hostPort: "0" }, /hostPort = "0" is invalid/],
+    ["port not a number", { hostPort: "http" }, /mlflow-platform:hostPort = "http" is invalid: must be a whole number/],
+    ["port with a fraction", { hostPort: "5000.5" }, /hostPort = "5000.5" is invalid/],
+    ["bucket with capitals", { bucketName: "My_Bucket" }, /mlflow-platform:bucketName = "My_Bucket" is invalid: must be a valid S3 bucket name.*Fix: pulumi config set bucketName mlflow-artifacts/],
+    ["bucket too short", { bucketName: "ab" }, /bucketName = "ab" is invalid/],
+    ["bucket like an IP", { bucketName: "192.168.1.1" }, /bucketName = "192.168.1.1" is invalid/],
+    ["bucket with double dots", { bucketName: "a..b" }, /bucketName = "a..b" is invalid/],
+    ["username with a colon", { username: "ml:flow" }, /mlflow-platform:username = "ml:flow" is invalid: .*':' would break basic auth.*Fix: pulumi config set username mlflow/],
+    ["empty-looking username", { username: " " }, /username = " " is invalid/],
+    ["short password", { password: "short-pw" }, /mlflow-platform:password = \(value hidden\) is invalid: must be 12 to 128 characters.*Fix: pulumi config set --secret password/],
+    ["image without a tag", { minioImage: "quay.io/minio/minio" }, /mlflow-platform:minioImage = "quay.io\/minio\/minio" is invalid: must be an image reference with an explicit tag other than 'latest'.*Fix: pulumi config set minioImage quay.io\/minio\/minio:RELEASE/],
+    ["image tagged latest", { nginxImage: "nginx:latest" }, /nginxImage = "nginx:latest" is invalid/],
+    ["registry port is not a tag", { mysqlImage: "registry:5000/mysql" }, /mysqlImage = "registry:5000\/mysql" is invalid/],
+    ["upload size with a unit typo", { maxUploadSize: "5gb" }, /maxUploadSize = "5gb" is invalid: must be an nginx size/],
+    ["bind address not an IP", { bindAddress: "localhost" }, /bindAddress = "localhost" is invalid: must be an IPv4 address/],
+    ["boolean typo", { retainDataOnDestroy: "yes" }, /retainDataOnDestroy = "yes" is invalid: must be true or false/],
+    ["allowed host with a scheme", { allowedHosts: '["http://mlflow.lan"]' }, /allowedHosts = "http:\/\/mlflow.lan" is invalid/],
+    ["console on the proxy's port", { exposeMinioConsole: "true", minioConsolePort: "5000" }, /minioConsolePort = "5000" is invalid: must differ from hostPort/],
+])("rejects %s", (_label, raw, expected) => {
+    test("with an error naming the key, the value and the fix", () => {
+        const problems = problemsOf(raw);
+        expect(problems.some(p => expected.test(p))).toBe(true);
+    });
+});
+
+test("reports every bad key at once, before anything is created", () => {
+    const problems = problemsOf({ backend: "oracle", hostPort: "-1", username: "a:b" });
+    expect(problems).toHaveLength(3);
+    expect(() => parseConfig({ backend: "oracle" })).toThrow(/Invalid stack configuration \(nothing was created\)/);
+});
+
+test("a rejected password is never echoed", () => {
+    const problems = problemsOf({ password: "hunter2-xyz" });
+    expect(problems.join("\n")).not.toContain("hunter2-xyz");
+});
+
+test("a password of 12 characters is accepted", () => {
+    expect(parseConfig({ password: "twelve-chars" }).password).toBe("twelve-chars");
+});
+
+describe("aws", () => {
+    const aws = (raw: RawConfig) => parseConfig({ target: "aws", ...raw }, "eu-west-1");
+
+    test("defaults: auto-pausing Aurora, 1 to 3 tasks, auto-named bucket", () => {
+        const c = aws({});
+        expect(c.bucketName).toBeUndefined();
+        expect(c.aws).toMatchObject({
+            region: "eu-west-1", dbMinCapacity: 0, dbMaxCapacity: 2, dbAutoPauseSeconds: 900, dbBackupRetentionDays: 7,
+            dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 1024, taskMemory: 2048, taskArchitecture: "X86_64",
+            desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.08.2",
+        });
+        expect(aws({ backend: "postgres" }).aws?.dbEngineVersion).toBe("16.6");
+        expect(c.allowedHosts).toEqual([]);
+    });
+
+    test("the domain name joins the allowed hosts", () => {
+        expect(aws({ domainName: "mlflow.example.com" }).allowedHosts).toEqual(["mlflow.example.com"]);
+    });
+
+    test("an existing VPC is taken whole", () => {
+        const c = aws({ vpcId: "vpc-0123456789abcdef0", publicSubnetIds: '["subnet-0000000a","subnet-0000000b"]', privateSubnetIds: '["subnet-0000000c","subnet-0000000d"]' });
+        expect(c.aws?.existingVpc).toEqual({ vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-0000000a", "subnet-0000000b"], privateSubnetIds: ["subnet-0000000c", "subnet-0000000d"] });
+    });
+
+    test.each<[string, RawConfig, string | undefined, RegExp]>([
+        ["missing region", {}, undefined, /aws:region = undefined is invalid: the aws target needs an AWS region.*Fix: pulumi config set aws:region eu-west-1/],
+        ["min above max", { dbMinCapacity: "4", dbMaxCapacity: "2" }, "eu-west-1", /dbMinCapacity = "4" is invalid: must not exceed dbMaxCapacity \(2\)/],
+        ["capacity off the 0.5 grid", { dbMaxCapacity: "2.3" }, "eu-west-1", /dbMaxCapacity = "2.3" is invalid: must be a number from 1 to 256 in steps of 0.5/],
+        ["capacity above AWS's limit", { dbMaxCapacity: "512" }, "eu-west-1", /dbMaxCapacity = "512" is invalid/],
+        ["auto-pause too short", { dbAutoPauseSeconds: "60" }, "eu-west-1", /dbAutoPauseSeconds = "60" is invalid: must be a whole number from 300 to 86400/],
+        ["auto-pause on an engine that cannot", { dbEngineVersion: "8.0.mysql_aurora.3.05.2" }, "eu-west-1", /dbEngineVersion = "8.0.mysql_aurora.3.05.2" is invalid: must support auto-pause when dbMinCapacity is 0/],
+        ["a bad CIDR", { ingressCidrs: '["10.0.0.0/33"]' }, "eu-west-1", /ingressCidrs = "10.0.0.0\/33" is invalid: must be IPv4 CIDR blocks/],
+        ["an invalid Fargate pair", { taskCpu: "256", taskMemory: "4096" }, "eu-west-1", /taskMemory = "4096" is invalid: must be one of 512, 1024, 2048 MiB for taskCpu 256/],
+        ["a Fargate cpu that does not exist", { taskCpu: "300" }, "eu-west-1", /taskCpu = "300" is invalid: must be one of 256, 512/],
+        ["a malformed certificate ARN", { certificateArn: "arn:aws:iam::123:cert" }, "eu-west-1", /certificateArn = "arn:aws:iam::123:cert" is invalid: must be an ACM certificate ARN/],
+        ["half an existing VPC", { vpcId: "vpc-0123456789abcdef0" }, "eu-west-1", /publicSubnetIds = undefined is invalid: must be set when vpcId is set/],
+        ["one subnet only", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: '["subnet-0000000a"]', privateSubnetIds: '["subnet-0000000c","subnet-0000000d"]' }, "eu-west-1", /publicSubnetIds = .* is invalid: must list at least two subnets/],
+        ["desired count outside the scaling range", { desiredCount: "5", maxTasks: "3" }, "eu-west-1", /desiredCount = "5" is invalid: must be between minTasks \(1\) and maxTasks \(3\)/],
+        ["a log retention CloudWatch does not offer", { logRetentionDays: "45" }, "eu-west-1", /logRetentionDays = "45" is invalid: must be one of CloudWatch's periods/],
+    ])("rejects %s", (_label, raw, region, expected) => {
+        const problems = problemsOf({ target: "aws", ...raw }, region);
+        expect(problems.some(p => expected.test(p))).toBe(true);
+    });
+
+    test("min capacity 0.5 lifts the auto-pause version requirement", () => {
+        expect(aws({ dbMinCapacity: "0.5", dbEngineVersion: "8.0.mysql_aurora.3.05.2" }).aws?.dbMinCapacity).toBe(0.5);
+    });
+});
+
+test.each<[string, boolean]>([
+    ["mlflow-artifacts", true], ["a.b-c", true], ["abc", true], ["ab", false], ["-abc", false], ["abc-", false],
+    ["ABC", false], ["a_b", false], ["xn--abc", false], ["abc-s3alias", false], [`a${"b".repeat(63)}`, false],
+])("bucket name %s valid: %s", (name, valid) => {
+    expect(isValidBucketName(name)).toBe(valid);
+});
+
+test.each<[string, boolean]>([
+    ["nginx:1.28.0-alpine", true], ["quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", true],
+    ["localhost:5000/mlflow:3.17.2", true], ["nginx:1.28.0@sha256:abc", true],
+    ["nginx", false], ["nginx:latest", false], ["nginx:LATEST", false], ["localhost:5000/mlflow", false], ["nginx@sha256:abc", false],
+])("image %s pinned: %s", (ref, pinned) => {
+    expect(isPinnedImage(ref)).toBe(pinned);
+});
+
+test.each<["mysql" | "postgres", string, boolean]>([
+    ["mysql", "8.0.mysql_aurora.3.08.0", true], ["mysql", "8.0.mysql_aurora.3.10.1", true], ["mysql", "8.0.mysql_aurora.3.07.1", false],
+    ["postgres", "16.3", true], ["postgres", "16.2", false], ["postgres", "15.7", true], ["postgres", "14.11", false], ["postgres", "17.4", true],
+])("%s %s can auto-pause: %s", (engine, version, expected) => {
+    expect(supportsAutoPause(engine, version)).toBe(expected);
+});

@@ -1,0 +1,64 @@
+import { renderAllowedHosts, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
+
+const settings: TrackingServerSettings = {
+    port: 5000, workers: 4, artifactBucket: "mlflow-artifacts", s3EndpointUrl: "http://minio:9000", s3Region: "us-east-1",
+    allowedHosts: ["localhost"], corsAllowedOrigins: ["http://localhost:5000"],
+};
+
+describe("renderTrackingServerEnvironment", () => {
+    const env = renderTrackingServerEnvironment(settings);
+
+    test("serves artifacts by proxy to the bucket", () => {
+        expect(env.MLFLOW_SERVE_ARTIFACTS).toBe("true");
+        expect(env.MLFLOW_ARTIFACTS_DESTINATION).toBe("s3://mlflow-artifacts/");
+        expect(env.MLFLOW_S3_ENDPOINT_URL).toBe("http://minio:9000");
+    });
+
+    test("listens on all interfaces of its container on the given port", () => {
+        expect(env).toMatchObject({ MLFLOW_HOST: "0.0.0.0", MLFLOW_PORT: "5000", MLFLOW_WORKERS: "4" });
+    });
+
+    test("keeps the Host check on, listing the public names", () => {
+        expect(env.MLFLOW_SERVER_ALLOWED_HOSTS).toBe("localhost,localhost:*");
+        expect(env.MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE).toBeUndefined();
+        expect(env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS).toBe("http://localhost:5000");
+    });
+
+    test("holds no credentials: those are added by each flavour as secrets", () => {
+        expect(Object.keys(env).filter(k => /PASSWORD|SECRET|ACCESS_KEY|BACKEND_STORE_URI/.test(k))).toEqual([]);
+    });
+
+    test("on AWS there is no custom S3 endpoint", () => {
+        const aws = renderTrackingServerEnvironment({ ...settings, s3EndpointUrl: undefined, s3Region: "eu-west-1" });
+        expect(aws.MLFLOW_S3_ENDPOINT_URL).toBeUndefined();
+        expect(aws.AWS_DEFAULT_REGION).toBe("eu-west-1");
+    });
+
+    test("a pool that releases idle connections only when asked", () => {
+        expect(env.MLFLOW_SQLALCHEMYSTORE_POOLCLASS).toBeUndefined();
+        expect(renderTrackingServerEnvironment({ ...settings, releaseIdleConnections: true }).MLFLOW_SQLALCHEMYSTORE_POOLCLASS).toBe("NullPool");
+    });
+
+    test("refuses settings MLflow would fail on", () => {
+        expect(() => renderTrackingServerEnvironment({ ...settings, artifactBucket: "Bad_Bucket" })).toThrow(/not valid for S3/);
+        expect(() => renderTrackingServerEnvironment({ ...settings, allowedHosts: [] })).toThrow(/at least one allowed host/);
+    });
+});
+
+test.each<[string[], string[]]>([
+    [["localhost"], ["localhost", "localhost:*"]],
+    [["mlflow.example.com", "10.0.0.5:8443"], ["mlflow.example.com", "mlflow.example.com:*", "10.0.0.5:8443"]],
+    [["a", "a"], ["a", "a:*"]],
+    [["*.example.com"], ["*.example.com", "*.example.com:*"]],
+])("allowed hosts %p render as %p", (hosts, expected) => {
+    expect(renderAllowedHosts(hosts)).toEqual(expected);
+});
+
+test.each<[string[], "http" | "https", number, string[]]>([
+    [["localhost", "127.0.0.1"], "http", 5000, ["http://localhost:5000", "http://127.0.0.1:5000"]],
+    [["mlflow.example.com"], "https", 443, ["https://mlflow.example.com"]],
+    [["lb-1.elb.amazonaws.com"], "http", 80, ["http://lb-1.elb.amazonaws.com"]],
+    [["10.0.0.5:8443"], "https", 443, ["https://10.0.0.5:8443"]],
+])("browser origins for %p over %s:%d", (hosts, scheme, port, expected) => {
+    expect(renderPublicOrigins(hosts, scheme, port)).toEqual(expected);
+});
