@@ -56,6 +56,32 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
             return { ...inputs, repoDigest: "", baseImageName: inputs.imageName };
         case "docker:index/container:Container":
             return { ...inputs, exitCode: 0 };
+        // AWS: the attributes the program derives text from (ARNs, names, endpoints).
+        case "aws:s3/bucket:Bucket": {
+            const bucket = inputs.bucket ?? `${name}-0a1b2c3`;
+            return { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}` };
+        }
+        case "aws:rds/cluster:Cluster":
+            return {
+                ...inputs,
+                endpoint: `${name}.cluster-abc123.eu-west-1.rds.amazonaws.com`,
+                masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-${name}-AbCdEf`, kmsKeyId: "", secretStatus: "active" }],
+            };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return { ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}/0123`, dnsName: `${name}-123456789.eu-west-1.elb.amazonaws.com` };
+        case "aws:ecr/repository:Repository":
+            return { ...inputs, name, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${name}` };
+        case "aws:lb/targetGroup:TargetGroup":
+        case "aws:lb/listener:Listener":
+        case "aws:secretsmanager/secret:Secret":
+        case "aws:cloudwatch/logGroup:LogGroup":
+        case "aws:iam/role:Role":
+        case "aws:iam/policy:Policy":
+        case "aws:ecs/cluster:Cluster":
+        case "aws:ecs/taskDefinition:TaskDefinition":
+        case "aws:ecs/service:Service":
+        case "aws:rds/subnetGroup:SubnetGroup":
+            return { ...inputs, name: inputs.name ?? name, arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` };
         default:
             return { ...inputs };
     }

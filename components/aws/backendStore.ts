@@ -1,5 +1,9 @@
+// AWS backend store: Aurora Serverless v2 (MySQL or PostgreSQL), encrypted, private, with the
+// master password generated and kept by RDS in Secrets Manager (never in Pulumi state).
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsBackendStoreArgs } from "../backendStore";
+import { ENGINES } from "../render/database";
 
 export interface AwsBackendStoreOutputs {
     host: pulumi.Output<string>;
@@ -9,6 +13,77 @@ export interface AwsBackendStoreOutputs {
     secretArn: pulumi.Output<string>;
 }
 
+export const MASTER_USERNAME = "mlflow_admin";
+
+export const AURORA_ENGINES = {
+    mysql: aws.rds.EngineType.AuroraMysql,
+    postgres: aws.rds.EngineType.AuroraPostgresql,
+} as const;
+
+/** RDS identifiers: letters, digits and hyphens, starting with a letter, no double or trailing hyphen. */
+export function rdsIdentifier(text: string, maxLength = 255): string {
+    const cleaned = text.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-").replace(/^[^a-z]+/, "");
+    return (cleaned.slice(0, maxLength).replace(/-+$/, "")) || "mlflow";
+}
+
 export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args: AwsBackendStoreArgs & { databaseName: string }): AwsBackendStoreOutputs {
-    throw new Error(`AWS backend store is being built (issue 4): ${parent} ${name} ${args.platform}`);
+    const retainOnDelete = args.retainOnDelete ?? true;
+    const tags = args.tags ?? {};
+    const engine = AURORA_ENGINES[args.engine];
+    const port = ENGINES[args.engine].port;
+    const autoPause = args.minCapacity === 0;
+
+    const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
+        description: `MLflow metadata database (${name})`,
+        subnetIds: args.subnetIds,
+        tags,
+    }, { parent });
+
+    const cluster = new aws.rds.Cluster(`${name}-cluster`, {
+        engine,
+        engineMode: aws.rds.EngineMode.Provisioned,
+        engineVersion: args.engineVersion,
+        databaseName: args.databaseName,
+        masterUsername: MASTER_USERNAME,
+        // RDS generates the password and rotates it in Secrets Manager; it never enters Pulumi state.
+        manageMasterUserPassword: true,
+        port,
+        storageEncrypted: true,
+        serverlessv2ScalingConfiguration: {
+            minCapacity: args.minCapacity,
+            maxCapacity: args.maxCapacity,
+            ...(autoPause ? { secondsUntilAutoPause: args.autoPauseSeconds } : {}),
+        },
+        vpcSecurityGroupIds: [args.securityGroupId],
+        dbSubnetGroupName: subnetGroup.name,
+        backupRetentionPeriod: args.backupRetentionDays,
+        deletionProtection: args.deletionProtection,
+        // Always keep a last snapshot when the cluster is deleted; a stable name makes it easy to find.
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: rdsIdentifier(`${name}-final`),
+        copyTagsToSnapshot: true,
+        tags,
+    }, { parent, retainOnDelete });
+
+    new aws.rds.ClusterInstance(`${name}-writer`, {
+        clusterIdentifier: cluster.id,
+        engine,
+        engineVersion: cluster.engineVersion,
+        instanceClass: "db.serverless",
+        publiclyAccessible: false,
+        dbSubnetGroupName: subnetGroup.name,
+        tags,
+    }, { parent, retainOnDelete });
+
+    return {
+        host: cluster.endpoint,
+        port: cluster.port,
+        databaseName: pulumi.output(args.databaseName),
+        username: pulumi.output(MASTER_USERNAME),
+        secretArn: cluster.masterUserSecrets.apply(secrets => {
+            const arn = secrets?.[0]?.secretArn;
+            if (!arn) throw new Error(`${name}: the cluster reports no managed master user secret`);
+            return arn;
+        }),
+    };
 }

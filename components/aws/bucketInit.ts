@@ -1,6 +1,15 @@
+// AWS bucket init: the IAM policy the tracking server's task role gets, rendered by the same
+// function that writes the MinIO policy, so both flavours grant exactly the same actions.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsBucketInitArgs } from "../bucketInit";
+import { artifactAccessPolicy } from "../render/bucket";
 
 export function buildAwsBucketInit(parent: pulumi.Resource, name: string, args: AwsBucketInitArgs): { policyArn: pulumi.Output<string> } {
-    throw new Error(`AWS bucket init is being built (issue 4): ${parent} ${name} ${args.platform}`);
+    const policy = new aws.iam.Policy(`${name}-artifact-access`, {
+        description: pulumi.interpolate`MLflow tracking server: objects in s3://${args.bucketName} only`,
+        policy: pulumi.output(args.bucketArn).apply(arn => JSON.stringify(artifactAccessPolicy(arn))),
+        tags: args.tags ?? {},
+    }, { parent });
+    return { policyArn: policy.arn };
 }
