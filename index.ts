@@ -209,12 +209,19 @@ const config = loadConfig();
 const name = `mlflow-${pulumi.getStack()}`;
 const deployment = config.target === "local" ? deployLocal(config, name) : deployAws(config, name);
 
-export const trackingUri = deployment.trackingUri;
-export const username = deployment.username;
-export const password = pulumi.secret(deployment.password);
-export const artifactBucket = deployment.artifactBucket;
-export const backendEngine = deployment.backendEngine;
-export const minioConsoleUrl = deployment.minioConsoleUrl;
-export const ecrRepositoryUrl = deployment.ecrRepositoryUrl;
-export const databaseEndpoint = deployment.databaseEndpoint;
-export const databaseSecretArn = deployment.databaseSecretArn;
+// Only what this target has: an undefined export would print a warning on every `pulumi up`.
+const stackOutputs: Record<string, pulumi.Input<unknown>> = {
+    trackingUri: deployment.trackingUri,
+    username: deployment.username,
+    password: pulumi.secret(deployment.password),
+    artifactBucket: deployment.artifactBucket,
+    backendEngine: deployment.backendEngine,
+    minioConsoleUrl: deployment.minioConsoleUrl,
+    ecrRepositoryUrl: deployment.ecrRepositoryUrl,
+    databaseEndpoint: deployment.databaseEndpoint,
+    databaseSecretArn: deployment.databaseSecretArn,
+};
+for (const key of Object.keys(stackOutputs)) {
+    if (stackOutputs[key] === undefined) delete stackOutputs[key];
+}
+export = stackOutputs;

@@ -71,7 +71,7 @@ export class ArtifactStore extends pulumi.ComponentResource {
                 }),
                 volumes: [{ volumeName: volume.name, containerPath: "/data" }],
                 networksAdvanced: [{ name: args.networkName, aliases: [MINIO_HOSTNAME] }],
-                ports: args.exposeConsole ? [{ internal: MINIO_CONSOLE_PORT, external: consolePort, ip: bindAddress }] : [],
+                ports: args.exposeConsole ? [{ internal: MINIO_CONSOLE_PORT, external: consolePort, ip: bindAddress, protocol: "tcp" }] : [],
                 healthcheck: healthcheck(["CMD", "mc", "ready", "local"]),
                 restart: RESTART_POLICY,
                 labels: roleLabels("artifact-store"),

@@ -81,7 +81,7 @@ export class AuthProxy extends pulumi.ComponentResource {
                     { file: PROXY_CONFIG_PATH, content: this.nginxConfig },
                     { file: HTPASSWD_PATH, content: credentials.htpasswd },
                 ],
-                ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress }],
+                ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
                 networksAdvanced: [{ name: args.networkName }],
                 healthcheck: healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PROXY_LISTEN_PORT}/health`]),
                 restart: RESTART_POLICY,

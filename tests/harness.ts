@@ -10,6 +10,8 @@ export interface RecordedResource {
     readonly inputs: Record<string, any>;
     /** Names of the inputs that arrived marked secret. */
     readonly secretInputs: string[];
+    /** Resource options the mocks do not see, captured by a stack transformation. */
+    readonly options: { retainOnDelete?: boolean; parent?: string };
 }
 
 export interface ProgramRun {
@@ -94,6 +96,7 @@ export async function runProgram(opts: {
     preview?: boolean;
 }): Promise<ProgramRun> {
     const resources: RecordedResource[] = [];
+    const options = new Map<string, RecordedResource["options"]>();
     let run: ProgramRun | undefined;
     await jestIsolated(async () => {
         const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
@@ -101,7 +104,8 @@ export async function runProgram(opts: {
             newResource(args) {
                 const found = new Set<string>();
                 const inputs = unwrapSecrets(args.inputs, "", found);
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs: [...found] });
+                if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs: [...found], options: options.get(args.name) ?? {} });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -113,7 +117,17 @@ export async function runProgram(opts: {
         const config: Record<string, string> = {};
         for (const [k, v] of Object.entries(opts.config)) config[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
         pulumi.runtime.setAllConfig(config);
-        const program: Record<string, unknown> = await import("../index");
+        let program: Record<string, unknown> = {};
+        // Inside a stack, as `pulumi up` runs it, so stack transformations can see resource options.
+        await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation(t => {
+                const parent = t.opts.parent as pulumiType.Resource | undefined;
+                options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                return undefined;
+            });
+            program = await import("../index");
+            return program;
+        });
         const outputs: Record<string, unknown> = {};
         const secretOutputs: Record<string, boolean> = {};
         for (const [key, value] of Object.entries(program)) {
@@ -140,6 +154,33 @@ export async function runProgram(opts: {
         };
     });
     return run!;
+}
+
+/**
+ * Runs a program that must fail, outside a stack (a failing stack init would crash the test
+ * worker), and reports the error and how many resources were registered before it.
+ */
+export async function runFailingProgram(opts: { stack: string; config: Record<string, string> }): Promise<{ error: Error; registered: number }> {
+    let registered = 0;
+    let error: Error | undefined;
+    await jestIsolated(async () => {
+        const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
+        await pulumi.runtime.setMocks({
+            newResource(args) { registered++; return { id: `${args.name}-id`, state: args.inputs }; },
+            call() { throw new Error("no calls expected"); },
+        }, PROJECT, opts.stack, false);
+        const config: Record<string, string> = {};
+        for (const [k, v] of Object.entries(opts.config)) config[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
+        pulumi.runtime.setAllConfig(config);
+        try {
+            await import("../index");
+        } catch (e) {
+            error = e as Error;
+        }
+        await pulumi.runtime.disconnect();
+    });
+    if (!error) throw new Error("the program was expected to fail but did not");
+    return { error, registered };
 }
 
 /** The program and the Pulumi runtime keep module-level state: give each run its own modules. */

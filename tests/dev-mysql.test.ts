@@ -1,0 +1,112 @@
+// The dev stack (Pulumi.dev.yaml) with its default MySQL backend, evaluated under mocks.
+import * as bcrypt from "bcryptjs";
+import { envRecord, ProgramRun, runFailingProgram, runProgram } from "./harness";
+import { containerByRole, countByType, describeLocalStackInvariants, T } from "./localInvariants";
+
+const DEV = { target: "local", backend: "mysql", hostPort: "5000", bindAddress: "127.0.0.1" };
+
+let run: ProgramRun;
+beforeAll(async () => {
+    run = await runProgram({ stack: "dev", config: DEV });
+});
+
+describeLocalStackInvariants(() => run);
+
+test("creates exactly these resources", () => {
+    expect(countByType(run)).toEqual({
+        "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
+        "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
+        [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5,
+        // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user.
+        [T.password]: 5,
+    });
+});
+
+test("MySQL 8 with utf8mb4, an application user distinct from root, healthchecked over TCP", () => {
+    const db = containerByRole(run, "backend-store");
+    const env = envRecord(db.inputs.envs);
+    expect(run.one(T.remoteImage, /backend-image$/).inputs.name).toBe("mysql:8.4.6");
+    expect(db.inputs.command).toEqual(["--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"]);
+    expect(env).toMatchObject({ MYSQL_DATABASE: "mlflow", MYSQL_USER: "mlflow" });
+    expect(env.MYSQL_PASSWORD).not.toBe(env.MYSQL_ROOT_PASSWORD);
+    expect(db.inputs.volumes[0].containerPath).toBe("/var/lib/mysql");
+    expect(db.inputs.healthcheck.tests).toEqual(["CMD", "mysqladmin", "ping", "--host=127.0.0.1", "--silent"]);
+    expect(db.inputs.networksAdvanced[0].aliases).toEqual(["db"]);
+});
+
+test("MLflow connects as the application user with the password URL-encoded", () => {
+    const db = envRecord(containerByRole(run, "backend-store").inputs.envs);
+    const uri = new URL(envRecord(containerByRole(run, "tracking-server").inputs.envs).MLFLOW_BACKEND_STORE_URI);
+    expect(uri.protocol).toBe("mysql+pymysql:");
+    expect([uri.hostname, uri.port, uri.pathname, uri.search]).toEqual(["db", "3306", "/mlflow", "?charset=utf8mb4"]);
+    expect(uri.username).toBe("mlflow");
+    expect(uri.password).not.toMatch(/[@:!]/);
+    expect(decodeURIComponent(uri.password)).toBe(db.MYSQL_PASSWORD);
+});
+
+test("database passwords are generated with the characters that break unencoded URIs", () => {
+    const db = run.one(T.password, /backend-app-password$/);
+    expect(db.inputs).toMatchObject({ length: 32, special: true });
+    expect(db.inputs.overrideSpecial).toEqual(expect.stringContaining("@"));
+    expect(db.inputs.overrideSpecial).toEqual(expect.stringContaining(":"));
+    expect(db.inputs.overrideSpecial).toEqual(expect.stringContaining("%"));
+});
+
+describe("with the MinIO console, a given password, a LAN binding and data not retained", () => {
+    let custom: ProgramRun;
+    beforeAll(async () => {
+        custom = await runProgram({
+            stack: "dev",
+            config: {
+                ...DEV, exposeMinioConsole: "true", minioConsolePort: "9101", password: "correct-horse-battery",
+                bindAddress: "0.0.0.0", hostPort: "8081", allowedHosts: '["mlflow.lan"]', retainDataOnDestroy: "false",
+                maxUploadSize: "0",
+            },
+        });
+    });
+
+    test("publishes the console, and only the console besides the proxy", () => {
+        const minio = containerByRole(custom, "artifact-store");
+        expect(minio.inputs.ports).toEqual([{ internal: 9001, external: 9101, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(envRecord(minio.inputs.envs).MINIO_BROWSER).toBe("on");
+        expect(custom.outputs.minioConsoleUrl).toBe("http://localhost:9101");
+        expect(containerByRole(custom, "backend-store").inputs.ports ?? []).toEqual([]);
+        expect(containerByRole(custom, "tracking-server").inputs.ports ?? []).toEqual([]);
+    });
+
+    test("hashes the given password with a salt kept in state, and generates none", () => {
+        expect(custom.ofType(T.password).map(p => p.name)).not.toContain("mlflow-dev-proxy-password");
+        const salt = custom.one(T.randomString, /proxy-salt$/);
+        expect(salt.inputs).toMatchObject({ length: 22, overrideSpecial: "./" });
+        const files = Object.fromEntries(containerByRole(custom, "auth-proxy").inputs.uploads.map((u: any) => [u.file, u.content]));
+        const [user, hash] = files["/etc/nginx/mlflow.htpasswd"].trim().split(":");
+        expect(user).toBe("mlflow");
+        expect(bcrypt.compareSync("correct-horse-battery", hash)).toBe(true);
+        expect(custom.outputs.password).toBe("correct-horse-battery");
+        expect(custom.secretOutputs.password).toBe(true);
+    });
+
+    test("MLflow accepts the LAN name on any port, and its UI origin", () => {
+        const env = envRecord(containerByRole(custom, "tracking-server").inputs.envs);
+        expect(env.MLFLOW_SERVER_ALLOWED_HOSTS).toBe("mlflow.lan,mlflow.lan:*");
+        expect(env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS).toBe("http://mlflow.lan:8081");
+    });
+
+    test("the proxy binds the chosen address and port and has no upload limit", () => {
+        const proxy = containerByRole(custom, "auth-proxy");
+        expect(proxy.inputs.ports).toEqual([{ internal: 8080, external: 8081, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(proxy.inputs.uploads[0].content).toContain("client_max_body_size 0;");
+        expect(custom.outputs.trackingUri).toBe("http://localhost:8081");
+    });
+
+    test("volumes are deleted with the stack when asked", () => {
+        expect(custom.ofType(T.volume).map(v => v.options.retainOnDelete)).toEqual([false, false]);
+    });
+});
+
+test("bad config stops the program before any resource is registered", async () => {
+    const { error, registered } = await runFailingProgram({ stack: "dev", config: { ...DEV, hostPort: "99999", username: "a:b" } });
+    expect(error.message).toMatch(/mlflow-platform:hostPort = "99999" is invalid: must be a whole number from 1 to 65535\. Fix: pulumi config set hostPort 5000/);
+    expect(error.message).toMatch(/mlflow-platform:username = "a:b" is invalid/);
+    expect(registered).toBe(0);
+});

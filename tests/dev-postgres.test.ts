@@ -1,0 +1,40 @@
+// The dev stack with `backend: postgres`, evaluated under mocks.
+import { renderPostgresInitScript } from "../components/render/database";
+import { envRecord, ProgramRun, runProgram } from "./harness";
+import { containerByRole, countByType, describeLocalStackInvariants, T } from "./localInvariants";
+
+let run: ProgramRun;
+beforeAll(async () => {
+    run = await runProgram({ stack: "dev", config: { target: "local", backend: "postgres", hostPort: "5000", bindAddress: "127.0.0.1" } });
+});
+
+describeLocalStackInvariants(() => run);
+
+test("creates exactly these resources", () => {
+    expect(countByType(run)).toEqual({
+        "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
+        "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
+        [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5, [T.password]: 5,
+    });
+    expect(run.outputs.backendEngine).toBe("postgres");
+});
+
+test("PostgreSQL with an application role created by the rendered init script", () => {
+    const db = containerByRole(run, "backend-store");
+    const env = envRecord(db.inputs.envs);
+    expect(run.one(T.remoteImage, /backend-image$/).inputs.name).toBe("postgres:16.10-bookworm");
+    expect(env).toMatchObject({ POSTGRES_USER: "postgres", MLFLOW_DB_USER: "mlflow", MLFLOW_DB_NAME: "mlflow" });
+    expect(env.MLFLOW_DB_PASSWORD).not.toBe(env.POSTGRES_PASSWORD);
+    expect(db.inputs.uploads).toEqual([{ file: "/docker-entrypoint-initdb.d/10-mlflow.sh", content: renderPostgresInitScript(), executable: true }]);
+    expect(db.inputs.volumes[0].containerPath).toBe("/var/lib/postgresql/data");
+    expect(db.inputs.healthcheck.tests).toEqual(["CMD", "pg_isready", "--host=127.0.0.1", "--username=mlflow", "--dbname=mlflow"]);
+});
+
+test("MLflow connects with psycopg2 as the application role, password URL-encoded", () => {
+    const db = envRecord(containerByRole(run, "backend-store").inputs.envs);
+    const uri = new URL(envRecord(containerByRole(run, "tracking-server").inputs.envs).MLFLOW_BACKEND_STORE_URI);
+    expect(uri.protocol).toBe("postgresql+psycopg2:");
+    expect([uri.username, uri.hostname, uri.port, uri.pathname]).toEqual(["mlflow", "db", "5432", "/mlflow"]);
+    expect(decodeURIComponent(uri.password)).toBe(db.MLFLOW_DB_PASSWORD);
+    expect(decodeURIComponent(uri.password)).not.toBe(db.POSTGRES_PASSWORD);
+});
