@@ -39,3 +39,9 @@ test("the stack files select the intended targets", () => {
     expect(stack("Pulumi.aws.yaml")["mlflow-platform:target"]).toBe("aws");
     expect(stack("Pulumi.aws.yaml")["aws:region"]).toMatch(/^[a-z]{2}-[a-z]+-\d$/);
 });
+
+test("the README's configuration table names every key", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("| Key | Default | Meaning |"), readme.indexOf("### Images"));
+    expect(CONFIG_KEYS.filter(key => !table.includes(`\`${key}\``))).toEqual([]);
+});
