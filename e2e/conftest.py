@@ -1,0 +1,565 @@
+"""End-to-end harness: runs the rendered local-target configuration on this host.
+
+The spec (e2e/out/<backend>/spec.json) holds every docker Container's inputs exactly as the
+Pulumi program hands them to the Docker provider (see render-spec.ts). Each container is
+replaced by a host process or a host service, and only addresses are rewritten:
+
+| container role  | stands in here                        | rewritten (and nothing else)                          |
+|-----------------|---------------------------------------|-------------------------------------------------------|
+| backend-store   | local MariaDB 10.11 / PostgreSQL 15   | db/user names get a per-run suffix (shared servers);  |
+|                 |                                       | MLFLOW_BACKEND_STORE_URI host db -> 127.0.0.1 and the |
+|                 |                                       | same suffixed names (password kept as rendered)       |
+| artifact-store  | moto_server (S3 + IAM, auth enforced) | http://minio:9000 -> http://127.0.0.1:<free port>     |
+| bucket-init     | boto3 calls doing what the mc script  | MinIO root -> a moto admin user; moto generates the   |
+|                 | does (bucket, policy from the script, | MLflow identity's key pair, substituted for           |
+|                 | user, attach)                         | MLFLOW_ACCESS_KEY/SECRET in MLflow's AWS_* variables   |
+| tracking-server | python images/tracking-server/        | MLFLOW_HOST 0.0.0.0 -> 127.0.0.1, MLFLOW_PORT -> free |
+|                 | entrypoint.py (the image's entrypoint)| port, endpoint/URI/keys as above                      |
+| auth-proxy      | Debian nginx with a wrapper main conf | `server mlflow:5000` -> 127.0.0.1:<mlflow port>,      |
+|                 | that includes the rendered default.conf| `listen 8080` -> 127.0.0.1:<free port>, htpasswd path |
+|                 |                                       | -> a temp copy of the rendered htpasswd upload        |
+
+Secrets from the spec are never printed; logs of every process go to e2e/out/<backend>/.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import pytest
+import requests
+
+E2E = Path(__file__).resolve().parent
+REPO = E2E.parent
+ENTRYPOINT_IN_IMAGE = "/opt/mlflow/entrypoint.py"
+ENTRYPOINT = REPO / "images" / "tracking-server" / "entrypoint.py"
+CI = os.environ.get("CI", "").lower() == "true"
+BACKEND = os.environ.get("E2E_BACKEND", "mysql")
+OUT = Path(os.environ.get("E2E_OUT", E2E / "out" / BACKEND))
+SPEC_FILE = Path(os.environ.get("E2E_SPEC", OUT / "spec.json"))
+RUN_SUFFIX = uuid.uuid4().hex[:8]
+
+
+class Redacted(dict):
+    """A dict whose repr never shows values: pytest prints fixture values in tracebacks."""
+
+    def __repr__(self):
+        return f"<redacted {sorted(self)}>"
+
+
+class RedactedPair(tuple):
+    def __repr__(self):
+        return "<redacted credentials>"
+
+
+def require(condition, message):
+    """A missing prerequisite fails under CI=true and skips elsewhere."""
+    if not condition:
+        if CI:
+            pytest.fail(f"prerequisite missing (CI=true, so this fails): {message}", pytrace=False)
+        pytest.skip(message)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, timeout, interval=0.5, proc=None, log=None):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}; see {log}")
+        try:
+            if check():
+                return
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not ready after {timeout}s (last error: {last!r}); see {log}")
+
+
+def env_dict(container):
+    out = {}
+    for item in container["inputs"].get("envs") or []:
+        k, _, v = item.partition("=")
+        out[k] = v
+    return out
+
+
+def upload(container, suffix):
+    for u in container["inputs"].get("uploads") or []:
+        if u["file"].endswith(suffix):
+            return u
+    raise KeyError(f"{container['name']}: no upload ending with {suffix}")
+
+
+# --- process handling --------------------------------------------------------------------
+
+def descendants(pid):
+    """All live descendants of pid, from /proc (uvicorn workers, reloader children...)."""
+    children = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            stat = (p / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(p.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+class Proc:
+    """A child process in its own session/process group, logging to a file."""
+
+    def __init__(self, name, argv, env, cwd=None):
+        self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
+        self.log = OUT / f"{name}.log"
+        self.popen = None
+
+    def start(self):
+        fh = open(self.log, "ab")
+        fh.write(f"\n==== start {time.strftime('%H:%M:%S')} ====\n".encode())
+        fh.flush()
+        self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=fh, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        fh.close()
+        return self
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def tree(self):
+        return [self.popen.pid] + descendants(self.popen.pid)
+
+    def kill9(self):
+        """SIGKILL the whole tree (process group plus any descendant that left it)."""
+        pids = self.tree()
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.popen.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and not _zombie(p) for p in pids):
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        pids = self.tree()
+        try:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.popen.wait(timeout=20)
+
+
+def _zombie(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+# --- spec --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def spec():
+    require(SPEC_FILE.exists(), f"spec {SPEC_FILE} not rendered (run e2e/run)")
+    data = json.loads(SPEC_FILE.read_text())
+    assert data["backend"] == BACKEND, f"spec is for {data['backend']}, E2E_BACKEND={BACKEND}"
+    by_role = {}
+    for c in data["containers"]:
+        assert c["role"] not in by_role, f"two containers with role {c['role']}"
+        by_role[c["role"]] = c
+    assert set(by_role) == {"artifact-store", "bucket-init", "backend-store", "tracking-server", "auth-proxy"}, sorted(by_role)
+    data["by_role"] = by_role
+    return Redacted(data)
+
+
+@pytest.fixture(scope="session")
+def mlflow_env_rendered(spec):
+    c = spec["by_role"]["tracking-server"]
+    assert c["inputs"].get("entrypoints") == ["python", ENTRYPOINT_IN_IMAGE], c["inputs"].get("entrypoints")
+    return Redacted(env_dict(c))
+
+
+# --- backend store -----------------------------------------------------------------------
+
+def _mysql_admin():
+    import pymysql
+    return pymysql.connect(host=os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), port=int(os.environ.get("E2E_MYSQL_PORT", "3306")),
+                           user=os.environ.get("E2E_MYSQL_ADMIN", "root"), password=os.environ.get("E2E_MYSQL_ADMIN_PASSWORD", ""),
+                           autocommit=True, connect_timeout=10)
+
+
+PG_ENV = {"PGHOST": os.environ.get("E2E_PG_HOST", "127.0.0.1"), "PGPORT": os.environ.get("E2E_PG_PORT", "5432"),
+          "PGCONNECT_TIMEOUT": "10"}
+PG_ADMIN = os.environ.get("E2E_PG_ADMIN", "postgres")
+
+
+def _psql(sql):
+    env = {**os.environ, **PG_ENV}
+    return subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-U", PG_ADMIN, "-d", "postgres", "-tAc", sql],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def database(spec, mlflow_env_rendered):
+    """Creates the app database and user as the backend-store container would, uniquely named.
+
+    Returns the MLflow backend store URI rewritten for this host. Dropped at the end.
+    """
+    from sqlalchemy.engine import make_url
+
+    c = spec["by_role"]["backend-store"]
+    env = env_dict(c)
+    uri = make_url(mlflow_env_rendered["MLFLOW_BACKEND_STORE_URI"])
+    assert uri.host == "db", uri.host
+    if BACKEND == "mysql":
+        assert uri.drivername == "mysql+pymysql" and uri.port == 3306, uri.drivername
+        name, user, password = env["MYSQL_DATABASE"], env["MYSQL_USER"], env["MYSQL_PASSWORD"]
+        assert env["MYSQL_ROOT_PASSWORD"] and env["MYSQL_ROOT_PASSWORD"] != password
+        flags = dict(a.lstrip("-").split("=", 1) for a in c["inputs"].get("command") or [] if "=" in a)
+        charset, collation = flags["character-set-server"], flags["collation-server"]
+    else:
+        assert uri.drivername == "postgresql+psycopg2" and uri.port == 5432, uri.drivername
+        name, user, password = env["MLFLOW_DB_NAME"], env["MLFLOW_DB_USER"], env["MLFLOW_DB_PASSWORD"]
+        assert env["POSTGRES_USER"] != user, "the app role must not be the superuser"
+    # The URI MLflow gets must carry exactly the credentials the database container creates:
+    # parsed the way MLflow parses it (SQLAlchemy), so URL-encoding mistakes show up here.
+    if (uri.username, uri.password, uri.database) != (user, password, name):
+        pytest.fail("backend URI (as SQLAlchemy parses it) and the database container's env disagree", pytrace=False)
+
+    # Shared servers: suffix names per run instead of drop-and-recreate.
+    run_name, run_user = f"{name}_{RUN_SUFFIX}", f"{user}_{RUN_SUFFIX}"
+    if BACKEND == "mysql":
+        try:
+            conn = _mysql_admin()
+        except Exception as e:  # noqa: BLE001
+            require(False, f"MariaDB/MySQL not reachable: {e}")
+        with conn.cursor() as cur:
+            # This mirrors the official mysql image's entrypoint for MYSQL_DATABASE / MYSQL_USER /
+            # MYSQL_PASSWORD: database with the server's charset/collation flags, user '%'
+            # identified by the password, ALL on that database only.
+            cur.execute(f"CREATE DATABASE `{run_name}` CHARACTER SET {charset} COLLATE {collation}")
+            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (run_user, password))
+            cur.execute(f"GRANT ALL ON `{run_name}`.* TO %s@'%%'", (run_user,))
+        host, port = conn.host, conn.port
+    else:
+        probe = _psql("select 1")
+        require(probe.returncode == 0, f"PostgreSQL not reachable: {probe.stderr.strip()}")
+        script = OUT / "10-mlflow.sh"
+        script.write_text(upload(c, "/docker-entrypoint-initdb.d/10-mlflow.sh")["content"])
+        # Run the rendered init script for real, with the container's env (names suffixed).
+        run_env = {**os.environ, **PG_ENV, **env, "POSTGRES_USER": PG_ADMIN, "POSTGRES_DB": "postgres",
+                   "MLFLOW_DB_NAME": run_name, "MLFLOW_DB_USER": run_user}
+        r = subprocess.run(["sh", str(script)], env=run_env, capture_output=True, text=True, timeout=120)
+        (OUT / "postgres-init.log").write_text(r.stdout + r.stderr)
+        assert r.returncode == 0, f"rendered init script failed, see {OUT / 'postgres-init.log'}"
+        host, port = PG_ENV["PGHOST"], int(PG_ENV["PGPORT"])
+
+    rewritten = uri.set(host=host, port=port, username=run_user, database=run_name)
+    yield Redacted({"uri": rewritten.render_as_string(hide_password=False), "name": run_name, "user": run_user, "password": password})
+
+    if BACKEND == "mysql":
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{run_name}`")
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (run_user,))
+        conn.close()
+    else:
+        _psql(f'DROP DATABASE IF EXISTS "{run_name}" WITH (FORCE)')
+        _psql(f'DROP ROLE IF EXISTS "{run_user}"')
+
+
+# --- artifact store (moto stands in for MinIO) ---------------------------------------------
+
+def policy_from_script(script):
+    m = re.search(r"<<'POLICY'\n(.*?)\nPOLICY\n", script, re.S)
+    assert m, "policy heredoc not found in bucket-init script"
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="session")
+def artifact_store(spec):
+    import boto3
+
+    init = spec["by_role"]["bucket-init"]
+    ienv = env_dict(init)
+    script = upload(init, "/init/bucket-init.sh")["content"]
+    (OUT / "bucket-init.sh").write_text(script)
+    policy = policy_from_script(script)
+    # What the mc script does, step by step, so the stand-in below does the same.
+    for step in ('mc mb --ignore-existing', 'mc anonymous set private', 'mc admin policy create',
+                 'mc admin user add', 'mc admin policy attach'):
+        assert step in script, f"bucket-init script no longer does `{step}`: update the stand-in"
+    minio_env = env_dict(spec["by_role"]["artifact-store"])
+    assert ienv["MINIO_ROOT_USER"] == minio_env["MINIO_ROOT_USER"]
+    if ienv["MINIO_ROOT_PASSWORD"] != minio_env["MINIO_ROOT_PASSWORD"]:
+        pytest.fail("bucket-init's MINIO_ROOT_PASSWORD differs from MinIO's", pytrace=False)
+    assert ienv["MINIO_ENDPOINT"] == "http://minio:9000"
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MOTO_PORT": str(port)}
+    proc = Proc("moto", [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], env).start()
+    try:
+        wait_for("moto", lambda: requests.get(f"{endpoint}/moto-api/", timeout=2).status_code == 200, 60, proc=proc.popen, log=proc.log)
+        region = "us-east-1"
+        boot = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam = boto3.client("iam", **boot)
+        s3 = boto3.client("s3", **boot)
+        bucket = ienv["ARTIFACT_BUCKET"]
+        other = f"e2e-other-{RUN_SUFFIX}"
+        s3.create_bucket(Bucket=bucket)
+        s3.create_bucket(Bucket=other)
+        s3.put_object(Bucket=other, Key="secret.txt", Body=b"not for mlflow")
+        # The MinIO root identity -> an admin user (moto has no root keys of its own).
+        iam.create_user(UserName=ienv["MINIO_ROOT_USER"])
+        iam.put_user_policy(UserName=ienv["MINIO_ROOT_USER"], PolicyName="root",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        admin_key = iam.create_access_key(UserName=ienv["MINIO_ROOT_USER"])["AccessKey"]
+        # MLflow's identity with exactly the rendered policy.
+        arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+        iam.create_user(UserName=ienv["MLFLOW_ACCESS_KEY"])
+        iam.attach_user_policy(UserName=ienv["MLFLOW_ACCESS_KEY"], PolicyArn=arn)
+        key = iam.create_access_key(UserName=ienv["MLFLOW_ACCESS_KEY"])["AccessKey"]
+        # From here on moto checks signatures and IAM policies on every request.
+        r = requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
+        assert r.status_code == 200, r.text
+        admin = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id=admin_key["AccessKeyId"],
+                     aws_secret_access_key=admin_key["SecretAccessKey"])
+        boto3.client("s3", **admin).head_bucket(Bucket=bucket)
+        yield Redacted({
+            "endpoint": endpoint, "bucket": bucket, "other_bucket": other, "policy": policy, "region": region,
+            "admin": admin, "mlflow_key": key["AccessKeyId"], "mlflow_secret": key["SecretAccessKey"],
+            "rendered_access_key": ienv["MLFLOW_ACCESS_KEY"], "rendered_secret": ienv["MLFLOW_SECRET_KEY"], "proc": proc,
+        })
+    finally:
+        proc.stop()
+
+
+# --- tracking server ---------------------------------------------------------------------
+
+def base_env():
+    venv_bin = str(Path(sys.executable).parent)
+    keep = {k: os.environ[k] for k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "TZ") if k in os.environ}
+    return {**keep, "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
+
+
+class MlflowServer:
+    def __init__(self, env, name="mlflow"):
+        self.env = env
+        self.port = int(env["MLFLOW_PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        # The container's entrypoint, run with the venv's python (which has `mlflow` beside it).
+        self.proc = Proc(name, [sys.executable, str(ENTRYPOINT)], env, cwd=str(OUT))
+
+    def start(self, timeout=300):
+        self.proc.start()
+        wait_for(f"MLflow on :{self.port}", lambda: requests.get(f"{self.url}/health", timeout=3).status_code == 200,
+                 timeout, proc=self.proc.popen, log=self.proc.log)
+        return self
+
+
+def mlflow_env(rendered, database, store, **overrides):
+    env = dict(rendered)
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000", env["MLFLOW_S3_ENDPOINT_URL"]
+    if env["AWS_ACCESS_KEY_ID"] != store["rendered_access_key"]:
+        pytest.fail("MLflow's AWS_ACCESS_KEY_ID is not the identity bucket-init creates", pytrace=False)
+    if env["AWS_SECRET_ACCESS_KEY"] != store["rendered_secret"]:
+        pytest.fail("MLflow's AWS_SECRET_ACCESS_KEY is not the secret bucket-init sets", pytrace=False)
+    env.update({
+        "MLFLOW_HOST": "127.0.0.1",
+        "MLFLOW_PORT": str(free_port()),
+        "MLFLOW_S3_ENDPOINT_URL": store["endpoint"],
+        "MLFLOW_BACKEND_STORE_URI": database["uri"],
+        "AWS_ACCESS_KEY_ID": store["mlflow_key"],
+        "AWS_SECRET_ACCESS_KEY": store["mlflow_secret"],
+    })
+    env.update(overrides)
+    return {**base_env(), **{k: v for k, v in env.items() if v is not None}}
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_env_rendered, database, artifact_store):
+    server = MlflowServer(mlflow_env(mlflow_env_rendered, database, artifact_store))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.proc.stop()
+
+
+# --- proxy -------------------------------------------------------------------------------
+
+class Nginx:
+    def __init__(self, spec, upstream_port, name="nginx"):
+        require(shutil.which("nginx") or Path("/usr/sbin/nginx").exists(), "nginx (apt-get install nginx-light)")
+        c = spec["by_role"]["auth-proxy"]
+        conf = upload(c, "/etc/nginx/conf.d/default.conf")["content"]
+        htpasswd = upload(c, "/etc/nginx/mlflow.htpasswd")["content"]
+        self.port = free_port()
+        self.dir = OUT / name
+        shutil.rmtree(self.dir, ignore_errors=True)
+        (self.dir / "tmp").mkdir(parents=True)
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.dir / "tmp", 0o777)
+        (self.dir / "mlflow.htpasswd").write_text(htpasswd)
+        os.chmod(self.dir / "mlflow.htpasswd", 0o644)
+
+        def sub(old, new, text):
+            assert text.count(old) == 1, f"expected exactly one `{old}` in the rendered nginx config"
+            return text.replace(old, new)
+
+        conf = sub("server mlflow:5000;", f"server 127.0.0.1:{upstream_port};", conf)
+        conf = sub("listen 8080;", f"listen 127.0.0.1:{self.port};", conf)
+        conf = sub("auth_basic_user_file /etc/nginx/mlflow.htpasswd;", f"auth_basic_user_file {self.dir / 'mlflow.htpasswd'};", conf)
+        (self.dir / "default.conf").write_text(conf)
+        t = self.dir / "tmp"
+        user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
+        (self.dir / "nginx.conf").write_text(f"""{user}daemon off;
+worker_processes 1;
+pid {self.dir / 'nginx.pid'};
+error_log {OUT / (name + '-error.log')} info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {OUT / (name + '-access.log')};
+    client_body_temp_path {t}/client_body;
+    proxy_temp_path {t}/proxy;
+    fastcgi_temp_path {t}/fastcgi;
+    uwsgi_temp_path {t}/uwsgi;
+    scgi_temp_path {t}/scgi;
+    include {self.dir / 'default.conf'};
+}}
+""")
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = Proc(name, [binary, "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")], base_env())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc.start()
+        wait_for("nginx", lambda: requests.get(f"{self.url}/nonexistent", timeout=3).status_code == 401, 30,
+                 proc=self.proc.popen, log=self.proc.log)
+        return self
+
+
+@pytest.fixture(scope="session")
+def proxy(spec, mlflow_server):
+    n = Nginx(spec, mlflow_server.port)
+    try:
+        yield n.start()
+    finally:
+        n.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def credentials(spec):
+    return RedactedPair((spec["clientUser"], spec["clientPassword"]))
+
+
+@pytest.fixture(scope="session")
+def tracking(proxy, credentials, spec):
+    """Points the MLflow client at the proxy with the spec's basic-auth user."""
+    import mlflow
+
+    keys = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+            "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({"MLFLOW_TRACKING_URI": proxy.url, "MLFLOW_TRACKING_USERNAME": credentials[0],
+                       "MLFLOW_TRACKING_PASSWORD": credentials[1], "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                       "MLFLOW_HTTP_REQUEST_TIMEOUT": "600",
+                       # Client-side workaround (see test_server_keeps_artifact_transfers_proxied): MLflow 3.17 with an
+                       # S3 destination advertises multipart transfers, and the client would then PUT/GET presigned
+                       # URLs of http://minio:9000 directly, which clients outside the Docker network cannot reach.
+                       "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "false", "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false"})
+    mlflow.set_tracking_uri(proxy.url)
+    yield mlflow.MlflowClient(proxy.url)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def experiment(tracking):
+    name = f"e2e-{BACKEND}-{RUN_SUFFIX}"
+    return {"name": name, "id": tracking.create_experiment(name)}
+
+
+# --- failure reporting -------------------------------------------------------------------
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        secrets = known_secrets()
+        for log in sorted(OUT.glob("*.log")):
+            try:
+                text = log.read_text(errors="replace")
+            except OSError:
+                continue
+            for s in secrets:
+                text = text.replace(s, "***")
+            rep.sections.append((f"log {log.name} (last 60 lines)", "\n".join(text.splitlines()[-60:])))
+
+
+def known_secrets():
+    """Every secret value in the spec (raw and URL-encoded), to redact from printed logs."""
+    try:
+        data = json.loads(SPEC_FILE.read_text())
+    except (OSError, ValueError):
+        return []
+    values = {data.get("clientPassword") or ""}
+    for c in data["containers"]:
+        for k, v in env_dict(c).items():
+            if any(w in k for w in ("PASSWORD", "SECRET", "URI")):
+                values.add(v)
+    out = set()
+    for v in values:
+        if len(v) >= 8:
+            out.update({v, quote(v, safe=""), unquote(v)})
+    return sorted(out, key=len, reverse=True)
+
+
+def pytest_configure(config):
+    OUT.mkdir(parents=True, exist_ok=True)

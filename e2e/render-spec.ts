@@ -1,0 +1,170 @@
+// Renders the local-target program under Pulumi mocks and writes every docker Container's
+// inputs, exactly as the Docker provider would receive them, to a JSON file the e2e harness
+// consumes. There is no second copy of the configuration: what the harness runs is what
+// `pulumi up` would hand to Docker.
+//
+// Usage (Node 22, after compiling with e2e/tsconfig.json; see e2e/run):
+//   node e2e/out/build/e2e/render-spec.js <mysql|postgres> <out.json> [key=value ...]
+// Extra key=value pairs become stack config (mlflow-platform:<key>).
+//
+// The output holds secrets (generated passwords): it must only ever be written under e2e/out/
+// (gitignored), and nothing here prints a secret.
+import * as fs from "fs";
+import * as path from "path";
+import * as crypto from "crypto";
+import * as bcrypt from "bcryptjs";
+import * as pulumi from "@pulumi/pulumi";
+
+const PROJECT = "mlflow-platform";
+const STACK = "dev";
+const CONTAINER_TYPE = "docker:index/container:Container";
+const ROLE_LABEL = "mlflow-platform/role";
+
+interface Captured {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+}
+
+interface GeneratedPassword {
+    readonly name: string;
+    readonly result: string;
+    readonly bcryptHash: string;
+}
+
+// The random provider's default special characters.
+const DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
+const LOWER = "abcdefghijklmnopqrstuvwxyz";
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const NUMERIC = "0123456789";
+
+function pick(chars: string): string {
+    return chars[crypto.randomInt(chars.length)];
+}
+
+/**
+ * Like random_password / random_string: honours length, the character-class switches,
+ * overrideSpecial and the min* counts. When specials are allowed at least one is always
+ * included, so URI/shell encoding of the rendered configuration is exercised on every run.
+ */
+function randomLike(inputs: Record<string, unknown>): string {
+    const length = Number(inputs.length ?? 16);
+    const flag = (k: string) => inputs[k] === undefined ? true : Boolean(inputs[k]);
+    const special = flag("special") ? String(inputs.overrideSpecial ?? DEFAULT_SPECIAL) : "";
+    const classes: Array<[string, number]> = [
+        [flag("lower") ? LOWER : "", Number(inputs.minLower ?? 0)],
+        [flag("upper") ? UPPER : "", Number(inputs.minUpper ?? 0)],
+        [(flag("numeric") && flag("number")) ? NUMERIC : "", Number(inputs.minNumeric ?? 0)],
+        [special, Math.max(Number(inputs.minSpecial ?? 0), special ? 1 : 0)],
+    ];
+    const all = classes.map(c => c[0]).join("");
+    if (all === "" || length <= 0) throw new Error(`mock random: no characters allowed for ${JSON.stringify(inputs)}`);
+    const chars: string[] = [];
+    for (const [set, min] of classes) {
+        for (let i = 0; i < min && set; i++) chars.push(pick(set));
+    }
+    while (chars.length < length) chars.push(pick(all));
+    // Fisher-Yates, so the forced characters are not all at the start.
+    for (let i = chars.length - 1; i > 0; i--) {
+        const j = crypto.randomInt(i + 1);
+        [chars[i], chars[j]] = [chars[j], chars[i]];
+    }
+    return chars.slice(0, Math.max(length, chars.length)).join("");
+}
+
+const captured: Captured[] = [];
+const passwords: GeneratedPassword[] = [];
+
+const mocks: pulumi.runtime.Mocks = {
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const inputs = args.inputs as Record<string, unknown>;
+        captured.push({ type: args.type, name: args.name, inputs });
+        const id = `${args.name}-id`;
+        switch (args.type) {
+            case "random:index/randomPassword:RandomPassword": {
+                const result = randomLike(inputs);
+                // A real bcrypt hash, as the provider's bcryptHash: nginx must accept it.
+                const bcryptHash = bcrypt.hashSync(result, 10);
+                passwords.push({ name: args.name, result, bcryptHash });
+                return { id, state: { ...inputs, result, bcryptHash } };
+            }
+            case "random:index/randomString:RandomString":
+                return { id, state: { ...inputs, result: randomLike(inputs) } };
+            case "docker:index/image:Image":
+                return { id, state: { ...inputs, imageName: inputs.imageName, repoDigest: `${String(inputs.imageName)}@sha256:${"0".repeat(64)}` } };
+            case "docker:index/remoteImage:RemoteImage":
+                return { id, state: { ...inputs, imageId: `sha256:${crypto.createHash("sha256").update(String(inputs.name)).digest("hex")}`, repoDigest: inputs.name } };
+            default:
+                return { id, state: { ...inputs } };
+        }
+    },
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(`render-spec: unexpected provider function call ${args.token}; teach the mocks about it if the local target needs it`);
+    },
+};
+
+/** Waits until no new resource has been registered for a while (outputs resolve asynchronously). */
+async function settle(): Promise<void> {
+    let last = -1;
+    for (let i = 0; i < 200; i++) {
+        await new Promise(r => setTimeout(r, 50));
+        if (captured.length === last && i > 10) return;
+        last = captured.length;
+    }
+    throw new Error("render-spec: resources kept being registered for 10 s");
+}
+
+function roleOf(inputs: Record<string, unknown>): string | undefined {
+    const labels = (inputs.labels ?? []) as Array<{ label: string; value: string }>;
+    return labels.find(l => l.label === ROLE_LABEL)?.value;
+}
+
+async function main(): Promise<void> {
+    const [backend, outFile, ...extra] = process.argv.slice(2);
+    if ((backend !== "mysql" && backend !== "postgres") || !outFile) {
+        throw new Error("usage: render-spec <mysql|postgres> <out.json> [key=value ...]");
+    }
+    const config: Record<string, string> = { target: "local", backend };
+    for (const kv of extra) {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new Error(`expected key=value, got ${kv}`);
+        config[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) all[`${PROJECT}:${k}`] = v;
+
+    pulumi.runtime.setMocks(mocks, PROJECT, STACK, false);
+    pulumi.runtime.setAllConfig(all);
+    // Config and mocks first, then the program (it reads config at import time).
+    await import("../index");
+    await settle();
+
+    const containers = captured
+        .filter(c => c.type === CONTAINER_TYPE)
+        .map(c => ({ role: roleOf(c.inputs), name: c.name, inputs: c.inputs }));
+    const missingRole = containers.filter(c => !c.role).map(c => c.name);
+    if (missingRole.length > 0) throw new Error(`containers without a ${ROLE_LABEL} label: ${missingRole.join(", ")}`);
+
+    // The proxy user's password: given in config, or the RandomPassword whose bcryptHash is in the htpasswd upload.
+    const proxy = containers.find(c => c.role === "auth-proxy");
+    const uploads = (proxy?.inputs.uploads ?? []) as Array<{ file: string; content?: string }>;
+    const htpasswd = uploads.find(u => u.file.endsWith(".htpasswd"))?.content ?? "";
+    const [clientUser, hash] = htpasswd.trim().split(":", 2);
+    let clientPassword: string | undefined = config.password;
+    if (clientPassword === undefined) {
+        clientPassword = passwords.find(p => p.bcryptHash === hash)?.result;
+    }
+    if (!clientUser || !clientPassword || !bcrypt.compareSync(clientPassword, hash ?? "")) {
+        throw new Error("render-spec: could not recover the proxy user's password from the htpasswd upload");
+    }
+
+    const spec = { backend, config, clientUser, clientPassword, containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort() };
+    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    fs.writeFileSync(outFile, JSON.stringify(spec, null, 2), { mode: 0o600 });
+    console.log(`render-spec: ${backend}: ${containers.length} containers (${containers.map(c => c.role).join(", ")}) -> ${outFile}`);
+}
+
+main().catch(err => {
+    console.error(`render-spec failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(1);
+});
