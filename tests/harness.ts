@@ -130,7 +130,8 @@ export async function runProgram(opts: {
         });
         const outputs: Record<string, unknown> = {};
         const secretOutputs: Record<string, boolean> = {};
-        for (const [key, value] of Object.entries(program)) {
+        // `export =` modules also show up under `default` when imported.
+        for (const [key, value] of Object.entries(program).filter(([k]) => k !== "default")) {
             if (pulumi.Output.isInstance(value)) {
                 outputs[key] = await new Promise(resolve => (value as pulumiType.Output<unknown>).apply(v => { resolve(v); return v; }));
                 secretOutputs[key] = await pulumi.isSecret(value as pulumiType.Output<unknown>);
@@ -188,14 +189,15 @@ async function jestIsolated(fn: () => Promise<void>): Promise<void> {
     let failure: unknown;
     // Pulumi records each resource's source position from `new Error().stack`; jest's
     // source-mapped stack formatting makes that cost ~50 ms a resource. V8's own is enough.
-    const prepareStackTrace = Error.prepareStackTrace;
-    Error.prepareStackTrace = undefined;
+    const errorClass = Error as { prepareStackTrace?: unknown };
+    const prepareStackTrace = errorClass.prepareStackTrace;
+    errorClass.prepareStackTrace = undefined;
     try {
         await jest.isolateModulesAsync(async () => {
             try { await fn(); } catch (e) { failure = e; }
         });
     } finally {
-        Error.prepareStackTrace = prepareStackTrace;
+        errorClass.prepareStackTrace = prepareStackTrace;
     }
     if (failure) throw failure;
 }
