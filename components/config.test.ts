@@ -88,9 +88,9 @@ describe("aws", () => {
         expect(c.aws).toMatchObject({
             region: "eu-west-1", dbMinCapacity: 0, dbMaxCapacity: 2, dbAutoPauseSeconds: 900, dbBackupRetentionDays: 7,
             dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 1024, taskMemory: 2048, taskArchitecture: "X86_64",
-            desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.08.2",
+            desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.10.0",
         });
-        expect(aws({ backend: "postgres" }).aws?.dbEngineVersion).toBe("16.6");
+        expect(aws({ backend: "postgres" }).aws?.dbEngineVersion).toBe("16.8");
         expect(c.allowedHosts).toEqual([]);
     });
 

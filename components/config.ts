@@ -83,10 +83,10 @@ export const DEFAULT_LOCAL_IMAGES: LocalImages = {
     python: "python:3.12.11-slim-bookworm",
 };
 
-/** Aurora engine versions that support scaling to 0 ACU (auto-pause). */
+/** Long-term-support Aurora versions (kept about three years) that can scale to 0 ACU (auto-pause). */
 export const DEFAULT_AURORA_VERSIONS: Record<BackendEngine, string> = {
-    mysql: "8.0.mysql_aurora.3.08.2",
-    postgres: "16.6",
+    mysql: "8.0.mysql_aurora.3.10.0",
+    postgres: "16.8",
 };
 
 /** CloudWatch Logs accepts only these retention periods. */

@@ -185,7 +185,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             });
             expect(cluster.masterPassword).toBeUndefined();
             expect(cluster.finalSnapshotIdentifier).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
-            expect(run.one(T.instance).inputs).toMatchObject({ instanceClass: "db.serverless", publiclyAccessible: false });
+            expect(run.one(T.instance).inputs).toMatchObject({ instanceClass: "db.serverless", publiclyAccessible: false, autoMinorVersionUpgrade: false });
             expect(run.outputs.databaseSecretArn).toMatch(/^arn:aws:secretsmanager:/);
         });
 
@@ -380,7 +380,7 @@ describe("mysql with defaults", () => {
 
     test("Aurora MySQL Serverless v2 scales to zero and pauses after the configured idle time", () => {
         expect(mysql.one(T.cluster).inputs).toMatchObject({
-            engine: "aurora-mysql", engineVersion: "8.0.mysql_aurora.3.08.2", port: 3306, databaseName: "mlflow",
+            engine: "aurora-mysql", engineVersion: "8.0.mysql_aurora.3.10.0", port: 3306, databaseName: "mlflow",
             masterUsername: "mlflow_admin",
             serverlessv2ScalingConfiguration: { minCapacity: 0, maxCapacity: 2, secondsUntilAutoPause: 900 },
             deletionProtection: true, backupRetentionPeriod: 7,
@@ -468,7 +468,7 @@ describe("postgres with a certificate, a domain, custom settings and an existing
     test("Aurora PostgreSQL without auto-pause when min capacity is 0.5", () => {
         const cluster = postgres.one(T.cluster).inputs;
         expect(cluster).toMatchObject({
-            engine: "aurora-postgresql", engineVersion: "16.6", port: 5432,
+            engine: "aurora-postgresql", engineVersion: "16.8", port: 5432,
             serverlessv2ScalingConfiguration: { minCapacity: 0.5, maxCapacity: 4 },
         });
         expect(cluster.serverlessv2ScalingConfiguration.secondsUntilAutoPause).toBeUndefined();

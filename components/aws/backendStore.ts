@@ -71,6 +71,8 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         engineVersion: cluster.engineVersion,
         instanceClass: "db.serverless",
         publiclyAccessible: false,
+        // AWS advises against automatic minor upgrades on LTS releases: they may leave the LTS line.
+        autoMinorVersionUpgrade: false,
         dbSubnetGroupName: subnetGroup.name,
         tags,
     }, { parent, retainOnDelete });
