@@ -431,12 +431,12 @@ def mlflow_server(mlflow_env_rendered, database, artifact_store):
 # --- proxy -------------------------------------------------------------------------------
 
 class Nginx:
-    def __init__(self, spec, upstream_port, name="nginx"):
+    def __init__(self, spec, upstream_port, name="nginx", port=None):
         require(shutil.which("nginx") or Path("/usr/sbin/nginx").exists(), "nginx (apt-get install nginx-light)")
         c = spec["by_role"]["auth-proxy"]
         conf = upload(c, "/etc/nginx/conf.d/default.conf")["content"]
         htpasswd = upload(c, "/etc/nginx/mlflow.htpasswd")["content"]
-        self.port = free_port()
+        self.port = port or free_port()
         self.dir = OUT / name
         shutil.rmtree(self.dir, ignore_errors=True)
         (self.dir / "tmp").mkdir(parents=True)
@@ -483,7 +483,9 @@ http {{
 
 @pytest.fixture(scope="session")
 def proxy(spec, mlflow_server):
-    n = Nginx(spec, mlflow_server.port)
+    # Listen on the stack's hostPort (e2e/run renders the spec with a free one), so the
+    # rendered CORS origins (http://localhost:<hostPort>, http://127.0.0.1:<hostPort>) apply as deployed.
+    n = Nginx(spec, mlflow_server.port, port=int(spec["config"].get("hostPort", 0)) or None)
     try:
         yield n.start()
     finally:

@@ -114,6 +114,27 @@ async function settle(): Promise<void> {
     throw new Error("render-spec: resources kept being registered for 10 s");
 }
 
+// How the mock monitor passes secret values: {<sig key>: <secret sig>, value}.
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecret(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Plain values for the harness; the paths that were secret are listed separately. */
+function unwrap(v: unknown, at: string, secretPaths: string[]): unknown {
+    if (isSecret(v)) {
+        secretPaths.push(at);
+        return unwrap(v.value, at, []);
+    }
+    if (Array.isArray(v)) return v.map((x, i) => unwrap(x, `${at}[${i}]`, secretPaths));
+    if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x, at ? `${at}.${k}` : k, secretPaths)]));
+    }
+    return v;
+}
+
 function roleOf(inputs: Record<string, unknown>): string | undefined {
     const labels = (inputs.labels ?? []) as Array<{ label: string; value: string }>;
     return labels.find(l => l.label === ROLE_LABEL)?.value;
@@ -141,7 +162,11 @@ async function main(): Promise<void> {
 
     const containers = captured
         .filter(c => c.type === CONTAINER_TYPE)
-        .map(c => ({ role: roleOf(c.inputs), name: c.name, inputs: c.inputs }));
+        .map(c => {
+            const secretPaths: string[] = [];
+            const inputs = unwrap(c.inputs, "", secretPaths) as Record<string, unknown>;
+            return { role: roleOf(inputs), name: c.name, inputs, secretPaths };
+        });
     const missingRole = containers.filter(c => !c.role).map(c => c.name);
     if (missingRole.length > 0) throw new Error(`containers without a ${ROLE_LABEL} label: ${missingRole.join(", ")}`);
 
