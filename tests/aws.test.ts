@@ -103,7 +103,7 @@ function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc:
         [T.password]: 1,
         [T.secret]: 1, [T.secretVersion]: 1, [T.alb]: 1, [T.targetGroup]: 1, [T.listener]: withCertificate ? 2 : 1,
         [T.repo]: 1, [T.repoLifecycle]: 1, [T.image]: 1, [T.logGroup]: 1, [T.ecsCluster]: 1,
-        [T.role]: 2, [T.rolePolicy]: 1, [T.attachment]: 1, [T.taskDef]: 1, [T.service]: 1,
+        [T.role]: 2, [T.rolePolicy]: 2, [T.attachment]: 1, [T.taskDef]: 1, [T.service]: 1,
         [T.scalingTarget]: 1, [T.scalingPolicy]: 1,
     };
 }
@@ -264,7 +264,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             ].sort());
         });
 
-        test("the task role holds the artifact policy and nothing else", () => {
+        test("the task role holds the artifact policy and, to notice password rotations, DescribeSecret on the database secret", () => {
             const run = get();
             const taskRole = run.one(T.role, /-task$/);
             const taskDef = run.one(T.taskDef).inputs;
@@ -274,7 +274,12 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             expect(attachments.map(a => [a.inputs.role, a.inputs.policyArn])).toEqual([
                 [taskRole.name, `arn:aws:mock:eu-west-1:123456789012:iam/policy/${run.one(T.iamPolicy).name}`],
             ]);
-            expect(run.ofType(T.rolePolicy).map(p => p.inputs.role)).toEqual([run.one(T.role, /-execution$/).name]);
+            expect(run.ofType(T.rolePolicy).map(p => p.inputs.role).sort()).toEqual([run.one(T.role, /-execution$/).name, taskRole.name].sort());
+            const watch = run.ofType(T.rolePolicy).find(p => p.inputs.role === taskRole.name)!;
+            expect(JSON.parse(watch.inputs.policy).Statement).toEqual([{
+                Sid: "WatchDatabaseSecretRotation", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [run.outputs.databaseSecretArn],
+            }]);
+            expect(env(container(run, "mlflow"))).toMatchObject({ MLFLOW_DB_ROTATION_WATCH_ARN: run.outputs.databaseSecretArn, MLFLOW_DB_ROTATION_CHECK_SECONDS: "300" });
             for (const role of run.ofType(T.role)) {
                 expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([
                     { Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" },

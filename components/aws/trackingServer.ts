@@ -70,6 +70,17 @@ export function executionRolePolicy(p: {
     };
 }
 
+/** DescribeSecret on the one database secret: enough to see a rotation, not to read the password. */
+export function rotationWatchPolicy(secretArn: string) {
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Sid: "WatchDatabaseSecretRotation", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [secretArn] }],
+    };
+}
+
+/** How often the entrypoint checks whether the database secret was rotated. */
+export const ROTATION_CHECK_SECONDS = 300;
+
 export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, args: AwsTrackingServerArgs & { workers: number }): AwsTrackingServerOutputs {
     const tags = args.tags ?? {};
     const opts = { parent };
@@ -143,6 +154,12 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         role: taskRole.name,
         policyArn: args.artifactAccessPolicyArn,
     }, opts);
+    // The entrypoint restarts the task when RDS rotates the master password (every 7 days):
+    // it reads the secret's metadata, never its value.
+    new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
+        role: taskRole.name,
+        policy: pulumi.output(args.database.secretArn).apply(secretArn => JSON.stringify(rotationWatchPolicy(secretArn))),
+    }, opts);
 
     // --- task definition ----------------------------------------------------------------
     // pulumi.all keeps tuple types for up to eight inputs: group them.
@@ -169,6 +186,9 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
             MLFLOW_DB_HOST: dbHost,
             MLFLOW_DB_PORT: String(dbPort),
             MLFLOW_DB_NAME: dbName,
+            // An ARN, not a secret: the entrypoint watches it for rotations (images/tracking-server/entrypoint.py).
+            MLFLOW_DB_ROTATION_WATCH_ARN: dbSecretArn,
+            MLFLOW_DB_ROTATION_CHECK_SECONDS: String(ROTATION_CHECK_SECONDS),
         };
         const logs = (prefix: string) => ({
             logDriver: "awslogs",
