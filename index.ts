@@ -24,6 +24,17 @@ interface Deployment {
     databaseSecretArn?: pulumi.Output<string>;
 }
 
+/** What every target exports for MLflow clients. */
+function clientOutputs(proxy: AuthProxy, store: ArtifactStore, backend: BackendStore): Deployment {
+    return {
+        trackingUri: proxy.url,
+        username: proxy.username,
+        password: proxy.password,
+        artifactBucket: store.bucketName,
+        backendEngine: backend.engine,
+    };
+}
+
 function required<T>(value: T | undefined, what: string): T {
     if (value === undefined) throw new Error(`internal: ${what} is missing for this target`);
     return value;
@@ -86,14 +97,7 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
     });
-    return {
-        trackingUri: proxy.url,
-        username: proxy.username,
-        password: proxy.password,
-        artifactBucket: store.bucketName,
-        backendEngine: backend.engine,
-        minioConsoleUrl: store.consoleUrl,
-    };
+    return { ...clientOutputs(proxy, store, backend), minioConsoleUrl: store.consoleUrl };
 }
 
 function deployAws(config: PlatformConfig, name: string): Deployment {
@@ -194,11 +198,7 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         tags,
     });
     return {
-        trackingUri: proxy.url,
-        username: proxy.username,
-        password: proxy.password,
-        artifactBucket: store.bucketName,
-        backendEngine: backend.engine,
+        ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
         databaseEndpoint: backend.host,
         databaseSecretArn: backend.secretArn,
