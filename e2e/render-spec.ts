@@ -5,7 +5,8 @@
 //
 // Usage (Node 22, after compiling with e2e/tsconfig.json; see e2e/run):
 //   node e2e/out/build/e2e/render-spec.js <mysql|postgres> <out.json> [key=value ...]
-// Extra key=value pairs become stack config (mlflow-platform:<key>).
+// Extra key=value pairs become stack config (mlflow-platform:<key>); E2E_CONFIG_PASSWORD, when
+// set, becomes the `password` key.
 //
 // The output holds secrets (generated passwords): it must only ever be written under e2e/out/
 // (gitignored), and nothing here prints a secret.
@@ -151,6 +152,8 @@ async function main(): Promise<void> {
         if (eq <= 0) throw new Error(`expected key=value, got ${kv}`);
         config[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
+    // A password from the environment, so it is on no command line.
+    if (process.env.E2E_CONFIG_PASSWORD) config.password = process.env.E2E_CONFIG_PASSWORD;
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) all[`${PROJECT}:${k}`] = v;
 
