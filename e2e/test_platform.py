@@ -279,3 +279,12 @@ def test_kill9_midway_loses_nothing_acknowledged(tracking, experiment, mlflow_se
     missing = [s for _, s in acked if s not in history]
     assert not missing, f"{len(missing)} acknowledged points lost, e.g. {missing[:5]}"
     assert len([a for a in acked if a[0] == "before"]) == 100 and len([a for a in acked if a[0] == "after"]) == 50
+
+
+def test_credentials_reach_docker_as_secrets(spec):
+    """Inputs that carry credentials are Pulumi secrets (kept encrypted in state), checked on the same spec."""
+    expect = {"artifact-store": "envs", "backend-store": "envs", "bucket-init": "envs", "tracking-server": "envs",
+              "auth-proxy": "uploads"}
+    for role, path in expect.items():
+        c = spec["by_role"][role]
+        assert any(p == path or p.startswith(path + "[") for p in c["secretPaths"]), f"{role}: {path} is not secret"
