@@ -43,8 +43,8 @@ ENTRYPOINT_IN_IMAGE = "/opt/mlflow/entrypoint.py"
 ENTRYPOINT = REPO / "images" / "tracking-server" / "entrypoint.py"
 CI = os.environ.get("CI", "").lower() == "true"
 BACKEND = os.environ.get("E2E_BACKEND", "mysql")
-OUT = Path(os.environ.get("E2E_OUT", E2E / "out" / BACKEND))
-SPEC_FILE = Path(os.environ.get("E2E_SPEC", OUT / "spec.json"))
+OUT = Path(os.environ.get("E2E_OUT", E2E / "out" / BACKEND)).resolve()
+SPEC_FILE = Path(os.environ.get("E2E_SPEC", OUT / "spec.json")).resolve()
 RUN_SUFFIX = uuid.uuid4().hex[:8]
 MINIO_URL = "http://minio:9000"  # MinIO's S3 API on the Docker network (alias minio, port 9000)
 
