@@ -103,9 +103,10 @@ def test_artifacts_small_and_large(tracking, run, artifact_store, tmp_path):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "MLflow 3.17 advertises multipart uploads/downloads for an S3 destination; a client that only has the URL and "
-    "basic-auth credentials then transfers large artifacts via presigned URLs of MLFLOW_S3_ENDPOINT_URL "
-    "(http://minio:9000), unreachable outside the Docker network. Reported; the suite's client opts out meanwhile."))
+    "MLflow 3.17 advertises multipart uploads/downloads for an S3 destination; a client that has only the URL and "
+    "basic-auth credentials then downloads every artifact (any size; uploads from 500 MB) through presigned URLs of "
+    "MLFLOW_S3_ENDPOINT_URL (http://minio:9000), unreachable outside the Docker network. Reported; the suite's "
+    "client opts out with MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD/UPLOAD=false meanwhile."))
 def test_server_keeps_artifact_transfers_proxied(proxy, credentials):
     r = requests.get(f"{proxy.url}/api/3.0/mlflow/server-info", auth=credentials, timeout=10)
     assert r.status_code == 200
@@ -142,7 +143,7 @@ def test_model_registry_alias_and_predict(tracking, experiment):
     name = f"e2e-model-{BACKEND}-{RUN_SUFFIX}"
     mlflow.set_experiment(experiment_id=experiment["id"])
     with mlflow.start_run(run_name="model"):
-        info = mlflow.pyfunc.log_model(name="model", python_model=AddN(5), pip_requirements=["mlflow==3.17.2"],
+        info = mlflow.pyfunc.log_model(name="model", python_model=AddN(5), pip_requirements=[f"mlflow=={mlflow.__version__}"],
                                        registered_model_name=name)
     version = info.registered_model_version
     tracking.set_registered_model_alias(name, "champion", version)
