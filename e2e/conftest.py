@@ -565,5 +565,12 @@ def known_secrets():
     return sorted(out, key=len, reverse=True)
 
 
+def _terminate(signum, frame):
+    # `timeout` in e2e/run sends SIGTERM: unwind like Ctrl-C so fixture finalizers stop
+    # processes and drop the run's databases and users.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config):
     OUT.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _terminate)
