@@ -4,7 +4,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 export const TRACKING_SERVER_CONTEXT = path.join(__dirname, "..", "images", "tracking-server");
-const CONTEXT_FILES = ["Dockerfile", "requirements.txt", "entrypoint.py", ".dockerignore"];
+const CONTEXT_FILES = [
+    "Dockerfile", "requirements.txt", "entrypoint.py", ".dockerignore",
+    "artifacts-plugin/pyproject.toml", "artifacts-plugin/mlflow_proxied_s3/__init__.py",
+];
 
 /** The pinned MLflow version, read from the image's requirements so it is stated once. */
 export function mlflowVersion(contextDir = TRACKING_SERVER_CONTEXT): string {

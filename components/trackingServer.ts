@@ -103,6 +103,8 @@ export class TrackingServer extends pulumi.ComponentResource {
             const settings = pulumi.all([args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, args.s3EndpointUrl])
                 .apply(([artifactBucket, allowedHosts, corsAllowedOrigins, s3EndpointUrl]) => renderTrackingServerEnvironment({
                     port: MLFLOW_PORT, workers, artifactBucket, allowedHosts, corsAllowedOrigins, s3EndpointUrl,
+                    // Clients cannot resolve MinIO's name on the Docker network.
+                    presignedTransfers: false,
                     // MinIO's default region; boto3 signs with it.
                     s3Region: "us-east-1",
                 }));

@@ -171,7 +171,7 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         const env = envRecord(mlflow.inputs.envs);
         expect(env).toMatchObject({
             MLFLOW_SERVE_ARTIFACTS: "true",
-            MLFLOW_ARTIFACTS_DESTINATION: "s3://mlflow-artifacts/",
+            MLFLOW_ARTIFACTS_DESTINATION: "s3proxied://mlflow-artifacts/",
             MLFLOW_HOST: "0.0.0.0",
             MLFLOW_PORT: "5000",
             MLFLOW_SERVER_ALLOWED_HOSTS: "localhost,localhost:*,127.0.0.1,127.0.0.1:*",

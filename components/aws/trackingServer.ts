@@ -180,6 +180,8 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                 corsAllowedOrigins,
                 s3Region: args.region,
                 releaseIdleConnections: args.releaseIdleConnections,
+                // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
+                presignedTransfers: true,
             }),
             // Non-secret parts of the database URI; entrypoint.py adds the credentials from `secrets`.
             MLFLOW_DB_ENGINE: args.database.engine,

@@ -2,16 +2,20 @@ import { renderAllowedHosts, renderPublicOrigins, renderTrackingServerEnvironmen
 
 const settings: TrackingServerSettings = {
     port: 5000, workers: 4, artifactBucket: "mlflow-artifacts", s3EndpointUrl: "http://minio:9000", s3Region: "us-east-1",
-    allowedHosts: ["localhost"], corsAllowedOrigins: ["http://localhost:5000"],
+    allowedHosts: ["localhost"], corsAllowedOrigins: ["http://localhost:5000"], presignedTransfers: false,
 };
 
 describe("renderTrackingServerEnvironment", () => {
     const env = renderTrackingServerEnvironment(settings);
 
-    test("serves artifacts by proxy to the bucket", () => {
+    test("serves artifacts by proxy to the bucket, every transfer through the server", () => {
         expect(env.MLFLOW_SERVE_ARTIFACTS).toBe("true");
-        expect(env.MLFLOW_ARTIFACTS_DESTINATION).toBe("s3://mlflow-artifacts/");
+        expect(env.MLFLOW_ARTIFACTS_DESTINATION).toBe("s3proxied://mlflow-artifacts/");
         expect(env.MLFLOW_S3_ENDPOINT_URL).toBe("http://minio:9000");
+    });
+
+    test("offers presigned transfers only where clients can reach the bucket", () => {
+        expect(renderTrackingServerEnvironment({ ...settings, presignedTransfers: true }).MLFLOW_ARTIFACTS_DESTINATION).toBe("s3://mlflow-artifacts/");
     });
 
     test("listens on all interfaces of its container on the given port", () => {

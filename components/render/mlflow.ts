@@ -9,8 +9,14 @@ export const ENTRYPOINT_COMMAND = ["python", ENTRYPOINT_PATH];
 export interface TrackingServerSettings {
     readonly port: number;
     readonly workers: number;
-    /** Bucket name; artifacts are proxied by the server to s3://<bucket>/. */
+    /** Bucket name; the server stores artifacts there and serves them to clients. */
     readonly artifactBucket: string;
+    /**
+     * Whether clients may move artifacts directly to and from the bucket with presigned URLs
+     * (MLflow offers them for s3:// destinations). Only when clients can reach the S3 endpoint:
+     * true on AWS; false for MinIO inside Docker, whose endpoint only the containers resolve.
+     */
+    readonly presignedTransfers: boolean;
     /** S3 API endpoint for MinIO or another S3-compatible store; undefined on AWS. */
     readonly s3EndpointUrl?: string;
     /** Region boto3 signs requests for. */
@@ -62,7 +68,8 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         MLFLOW_WORKERS: String(s.workers),
         // Proxied artifact access: clients talk only to the tracking server, never to the bucket.
         MLFLOW_SERVE_ARTIFACTS: "true",
-        MLFLOW_ARTIFACTS_DESTINATION: `s3://${s.artifactBucket}/`,
+        // s3proxied:// is images/tracking-server/artifacts-plugin: the same bucket, no presigned transfers.
+        MLFLOW_ARTIFACTS_DESTINATION: `${s.presignedTransfers ? "s3" : "s3proxied"}://${s.artifactBucket}/`,
         MLFLOW_SERVER_ALLOWED_HOSTS: renderAllowedHosts(s.allowedHosts).join(","),
         AWS_DEFAULT_REGION: s.s3Region,
         // Bring the schema up to date before serving (mlflow db upgrade), so upgrades of the image just work.
