@@ -271,43 +271,53 @@ def database(spec, mlflow_env_rendered):
 
     # Shared servers: suffix names per run instead of drop-and-recreate.
     run_name, run_user = f"{name}_{RUN_SUFFIX}", f"{user}_{RUN_SUFFIX}"
+    def drop():
+        # Runs even when creation failed halfway; IF EXISTS keeps it harmless.
+        if BACKEND == "mysql":
+            conn = _mysql_admin()
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{run_name}`")
+                cur.execute("DROP USER IF EXISTS %s@'%%'", (run_user,))
+            conn.close()
+        else:
+            _psql(f'DROP DATABASE IF EXISTS "{run_name}" WITH (FORCE)')
+            _psql(f'DROP ROLE IF EXISTS "{run_user}"')
+
     if BACKEND == "mysql":
         try:
             conn = _mysql_admin()
         except Exception as e:  # noqa: BLE001
             require(False, f"MariaDB/MySQL not reachable: {e}")
-        with conn.cursor() as cur:
-            # This mirrors the official mysql image's entrypoint for MYSQL_DATABASE / MYSQL_USER /
-            # MYSQL_PASSWORD: database with the server's charset/collation flags, user '%'
-            # identified by the password, ALL on that database only.
-            cur.execute(f"CREATE DATABASE `{run_name}` CHARACTER SET {charset} COLLATE {collation}")
-            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (run_user, password))
-            cur.execute(f"GRANT ALL ON `{run_name}`.* TO %s@'%%'", (run_user,))
-        host, port = conn.host, conn.port
     else:
         probe = _psql("select 1")
         require(probe.returncode == 0, f"PostgreSQL not reachable: {probe.stderr.strip()}")
-        script = OUT / "10-mlflow.sh"
-        script.write_text(upload(c, "/docker-entrypoint-initdb.d/10-mlflow.sh")["content"])
-        # Run the rendered init script for real, with the container's env (names suffixed).
-        run_env = {**os.environ, **PG_ENV, **env, "POSTGRES_USER": PG_ADMIN, "POSTGRES_DB": "postgres",
-                   "MLFLOW_DB_NAME": run_name, "MLFLOW_DB_USER": run_user}
-        r = subprocess.run(["sh", str(script)], env=run_env, capture_output=True, text=True, timeout=120)
-        (OUT / "postgres-init.log").write_text(r.stdout + r.stderr)
-        assert r.returncode == 0, f"rendered init script failed, see {OUT / 'postgres-init.log'}"
-        host, port = PG_ENV["PGHOST"], int(PG_ENV["PGPORT"])
+    try:
+        if BACKEND == "mysql":
+            with conn.cursor() as cur:
+                # This mirrors the official mysql image's entrypoint for MYSQL_DATABASE / MYSQL_USER /
+                # MYSQL_PASSWORD: database with the server's charset/collation flags, user '%'
+                # identified by the password, ALL on that database only.
+                cur.execute(f"CREATE DATABASE `{run_name}` CHARACTER SET {charset} COLLATE {collation}")
+                cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (run_user, password))
+                cur.execute(f"GRANT ALL ON `{run_name}`.* TO %s@'%%'", (run_user,))
+            host, port = conn.host, conn.port
+            conn.close()
+        else:
+            script = OUT / "10-mlflow.sh"
+            script.write_text(upload(c, "/docker-entrypoint-initdb.d/10-mlflow.sh")["content"])
+            # Run the rendered init script for real, with the container's env (names suffixed).
+            run_env = {**os.environ, **PG_ENV, **env, "POSTGRES_USER": PG_ADMIN, "POSTGRES_DB": "postgres",
+                       "MLFLOW_DB_NAME": run_name, "MLFLOW_DB_USER": run_user}
+            r = subprocess.run(["sh", str(script)], env=run_env, capture_output=True, text=True, timeout=120)
+            (OUT / "postgres-init.log").write_text(r.stdout + r.stderr)
+            assert r.returncode == 0, f"rendered init script failed, see {OUT / 'postgres-init.log'}"
+            host, port = PG_ENV["PGHOST"], int(PG_ENV["PGPORT"])
 
-    rewritten = uri.set(host=host, port=port, username=run_user, database=run_name)
-    yield Redacted({"uri": rewritten.render_as_string(hide_password=False), "name": run_name, "user": run_user, "password": password})
-
-    if BACKEND == "mysql":
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{run_name}`")
-            cur.execute("DROP USER IF EXISTS %s@'%%'", (run_user,))
-        conn.close()
-    else:
-        _psql(f'DROP DATABASE IF EXISTS "{run_name}" WITH (FORCE)')
-        _psql(f'DROP ROLE IF EXISTS "{run_user}"')
+        rewritten = uri.set(host=host, port=port, username=run_user, database=run_name)
+        yield Redacted({"uri": rewritten.render_as_string(hide_password=False), "name": run_name, "user": run_user,
+                        "password": password})
+    finally:
+        drop()
 
 
 # --- artifact store (moto stands in for MinIO) ---------------------------------------------
@@ -393,10 +403,25 @@ class MlflowServer:
         # The container's entrypoint, run with the venv's python (which has `mlflow` beside it).
         self.proc = Proc(name, [sys.executable, str(ENTRYPOINT)], env, cwd=str(OUT))
 
-    def start(self, timeout=300):
-        self.proc.start()
-        wait_for(f"MLflow on :{self.port}", lambda: requests.get(f"{self.url}/health", timeout=3).status_code == 200,
-                 timeout, proc=self.proc.popen, log=self.proc.log)
+    def start(self, timeout=300, attempts=2):
+        """Starts the entrypoint; one restart if it exits while starting up, as Docker's
+        `restart: unless-stopped` would do. Every such restart is recorded in restarts.log:
+        once seen on PostgreSQL (the `mlflow server` process exited 0 about 30 s into startup,
+        before uvicorn's workers were up, on a loaded 2-core machine); not reproduced since.
+        """
+        for attempt in range(1, attempts + 1):
+            self.proc.start()
+            try:
+                wait_for(f"MLflow on :{self.port}", lambda: requests.get(f"{self.url}/health", timeout=3).status_code == 200,
+                         timeout, proc=self.proc.popen, log=self.proc.log)
+                return self
+            except RuntimeError as e:  # exited during startup
+                alive = Path(f"/proc/{self.proc.pid}").exists()
+                with open(OUT / "restarts.log", "a") as fh:
+                    fh.write(f"{time.strftime('%H:%M:%S')} {self.proc.name} attempt {attempt}: {e} (pid still in /proc: {alive})\n")
+                self.proc.stop()
+                if attempt == attempts:
+                    raise
         return self
 
 
