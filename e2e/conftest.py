@@ -534,11 +534,11 @@ def tracking(proxy, credentials, spec):
     saved = {k: os.environ.get(k) for k in keys}
     os.environ.update({"MLFLOW_TRACKING_URI": proxy.url, "MLFLOW_TRACKING_USERNAME": credentials[0],
                        "MLFLOW_TRACKING_PASSWORD": credentials[1], "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-                       "MLFLOW_HTTP_REQUEST_TIMEOUT": "600",
-                       # Client-side workaround (see test_server_keeps_artifact_transfers_proxied): MLflow 3.17 with an
-                       # S3 destination advertises multipart transfers, and the client would then PUT/GET presigned
-                       # URLs of http://minio:9000 directly, which clients outside the Docker network cannot reach.
-                       "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "false", "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false"})
+                       "MLFLOW_HTTP_REQUEST_TIMEOUT": "600"})
+    # Nothing else: a client has only the URL and the basic-auth credentials. In particular not
+    # MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD/DOWNLOAD=false (test_server_keeps_artifact_transfers_proxied).
+    for k in ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"):
+        os.environ.pop(k, None)
     mlflow.set_tracking_uri(proxy.url)
     yield mlflow.MlflowClient(proxy.url)
     for k, v in saved.items():
