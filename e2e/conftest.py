@@ -403,25 +403,10 @@ class MlflowServer:
         # The container's entrypoint, run with the venv's python (which has `mlflow` beside it).
         self.proc = Proc(name, [sys.executable, str(ENTRYPOINT)], env, cwd=str(OUT))
 
-    def start(self, timeout=300, attempts=2):
-        """Starts the entrypoint; one restart if it exits while starting up, as Docker's
-        `restart: unless-stopped` would do. Every such restart is recorded in restarts.log:
-        once seen on PostgreSQL (the `mlflow server` process exited 0 about 30 s into startup,
-        before uvicorn's workers were up, on a loaded 2-core machine); not reproduced since.
-        """
-        for attempt in range(1, attempts + 1):
-            self.proc.start()
-            try:
-                wait_for(f"MLflow on :{self.port}", lambda: requests.get(f"{self.url}/health", timeout=3).status_code == 200,
-                         timeout, proc=self.proc.popen, log=self.proc.log)
-                return self
-            except RuntimeError as e:  # exited during startup
-                alive = Path(f"/proc/{self.proc.pid}").exists()
-                with open(OUT / "restarts.log", "a") as fh:
-                    fh.write(f"{time.strftime('%H:%M:%S')} {self.proc.name} attempt {attempt}: {e} (pid still in /proc: {alive})\n")
-                self.proc.stop()
-                if attempt == attempts:
-                    raise
+    def start(self, timeout=300):
+        self.proc.start()
+        wait_for(f"MLflow on :{self.port}", lambda: requests.get(f"{self.url}/health", timeout=3).status_code == 200,
+                 timeout, proc=self.proc.popen, log=self.proc.log)
         return self
 
 

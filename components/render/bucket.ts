@@ -69,7 +69,8 @@ cat > /tmp/mlflow-policy.json <<'POLICY'
 ${JSON.stringify(policy, null, 2)}
 POLICY
 mc admin policy create store "\${${e.policyName}}" /tmp/mlflow-policy.json
-mc admin user add store "\${${e.accessKey}}" "\${${e.secretKey}}"
+# The secret key goes in on standard input (printf is a shell builtin), not as an argument.
+printf '%s\\n' "\${${e.secretKey}}" | mc admin user add store "\${${e.accessKey}}"
 if ! mc admin user info store "\${${e.accessKey}}" | grep -q "\${${e.policyName}}"; then
     mc admin policy attach store "\${${e.policyName}}" --user "\${${e.accessKey}}"
 fi
