@@ -154,15 +154,8 @@ class Proc:
     def kill9(self):
         """SIGKILL the whole tree (process group plus any descendant that left it)."""
         pids = self.tree()
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _signal_group(self.popen.pid, signal.SIGKILL)
+        _signal_each(pids, signal.SIGKILL)
         self.popen.wait(timeout=30)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and not _zombie(p) for p in pids):
@@ -172,24 +165,29 @@ class Proc:
         if self.popen is None or self.popen.poll() is not None:
             return
         pids = self.tree()
-        try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        _signal_group(self.popen.pid, signal.SIGTERM)
         try:
             self.popen.wait(timeout=20)
         except subprocess.TimeoutExpired:
             pass
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _signal_each(pids, signal.SIGKILL)
+        _signal_group(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=20)
+
+
+def _signal_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _signal_each(pids, sig):
+    for p in pids:
         try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            os.kill(p, sig)
         except ProcessLookupError:
             pass
-        self.popen.wait(timeout=20)
 
 
 def _zombie(pid):
