@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildAwsAuthProxy } from "./aws/authProxy";
 import { basicAuthCredentials } from "./credentials";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "./docker/common";
-import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "./render/nginx";
+import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, renderProxyConfig } from "./render/nginx";
 
 /** What both flavours share: who may log in and how large and slow transfers may be. */
 export interface AuthProxyCommonArgs {
@@ -83,7 +83,7 @@ export class AuthProxy extends pulumi.ComponentResource {
                 ],
                 ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
                 networksAdvanced: [{ name: args.networkName }],
-                healthcheck: healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PROXY_LISTEN_PORT}/health`]),
+                healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
                 restart: RESTART_POLICY,
                 labels: roleLabels("auth-proxy"),
                 ...WAIT_HEALTHY,

@@ -4,7 +4,7 @@ import { buildAwsTrackingServer } from "./aws/trackingServer";
 import type { BackendEngine, CpuArchitecture } from "./config";
 import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "./docker/common";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "./image";
-import { ENTRYPOINT_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "./render/mlflow";
+import { ENTRYPOINT_COMMAND, HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "./render/mlflow";
 
 export const MLFLOW_HOSTNAME = "mlflow";
 
@@ -121,8 +121,7 @@ export class TrackingServer extends pulumi.ComponentResource {
                 entrypoints: ENTRYPOINT_COMMAND,
                 envs: envList(env),
                 networksAdvanced: [{ name: args.networkName, aliases: [MLFLOW_HOSTNAME] }],
-                healthcheck: healthcheck(["CMD", "python", "-c",
-                    `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${MLFLOW_PORT}/health', timeout=4)`]),
+                healthcheck: healthcheck(HEALTHCHECK_COMMAND),
                 restart: RESTART_POLICY,
                 labels: roleLabels("tracking-server"),
                 ...WAIT_HEALTHY,

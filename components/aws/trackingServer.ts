@@ -6,7 +6,8 @@ import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
-import { MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
+import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
+import { proxyHealthcheckCommand } from "../render/nginx";
 import type { AwsTrackingServerArgs } from "../trackingServer";
 
 export interface AwsTrackingServerOutputs {
@@ -208,8 +209,7 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                     { name: "MLFLOW_DB_PASSWORD", valueFrom: `${dbSecretArn}:password::` },
                 ],
                 healthCheck: {
-                    command: ["CMD", "python", "-c",
-                        `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${MLFLOW_PORT}/health', timeout=4)`],
+                    command: HEALTHCHECK_COMMAND,
                     interval: 15,
                     timeout: 5,
                     retries: 5,
@@ -228,7 +228,7 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                 secrets: [{ name: "HTPASSWD", valueFrom: htpasswdSecretArn }],
                 dependsOn: [{ containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }],
                 healthCheck: {
-                    command: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${args.proxy.port}/health`],
+                    command: proxyHealthcheckCommand(args.proxy.port),
                     interval: 15,
                     timeout: 5,
                     retries: 3,

@@ -5,6 +5,9 @@ export const MLFLOW_PORT = 5000;
 /** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
 export const ENTRYPOINT_PATH = "/opt/mlflow/entrypoint.py";
 export const ENTRYPOINT_COMMAND = ["python", ENTRYPOINT_PATH];
+/** Container healthcheck of the tracking server (the slim image has Python but no curl). */
+export const HEALTHCHECK_COMMAND = ["CMD", "python", "-c",
+    `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${MLFLOW_PORT}/health', timeout=4)`];
 
 export interface TrackingServerSettings {
     readonly port: number;

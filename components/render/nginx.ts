@@ -17,6 +17,11 @@ export interface ProxyConfigOptions {
 
 export const PROXY_LISTEN_PORT = 8080;
 export const HTPASSWD_PATH = "/etc/nginx/mlflow.htpasswd";
+/** Container healthcheck of the proxy: its own unauthenticated /health (busybox wget in the alpine image). */
+export function proxyHealthcheckCommand(listenPort: number): string[] {
+    return ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${listenPort}/health`];
+}
+
 /** Where the rendered server block goes in the official nginx image (replaces its default site). */
 export const PROXY_CONFIG_PATH = "/etc/nginx/conf.d/default.conf";
 
