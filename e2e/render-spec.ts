@@ -15,11 +15,12 @@ import * as path from "path";
 import * as crypto from "crypto";
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "../components/config";
+import { ROLE_LABEL } from "../components/docker/common";
+import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
 
-const PROJECT = "mlflow-platform";
 const STACK = "dev";
 const CONTAINER_TYPE = "docker:index/container:Container";
-const ROLE_LABEL = "mlflow-platform/role";
 
 interface Captured {
     readonly type: string;
@@ -115,27 +116,6 @@ async function settle(): Promise<void> {
     throw new Error("render-spec: resources kept being registered for 10 s");
 }
 
-// How the mock monitor passes secret values: {<sig key>: <secret sig>, value}.
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-function isSecret(v: unknown): v is { value: unknown } {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
-}
-
-/** Plain values for the harness; the paths that were secret are listed separately. */
-function unwrap(v: unknown, at: string, secretPaths: string[]): unknown {
-    if (isSecret(v)) {
-        secretPaths.push(at);
-        return unwrap(v.value, at, []);
-    }
-    if (Array.isArray(v)) return v.map((x, i) => unwrap(x, `${at}[${i}]`, secretPaths));
-    if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x, at ? `${at}.${k}` : k, secretPaths)]));
-    }
-    return v;
-}
-
 function roleOf(inputs: Record<string, unknown>): string | undefined {
     const labels = (inputs.labels ?? []) as Array<{ label: string; value: string }>;
     return labels.find(l => l.label === ROLE_LABEL)?.value;
@@ -154,11 +134,8 @@ async function main(): Promise<void> {
     }
     // A password from the environment, so it is on no command line.
     if (process.env.E2E_CONFIG_PASSWORD) config.password = process.env.E2E_CONFIG_PASSWORD;
-    const all: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) all[`${PROJECT}:${k}`] = v;
-
     pulumi.runtime.setMocks(mocks, PROJECT, STACK, false);
-    pulumi.runtime.setAllConfig(all);
+    pulumi.runtime.setAllConfig(qualifyConfig(config));
     // Config and mocks first, then the program (it reads config at import time).
     await import("../index");
     await settle();
@@ -166,9 +143,8 @@ async function main(): Promise<void> {
     const containers = captured
         .filter(c => c.type === CONTAINER_TYPE)
         .map(c => {
-            const secretPaths: string[] = [];
-            const inputs = unwrap(c.inputs, "", secretPaths) as Record<string, unknown>;
-            return { role: roleOf(inputs), name: c.name, inputs, secretPaths };
+            const { value: inputs, secretPaths } = unwrapMockSecrets(c.inputs);
+            return { role: roleOf(inputs), name: c.name, inputs: inputs as Record<string, unknown>, secretPaths };
         });
     const missingRole = containers.filter(c => !c.role).map(c => c.name);
     if (missingRole.length > 0) throw new Error(`containers without a ${ROLE_LABEL} label: ${missingRole.join(", ")}`);

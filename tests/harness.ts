@@ -2,6 +2,8 @@
 // assert the resource graph exactly. Each call gets a fresh module registry: the program
 // runs once per call, with its own config.
 import type * as pulumiType from "@pulumi/pulumi";
+import { PROJECT } from "../components/config";
+import { qualifyConfig, unwrapMockSecrets } from "./mockValues";
 
 export interface RecordedResource {
     readonly type: string;
@@ -24,25 +26,7 @@ export interface ProgramRun {
     one(type: string, namePattern?: RegExp): RecordedResource;
 }
 
-export const PROJECT = "mlflow-platform";
-
 export type CallHandler = (token: string, inputs: Record<string, any>) => Record<string, any> | undefined;
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-function unwrapSecrets(value: any, path: string, found: Set<string>): any {
-    if (value && typeof value === "object") {
-        if (value[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
-            found.add(path.split(".")[0]);
-            return unwrapSecrets(value.value, path, found);
-        }
-        if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}.${i}`, found));
-        const out: Record<string, any> = {};
-        for (const [k, v] of Object.entries(value)) out[k] = unwrapSecrets(v, path === "" ? k : `${path}.${k}`, found);
-        return out;
-    }
-    return value;
-}
 
 /** What fake providers answer: realistic values where the program derives text from them. */
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
@@ -102,10 +86,10 @@ export async function runProgram(opts: {
         const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
         await pulumi.runtime.setMocks({
             newResource(args) {
-                const found = new Set<string>();
-                const inputs = unwrapSecrets(args.inputs, "", found);
+                const { value: inputs, secretPaths } = unwrapMockSecrets(args.inputs);
+                const secretInputs = [...new Set(secretPaths.map(p => p.split(/[.[]/)[0]))];
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs: [...found], options: options.get(args.name) ?? {} });
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {} });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -114,9 +98,7 @@ export async function runProgram(opts: {
                 return answer;
             },
         }, PROJECT, opts.stack, opts.preview ?? false);
-        const config: Record<string, string> = {};
-        for (const [k, v] of Object.entries(opts.config)) config[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
-        pulumi.runtime.setAllConfig(config);
+        pulumi.runtime.setAllConfig(qualifyConfig(opts.config));
         let program: Record<string, unknown> = {};
         // Inside a stack, as `pulumi up` runs it, so stack transformations can see resource options.
         await pulumi.runtime.runInPulumiStack(async () => {
@@ -170,9 +152,7 @@ export async function runFailingProgram(opts: { stack: string; config: Record<st
             newResource(args) { registered++; return { id: `${args.name}-id`, state: args.inputs }; },
             call() { throw new Error("no calls expected"); },
         }, PROJECT, opts.stack, false);
-        const config: Record<string, string> = {};
-        for (const [k, v] of Object.entries(opts.config)) config[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
-        pulumi.runtime.setAllConfig(config);
+        pulumi.runtime.setAllConfig(qualifyConfig(opts.config));
         try {
             await import("../index");
         } catch (e) {
