@@ -1,7 +1,7 @@
 // The dev stack with `backend: postgres`, evaluated under mocks.
 import { renderPostgresInitScript } from "../components/render/database";
 import { envRecord, ProgramRun, runProgram } from "./harness";
-import { containerByRole, countByType, describeLocalStackInvariants, T } from "./localInvariants";
+import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 
 let run: ProgramRun;
 beforeAll(async () => {
@@ -10,12 +10,7 @@ beforeAll(async () => {
 
 describeLocalStackInvariants(() => run);
 
-test("creates exactly these resources", () => {
-    expect(countByType(run)).toEqual({
-        "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
-        "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
-        [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5, [T.password]: 5,
-    });
+test("reports the PostgreSQL engine", () => {
     expect(run.outputs.backendEngine).toBe("postgres");
 });
 

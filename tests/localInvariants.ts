@@ -31,8 +31,21 @@ export function countByType(run: ProgramRun): Record<string, number> {
     return counts;
 }
 
+/** The same graph for either backend: only the images and settings of the database differ. */
+export const LOCAL_RESOURCE_COUNTS: Record<string, number> = {
+    "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
+    "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
+    [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5,
+    // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user.
+    [T.password]: 5,
+};
+
 export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
     const LONG_RUNNING = ["artifact-store", "backend-store", "tracking-server", "auth-proxy"];
+
+    test("creates exactly these resources", () => {
+        expect(countByType(getRun())).toEqual(LOCAL_RESOURCE_COUNTS);
+    });
 
     test("one of each component, with type tokens mlflow:index:<Name>", () => {
         const components = getRun().resources.filter(r => r.type.startsWith("mlflow:index:")).map(r => r.type).sort();
