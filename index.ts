@@ -35,6 +35,11 @@ function clientOutputs(proxy: AuthProxy, store: ArtifactStore, backend: BackendS
     };
 }
 
+/** The configured basic-auth password as a secret; undefined lets AuthProxy generate one. */
+function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefined {
+    return config.password === undefined ? undefined : pulumi.secret(config.password);
+}
+
 function required<T>(value: T | undefined, what: string): T {
     if (value === undefined) throw new Error(`internal: ${what} is missing for this target`);
     return value;
@@ -93,7 +98,7 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
         hostPort: local.hostPort,
         bindAddress: local.bindAddress,
         username: config.username,
-        password: config.password === undefined ? undefined : pulumi.secret(config.password),
+        password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
     });
@@ -152,7 +157,7 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         certificateArn: aws.certificateArn,
         domainName: aws.domainName,
         username: config.username,
-        password: config.password === undefined ? undefined : pulumi.secret(config.password),
+        password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
