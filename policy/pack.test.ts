@@ -66,3 +66,46 @@ test("a public-read bucket and an unencrypted cluster are violations", async () 
     expect(await analyze("aws:rds/cluster:Cluster", { storageEncrypted: false, deletionProtection: true }))
         .toEqual([expect.objectContaining({ policyName: "rds-encrypted-private-protected", message: expect.stringContaining("storageEncrypted") })]);
 });
+
+test("arrays and nested objects work through the server's unknown-checking proxy", async () => {
+    const found = await analyze("docker:index/container:Container", {
+        image: "mysql:8.4.6", name: "db", envs: ["MYSQL_DATABASE=mlflow", "MYSQL_PASSWORD=minioadmin"],
+        ports: [{ internal: 3306, external: 3306, ip: "0.0.0.0", protocol: "tcp" }],
+    });
+    expect(found.map(d => d.policyName).sort()).toEqual(["no-data-ports-published", "secret-env-values"]);
+});
+
+/** The engine's marker for a value not known until apply (sdk/go/common/resource/plugin/rpc.go). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function stackResource(type: string, name: string, props: object, dependsOn: string[] = []): any {
+    const r = new analyzerPb.AnalyzerResource();
+    r.setType(type);
+    r.setName(name);
+    r.setUrn(`urn:pulumi:ci::mlflow-platform::${type}::${name}`);
+    r.setProperties(Struct.fromJavaScript(props));
+    r.setOptions(new analyzerPb.AnalyzerResourceOptions());
+    r.setDependenciesList(dependsOn);
+    if (dependsOn.length > 0) {
+        const deps = new analyzerPb.AnalyzerPropertyDependencies();
+        deps.setUrnsList(dependsOn);
+        r.getPropertydependenciesMap().set("bucket", deps);
+    }
+    return r;
+}
+
+test("stack policies link a bucket's block and encryption by dependency while the bucket's ID is unknown (preview)", async () => {
+    const bucket = stackResource("aws:s3/bucket:Bucket", "artifacts", { bucket: "mlflow-artifacts-x" });
+    const pab = stackResource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab",
+        { bucket: UNKNOWN, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, [bucket.getUrn()]);
+    const sse = stackResource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "sse",
+        { bucket: UNKNOWN, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, [bucket.getUrn()]);
+    const stack = async (resources: any[]) => {
+        const req = new analyzerPb.AnalyzeStackRequest();
+        req.setResourcesList(resources);
+        const res = await call<any>("analyzeStack", req);
+        return res.getDiagnosticsList().map((d: any) => `${d.getPolicyname()}: ${d.getMessage()}`);
+    };
+    expect(await stack([bucket, pab, sse])).toEqual([]);
+    expect(await stack([bucket, pab])).toEqual([expect.stringMatching(/^s3-bucket-blocked-and-encrypted: [\s\S]*bucket artifacts has no server-side encryption/)]);
+});

@@ -55,11 +55,20 @@ const s3BucketNotPublic: ResourceValidationPolicy = {
     ],
 };
 
+/** A value, or undefined where it is unknown until apply (the policy server throws on reading those). */
+function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch {
+        return undefined;
+    }
+}
+
 /** Resources of `types` whose dependencies (or, without dependency data, `bucket` input) name `bucket`. */
 function attachedTo(bucket: PolicyResource, all: PolicyResource[], types: readonly string[]): PolicyResource[] {
-    const names = new Set([bucket.props.bucket, bucket.name].filter(v => typeof v === "string"));
+    const names = new Set([known(() => bucket.props.bucket), bucket.name].filter(v => typeof v === "string"));
     return all.filter(r => types.includes(r.type)
-        && ((r.propertyDependencies?.bucket ?? r.dependencies ?? []).some(d => d.urn === bucket.urn) || names.has(r.props.bucket)));
+        && ((r.propertyDependencies?.bucket ?? r.dependencies ?? []).some(d => d.urn === bucket.urn) || names.has(known(() => r.props.bucket))));
 }
 
 const s3BucketProtected: StackValidationPolicy = {
