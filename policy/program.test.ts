@@ -49,8 +49,13 @@ function aws(config: Record<string, string>): Promise<ProgramRun> {
 }
 
 describe("the defaults pass every policy", () => {
-    test.each(["mysql", "postgres"])("dev stack, %s", async backend => {
-        const run = await runProgram({ stack: "dev", config: { ...DEV, backend } });
+    test.each([
+        ["mysql", {}],
+        ["postgres", {}],
+        // The shortest password config accepts (12): it must not trip the secret-value policy.
+        ["postgres with a configured 12-character password", { backend: "postgres", password: "twelve-chars" }],
+    ])("dev stack, %s", async (backend, extra) => {
+        const run = await runProgram({ stack: "dev", config: { ...DEV, backend: backend.split(" ")[0], ...extra } });
         expect(run.ofType("docker:index/container:Container").length).toBeGreaterThan(3);
         expect(await violations(run)).toEqual([]);
     });
