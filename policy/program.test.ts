@@ -4,6 +4,9 @@ import { CallHandler, ProgramRun, RecordedResource, runProgram } from "../tests/
 import { policies } from "./policies";
 import { FakeResource, stackViolationsOf, violationsOf } from "./testing";
 
+// Each test evaluates the whole program once (5-10 s on a loaded 2-core machine).
+jest.setTimeout(60000);
+
 const REGION = "eu-west-1";
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
 const DEV = { target: "local", backend: "mysql", hostPort: "5000", bindAddress: "127.0.0.1" };
