@@ -1,6 +1,7 @@
 // The aws target under mocks: exact resource graph per engine, and the security and data-safety
 // invariants every AWS stack must hold. No AWS account is involved.
 import { CallHandler, ProgramRun, RecordedResource, runProgram } from "./harness";
+import { committedUrnSet, urnSet } from "./urnSets";
 
 const REGION = "eu-west-1";
 const STACK_TAG = { "mlflow-platform:stack": "aws" };
@@ -537,4 +538,11 @@ describe("postgres in an existing VPC", () => {
         expect(postgres.one(T.subnetGroup).inputs.subnetIds).toEqual(VPC.privateSubnetIds);
         expect(postgres.one(T.service).inputs.networkConfiguration).toMatchObject({ subnets: VPC.privateSubnetIds, assignPublicIp: false });
     });
+});
+
+test.each<[string, () => ProgramRun]>([
+    ["aws-mysql", () => mysql],
+    ["aws-postgres", () => postgres],
+])("the URNs of %s are the committed ones: an existing aws stack sees no replacement", (graph, getRun) => {
+    expect(urnSet(getRun())).toEqual(committedUrnSet(graph, getRun()));
 });

@@ -14,6 +14,8 @@ export interface RecordedResource {
     readonly secretInputs: string[];
     /** Resource options the mocks do not see, captured by a stack transformation. */
     readonly options: { retainOnDelete?: boolean; parent?: string };
+    /** The URN Pulumi gives this resource: stack, project, parent types joined by `$`, name. */
+    readonly urn: string;
 }
 
 export interface ProgramRun {
@@ -81,6 +83,7 @@ export async function runProgram(opts: {
 }): Promise<ProgramRun> {
     const resources: RecordedResource[] = [];
     const options = new Map<string, RecordedResource["options"]>();
+    const qualifiedTypes = new Map<string, string>();
     let run: ProgramRun | undefined;
     await jestIsolated(async () => {
         const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
@@ -89,7 +92,9 @@ export async function runProgram(opts: {
                 const { value: inputs, secretPaths } = unwrapMockSecrets(args.inputs);
                 const secretInputs = [...new Set(secretPaths.map(p => p.split(/[.[]/)[0]))];
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {} });
+                const qualified = qualifiedTypes.get(`${args.type}::${args.name}`) ?? args.type;
+                const urn = `urn:pulumi:${opts.stack}::${PROJECT}::${qualified}::${args.name}`;
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {}, urn });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -105,6 +110,7 @@ export async function runProgram(opts: {
             pulumi.runtime.registerStackTransformation(t => {
                 const parent = t.opts.parent as pulumiType.Resource | undefined;
                 options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
                 return undefined;
             });
             program = await import("../index");
@@ -162,6 +168,18 @@ export async function runFailingProgram(opts: { stack: string; config: Record<st
     });
     if (!error) throw new Error("the program was expected to fail but did not");
     return { error, registered };
+}
+
+/**
+ * A resource's type qualified by its ancestors' types, as the engine builds URNs: every
+ * parent's type joined by `$`, the root stack left out.
+ */
+function qualifiedType(type: string, parent: pulumiType.Resource | undefined): string {
+    const chain = [type];
+    for (let p: any = parent; p !== undefined; p = p.__parentResource) {
+        if (p.__pulumiType !== "pulumi:pulumi:Stack") chain.unshift(p.__pulumiType);
+    }
+    return chain.join("$");
 }
 
 /** The program and the Pulumi runtime keep module-level state: give each run its own modules. */
