@@ -53,14 +53,11 @@ export interface AwsSettings {
     readonly pythonImage: string;
 }
 
-export interface PlatformConfig {
-    readonly target: Target;
+interface CommonConfig {
     readonly backend: BackendEngine;
     readonly username: string;
     /** Plain text only inside the program; callers wrap it with pulumi.secret. Undefined: generate. */
     readonly password?: string;
-    /** Undefined on AWS without an explicit name: the bucket is auto-named, globally unique. */
-    readonly bucketName?: string;
     /** nginx client_max_body_size syntax; "0" disables the limit. */
     readonly maxUploadSize: string;
     readonly proxyTimeoutSeconds: number;
@@ -69,9 +66,25 @@ export interface PlatformConfig {
     readonly mlflowWorkers: number;
     /** Keep volumes, buckets and databases when the stack is destroyed. */
     readonly retainDataOnDestroy: boolean;
-    readonly local?: LocalSettings;
-    readonly aws?: AwsSettings;
 }
+
+export interface LocalPlatformConfig extends CommonConfig {
+    readonly target: "local";
+    readonly bucketName: string;
+    readonly local: LocalSettings;
+    readonly aws?: undefined;
+}
+
+export interface AwsPlatformConfig extends CommonConfig {
+    readonly target: "aws";
+    /** Undefined without an explicit name: the bucket is auto-named, globally unique. */
+    readonly bucketName?: string;
+    readonly aws: AwsSettings;
+    readonly local?: undefined;
+}
+
+/** The validated stack config; `target` tells which settings it carries. */
+export type PlatformConfig = LocalPlatformConfig | AwsPlatformConfig;
 
 export const DEFAULT_LOCAL_IMAGES: LocalImages = {
     // Docker Hub's minio/* repositories are gone; quay.io still serves the archived releases.
@@ -320,7 +333,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
         const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, hostCheck, "mlflow.example.internal");
         finish(r);
         return {
-            target, backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
+            target: "local", backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
             bucketName: bucketName ?? "mlflow-artifacts",
             allowedHosts,
             local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images },
@@ -399,7 +412,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, hostCheck, "mlflow.example.com");
     finish(r);
     return {
-        target, backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
+        target: "aws", backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
         bucketName,
         allowedHosts: domainName && !allowedHosts.includes(domainName) ? [domainName, ...allowedHosts] : allowedHosts,
         aws: {

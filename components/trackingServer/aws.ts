@@ -8,14 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
 import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
 import { proxyHealthcheckCommand } from "../render/nginx";
-import type { AwsTrackingServerArgs } from "../trackingServer";
-
-export interface AwsTrackingServerOutputs {
-    imageName: pulumi.Output<string>;
-    ecrRepositoryUrl: pulumi.Output<string>;
-    clusterName: pulumi.Output<string>;
-    serviceName: pulumi.Output<string>;
-}
+import type { AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
 
 export const MLFLOW_CONTAINER = "mlflow";
 export const PROXY_CONTAINER = "proxy";
@@ -302,6 +295,8 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
     }, opts);
 
     return {
+        // nginx and MLflow share the task's network namespace (awsvpc).
+        upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
         imageName: image.imageName,
         ecrRepositoryUrl: repository.repositoryUrl,
         clusterName: cluster.name,

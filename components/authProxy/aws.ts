@@ -3,18 +3,9 @@
 // Secrets Manager and reaches the sidecar as an ECS secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsAuthProxyArgs } from "../authProxy";
+import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
 import { MLFLOW_PORT } from "../render/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
-
-export interface AwsAuthProxyOutputs {
-    url: pulumi.Output<string>;
-    nginxConfig: pulumi.Output<string>;
-    publicHosts: pulumi.Output<string[]>;
-    loadBalancerDnsName: pulumi.Output<string>;
-    targetGroupArn: pulumi.Output<string>;
-    htpasswdSecretArn: pulumi.Output<string>;
-}
 
 /** The largest idle timeout an Application Load Balancer accepts. */
 export const ALB_MAX_IDLE_TIMEOUT = 4000;
@@ -25,8 +16,8 @@ export const HEALTH_PATH = "/health";
 
 export function buildAwsAuthProxy(
     parent: pulumi.Resource, name: string,
-    args: AwsAuthProxyArgs & { maxUploadSize: string; timeoutSeconds: number; htpasswd: pulumi.Output<string> },
-): AwsAuthProxyOutputs {
+    args: AwsAuthProxyArgs & AuthProxyResolved,
+): FlavourOutputs<AwsAuthProxyOutputs> {
     const tags = args.tags ?? {};
     const opts = { parent };
 
@@ -46,7 +37,7 @@ export function buildAwsAuthProxy(
     }, opts);
     new aws.secretsmanager.SecretVersion(`${name}-htpasswd`, {
         secretId: htpasswdSecret.id,
-        secretString: pulumi.secret(args.htpasswd),
+        secretString: pulumi.secret(args.credentials.htpasswd),
     }, opts);
 
     const alb = new aws.lb.LoadBalancer(`${name}-alb`, {

@@ -1,0 +1,13 @@
+// Docker network: one private bridge network; only the proxy publishes a port.
+import * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import type { DockerNetworkArgs, DockerNetworkOutputs } from "./types";
+
+export function buildDockerNetwork(parent: pulumi.Resource, name: string, _args: DockerNetworkArgs): DockerNetworkOutputs {
+    const network = new docker.Network(`${name}-net`, {
+        name: `${name}-net`,
+        driver: "bridge",
+        labels: [{ label: "mlflow-platform/network", value: name }],
+    }, { parent });
+    return { dockerNetworkName: network.name };
+}
