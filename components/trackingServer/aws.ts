@@ -2,84 +2,35 @@
 // ECS Fargate next to the authenticating nginx sidecar, with CPU-based autoscaling.
 // Secrets reach the containers only through ECS `secrets` (Secrets Manager references):
 // neither the task definition nor Pulumi state holds a password.
+// One small builder per piece: image, logs and cluster, roles, task definition, service,
+// autoscaling. The container definitions are rendered by components/render/ecs.ts.
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
-import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
-import { proxyHealthcheckCommand } from "../render/nginx";
+import {
+    buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
+} from "../render/ecs";
+import { MLFLOW_PORT } from "../render/mlflow";
 import type { AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
 
-export const MLFLOW_CONTAINER = "mlflow";
-export const PROXY_CONTAINER = "proxy";
 /** Average task CPU the autoscaler aims for. */
 export const CPU_TARGET_PERCENT = 60;
 /** Time the load balancer's health checks are ignored after a task starts: schema upgrade and Aurora resume. */
 export const HEALTH_CHECK_GRACE_SECONDS = 300;
 
-/**
- * The sidecar writes its config and htpasswd from the environment, then becomes nginx. The
- * command names variables only: values arrive through `environment` (config) and `secrets`
- * (htpasswd), never on the command line.
- */
-export const PROXY_COMMAND = [
-    "/bin/sh", "-c",
-    "printf '%s' \"$NGINX_CONF\" > /etc/nginx/conf.d/default.conf && printf '%s' \"$HTPASSWD\" > /etc/nginx/mlflow.htpasswd && exec nginx -g 'daemon off;'",
-];
+type Args = AwsTrackingServerArgs & { workers: number };
 
-const ECS_TASKS_TRUST = JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-});
-
-interface KeyValue { name: string; value: string }
-
-function keyValues(record: Record<string, string>): KeyValue[] {
-    return Object.keys(record).sort().map(name => ({ name, value: record[name] }));
+interface Piece {
+    readonly name: string;
+    readonly args: Args;
+    readonly opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource };
+    readonly tags: Record<string, string>;
 }
 
-/** What the execution role (ECS agent: image pull, logs, secret injection) may do, and nothing more. */
-export function executionRolePolicy(p: {
-    repositoryArn: string; logGroupArn: string; secretArns: string[];
-}) {
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            // GetAuthorizationToken is account-wide and supports no resource scoping.
-            { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-            {
-                Sid: "EcrPull", Effect: "Allow",
-                Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                Resource: [p.repositoryArn],
-            },
-            {
-                Sid: "Logs", Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: [p.logGroupArn, `${p.logGroupArn}:*`],
-            },
-            // The secrets use the AWS-managed aws/secretsmanager key, whose key policy already lets
-            // Secrets Manager decrypt for principals of this account: no kms:Decrypt needed here.
-            { Sid: "Secrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: p.secretArns },
-        ],
-    };
-}
-
-/** DescribeSecret on the one database secret: enough to see a rotation, not to read the password. */
-export function rotationWatchPolicy(secretArn: string) {
-    return {
-        Version: "2012-10-17",
-        Statement: [{ Sid: "WatchDatabaseSecretRotation", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [secretArn] }],
-    };
-}
-
-/** How often the entrypoint checks whether the database secret was rotated. */
-export const ROTATION_CHECK_SECONDS = 300;
-
-export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, args: AwsTrackingServerArgs & { workers: number }): AwsTrackingServerOutputs {
-    const tags = args.tags ?? {};
-    const opts = { parent };
-
-    // --- image --------------------------------------------------------------------------
+/** The private repository (immutable tags, scanned, lifecycle-limited) and the image pushed to it. */
+function buildImage(p: Piece): { repository: aws.ecr.Repository; image: docker.Image } {
+    const { name, args, opts, tags } = p;
     const repository = new aws.ecr.Repository(`${name}-repo`, {
         imageScanningConfiguration: { scanOnPush: true },
         // Tags are content hashes (components/image.ts): a tag never needs to move.
@@ -99,13 +50,13 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
             }],
         }),
     }, opts);
-    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent });
+    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: opts.parent });
     const image = new docker.Image(`${name}-image`, {
         imageName: pulumi.interpolate`${repository.repositoryUrl}:${trackingServerImageTag(args.pythonImage)}`,
         build: {
             context: TRACKING_SERVER_CONTEXT,
             dockerfile: `${TRACKING_SERVER_CONTEXT}/Dockerfile`,
-            platform: args.architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+            platform: buildPlatform(args.architecture),
             args: { PYTHON_IMAGE: args.pythonImage },
         },
         registry: {
@@ -114,18 +65,32 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
             password: pulumi.secret(token.password),
         },
     }, opts);
+    return { repository, image };
+}
 
-    // --- logs, cluster, roles -------------------------------------------------------------
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-        retentionInDays: args.logRetentionDays,
-        tags,
-    }, opts);
-    const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
+function buildLogsAndCluster(p: Piece): { logGroup: aws.cloudwatch.LogGroup; cluster: aws.ecs.Cluster } {
+    const logGroup = new aws.cloudwatch.LogGroup(`${p.name}-logs`, {
+        retentionInDays: p.args.logRetentionDays,
+        tags: p.tags,
+    }, p.opts);
+    const cluster = new aws.ecs.Cluster(`${p.name}-cluster`, {
         // Container Insights is billed per metric; the service's CPU metric for autoscaling is free.
         settings: [{ name: "containerInsights", value: "disabled" }],
-        tags,
-    }, opts);
+        tags: p.tags,
+    }, p.opts);
+    return { logGroup, cluster };
+}
 
+interface Roles {
+    readonly executionRole: aws.iam.Role;
+    readonly taskRole: aws.iam.Role;
+    /** The task role's bucket access: the service waits for it. */
+    readonly artifactAccess: aws.iam.RolePolicyAttachment;
+}
+
+/** The execution role (ECS agent) and the task role (MLflow), each with only what it needs. */
+function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.cloudwatch.LogGroup): Roles {
+    const { name, args, opts, tags } = p;
     const executionRole = new aws.iam.Role(`${name}-execution`, {
         description: "ECS agent for the MLflow tasks: pull the image, write logs, inject secrets",
         assumeRolePolicy: ECS_TASKS_TRUST,
@@ -138,7 +103,6 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                 repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn],
             }))),
     }, opts);
-
     const taskRole = new aws.iam.Role(`${name}-task`, {
         description: "MLflow tasks: the artifact bucket and nothing else",
         assumeRolePolicy: ECS_TASKS_TRUST,
@@ -154,99 +118,43 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         role: taskRole.name,
         policy: pulumi.output(args.database.secretArn).apply(secretArn => JSON.stringify(rotationWatchPolicy(secretArn))),
     }, opts);
+    return { executionRole, taskRole, artifactAccess };
+}
 
-    // --- task definition ----------------------------------------------------------------
-    // pulumi.all keeps tuple types for up to eight inputs: group them.
-    const database = pulumi.all([args.database.host, args.database.port, args.database.name, args.database.secretArn]);
-    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn]);
-    const containerDefinitions = pulumi.all([
-        image.imageName, logGroup.name, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, database, proxy,
-    ]).apply(([
-        imageName, logGroupName, artifactBucket, allowedHosts, corsAllowedOrigins,
-        [dbHost, dbPort, dbName, dbSecretArn], [proxyConfig, htpasswdSecretArn],
-    ]) => {
-        const environment = {
-            ...renderTrackingServerEnvironment({
-                port: MLFLOW_PORT,
-                workers: args.workers,
-                artifactBucket,
-                allowedHosts,
-                corsAllowedOrigins,
-                s3Region: args.region,
-                releaseIdleConnections: args.releaseIdleConnections,
-                // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
-                presignedTransfers: true,
-            }),
-            // Non-secret parts of the database URI; entrypoint.py adds the credentials from `secrets`.
-            MLFLOW_DB_ENGINE: args.database.engine,
-            MLFLOW_DB_HOST: dbHost,
-            MLFLOW_DB_PORT: String(dbPort),
-            MLFLOW_DB_NAME: dbName,
-            // An ARN, not a secret: the entrypoint watches it for rotations (images/tracking-server/entrypoint.py).
-            MLFLOW_DB_ROTATION_WATCH_ARN: dbSecretArn,
-            MLFLOW_DB_ROTATION_CHECK_SECONDS: String(ROTATION_CHECK_SECONDS),
-        };
-        const logs = (prefix: string) => ({
-            logDriver: "awslogs",
-            options: { "awslogs-group": logGroupName, "awslogs-region": args.region, "awslogs-stream-prefix": prefix },
-        });
-        return JSON.stringify([
-            {
-                name: MLFLOW_CONTAINER,
-                image: imageName,
-                essential: true,
-                // Reached by the sidecar over the task's localhost only; no port mapping needed.
-                environment: keyValues(environment),
-                secrets: [
-                    { name: "MLFLOW_DB_USER", valueFrom: `${dbSecretArn}:username::` },
-                    { name: "MLFLOW_DB_PASSWORD", valueFrom: `${dbSecretArn}:password::` },
-                ],
-                healthCheck: {
-                    command: HEALTHCHECK_COMMAND,
-                    interval: 15,
-                    timeout: 5,
-                    retries: 5,
-                    // Schema upgrade on start, and an auto-paused Aurora takes ~15 s to resume.
-                    startPeriod: 180,
-                },
-                logConfiguration: logs(MLFLOW_CONTAINER),
-            },
-            {
-                name: PROXY_CONTAINER,
-                image: args.proxy.image,
-                essential: true,
-                portMappings: [{ containerPort: args.proxy.port, protocol: "tcp" }],
-                command: PROXY_COMMAND,
-                environment: keyValues({ NGINX_CONF: proxyConfig }),
-                secrets: [{ name: "HTPASSWD", valueFrom: htpasswdSecretArn }],
-                dependsOn: [{ containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }],
-                healthCheck: {
-                    command: proxyHealthcheckCommand(args.proxy.port),
-                    interval: 15,
-                    timeout: 5,
-                    retries: 3,
-                    startPeriod: 10,
-                },
-                logConfiguration: logs(PROXY_CONTAINER),
-            },
-        ]);
-    });
-
-    const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
+/** The Fargate task: rendered container definitions, once every input they name is known. */
+function buildTaskDefinition(p: Piece, image: docker.Image, logGroup: aws.cloudwatch.LogGroup, roles: Roles): aws.ecs.TaskDefinition {
+    const { name, args } = p;
+    const db = args.database;
+    const database = pulumi.all([db.host, db.port, db.name, db.secretArn])
+        .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
+    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn])
+        .apply(([config, htpasswdSecretArn]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn }));
+    const mlflow = pulumi.all([image.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins])
+        .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins]) => ({
+            image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
+            releaseIdleConnections: args.releaseIdleConnections,
+        }));
+    const containerDefinitions = pulumi.all([logGroup.name, mlflow, database, proxy])
+        .apply(([logGroupName, m, d, x]) => JSON.stringify(renderContainerDefinitions({
+            region: args.region, logGroupName, mlflow: m, database: d, proxy: x,
+        })));
+    return new aws.ecs.TaskDefinition(`${name}-task`, {
         family: name,
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
         cpu: String(args.cpu),
         memory: String(args.memory),
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.architecture },
-        executionRoleArn: executionRole.arn,
-        taskRoleArn: taskRole.arn,
+        executionRoleArn: roles.executionRole.arn,
+        taskRoleArn: roles.taskRole.arn,
         containerDefinitions,
-        tags,
-    }, opts);
+        tags: p.tags,
+    }, p.opts);
+}
 
-    // --- service and autoscaling ----------------------------------------------------------
-    const service = new aws.ecs.Service(`${name}-service`, {
+function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ecs.TaskDefinition, roles: Roles): aws.ecs.Service {
+    const { name, args } = p;
+    return new aws.ecs.Service(`${name}-service`, {
         cluster: cluster.arn,
         taskDefinition: taskDefinition.arn,
         launchType: "FARGATE",
@@ -263,23 +171,26 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
         enableEcsManagedTags: true,
         propagateTags: "SERVICE",
-        tags,
+        tags: p.tags,
     }, {
-        parent,
+        parent: p.opts.parent,
         // The task role must hold its bucket access before the first task starts.
-        dependsOn: [artifactAccess],
+        dependsOn: [roles.artifactAccess],
         // The autoscaler owns the running count after the first deployment.
         ignoreChanges: ["desiredCount"],
     });
+}
 
-    const resourceId = pulumi.interpolate`service/${cluster.name}/${service.name}`;
+/** Target tracking on the service's average CPU, between minTasks and maxTasks. */
+function buildAutoscaling(p: Piece, cluster: aws.ecs.Cluster, service: aws.ecs.Service): void {
+    const { name, args, opts } = p;
     const scalingTarget = new aws.appautoscaling.Target(`${name}-scaling`, {
         serviceNamespace: "ecs",
         scalableDimension: "ecs:service:DesiredCount",
-        resourceId,
+        resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
         minCapacity: args.minTasks,
         maxCapacity: args.maxTasks,
-        tags,
+        tags: p.tags,
     }, opts);
     new aws.appautoscaling.Policy(`${name}-cpu`, {
         policyType: "TargetTrackingScaling",
@@ -293,7 +204,16 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
             scaleInCooldown: 300,
         },
     }, opts);
+}
 
+export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, args: Args): AwsTrackingServerOutputs {
+    const piece: Piece = { name, args, opts: { parent }, tags: args.tags ?? {} };
+    const { repository, image } = buildImage(piece);
+    const { logGroup, cluster } = buildLogsAndCluster(piece);
+    const roles = buildRoles(piece, repository, logGroup);
+    const taskDefinition = buildTaskDefinition(piece, image, logGroup, roles);
+    const service = buildService(piece, cluster, taskDefinition, roles);
+    buildAutoscaling(piece, cluster, service);
     return {
         // nginx and MLflow share the task's network namespace (awsvpc).
         upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
