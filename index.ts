@@ -100,6 +100,61 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     return { ...clientOutputs(proxy, store, backend), minioConsoleUrl: store.consoleUrl };
 }
 
+/** The AWS components the tracking server is wired to. */
+interface AwsParts {
+    readonly network: Network<"aws">;
+    readonly store: ArtifactStore<"aws">;
+    readonly bucketInit: BucketInit<"aws">;
+    readonly backend: BackendStore<"aws">;
+    readonly proxy: AuthProxy<"aws">;
+}
+
+/** ECS Fargate behind the proxy's load balancer, with access to exactly the parts it uses. */
+function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>): TrackingServer<"aws"> {
+    const aws = config.aws;
+    const { network, store, bucketInit, backend, proxy } = parts;
+    const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
+    const scheme = aws.certificateArn ? "https" : "http";
+    return new TrackingServer(name, {
+        platform: "aws",
+        region: aws.region,
+        pythonImage: aws.pythonImage,
+        workers: config.mlflowWorkers,
+        artifactBucket: store.bucketName,
+        artifactAccessPolicyArn: bucketInit.policyArn,
+        database: {
+            engine: config.backend,
+            host: backend.host,
+            port: backend.port,
+            name: backend.databaseName,
+            secretArn: backend.secretArn,
+        },
+        releaseIdleConnections: aws.dbMinCapacity === 0,
+        proxy: {
+            image: aws.nginxImage,
+            port: PROXY_LISTEN_PORT,
+            config: proxy.nginxConfig,
+            htpasswdSecretArn: proxy.htpasswdSecretArn,
+        },
+        targetGroupArn: proxy.targetGroupArn,
+        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
+        securityGroupId: network.serviceSecurityGroupId,
+        assignPublicIp: aws.existingVpc === undefined,
+        allowedHosts,
+        corsAllowedOrigins: allowedHosts.apply(hosts => renderPublicOrigins(hosts, scheme, scheme === "https" ? 443 : 80)),
+        cpu: aws.taskCpu,
+        memory: aws.taskMemory,
+        architecture: aws.taskArchitecture,
+        desiredCount: aws.desiredCount,
+        minTasks: aws.minTasks,
+        maxTasks: aws.maxTasks,
+        ecrKeepImages: aws.ecrKeepImages,
+        logRetentionDays: aws.logRetentionDays,
+        forceDeleteRepository: !config.retainDataOnDestroy,
+        tags,
+    });
+}
+
 function deployAws(config: AwsPlatformConfig, name: string): Deployment {
     const aws = config.aws;
     const retainOnDelete = config.retainDataOnDestroy;
@@ -107,7 +162,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
     const databasePort = ENGINES[config.backend].port;
     const listenerPorts = aws.certificateArn ? [80, 443] : [80];
     if (!aws.certificateArn) {
-        pulumi.log.warn("certificateArn is not set: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
+        void pulumi.log.warn("certificateArn is not set: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
             + "Fix: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>");
     }
     const network = new Network(`${name}-network`, {
@@ -157,46 +212,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
     });
-    const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
-    const scheme = aws.certificateArn ? "https" : "http";
-    const server = new TrackingServer(`${name}-tracking`, {
-        platform: "aws",
-        region: aws.region,
-        pythonImage: aws.pythonImage,
-        workers: config.mlflowWorkers,
-        artifactBucket: store.bucketName,
-        artifactAccessPolicyArn: bucketInit.policyArn,
-        database: {
-            engine: config.backend,
-            host: backend.host,
-            port: backend.port,
-            name: backend.databaseName,
-            secretArn: backend.secretArn,
-        },
-        releaseIdleConnections: aws.dbMinCapacity === 0,
-        proxy: {
-            image: aws.nginxImage,
-            port: PROXY_LISTEN_PORT,
-            config: proxy.nginxConfig,
-            htpasswdSecretArn: proxy.htpasswdSecretArn,
-        },
-        targetGroupArn: proxy.targetGroupArn,
-        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
-        securityGroupId: network.serviceSecurityGroupId,
-        assignPublicIp: aws.existingVpc === undefined,
-        allowedHosts,
-        corsAllowedOrigins: allowedHosts.apply(hosts => renderPublicOrigins(hosts, scheme, scheme === "https" ? 443 : 80)),
-        cpu: aws.taskCpu,
-        memory: aws.taskMemory,
-        architecture: aws.taskArchitecture,
-        desiredCount: aws.desiredCount,
-        minTasks: aws.minTasks,
-        maxTasks: aws.maxTasks,
-        ecrKeepImages: aws.ecrKeepImages,
-        logRetentionDays: aws.logRetentionDays,
-        forceDeleteRepository: !retainOnDelete,
-        tags,
-    });
+    const server = awsTrackingServer(config, { network, store, bucketInit, backend, proxy }, `${name}-tracking`, tags);
     return {
         ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,

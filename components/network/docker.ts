@@ -1,9 +1,10 @@
 // Docker network: one private bridge network; only the proxy publishes a port.
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import type { DockerNetworkArgs, DockerNetworkOutputs } from "./types";
+import type { DockerNetworkOutputs } from "./types";
 
-export function buildDockerNetwork(parent: pulumi.Resource, name: string, _args: DockerNetworkArgs): DockerNetworkOutputs {
+/** The Docker flavour takes no settings beyond its name. */
+export function buildDockerNetwork(parent: pulumi.Resource, name: string): DockerNetworkOutputs {
     const network = new docker.Network(`${name}-net`, {
         name: `${name}-net`,
         driver: "bridge",

@@ -17,7 +17,7 @@ class NetworkComponent extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NETWORK_TYPE, name, {}, opts);
         const o: Partial<DockerNetworkOutputs & AwsNetworkOutputs> = args.platform === "docker"
-            ? buildDockerNetwork(this, name, args)
+            ? buildDockerNetwork(this, name)
             : buildAwsNetwork(this, name, args);
         Object.assign(this, o);
         this.registerOutputs({
