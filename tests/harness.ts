@@ -2,6 +2,7 @@
 // assert the resource graph exactly. Each call gets a fresh module registry: the program
 // runs once per call, with its own config.
 import type * as pulumiType from "@pulumi/pulumi";
+import { inspect } from "util";
 import { PROJECT } from "../components/config";
 import { qualifyConfig, unwrapMockSecrets } from "./mockValues";
 
@@ -108,7 +109,7 @@ export async function runProgram(opts: {
         // Inside a stack, as `pulumi up` runs it, so stack transformations can see resource options.
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(t => {
-                const parent = t.opts.parent as pulumiType.Resource | undefined;
+                const parent = t.opts.parent;
                 options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
                 qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
                 return undefined;
@@ -121,8 +122,8 @@ export async function runProgram(opts: {
         // `export =` modules also show up under `default` when imported.
         for (const [key, value] of Object.entries(program).filter(([k]) => k !== "default")) {
             if (pulumi.Output.isInstance(value)) {
-                outputs[key] = await new Promise(resolve => (value as pulumiType.Output<unknown>).apply(v => { resolve(v); return v; }));
-                secretOutputs[key] = await pulumi.isSecret(value as pulumiType.Output<unknown>);
+                outputs[key] = await new Promise(resolve => value.apply(v => { resolve(v); return v; }));
+                secretOutputs[key] = await pulumi.isSecret(value);
             } else {
                 outputs[key] = value;
             }
@@ -197,7 +198,7 @@ async function jestIsolated(fn: () => Promise<void>): Promise<void> {
     } finally {
         errorClass.prepareStackTrace = prepareStackTrace;
     }
-    if (failure) throw failure;
+    if (failure) throw failure instanceof Error ? failure : new Error(`non-Error thrown: ${inspect(failure)}`);
 }
 
 /** Docker `envs` ("K=V") as a record. */
