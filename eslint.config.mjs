@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's type-checked rules, Pulumi's rule against Outputs in
 // template strings, an import-cycle check, and the 80-line function limit for program code.
-// `npm run lint` runs this, then tests/lint/selftest.mjs, which proves each of those rules
+// `npm run lint` runs this, then madge (import cycles including `import type` ones, which
+// import-x skips), then tests/lint/selftest.mjs, which proves each of those rules
 // fires on a fixture that breaks it.
 import pulumi from "@pulumi/eslint-plugin";
 import importX, { createNodeResolver } from "eslint-plugin-import-x";
