@@ -5,7 +5,7 @@ import { ArtifactStore } from "./components/artifactStore";
 import { AuthProxy } from "./components/authProxy";
 import { BackendStore } from "./components/backendStore";
 import { BucketInit } from "./components/bucketInit";
-import { loadConfig, PlatformConfig } from "./components/config";
+import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
 import { renderPublicOrigins } from "./components/render/mlflow";
@@ -40,20 +40,15 @@ function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefine
     return config.password === undefined ? undefined : pulumi.secret(config.password);
 }
 
-function required<T>(value: T | undefined, what: string): T {
-    if (value === undefined) throw new Error(`internal: ${what} is missing for this target`);
-    return value;
-}
-
-function deployLocal(config: PlatformConfig, name: string): Deployment {
-    const local = required(config.local, "local settings");
+function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
+    const local = config.local;
     const retainOnDelete = config.retainDataOnDestroy;
     const network = new Network(`${name}-network`, { platform: "docker" });
-    const networkName = required(network.dockerNetworkName, "docker network");
+    const networkName = network.dockerNetworkName;
 
     const store = new ArtifactStore(`${name}-artifacts`, {
         platform: "docker",
-        bucketName: required(config.bucketName, "bucket name"),
+        bucketName: config.bucketName,
         networkName,
         image: local.images.minio,
         exposeConsole: local.exposeMinioConsole,
@@ -66,9 +61,9 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
         bucketName: store.bucketName,
         networkName,
         image: local.images.mc,
-        endpointUrl: required(store.s3EndpointUrl, "MinIO endpoint"),
-        rootUser: required(store.rootUser, "MinIO root user"),
-        rootPassword: required(store.rootPassword, "MinIO root password"),
+        endpointUrl: store.s3EndpointUrl,
+        rootUser: store.rootUser,
+        rootPassword: store.rootPassword,
     });
     const backend = new BackendStore(`${name}-backend`, {
         platform: "docker",
@@ -83,10 +78,10 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
         pythonImage: local.images.python,
         workers: config.mlflowWorkers,
         artifactBucket: store.bucketName,
-        s3EndpointUrl: required(store.s3EndpointUrl, "MinIO endpoint"),
-        backendStoreUri: required(backend.connectionUri, "database URI"),
-        artifactAccessKeyId: required(bucketInit.accessKeyId, "MLflow access key"),
-        artifactSecretAccessKey: required(bucketInit.secretAccessKey, "MLflow secret key"),
+        s3EndpointUrl: store.s3EndpointUrl,
+        backendStoreUri: backend.connectionUri,
+        artifactAccessKeyId: bucketInit.accessKeyId,
+        artifactSecretAccessKey: bucketInit.secretAccessKey,
         allowedHosts: config.allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(config.allowedHosts, "http", local.hostPort),
     });
@@ -105,14 +100,69 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
     return { ...clientOutputs(proxy, store, backend), minioConsoleUrl: store.consoleUrl };
 }
 
-function deployAws(config: PlatformConfig, name: string): Deployment {
-    const aws = required(config.aws, "aws settings");
+/** The AWS components the tracking server is wired to. */
+interface AwsParts {
+    readonly network: Network<"aws">;
+    readonly store: ArtifactStore<"aws">;
+    readonly bucketInit: BucketInit<"aws">;
+    readonly backend: BackendStore<"aws">;
+    readonly proxy: AuthProxy<"aws">;
+}
+
+/** ECS Fargate behind the proxy's load balancer, with access to exactly the parts it uses. */
+function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>): TrackingServer<"aws"> {
+    const aws = config.aws;
+    const { network, store, bucketInit, backend, proxy } = parts;
+    const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
+    const scheme = aws.certificateArn ? "https" : "http";
+    return new TrackingServer(name, {
+        platform: "aws",
+        region: aws.region,
+        pythonImage: aws.pythonImage,
+        workers: config.mlflowWorkers,
+        artifactBucket: store.bucketName,
+        artifactAccessPolicyArn: bucketInit.policyArn,
+        database: {
+            engine: config.backend,
+            host: backend.host,
+            port: backend.port,
+            name: backend.databaseName,
+            secretArn: backend.secretArn,
+        },
+        releaseIdleConnections: aws.dbMinCapacity === 0,
+        proxy: {
+            image: aws.nginxImage,
+            port: PROXY_LISTEN_PORT,
+            config: proxy.nginxConfig,
+            htpasswdSecretArn: proxy.htpasswdSecretArn,
+        },
+        targetGroupArn: proxy.targetGroupArn,
+        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
+        securityGroupId: network.serviceSecurityGroupId,
+        assignPublicIp: aws.existingVpc === undefined,
+        allowedHosts,
+        corsAllowedOrigins: allowedHosts.apply(hosts => renderPublicOrigins(hosts, scheme, scheme === "https" ? 443 : 80)),
+        cpu: aws.taskCpu,
+        memory: aws.taskMemory,
+        architecture: aws.taskArchitecture,
+        desiredCount: aws.desiredCount,
+        minTasks: aws.minTasks,
+        maxTasks: aws.maxTasks,
+        ecrKeepImages: aws.ecrKeepImages,
+        logRetentionDays: aws.logRetentionDays,
+        forceDeleteRepository: !config.retainDataOnDestroy,
+        tags,
+    });
+}
+
+function deployAws(config: AwsPlatformConfig, name: string): Deployment {
+    const aws = config.aws;
     const retainOnDelete = config.retainDataOnDestroy;
     const tags = { "mlflow-platform:stack": pulumi.getStack() };
     const databasePort = ENGINES[config.backend].port;
     const listenerPorts = aws.certificateArn ? [80, 443] : [80];
     if (!aws.certificateArn) {
-        pulumi.log.warn("certificateArn is not set: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
+        void pulumi.log.warn("certificateArn is not set: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
             + "Fix: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>");
     }
     const network = new Network(`${name}-network`, {
@@ -138,8 +188,8 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         platform: "aws",
         engine: config.backend,
         engineVersion: aws.dbEngineVersion,
-        subnetIds: required(network.privateSubnetIds, "private subnets"),
-        securityGroupId: required(network.databaseSecurityGroupId, "database security group"),
+        subnetIds: network.privateSubnetIds,
+        securityGroupId: network.databaseSecurityGroupId,
         minCapacity: aws.dbMinCapacity,
         maxCapacity: aws.dbMaxCapacity,
         autoPauseSeconds: aws.dbAutoPauseSeconds,
@@ -151,9 +201,9 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "aws",
         image: aws.nginxImage,
-        vpcId: required(network.vpcId, "VPC"),
-        publicSubnetIds: required(network.publicSubnetIds, "public subnets"),
-        securityGroupId: required(network.loadBalancerSecurityGroupId, "load balancer security group"),
+        vpcId: network.vpcId,
+        publicSubnetIds: network.publicSubnetIds,
+        securityGroupId: network.loadBalancerSecurityGroupId,
         certificateArn: aws.certificateArn,
         domainName: aws.domainName,
         username: config.username,
@@ -162,46 +212,7 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
     });
-    const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
-    const scheme = aws.certificateArn ? "https" : "http";
-    const server = new TrackingServer(`${name}-tracking`, {
-        platform: "aws",
-        region: aws.region,
-        pythonImage: aws.pythonImage,
-        workers: config.mlflowWorkers,
-        artifactBucket: store.bucketName,
-        artifactAccessPolicyArn: required(bucketInit.policyArn, "artifact access policy"),
-        database: {
-            engine: config.backend,
-            host: backend.host,
-            port: backend.port,
-            name: backend.databaseName,
-            secretArn: required(backend.secretArn, "database secret"),
-        },
-        releaseIdleConnections: aws.dbMinCapacity === 0,
-        proxy: {
-            image: aws.nginxImage,
-            port: PROXY_LISTEN_PORT,
-            config: proxy.nginxConfig,
-            htpasswdSecretArn: required(proxy.htpasswdSecretArn, "htpasswd secret"),
-        },
-        targetGroupArn: required(proxy.targetGroupArn, "target group"),
-        subnetIds: aws.existingVpc ? required(network.privateSubnetIds, "private subnets") : required(network.publicSubnetIds, "public subnets"),
-        securityGroupId: required(network.serviceSecurityGroupId, "service security group"),
-        assignPublicIp: aws.existingVpc === undefined,
-        allowedHosts,
-        corsAllowedOrigins: allowedHosts.apply(hosts => renderPublicOrigins(hosts, scheme, scheme === "https" ? 443 : 80)),
-        cpu: aws.taskCpu,
-        memory: aws.taskMemory,
-        architecture: aws.taskArchitecture,
-        desiredCount: aws.desiredCount,
-        minTasks: aws.minTasks,
-        maxTasks: aws.maxTasks,
-        ecrKeepImages: aws.ecrKeepImages,
-        logRetentionDays: aws.logRetentionDays,
-        forceDeleteRepository: !retainOnDelete,
-        tags,
-    });
+    const server = awsTrackingServer(config, { network, store, bucketInit, backend, proxy }, `${name}-tracking`, tags);
     return {
         ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,

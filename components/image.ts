@@ -5,7 +5,7 @@ import * as path from "path";
 
 export const TRACKING_SERVER_CONTEXT = path.join(__dirname, "..", "images", "tracking-server");
 const CONTEXT_FILES = [
-    "Dockerfile", "requirements.txt", "entrypoint.py", ".dockerignore",
+    "Dockerfile", "requirements.txt", "entrypoint.py", "db_dialects.json", ".dockerignore",
     "artifacts-plugin/pyproject.toml", "artifacts-plugin/mlflow_proxied_s3/__init__.py",
 ];
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, parseConfig } from "./config";
 
-const declared: Record<string, { type: string; default?: unknown; description?: string; secret?: boolean }> =
+const declared: Record<string, { type: string; default?: string | number | boolean; description?: string; secret?: boolean }> =
     parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")).config;
 
 test("Pulumi.yaml declares exactly the keys the program reads", () => {

@@ -52,7 +52,7 @@ function pick(chars: string): string {
 function randomLike(inputs: Record<string, unknown>): string {
     const length = Number(inputs.length ?? 16);
     const flag = (k: string) => inputs[k] === undefined ? true : Boolean(inputs[k]);
-    const special = flag("special") ? String(inputs.overrideSpecial ?? DEFAULT_SPECIAL) : "";
+    const special = flag("special") ? (typeof inputs.overrideSpecial === "string" ? inputs.overrideSpecial : DEFAULT_SPECIAL) : "";
     const classes: Array<[string, number]> = [
         [flag("lower") ? LOWER : "", Number(inputs.minLower ?? 0)],
         [flag("upper") ? UPPER : "", Number(inputs.minUpper ?? 0)],
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     }
     // A password from the environment, so it is on no command line.
     if (process.env.E2E_CONFIG_PASSWORD) config.password = process.env.E2E_CONFIG_PASSWORD;
-    pulumi.runtime.setMocks(mocks, PROJECT, STACK, false);
+    await pulumi.runtime.setMocks(mocks, PROJECT, STACK, false);
     pulumi.runtime.setAllConfig(qualifyConfig(config));
     // Config and mocks first, then the program (it reads config at import time).
     await import("../index");

@@ -66,7 +66,7 @@ export function splitEnv(entry: string): { name: string; value: string } {
 
 /** Whether a port range (any protocol when `protocol` is "-1"/"all") covers `port`. */
 export function rangeCovers(protocol: unknown, from: unknown, to: unknown, port: number): boolean {
-    const p = String(protocol ?? "").toLowerCase();
+    const p = typeof protocol === "string" || typeof protocol === "number" ? String(protocol).toLowerCase() : "";
     if (p === "-1" || p === "all") return true;
     if (p !== "tcp" && p !== "6") return false;
     const lo = Number(from ?? 0);

@@ -248,7 +248,7 @@ const noOpenDatabasePort: ResourceValidationPolicy = {
 
 function checkEnv(where: string, name: string, value: unknown, report: ReportViolation): void {
     if (!looksLikeSecretName(name)) return;
-    const reason = weakSecretValueReason(name, String(value ?? ""));
+    const reason = weakSecretValueReason(name, typeof value === "string" ? value : JSON.stringify(value ?? ""));
     if (reason) report(`${where}: ${name} looks like a secret but its value ${reason}; use a generated secret (@pulumi/random).`);
 }
 

@@ -1,6 +1,7 @@
 // The aws target under mocks: exact resource graph per engine, and the security and data-safety
 // invariants every AWS stack must hold. No AWS account is involved.
 import { CallHandler, ProgramRun, RecordedResource, runProgram } from "./harness";
+import { committedUrnSet, urnSet } from "./urnSets";
 
 const REGION = "eu-west-1";
 const STACK_TAG = { "mlflow-platform:stack": "aws" };
@@ -166,7 +167,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             });
             expect(run.one(T.ownership).inputs.rule.objectOwnership).toBe("BucketOwnerEnforced");
             const policy = JSON.parse(run.one(T.bucketPolicy).inputs.policy);
-            const arn = `arn:aws:s3:::${run.outputs.artifactBucket}`;
+            const arn = `arn:aws:s3:::${String(run.outputs.artifactBucket)}`;
             expect(policy.Statement).toEqual([expect.objectContaining({
                 Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`],
                 Condition: { Bool: { "aws:SecureTransport": "false" } },
@@ -254,7 +255,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
                 expect(actions).not.toContain("s3:*");
                 if (list(s.Resource).includes("*")) expect(actions).toEqual(["ecr:GetAuthorizationToken"]);
             }
-            const bucketArn = `arn:aws:s3:::${run.outputs.artifactBucket}`;
+            const bucketArn = `arn:aws:s3:::${String(run.outputs.artifactBucket)}`;
             const s3 = allows.filter(s => list(s.Action).some(a => a.startsWith("s3:")));
             expect(s3.flatMap(s => list(s.Resource)).sort()).toEqual([bucketArn, `${bucketArn}/*`]);
             const secrets = allows.filter(s => list(s.Action).includes("secretsmanager:GetSecretValue"));
@@ -294,7 +295,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             const rules = JSON.parse(run.one(T.repoLifecycle).inputs.policy).rules;
             expect(rules[0].selection).toMatchObject({ countType: "imageCountMoreThan", countNumber: 10 });
             const image = run.one(T.image).inputs;
-            expect(image.imageName).toMatch(new RegExp(`^${run.outputs.ecrRepositoryUrl}:\\d+\\.\\d+\\.\\d+-[0-9a-f]{12}$`));
+            expect(image.imageName).toMatch(new RegExp(`^${String(run.outputs.ecrRepositoryUrl)}:\\d+\\.\\d+\\.\\d+-[0-9a-f]{12}$`));
             expect(container(run, "mlflow").image).toBe(image.imageName);
             expect(image.build.args).toEqual({ PYTHON_IMAGE: "python:3.12.11-slim-bookworm" });
         });
@@ -400,7 +401,7 @@ describe("mysql with defaults", () => {
     test("MLflow gets the non-secret database settings and proxied S3 artifacts", () => {
         expect(env(container(mysql, "mlflow"))).toMatchObject({
             MLFLOW_DB_ENGINE: "mysql", MLFLOW_DB_HOST: mysql.outputs.databaseEndpoint, MLFLOW_DB_PORT: "3306", MLFLOW_DB_NAME: "mlflow",
-            MLFLOW_ARTIFACTS_DESTINATION: `s3://${mysql.outputs.artifactBucket}/`, MLFLOW_SERVE_ARTIFACTS: "true",
+            MLFLOW_ARTIFACTS_DESTINATION: `s3://${String(mysql.outputs.artifactBucket)}/`, MLFLOW_SERVE_ARTIFACTS: "true",
             AWS_DEFAULT_REGION: REGION, MLFLOW_DB_UPGRADE: "true",
         });
         expect(env(container(mysql, "mlflow")).MLFLOW_S3_ENDPOINT_URL).toBeUndefined();
@@ -537,4 +538,11 @@ describe("postgres in an existing VPC", () => {
         expect(postgres.one(T.subnetGroup).inputs.subnetIds).toEqual(VPC.privateSubnetIds);
         expect(postgres.one(T.service).inputs.networkConfiguration).toMatchObject({ subnets: VPC.privateSubnetIds, assignPublicIp: false });
     });
+});
+
+test.each<[string, () => ProgramRun]>([
+    ["aws-mysql", () => mysql],
+    ["aws-postgres", () => postgres],
+])("the URNs of %s are the committed ones: an existing aws stack sees no replacement", (graph, getRun) => {
+    expect(urnSet(getRun())).toEqual(committedUrnSet(graph, getRun()));
 });

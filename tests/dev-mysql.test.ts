@@ -2,6 +2,7 @@
 import * as bcrypt from "bcryptjs";
 import { envRecord, ProgramRun, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
+import { committedUrnSet, urnSet } from "./urnSets";
 
 const DEV = { target: "local", backend: "mysql", hostPort: "5000", bindAddress: "127.0.0.1" };
 
@@ -103,4 +104,8 @@ test("bad config stops the program before any resource is registered", async () 
     expect(error.message).toMatch(/mlflow-platform:hostPort = "99999" is invalid: must be a whole number from 1 to 65535\. Fix: pulumi config set hostPort 5000/);
     expect(error.message).toMatch(/mlflow-platform:username = "a:b" is invalid/);
     expect(registered).toBe(0);
+});
+
+test("the URNs are the committed ones: an existing dev stack sees no replacement", () => {
+    expect(urnSet(run)).toEqual(committedUrnSet("dev-mysql", run));
 });

@@ -2,6 +2,7 @@
 import { renderPostgresInitScript } from "../components/render/database";
 import { envRecord, ProgramRun, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
+import { committedUrnSet, urnSet } from "./urnSets";
 
 let run: ProgramRun;
 beforeAll(async () => {
@@ -32,4 +33,8 @@ test("MLflow connects with psycopg2 as the application role, password URL-encode
     expect([uri.username, uri.hostname, uri.port, uri.pathname]).toEqual(["mlflow", "db", "5432", "/mlflow"]);
     expect(decodeURIComponent(uri.password)).toBe(db.MLFLOW_DB_PASSWORD);
     expect(decodeURIComponent(uri.password)).not.toBe(db.POSTGRES_PASSWORD);
+});
+
+test("the URNs are the committed ones: an existing dev stack sees no replacement", () => {
+    expect(urnSet(run)).toEqual(committedUrnSet("dev-postgres", run));
 });

@@ -2,6 +2,7 @@
 // assert the resource graph exactly. Each call gets a fresh module registry: the program
 // runs once per call, with its own config.
 import type * as pulumiType from "@pulumi/pulumi";
+import { inspect } from "util";
 import { PROJECT } from "../components/config";
 import { qualifyConfig, unwrapMockSecrets } from "./mockValues";
 
@@ -14,6 +15,8 @@ export interface RecordedResource {
     readonly secretInputs: string[];
     /** Resource options the mocks do not see, captured by a stack transformation. */
     readonly options: { retainOnDelete?: boolean; parent?: string };
+    /** The URN Pulumi gives this resource: stack, project, parent types joined by `$`, name. */
+    readonly urn: string;
 }
 
 export interface ProgramRun {
@@ -81,6 +84,7 @@ export async function runProgram(opts: {
 }): Promise<ProgramRun> {
     const resources: RecordedResource[] = [];
     const options = new Map<string, RecordedResource["options"]>();
+    const qualifiedTypes = new Map<string, string>();
     let run: ProgramRun | undefined;
     await jestIsolated(async () => {
         const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
@@ -89,7 +93,9 @@ export async function runProgram(opts: {
                 const { value: inputs, secretPaths } = unwrapMockSecrets(args.inputs);
                 const secretInputs = [...new Set(secretPaths.map(p => p.split(/[.[]/)[0]))];
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {} });
+                const qualified = qualifiedTypes.get(`${args.type}::${args.name}`) ?? args.type;
+                const urn = `urn:pulumi:${opts.stack}::${PROJECT}::${qualified}::${args.name}`;
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {}, urn });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -103,8 +109,9 @@ export async function runProgram(opts: {
         // Inside a stack, as `pulumi up` runs it, so stack transformations can see resource options.
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(t => {
-                const parent = t.opts.parent as pulumiType.Resource | undefined;
+                const parent = t.opts.parent;
                 options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
                 return undefined;
             });
             program = await import("../index");
@@ -115,8 +122,8 @@ export async function runProgram(opts: {
         // `export =` modules also show up under `default` when imported.
         for (const [key, value] of Object.entries(program).filter(([k]) => k !== "default")) {
             if (pulumi.Output.isInstance(value)) {
-                outputs[key] = await new Promise(resolve => (value as pulumiType.Output<unknown>).apply(v => { resolve(v); return v; }));
-                secretOutputs[key] = await pulumi.isSecret(value as pulumiType.Output<unknown>);
+                outputs[key] = await new Promise(resolve => value.apply(v => { resolve(v); return v; }));
+                secretOutputs[key] = await pulumi.isSecret(value);
             } else {
                 outputs[key] = value;
             }
@@ -164,6 +171,18 @@ export async function runFailingProgram(opts: { stack: string; config: Record<st
     return { error, registered };
 }
 
+/**
+ * A resource's type qualified by its ancestors' types, as the engine builds URNs: every
+ * parent's type joined by `$`, the root stack left out.
+ */
+function qualifiedType(type: string, parent: pulumiType.Resource | undefined): string {
+    const chain = [type];
+    for (let p: any = parent; p !== undefined; p = p.__parentResource) {
+        if (p.__pulumiType !== "pulumi:pulumi:Stack") chain.unshift(p.__pulumiType);
+    }
+    return chain.join("$");
+}
+
 /** The program and the Pulumi runtime keep module-level state: give each run its own modules. */
 async function jestIsolated(fn: () => Promise<void>): Promise<void> {
     let failure: unknown;
@@ -179,7 +198,7 @@ async function jestIsolated(fn: () => Promise<void>): Promise<void> {
     } finally {
         errorClass.prepareStackTrace = prepareStackTrace;
     }
-    if (failure) throw failure;
+    if (failure) throw failure instanceof Error ? failure : new Error(`non-Error thrown: ${inspect(failure)}`);
 }
 
 /** Docker `envs` ("K=V") as a record. */

@@ -16,6 +16,7 @@ server and exits, and ECS starts a task that gets the new password. Only the sec
 metadata is read (DescribeSecret), never its value, and the database is not touched, so
 an auto-paused Aurora stays paused.
 """
+import json
 import os
 import signal
 import subprocess
@@ -23,10 +24,10 @@ import sys
 import time
 from urllib.parse import quote
 
-DIALECTS = {
-    "mysql": ("mysql+pymysql", 3306, "?charset=utf8mb4"),
-    "postgres": ("postgresql+psycopg2", 5432, ""),
-}
+# engine -> (SQLAlchemy dialect, default port, query): the table the Docker flavour's URIs use,
+# generated from components/render/database.ts (ENGINES) by `npm run generate`.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "db_dialects.json"), encoding="utf-8") as _table:
+    DIALECTS = {engine: (d["dialect"], d["port"], d["query"]) for engine, d in json.load(_table).items()}
 
 
 def log(message):

@@ -2,10 +2,10 @@
 // function that writes the MinIO policy, so both flavours grant exactly the same actions.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsBucketInitArgs } from "../bucketInit";
+import type { AwsBucketInitArgs, AwsBucketInitOutputs } from "./types";
 import { artifactAccessPolicy } from "../render/bucket";
 
-export function buildAwsBucketInit(parent: pulumi.Resource, name: string, args: AwsBucketInitArgs): { policyArn: pulumi.Output<string> } {
+export function buildAwsBucketInit(parent: pulumi.Resource, name: string, args: AwsBucketInitArgs): AwsBucketInitOutputs {
     const policy = new aws.iam.Policy(`${name}-artifact-access`, {
         description: pulumi.interpolate`MLflow tracking server: objects in s3://${args.bucketName} only`,
         policy: pulumi.output(args.bucketArn).apply(arn => JSON.stringify(artifactAccessPolicy(arn))),

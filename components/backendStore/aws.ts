@@ -2,16 +2,8 @@
 // master password generated and kept by RDS in Secrets Manager (never in Pulumi state).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsBackendStoreArgs } from "../backendStore";
+import type { AwsBackendStoreArgs, AwsBackendStoreOutputs } from "./types";
 import { ENGINES } from "../render/database";
-
-export interface AwsBackendStoreOutputs {
-    host: pulumi.Output<string>;
-    port: pulumi.Output<number>;
-    databaseName: pulumi.Output<string>;
-    username: pulumi.Output<string>;
-    secretArn: pulumi.Output<string>;
-}
 
 export const MASTER_USERNAME = "mlflow_admin";
 
@@ -78,6 +70,7 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
     }, { parent, retainOnDelete });
 
     return {
+        engine: args.engine,
         host: cluster.endpoint,
         port: cluster.port,
         databaseName: pulumi.output(args.databaseName),

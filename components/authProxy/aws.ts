@@ -3,18 +3,9 @@
 // Secrets Manager and reaches the sidecar as an ECS secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsAuthProxyArgs } from "../authProxy";
+import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
 import { MLFLOW_PORT } from "../render/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
-
-export interface AwsAuthProxyOutputs {
-    url: pulumi.Output<string>;
-    nginxConfig: pulumi.Output<string>;
-    publicHosts: pulumi.Output<string[]>;
-    loadBalancerDnsName: pulumi.Output<string>;
-    targetGroupArn: pulumi.Output<string>;
-    htpasswdSecretArn: pulumi.Output<string>;
-}
 
 /** The largest idle timeout an Application Load Balancer accepts. */
 export const ALB_MAX_IDLE_TIMEOUT = 4000;
@@ -23,32 +14,25 @@ export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** nginx answers /health without authentication (its own exact-match location). */
 export const HEALTH_PATH = "/health";
 
-export function buildAwsAuthProxy(
-    parent: pulumi.Resource, name: string,
-    args: AwsAuthProxyArgs & { maxUploadSize: string; timeoutSeconds: number; htpasswd: pulumi.Output<string> },
-): AwsAuthProxyOutputs {
-    const tags = args.tags ?? {};
-    const opts = { parent };
+type Args = AwsAuthProxyArgs & AuthProxyResolved;
 
-    // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
-    const nginxConfig = renderProxyConfig({
-        listenPort: PROXY_LISTEN_PORT,
-        upstream: `127.0.0.1:${MLFLOW_PORT}`,
-        maxUploadSize: args.maxUploadSize,
-        timeoutSeconds: args.timeoutSeconds,
-        htpasswdPath: HTPASSWD_PATH,
-    });
-
+/** The htpasswd line in Secrets Manager; the sidecar receives it as an ECS secret. */
+function buildHtpasswdSecret(parent: pulumi.Resource, name: string, args: Args): aws.secretsmanager.Secret {
     const htpasswdSecret = new aws.secretsmanager.Secret(`${name}-htpasswd`, {
         description: `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
         recoveryWindowInDays: 7,
-        tags,
-    }, opts);
+        tags: args.tags ?? {},
+    }, { parent });
     new aws.secretsmanager.SecretVersion(`${name}-htpasswd`, {
         secretId: htpasswdSecret.id,
-        secretString: pulumi.secret(args.htpasswd),
-    }, opts);
+        secretString: pulumi.secret(args.credentials.htpasswd),
+    }, { parent });
+    return htpasswdSecret;
+}
 
+/** The internet-facing load balancer and the target group of the nginx sidecars. */
+function buildLoadBalancer(parent: pulumi.Resource, name: string, args: Args): { alb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
+    const tags = args.tags ?? {};
     const alb = new aws.lb.LoadBalancer(`${name}-alb`, {
         // A short prefix: ALB names are limited to 32 characters; AWS appends a unique suffix.
         namePrefix: "mlflow",
@@ -59,8 +43,7 @@ export function buildAwsAuthProxy(
         idleTimeout: Math.min(args.timeoutSeconds, ALB_MAX_IDLE_TIMEOUT),
         dropInvalidHeaderFields: true,
         tags,
-    }, opts);
-
+    }, { parent });
     const targetGroup = new aws.lb.TargetGroup(`${name}-tg`, {
         namePrefix: "mlflow",
         vpcId: args.vpcId,
@@ -79,40 +62,57 @@ export function buildAwsAuthProxy(
             unhealthyThreshold: 3,
         },
         tags,
-    }, opts);
+    }, { parent });
+    return { alb, targetGroup };
+}
 
+/** HTTPS with a redirect from HTTP when a certificate is given, else plain HTTP; returns the forwarding one. */
+function buildListeners(parent: pulumi.Resource, name: string, args: Args, alb: aws.lb.LoadBalancer, targetGroup: aws.lb.TargetGroup): aws.lb.Listener {
+    const tags = args.tags ?? {};
     const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
-    let forwarding: aws.lb.Listener;
-    if (args.certificateArn) {
-        forwarding = new aws.lb.Listener(`${name}-https`, {
-            loadBalancerArn: alb.arn,
-            port: 443,
-            protocol: "HTTPS",
-            certificateArn: args.certificateArn,
-            sslPolicy: TLS_POLICY,
-            defaultActions: forward,
-            tags,
-        }, opts);
-        new aws.lb.Listener(`${name}-http-redirect`, {
-            loadBalancerArn: alb.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: [{
-                type: "redirect",
-                redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
-            }],
-            tags,
-        }, opts);
-    } else {
-        forwarding = new aws.lb.Listener(`${name}-http`, {
+    if (!args.certificateArn) {
+        return new aws.lb.Listener(`${name}-http`, {
             loadBalancerArn: alb.arn,
             port: 80,
             protocol: "HTTP",
             defaultActions: forward,
             tags,
-        }, opts);
+        }, { parent });
     }
+    const forwarding = new aws.lb.Listener(`${name}-https`, {
+        loadBalancerArn: alb.arn,
+        port: 443,
+        protocol: "HTTPS",
+        certificateArn: args.certificateArn,
+        sslPolicy: TLS_POLICY,
+        defaultActions: forward,
+        tags,
+    }, { parent });
+    new aws.lb.Listener(`${name}-http-redirect`, {
+        loadBalancerArn: alb.arn,
+        port: 80,
+        protocol: "HTTP",
+        defaultActions: [{
+            type: "redirect",
+            redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
+        }],
+        tags,
+    }, { parent });
+    return forwarding;
+}
 
+export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): FlavourOutputs<AwsAuthProxyOutputs> {
+    // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
+    const nginxConfig = renderProxyConfig({
+        listenPort: PROXY_LISTEN_PORT,
+        upstream: `127.0.0.1:${MLFLOW_PORT}`,
+        maxUploadSize: args.maxUploadSize,
+        timeoutSeconds: args.timeoutSeconds,
+        htpasswdPath: HTPASSWD_PATH,
+    });
+    const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
+    const { alb, targetGroup } = buildLoadBalancer(parent, name, args);
+    const forwarding = buildListeners(parent, name, args, alb, targetGroup);
     const scheme = args.certificateArn ? "https" : "http";
     const host = args.domainName ? pulumi.output(args.domainName) : alb.dnsName;
     return {

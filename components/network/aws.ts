@@ -2,16 +2,7 @@
 // and the three security groups that admit load balancer -> proxy -> database and nothing else.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsNetworkArgs } from "../network";
-
-export interface AwsNetworkOutputs {
-    vpcId: pulumi.Output<string>;
-    publicSubnetIds: pulumi.Output<string[]>;
-    privateSubnetIds: pulumi.Output<string[]>;
-    loadBalancerSecurityGroupId: pulumi.Output<string>;
-    serviceSecurityGroupId: pulumi.Output<string>;
-    databaseSecurityGroupId: pulumi.Output<string>;
-}
+import type { AwsNetworkArgs, AwsNetworkOutputs } from "./types";
 
 /** Address plan of a new VPC: /24 subnets, public ones first. */
 export const VPC_CIDR = "10.40.0.0/16";

@@ -1,12 +1,7 @@
 // AWS artifact store: a private, encrypted, versioned S3 bucket reachable over TLS only.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsArtifactStoreArgs } from "../artifactStore";
-
-export interface AwsArtifactStoreOutputs {
-    bucketName: pulumi.Output<string>;
-    bucketArn: pulumi.Output<string>;
-}
+import type { AwsArtifactStoreArgs, AwsArtifactStoreOutputs } from "./types";
 
 /** Incomplete multipart uploads (interrupted large artifact uploads) are removed after this many days. */
 export const ABORT_INCOMPLETE_UPLOADS_DAYS = 7;

@@ -1,0 +1,37 @@
+// Docker auth proxy: an nginx container publishing the platform's only host port.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
+import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, renderProxyConfig } from "../render/nginx";
+import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
+
+export function buildDockerAuthProxy(
+    parent: pulumi.Resource, name: string, args: DockerAuthProxyArgs & AuthProxyResolved,
+): FlavourOutputs<DockerAuthProxyOutputs> {
+    const hostPort = args.hostPort ?? 5000;
+    const bindAddress = args.bindAddress ?? "127.0.0.1";
+    const image = pulledImage(`${name}-image`, args.image, parent);
+    const nginxConfig = pulumi.output(args.upstream).apply(upstream => renderProxyConfig({
+        listenPort: PROXY_LISTEN_PORT, upstream, maxUploadSize: args.maxUploadSize, timeoutSeconds: args.timeoutSeconds, htpasswdPath: HTPASSWD_PATH,
+    }));
+    const container = new docker.Container(`${name}-nginx`, {
+        name: `${name}-nginx`,
+        image: image.imageId,
+        uploads: [
+            { file: PROXY_CONFIG_PATH, content: nginxConfig },
+            { file: HTPASSWD_PATH, content: args.credentials.htpasswd },
+        ],
+        ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
+        networksAdvanced: [{ name: args.networkName }],
+        healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
+        restart: RESTART_POLICY,
+        labels: roleLabels("auth-proxy"),
+        ...WAIT_HEALTHY,
+    }, { parent });
+    const host = bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? "localhost" : bindAddress;
+    return {
+        url: container.id.apply(() => `http://${host}:${hostPort}`),
+        nginxConfig,
+        publicHosts: pulumi.output([host]),
+    };
+}

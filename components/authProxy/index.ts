@@ -1,0 +1,42 @@
+// The AuthProxy component: the class only; args and outputs are in ./types, each flavour's
+// children in ./docker and ./aws.
+import * as pulumi from "@pulumi/pulumi";
+import { basicAuthCredentials } from "../credentials";
+import type { Flavour, FlavouredConstructor } from "../flavour";
+import { buildAwsAuthProxy } from "./aws";
+import { buildDockerAuthProxy } from "./docker";
+import { AUTH_PROXY_TYPE, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
+
+export * from "./types";
+
+/**
+ * HTTP basic auth in front of MLflow (which has none of its own by default): nginx with a
+ * rendered config, large-upload friendly, `/health` open and everything else authenticated.
+ * Docker: a container publishing the platform's only host port. AWS: an Application Load
+ * Balancer whose target is the nginx sidecar in the tracking server's task.
+ */
+class AuthProxyComponent extends pulumi.ComponentResource {
+    constructor(name: string, args: AuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(AUTH_PROXY_TYPE, name, {}, opts);
+        const resolved: AuthProxyResolved = {
+            credentials: basicAuthCredentials(this, name, args.username, args.password),
+            maxUploadSize: args.maxUploadSize ?? "5g",
+            timeoutSeconds: args.timeoutSeconds ?? 3600,
+        };
+        const flavour: Partial<FlavourOutputs<AwsAuthProxyOutputs>> & FlavourOutputs<AuthProxyOutputs["docker"]> = args.platform === "docker"
+            ? buildDockerAuthProxy(this, name, { ...args, ...resolved })
+            : buildAwsAuthProxy(this, name, { ...args, ...resolved });
+        const o = { ...flavour, username: pulumi.output(args.username), password: resolved.credentials.password };
+        Object.assign(this, o);
+        this.registerOutputs({
+            url: o.url,
+            username: o.username,
+            password: o.password,
+            loadBalancerDnsName: o.loadBalancerDnsName,
+        });
+    }
+}
+
+/** An AuthProxy whose outputs are those of flavour F. */
+export type AuthProxy<F extends Flavour = Flavour> = AuthProxyComponent & AuthProxyOutputs[F];
+export const AuthProxy = AuthProxyComponent as FlavouredConstructor<AuthProxyArgs, AuthProxyComponent, AuthProxyOutputs>;

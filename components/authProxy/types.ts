@@ -1,0 +1,77 @@
+// AuthProxy args and outputs per flavour. Imported by the class and both flavour files.
+import type * as pulumi from "@pulumi/pulumi";
+import type { BasicAuthCredentials } from "../credentials";
+
+export const AUTH_PROXY_TYPE = "mlflow:index:AuthProxy";
+
+/** What both flavours share: who may log in and how large and slow transfers may be. */
+export interface AuthProxyCommonArgs {
+    readonly username: string;
+    /** Given password (secret); generated when undefined. */
+    readonly password?: pulumi.Input<string>;
+    /** nginx client_max_body_size; "0" = unlimited (default 5g). */
+    readonly maxUploadSize?: string;
+    /** Proxy timeouts in seconds (default 3600). */
+    readonly timeoutSeconds?: number;
+    /** Pinned nginx image. */
+    readonly image: string;
+}
+
+export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
+    readonly platform: "docker";
+    readonly networkName: pulumi.Input<string>;
+    /** host:port of MLflow on the Docker network. */
+    readonly upstream: pulumi.Input<string>;
+    /** The one host port of the whole platform (default 5000). */
+    readonly hostPort?: number;
+    /** Host address the port binds to (default 127.0.0.1). */
+    readonly bindAddress?: string;
+}
+
+export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
+    readonly platform: "aws";
+    readonly vpcId: pulumi.Input<string>;
+    readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly securityGroupId: pulumi.Input<string>;
+    /** ACM certificate for HTTPS; without one the load balancer serves plain HTTP (warned at preview). */
+    readonly certificateArn?: string;
+    readonly domainName?: string;
+    readonly tags?: Record<string, string>;
+}
+
+export type AuthProxyArgs = DockerAuthProxyArgs | AwsAuthProxyArgs;
+
+/** What the class resolves once for both flavours and hands to the flavour's builder. */
+export interface AuthProxyResolved {
+    readonly maxUploadSize: string;
+    readonly timeoutSeconds: number;
+    readonly credentials: BasicAuthCredentials;
+}
+
+/** What both flavours give clients and the tracking server. */
+export interface AuthProxyCommonOutputs {
+    readonly url: pulumi.Output<string>;
+    readonly username: pulumi.Output<string>;
+    readonly password: pulumi.Output<string>;
+    /** Rendered nginx conf.d snippet. */
+    readonly nginxConfig: pulumi.Output<string>;
+    /** Host names clients use, for MLflow's allowed hosts. */
+    readonly publicHosts: pulumi.Output<string[]>;
+}
+
+export type DockerAuthProxyOutputs = AuthProxyCommonOutputs;
+
+export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
+    readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** Resolves only once the forwarding listener exists (ECS needs an attached target group). */
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly htpasswdSecretArn: pulumi.Output<string>;
+}
+
+/** What a flavour's builder returns; the class adds username and password. */
+export type FlavourOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password">;
+
+export interface AuthProxyOutputs {
+    readonly docker: DockerAuthProxyOutputs;
+    readonly aws: AwsAuthProxyOutputs;
+}

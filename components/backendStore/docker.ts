@@ -1,0 +1,77 @@
+// Docker backend store: MySQL 8 (utf8mb4) or PostgreSQL with a named volume, an application
+// user distinct from the admin user, generated passwords.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
+import { ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseUri, renderPostgresInitScript } from "../render/database";
+import type { DockerBackendStoreArgs, DockerBackendStoreOutputs } from "./types";
+
+export const DATABASE_HOSTNAME = "db";
+export const POSTGRES_INIT_SCRIPT_PATH = "/docker-entrypoint-initdb.d/10-mlflow.sh";
+
+/** Generated database passwords include the characters that break unencoded URIs. */
+const DB_PASSWORD_SPECIALS = "-_.~@:%+=";
+
+type Passwords = { admin: random.RandomPassword; app: random.RandomPassword };
+
+/** The official images' environment: admin and application credentials, database name. */
+function databaseEnv(isMysql: boolean, databaseName: string, username: string, p: Passwords): Record<string, pulumi.Input<string>> {
+    return isMysql
+        ? {
+            MYSQL_ROOT_PASSWORD: pulumi.secret(p.admin.result),
+            MYSQL_DATABASE: databaseName,
+            MYSQL_USER: username,
+            MYSQL_PASSWORD: pulumi.secret(p.app.result),
+        }
+        : {
+            POSTGRES_USER: "postgres",
+            POSTGRES_PASSWORD: pulumi.secret(p.admin.result),
+            [POSTGRES_APP_ENV.user]: username,
+            [POSTGRES_APP_ENV.password]: pulumi.secret(p.app.result),
+            [POSTGRES_APP_ENV.database]: databaseName,
+        };
+}
+
+export function buildDockerBackendStore(
+    parent: pulumi.Resource, name: string, args: DockerBackendStoreArgs & { databaseName: string },
+): DockerBackendStoreOutputs {
+    const { databaseName } = args;
+    const username = args.username ?? "mlflow";
+    const engine = ENGINES[args.engine];
+    const retainOnDelete = args.retainOnDelete ?? true;
+    const passwordArgs = { length: 32, special: true, overrideSpecial: DB_PASSWORD_SPECIALS, minSpecial: 2 };
+    const admin = new random.RandomPassword(`${name}-admin-password`, passwordArgs, { parent });
+    const app = new random.RandomPassword(`${name}-app-password`, passwordArgs, { parent });
+    const image = pulledImage(`${name}-image`, args.image, parent);
+    const isMysql = args.engine === "mysql";
+    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data` }, { parent, retainOnDelete });
+    const container = new docker.Container(`${name}-db`, {
+        name: `${name}-db`,
+        image: image.imageId,
+        command: isMysql ? MYSQL_SERVER_ARGS : [],
+        envs: envList(databaseEnv(isMysql, databaseName, username, { admin, app })),
+        uploads: isMysql ? [] : [{ file: POSTGRES_INIT_SCRIPT_PATH, content: renderPostgresInitScript(), executable: true }],
+        volumes: [{ volumeName: volume.name, containerPath: isMysql ? "/var/lib/mysql" : "/var/lib/postgresql/data" }],
+        networksAdvanced: [{ name: args.networkName, aliases: [DATABASE_HOSTNAME] }],
+        // Over TCP, so the entrypoint's socket-only bootstrap server does not count as ready.
+        healthcheck: healthcheck(isMysql
+            ? ["CMD", "mysqladmin", "ping", "--host=127.0.0.1", "--silent"]
+            : ["CMD", "pg_isready", "--host=127.0.0.1", `--username=${username}`, `--dbname=${databaseName}`]),
+        restart: RESTART_POLICY,
+        labels: roleLabels("backend-store"),
+        ...WAIT_HEALTHY,
+    }, { parent });
+    // Derived from the container so consumers start only once the database is healthy.
+    const host = container.id.apply(() => DATABASE_HOSTNAME);
+    return {
+        engine: args.engine,
+        host,
+        port: pulumi.output(engine.port),
+        databaseName: pulumi.output(databaseName),
+        username: pulumi.output(username),
+        password: pulumi.secret(app.result),
+        connectionUri: pulumi.secret(pulumi.all([host, app.result]).apply(([h, password]) =>
+            renderDatabaseUri({ engine: args.engine, host: h, database: databaseName, username, password }))),
+    };
+}

@@ -1,0 +1,64 @@
+// BackendStore args and outputs per flavour. Imported by the class and both flavour files.
+import type * as pulumi from "@pulumi/pulumi";
+import type { BackendEngine } from "../config";
+
+export const BACKEND_STORE_TYPE = "mlflow:index:BackendStore";
+
+export interface DockerBackendStoreArgs {
+    readonly platform: "docker";
+    readonly engine: BackendEngine;
+    readonly networkName: pulumi.Input<string>;
+    /** Pinned MySQL or PostgreSQL image, matching `engine`. */
+    readonly image: pulumi.Input<string>;
+    readonly databaseName?: string;
+    readonly username?: string;
+    /** Keep the data volume on `pulumi destroy` (default true). */
+    readonly retainOnDelete?: boolean;
+}
+
+export interface AwsBackendStoreArgs {
+    readonly platform: "aws";
+    readonly engine: BackendEngine;
+    readonly engineVersion: string;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Security group that admits the database port only from the tracking server. */
+    readonly securityGroupId: pulumi.Input<string>;
+    readonly minCapacity: number;
+    readonly maxCapacity: number;
+    readonly autoPauseSeconds: number;
+    readonly backupRetentionDays: number;
+    readonly deletionProtection: boolean;
+    readonly databaseName?: string;
+    /** Keep the cluster (and take a final snapshot) on `pulumi destroy` (default true). */
+    readonly retainOnDelete?: boolean;
+    readonly tags?: Record<string, string>;
+}
+
+export type BackendStoreArgs = DockerBackendStoreArgs | AwsBackendStoreArgs;
+
+/** What both flavours give the tracking server. */
+export interface BackendStoreCommonOutputs {
+    readonly engine: BackendEngine;
+    /** Host name as the tracking server reaches it (docker alias or cluster endpoint). */
+    readonly host: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly databaseName: pulumi.Output<string>;
+    readonly username: pulumi.Output<string>;
+}
+
+export interface DockerBackendStoreOutputs extends BackendStoreCommonOutputs {
+    /** Application user's password, secret. */
+    readonly password: pulumi.Output<string>;
+    /** SQLAlchemy URI with URL-encoded credentials, secret. */
+    readonly connectionUri: pulumi.Output<string>;
+}
+
+export interface AwsBackendStoreOutputs extends BackendStoreCommonOutputs {
+    /** Secrets Manager secret holding the master credentials. */
+    readonly secretArn: pulumi.Output<string>;
+}
+
+export interface BackendStoreOutputs {
+    readonly docker: DockerBackendStoreOutputs;
+    readonly aws: AwsBackendStoreOutputs;
+}

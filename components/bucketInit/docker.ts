@@ -1,0 +1,51 @@
+// Docker bucket init: a one-shot `mc` container (bucket, private, limited MinIO user) that
+// must exit 0 before the tracking server starts.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { envList, pulledImage, roleLabels } from "../docker/common";
+import { artifactAccessPolicy, BUCKET_INIT_ENV, minioBucketArn, renderBucketInitScript } from "../render/bucket";
+import type { DockerBucketInitArgs, DockerBucketInitOutputs } from "./types";
+
+export const BUCKET_INIT_SCRIPT_PATH = "/init/bucket-init.sh";
+
+export function buildDockerBucketInit(parent: pulumi.Resource, name: string, args: DockerBucketInitArgs): DockerBucketInitOutputs {
+    const accessKeyId = args.accessKeyId ?? "mlflow-tracking";
+    const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent });
+    const image = pulledImage(`${name}-image`, args.image, parent);
+    const script = pulumi.output(args.bucketName).apply(b => renderBucketInitScript(artifactAccessPolicy(minioBucketArn(b))));
+    const e = BUCKET_INIT_ENV;
+    const container = new docker.Container(`${name}-mc`, {
+        name: `${name}-mc`,
+        image: image.imageId,
+        entrypoints: ["/bin/sh"],
+        command: [BUCKET_INIT_SCRIPT_PATH],
+        envs: envList({
+            [e.endpoint]: args.endpointUrl,
+            [e.rootUser]: args.rootUser,
+            [e.rootPassword]: pulumi.secret(args.rootPassword),
+            [e.bucket]: args.bucketName,
+            [e.policyName]: `${accessKeyId}-artifacts`,
+            [e.accessKey]: accessKeyId,
+            [e.secretKey]: pulumi.secret(secretKey.result),
+        }),
+        uploads: [{ file: BUCKET_INIT_SCRIPT_PATH, content: script, executable: true }],
+        networksAdvanced: [{ name: args.networkName }],
+        labels: roleLabels("bucket-init"),
+        // One-shot: run to completion during `pulumi up`, leave it stopped afterwards.
+        mustRun: false,
+        attach: true,
+        logs: true,
+        restart: "no",
+    }, { parent });
+    const succeeded = container.exitCode.apply(code => {
+        if (code !== undefined && code !== null && code !== 0) {
+            throw new Error(`bucket init exited with ${code}: see \`docker logs ${name}-mc\``);
+        }
+        return code;
+    });
+    return {
+        accessKeyId: succeeded.apply(() => accessKeyId),
+        secretAccessKey: pulumi.secret(pulumi.all([succeeded, secretKey.result]).apply(([, s]) => s)),
+    };
+}

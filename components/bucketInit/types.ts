@@ -1,0 +1,42 @@
+// BucketInit args and outputs per flavour. Imported by the class and both flavour files.
+import type * as pulumi from "@pulumi/pulumi";
+
+export const BUCKET_INIT_TYPE = "mlflow:index:BucketInit";
+
+export interface DockerBucketInitArgs {
+    readonly platform: "docker";
+    readonly bucketName: pulumi.Input<string>;
+    readonly networkName: pulumi.Input<string>;
+    /** Pinned MinIO client (mc) image. */
+    readonly image: pulumi.Input<string>;
+    readonly endpointUrl: pulumi.Input<string>;
+    readonly rootUser: pulumi.Input<string>;
+    readonly rootPassword: pulumi.Input<string>;
+    /** Access key of the identity MLflow uses (default "mlflow-tracking"). */
+    readonly accessKeyId?: string;
+}
+
+export interface AwsBucketInitArgs {
+    readonly platform: "aws";
+    readonly bucketName: pulumi.Input<string>;
+    readonly bucketArn: pulumi.Input<string>;
+    readonly tags?: Record<string, string>;
+}
+
+export type BucketInitArgs = DockerBucketInitArgs | AwsBucketInitArgs;
+
+export interface DockerBucketInitOutputs {
+    /** Identity for MLflow; resolves only after the init container exited 0. */
+    readonly accessKeyId: pulumi.Output<string>;
+    readonly secretAccessKey: pulumi.Output<string>;
+}
+
+export interface AwsBucketInitOutputs {
+    /** IAM policy granting object access to the bucket only. */
+    readonly policyArn: pulumi.Output<string>;
+}
+
+export interface BucketInitOutputs {
+    readonly docker: DockerBucketInitOutputs;
+    readonly aws: AwsBucketInitOutputs;
+}

@@ -1,0 +1,84 @@
+// Value checks of the stack config: pure predicates and AWS's fixed value tables, exported
+// for the schema, the parser and table tests.
+import type { BackendEngine } from "./types";
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Fargate's valid cpu units -> memory MiB combinations. */
+export const FARGATE_MEMORY: Record<number, number[]> = {
+    256: [512, 1024, 2048],
+    512: [1024, 2048, 3072, 4096],
+    1024: range(2048, 8192, 1024),
+    2048: range(4096, 16384, 1024),
+    4096: range(8192, 30720, 1024),
+    8192: range(16384, 61440, 4096),
+    16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+    const out: number[] = [];
+    for (let v = from; v <= to; v += step) out.push(v);
+    return out;
+}
+
+/** S3 bucket naming rules (general purpose buckets). */
+export function isValidBucketName(name: string): boolean {
+    return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)
+        && !name.includes("..")
+        && !/^\d+\.\d+\.\d+\.\d+$/.test(name)
+        && !name.startsWith("xn--")
+        && !name.startsWith("sthree-")
+        && !name.endsWith("-s3alias")
+        && !name.endsWith("--ol-s3");
+}
+
+/** An image reference with an explicit tag that is not `latest` (a digest may follow). */
+export function isPinnedImage(ref: string): boolean {
+    const withoutDigest = ref.split("@")[0];
+    const lastSlash = withoutDigest.lastIndexOf("/");
+    const colon = withoutDigest.indexOf(":", lastSlash + 1);
+    if (/\s/.test(ref) || colon < 0) return false;
+    const tag = withoutDigest.slice(colon + 1);
+    return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag) && tag.toLowerCase() !== "latest";
+}
+
+export function isValidUsername(name: string): boolean {
+    // ':' separates user and password in both htpasswd and HTTP basic auth.
+    return /^[A-Za-z0-9._@-]{1,64}$/.test(name);
+}
+
+export function isValidHostPattern(host: string): boolean {
+    // A DNS name or IPv4 address, optionally with :port or :* (MLflow's allowed-hosts syntax).
+    return /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*(:(\d{1,5}|\*))?$/.test(host);
+}
+
+export function isValidIpv4(ip: string): boolean {
+    const parts = ip.split(".");
+    return parts.length === 4 && parts.every(p => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+export function isValidCidr(cidr: string): boolean {
+    const [ip, bits, ...rest] = cidr.split("/");
+    return rest.length === 0 && isValidIpv4(ip) && /^\d{1,2}$/.test(bits ?? "") && Number(bits) <= 32;
+}
+
+export function isValidUploadSize(size: string): boolean {
+    return /^(0|[1-9]\d{0,12}[kKmMgG]?)$/.test(size);
+}
+
+export const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+export const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
+/** Versions of Aurora that can scale to 0 ACU: MySQL 3.08.0+, PostgreSQL 16.3+/15.7+/14.12+/13.15+. */
+export function supportsAutoPause(engine: BackendEngine, version: string): boolean {
+    if (engine === "mysql") {
+        const m = /^8\.0\.mysql_aurora\.3\.(\d+)\.(\d+)$/.exec(version);
+        return m !== null && Number(m[1]) >= 8;
+    }
+    const m = /^(\d+)\.(\d+)$/.exec(version);
+    if (!m) return false;
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    const minimumMinor: Record<number, number> = { 13: 15, 14: 12, 15: 7, 16: 3 };
+    return major > 16 || (minimumMinor[major] !== undefined && minor >= minimumMinor[major]);
+}

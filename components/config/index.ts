@@ -1,0 +1,198 @@
+// Reads and validates every stack setting into one typed object. This is the only module
+// that touches pulumi.Config: components receive plain values through their args.
+// What each key may hold is in ./schema; here are the rules that relate keys to each other,
+// one small function per concern and target.
+import * as pulumi from "@pulumi/pulumi";
+import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, supportsAutoPause } from "./checks";
+import { ConfigError, RawConfig, Reader } from "./reader";
+import { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
+import type {
+    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, Target,
+} from "./types";
+
+export * from "./checks";
+export * from "./types";
+export { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
+export { ConfigError } from "./reader";
+export type { RawConfig } from "./reader";
+
+export const DEFAULT_LOCAL_IMAGES: LocalImages = {
+    minio: CONFIG_SCHEMA.minioImage.default,
+    mc: CONFIG_SCHEMA.mcImage.default,
+    mysql: CONFIG_SCHEMA.mysqlImage.default,
+    postgres: CONFIG_SCHEMA.postgresImage.default,
+    nginx: CONFIG_SCHEMA.nginxImage.default,
+    python: CONFIG_SCHEMA.pythonImage.default,
+};
+
+/** Long-term-support Aurora versions (kept about three years) that can scale to 0 ACU (auto-pause). */
+export const DEFAULT_AURORA_VERSIONS: Record<BackendEngine, string> = {
+    mysql: "8.0.mysql_aurora.3.10.0",
+    postgres: "16.8",
+};
+
+const HOST_CHECK = "must be host names or IPv4 addresses, optionally with :port or :*";
+
+type Common = Omit<LocalPlatformConfig, "target" | "bucketName" | "local" | "aws" | "allowedHosts"> & { readonly bucketName?: string };
+
+function readCommon(r: Reader): Common {
+    return {
+        backend: r.oneOf<BackendEngine>("backend"),
+        username: r.string("username"),
+        password: r.optionalString("password"),
+        bucketName: r.optionalString("bucketName"),
+        maxUploadSize: r.string("maxUploadSize"),
+        proxyTimeoutSeconds: r.integer("proxyTimeoutSeconds"),
+        mlflowWorkers: r.integer("mlflowWorkers"),
+        retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
+    };
+}
+
+function readLocal(r: Reader, common: Common): LocalPlatformConfig {
+    const hostPort = r.integer("hostPort");
+    const bindAddress = r.string("bindAddress");
+    const exposeMinioConsole = r.boolean("exposeMinioConsole");
+    const minioConsolePort = r.integer("minioConsolePort");
+    if (exposeMinioConsole && minioConsolePort === hostPort) {
+        r.fail("minioConsolePort", String(minioConsolePort), `must differ from hostPort (${hostPort})`, "9001");
+    }
+    const images: LocalImages = {
+        minio: r.string("minioImage"),
+        mc: r.string("mcImage"),
+        mysql: r.string("mysqlImage"),
+        postgres: r.string("postgresImage"),
+        nginx: r.string("nginxImage"),
+        python: r.string("pythonImage"),
+    };
+    const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, HOST_CHECK, "mlflow.example.internal");
+    finish(r);
+    return {
+        target: "local", ...common,
+        bucketName: common.bucketName ?? "mlflow-artifacts",
+        allowedHosts,
+        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images },
+    };
+}
+
+type AuroraSettings = Pick<AwsSettings, "dbEngineVersion" | "dbMinCapacity" | "dbMaxCapacity" | "dbAutoPauseSeconds" | "dbBackupRetentionDays" | "dbDeletionProtection">;
+
+function readAurora(r: Reader, backend: BackendEngine): AuroraSettings {
+    const dbEngineVersion = r.string("dbEngineVersion", DEFAULT_AURORA_VERSIONS[backend]);
+    const dbMinCapacity = r.stepped("dbMinCapacity");
+    const dbMaxCapacity = r.stepped("dbMaxCapacity");
+    if (dbMinCapacity > dbMaxCapacity) {
+        r.fail("dbMinCapacity", String(dbMinCapacity), `must not exceed dbMaxCapacity (${dbMaxCapacity})`, "0");
+    }
+    if (dbMinCapacity === 0 && !supportsAutoPause(backend, dbEngineVersion)) {
+        r.fail("dbEngineVersion", dbEngineVersion,
+            "must support auto-pause when dbMinCapacity is 0 (Aurora MySQL 3.08.0+, Aurora PostgreSQL 16.3+/15.7+/14.12+/13.15+), or set dbMinCapacity to 0.5 or more",
+            DEFAULT_AURORA_VERSIONS[backend]);
+    }
+    return {
+        dbEngineVersion, dbMinCapacity, dbMaxCapacity,
+        dbAutoPauseSeconds: r.integer("dbAutoPauseSeconds"),
+        dbBackupRetentionDays: r.integer("dbBackupRetentionDays"),
+        dbDeletionProtection: r.boolean("dbDeletionProtection"),
+    };
+}
+
+/** All three of vpcId, publicSubnetIds and privateSubnetIds, or none (a new VPC). */
+function readExistingVpc(r: Reader): AwsSettings["existingVpc"] {
+    const vpcKeys = ["vpcId", "publicSubnetIds", "privateSubnetIds"];
+    const givenVpcKeys = vpcKeys.filter(k => r.has(k));
+    if (givenVpcKeys.length > 0 && givenVpcKeys.length < vpcKeys.length) {
+        for (const missing of vpcKeys.filter(k => !r.has(k))) {
+            r.fail(missing, undefined, `must be set when ${givenVpcKeys.join(" and ")} ${givenVpcKeys.length > 1 ? "are" : "is"} set (an existing VPC needs vpcId, publicSubnetIds and privateSubnetIds)`,
+                missing === "vpcId" ? "vpc-0123456789abcdef0" : `--path '${missing}[0]' subnet-0123456789abcdef0`);
+        }
+        return undefined;
+    }
+    if (givenVpcKeys.length === 0) return undefined;
+    const isSubnet = (v: string) => /^subnet-[0-9a-f]{8,17}$/.test(v);
+    const vpcId = r.string("vpcId");
+    const publicSubnetIds = r.list("publicSubnetIds", [], isSubnet, "must be subnet ids such as subnet-0123456789abcdef0", "subnet-0123456789abcdef0");
+    const privateSubnetIds = r.list("privateSubnetIds", [], isSubnet, "must be subnet ids such as subnet-0123456789abcdef0", "subnet-0123456789abcdef0");
+    for (const [key, ids] of [["publicSubnetIds", publicSubnetIds], ["privateSubnetIds", privateSubnetIds]] as const) {
+        if (ids.length < 2) r.fail(key, JSON.stringify(ids), "must list at least two subnets in different availability zones", `--path '${key}[1]' subnet-0123456789abcdef1`);
+    }
+    return { vpcId, publicSubnetIds, privateSubnetIds };
+}
+
+type TaskSettings = Pick<AwsSettings, "taskCpu" | "taskMemory" | "taskArchitecture" | "desiredCount" | "minTasks" | "maxTasks">;
+
+/** Fargate's cpu/memory pairs and a desired count inside the autoscaling range. */
+function readTasks(r: Reader): TaskSettings {
+    const taskCpu = r.integer("taskCpu");
+    const taskMemory = r.integer("taskMemory");
+    if (!(FARGATE_MEMORY[taskCpu] ?? []).includes(taskMemory)) {
+        const cpus = Object.keys(FARGATE_MEMORY).join(", ");
+        const memories = FARGATE_MEMORY[taskCpu];
+        r.fail(memories ? "taskMemory" : "taskCpu", String(memories ? taskMemory : taskCpu),
+            memories ? `must be one of ${memories.join(", ")} MiB for taskCpu ${taskCpu} (Fargate's valid pairs)` : `must be one of ${cpus}`,
+            memories ? String(memories[0]) : "1024");
+    }
+    const taskArchitecture = r.oneOf<CpuArchitecture>("taskArchitecture");
+    const minTasks = r.integer("minTasks");
+    const maxTasks = r.integer("maxTasks");
+    const desiredCount = r.integer("desiredCount", minTasks);
+    if (minTasks > maxTasks) r.fail("minTasks", String(minTasks), `must not exceed maxTasks (${maxTasks})`, "1");
+    if (desiredCount < minTasks || desiredCount > maxTasks) {
+        r.fail("desiredCount", String(desiredCount), `must be between minTasks (${minTasks}) and maxTasks (${maxTasks})`, String(minTasks));
+    }
+    return { taskCpu, taskMemory, taskArchitecture, desiredCount, minTasks, maxTasks };
+}
+
+function readRegion(r: Reader, awsRegion: string | undefined): string {
+    const region = awsRegion ?? "";
+    if (!AWS_REGION.test(region)) {
+        r.problems.push(`aws:region = ${JSON.stringify(awsRegion)} is invalid: the aws target needs an AWS region such as eu-west-1. Fix: pulumi config set aws:region eu-west-1`);
+    }
+    return region;
+}
+
+function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsPlatformConfig {
+    const region = readRegion(r, awsRegion);
+    const aurora = readAurora(r, common.backend);
+    const ingressCidrs = r.list("ingressCidrs", ["0.0.0.0/0"], isValidCidr, "must be IPv4 CIDR blocks such as 203.0.113.0/24", "203.0.113.0/24");
+    const certificateArn = r.optionalString("certificateArn");
+    const domainName = r.optionalString("domainName");
+    const existingVpc = readExistingVpc(r);
+    const tasks = readTasks(r);
+    const noncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays");
+    const ecrKeepImages = r.integer("ecrKeepImages");
+    const logRetentionDays = r.integer("logRetentionDays");
+    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+        r.fail("logRetentionDays", String(logRetentionDays), `must be one of CloudWatch's periods: ${LOG_RETENTION_DAYS.join(", ")}`, "30");
+    }
+    const nginxImage = r.string("nginxImage");
+    const pythonImage = r.string("pythonImage");
+    const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, HOST_CHECK, "mlflow.example.com");
+    finish(r);
+    return {
+        target: "aws", ...common,
+        allowedHosts: domainName && !allowedHosts.includes(domainName) ? [domainName, ...allowedHosts] : allowedHosts,
+        aws: {
+            region, ...aurora, ingressCidrs, certificateArn, domainName, existingVpc, ...tasks,
+            noncurrentVersionExpirationDays, ecrKeepImages, logRetentionDays, nginxImage, pythonImage,
+        },
+    };
+}
+
+export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig {
+    const r = new Reader(raw);
+    const target = r.oneOf<Target>("target");
+    const common = readCommon(r);
+    return target === "local" ? readLocal(r, common) : readAws(r, common, awsRegion);
+}
+
+function finish(r: Reader): void {
+    if (r.problems.length > 0) throw new ConfigError(r.problems);
+}
+
+/** Reads the stack's config through Pulumi and validates it; throws ConfigError before any resource exists. */
+export function loadConfig(): PlatformConfig {
+    const cfg = new pulumi.Config(PROJECT);
+    const raw: Record<string, string | undefined> = {};
+    for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
+    return parseConfig(raw, new pulumi.Config("aws").get("region"));
+}

@@ -1,0 +1,157 @@
+// Every stack setting once: its type, default, allowed values and description. The parser
+// (./index.ts) reads its defaults and limits from here, and Pulumi.yaml's `config:` block is
+// generated from it (components/render/pulumiYaml.ts; `npm run generate`, checked by a test).
+import { ACM_ARN, isPinnedImage, isValidBucketName, isValidHostPattern, isValidIpv4, isValidUploadSize, isValidUsername } from "./checks";
+
+export const PROJECT = "mlflow-platform";
+
+/** Which target reads the key; the description in Pulumi.yaml starts with `[local]` or `[aws]`. */
+export type Scope = "both" | "local" | "aws";
+
+/** A free-form string: `check` decides, `allowed` says what passes, `example` goes into the fix. */
+export interface StringSpec {
+    readonly type: "string";
+    readonly scope: Scope;
+    readonly description: string;
+    readonly default?: string;
+    readonly secret?: boolean;
+    readonly check?: (value: string) => boolean;
+    readonly allowed?: string;
+    readonly example?: string;
+}
+export interface ChoiceSpec {
+    readonly type: "choice";
+    readonly scope: Scope;
+    readonly description: string;
+    readonly default: string;
+    readonly choices: readonly string[];
+}
+export interface IntegerSpec {
+    readonly type: "integer";
+    readonly scope: Scope;
+    readonly description: string;
+    /** Undefined when the default depends on another key (see the description). */
+    readonly default?: number;
+    readonly min: number;
+    readonly max: number;
+}
+/** A number in `step` increments; declared as a string in Pulumi.yaml (its integer type has no fractions). */
+export interface SteppedSpec {
+    readonly type: "number";
+    readonly scope: Scope;
+    readonly description: string;
+    readonly default: number;
+    readonly min: number;
+    readonly max: number;
+    readonly step: number;
+}
+export interface BooleanSpec {
+    readonly type: "boolean";
+    readonly scope: Scope;
+    readonly description: string;
+    readonly default: boolean;
+}
+/** A list of strings; its default depends on the target, so Pulumi.yaml declares none. */
+export interface ArraySpec {
+    readonly type: "array";
+    readonly scope: Scope;
+    readonly description: string;
+}
+export type KeySpec = StringSpec | ChoiceSpec | IntegerSpec | SteppedSpec | BooleanSpec | ArraySpec;
+
+const PINNED_IMAGE = {
+    check: isPinnedImage,
+    allowed: "must be an image reference with an explicit tag other than 'latest' (e.g. registry/name:1.2.3)",
+} as const;
+
+function image(scope: Scope, reference: string, description: string): StringSpec & { readonly default: string } {
+    return { type: "string", scope, default: reference, ...PINNED_IMAGE, example: reference, description };
+}
+
+export const CONFIG_SCHEMA = {
+    target: { type: "choice", scope: "both", default: "local", choices: ["local", "aws"], description: "Where to deploy, \"local\" (Docker on this machine) or \"aws\"." },
+    backend: { type: "choice", scope: "both", default: "mysql", choices: ["mysql", "postgres"], description: "Metadata database engine, \"mysql\" (MySQL 8 / Aurora MySQL) or \"postgres\"." },
+    username: {
+        type: "string", scope: "both", default: "mlflow", check: isValidUsername, example: "mlflow",
+        allowed: "must be 1-64 characters of letters, digits, '.', '_', '@' or '-' (':' would break basic auth)",
+        description: "Basic-auth user name clients log in with.",
+    },
+    password: {
+        type: "string", scope: "both", secret: true, check: v => v.length >= 12 && v.length <= 128 && !/[\r\n]/.test(v),
+        allowed: "must be 12 to 128 characters on one line", example: "<a-password-of-12-or-more-characters>",
+        description: "Basic-auth password (12+ characters). Generated when unset; read it with `pulumi stack output password --show-secrets`.",
+    },
+    bucketName: {
+        type: "string", scope: "both", check: isValidBucketName, example: "mlflow-artifacts",
+        allowed: "must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit",
+        description: "Artifact bucket name. Default \"mlflow-artifacts\" locally; on AWS a globally unique name derived from the stack.",
+    },
+    maxUploadSize: {
+        type: "string", scope: "both", default: "5g", check: isValidUploadSize, allowed: "must be an nginx size such as 5g, 500m or 0 (no limit)", example: "5g",
+        description: "Largest request body the proxy accepts (nginx size syntax, e.g. 500m, 5g; 0 = no limit).",
+    },
+    proxyTimeoutSeconds: { type: "integer", scope: "both", default: 3600, min: 1, max: 86400, description: "Proxy read/send timeout in seconds, long enough for multi-GB artifact transfers." },
+    allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added." },
+    mlflowWorkers: { type: "integer", scope: "both", default: 4, min: 1, max: 64, description: "MLflow server worker processes per container or task." },
+    retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
+    hostPort: { type: "integer", scope: "local", default: 5000, min: 1, max: 65535, description: "Host port of the proxy: the only port the platform publishes." },
+    bindAddress: {
+        type: "string", scope: "local", default: "127.0.0.1", check: isValidIpv4, allowed: "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0", example: "127.0.0.1",
+        description: "Host address the proxy port binds to; 0.0.0.0 exposes it to the network.",
+    },
+    exposeMinioConsole: { type: "boolean", scope: "local", default: false, description: "Publish the MinIO console on minioConsolePort (bound to bindAddress)." },
+    minioConsolePort: { type: "integer", scope: "local", default: 9001, min: 1, max: 65535, description: "Host port of the MinIO console when exposeMinioConsole is true." },
+    // Docker Hub's minio/* repositories are gone; quay.io still serves the archived releases.
+    minioImage: image("local", "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", "MinIO server image (pinned tag; Docker Hub's minio repositories are gone)."),
+    mcImage: image("local", "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z", "MinIO client image that initialises the bucket."),
+    mysqlImage: image("local", "mysql:8.4.6", "MySQL image for backend mysql."),
+    postgresImage: image("local", "postgres:16.10-bookworm", "PostgreSQL image for backend postgres."),
+    nginxImage: image("both", "nginx:1.28.0-alpine", "nginx image of the authenticating proxy (container locally, sidecar on AWS)."),
+    pythonImage: image("both", "python:3.12.11-slim-bookworm", "Base image of the MLflow image built from images/tracking-server."),
+    dbEngineVersion: {
+        type: "string", scope: "aws", check: v => /^[0-9A-Za-z._-]+$/.test(v), allowed: "must be an Aurora engine version",
+        description: "Aurora engine version. Default 8.0.mysql_aurora.3.10.0 (mysql) or 16.8 (postgres): long-term-support releases able to auto-pause.",
+    },
+    dbMinCapacity: { type: "number", scope: "aws", default: 0, min: 0, max: 256, step: 0.5, description: "Aurora Serverless v2 minimum ACUs (0 to 256 in 0.5 steps; 0 = auto-pause when idle)." },
+    dbMaxCapacity: { type: "number", scope: "aws", default: 2, min: 1, max: 256, step: 0.5, description: "Aurora Serverless v2 maximum ACUs (1 to 256 in 0.5 steps)." },
+    dbAutoPauseSeconds: { type: "integer", scope: "aws", default: 900, min: 300, max: 86400, description: "Idle seconds before Aurora pauses when dbMinCapacity is 0 (300-86400)." },
+    dbBackupRetentionDays: { type: "integer", scope: "aws", default: 7, min: 1, max: 35, description: "Days of automated database backups (1-35)." },
+    dbDeletionProtection: { type: "boolean", scope: "aws", default: true, description: "Refuse to delete the database cluster until this is turned off." },
+    ingressCidrs: { type: "array", scope: "aws", description: "IPv4 CIDR blocks allowed to reach the load balancer. Default 0.0.0.0/0 (basic auth still required)." },
+    certificateArn: {
+        type: "string", scope: "aws", check: v => ACM_ARN.test(v), example: "arn:aws:acm:eu-west-1:123456789012:certificate/<id>",
+        allowed: "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+        description: "ACM certificate ARN for HTTPS. Without it the load balancer serves plain HTTP (warned at preview).",
+    },
+    domainName: {
+        type: "string", scope: "aws", check: v => isValidHostPattern(v) && !v.includes(":") && !v.includes("*"),
+        allowed: "must be a DNS name such as mlflow.example.com", example: "mlflow.example.com",
+        description: "DNS name clients use (you point it at the load balancer); added to MLflow's allowed hosts.",
+    },
+    vpcId: {
+        type: "string", scope: "aws", check: v => /^vpc-[0-9a-f]{8,17}$/.test(v), allowed: "must be a VPC id such as vpc-0123456789abcdef0", example: "vpc-0123456789abcdef0",
+        description: "Existing VPC to deploy into; set with publicSubnetIds and privateSubnetIds, or leave all unset for a new VPC.",
+    },
+    publicSubnetIds: { type: "array", scope: "aws", description: "Existing public subnets (2+ AZs) for the load balancer." },
+    privateSubnetIds: { type: "array", scope: "aws", description: "Existing private subnets (2+ AZs, with a route to ECR, S3, Logs and Secrets Manager) for tasks and database." },
+    taskCpu: { type: "integer", scope: "aws", default: 1024, min: 256, max: 16384, description: "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)." },
+    taskMemory: { type: "integer", scope: "aws", default: 2048, min: 512, max: 122880, description: "Fargate task memory in MiB; must be valid for taskCpu." },
+    taskArchitecture: { type: "choice", scope: "aws", default: "X86_64", choices: ["X86_64", "ARM64"], description: "X86_64 or ARM64; the image is built for this platform." },
+    desiredCount: { type: "integer", scope: "aws", min: 1, max: 100, description: "Tasks to start with. Default minTasks." },
+    minTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling minimum task count." },
+    maxTasks: { type: "integer", scope: "aws", default: 3, min: 1, max: 100, description: "Autoscaling maximum task count." },
+    noncurrentVersionExpirationDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 36500, description: "Days after which overwritten or deleted artifact versions are removed." },
+    ecrKeepImages: { type: "integer", scope: "aws", default: 10, min: 1, max: 1000, description: "Number of tracking-server images ECR keeps." },
+    logRetentionDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 3653, description: "CloudWatch Logs retention in days (a CloudWatch period, e.g. 7, 30, 90, 365)." },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+/** The keys whose spec has type T, for the reader's typed accessors. */
+export type KeysOfType<T extends KeySpec["type"]> = { [K in ConfigKey]: (typeof CONFIG_SCHEMA)[K]["type"] extends T ? K : never }[ConfigKey];
+
+/** Every key this program reads; Pulumi.yaml declares the same set (generated from the schema). */
+export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA) as ConfigKey[];
+
+export function specOf(key: ConfigKey): KeySpec {
+    return CONFIG_SCHEMA[key];
+}

@@ -1,0 +1,82 @@
+// The validated stack config as the program sees it: one typed object per target.
+export type Target = "local" | "aws";
+export type BackendEngine = "mysql" | "postgres";
+export type CpuArchitecture = "X86_64" | "ARM64";
+
+/** Image references for the local flavour; each must carry an explicit, non-`latest` tag. */
+export interface LocalImages {
+    readonly minio: string;
+    readonly mc: string;
+    readonly mysql: string;
+    readonly postgres: string;
+    readonly nginx: string;
+    /** Base image of the MLflow image built from images/tracking-server. */
+    readonly python: string;
+}
+
+export interface LocalSettings {
+    readonly hostPort: number;
+    readonly bindAddress: string;
+    readonly exposeMinioConsole: boolean;
+    readonly minioConsolePort: number;
+    readonly images: LocalImages;
+}
+
+export interface AwsSettings {
+    readonly region: string;
+    readonly dbEngineVersion: string;
+    readonly dbMinCapacity: number;
+    readonly dbMaxCapacity: number;
+    readonly dbAutoPauseSeconds: number;
+    readonly dbBackupRetentionDays: number;
+    readonly dbDeletionProtection: boolean;
+    readonly ingressCidrs: string[];
+    readonly certificateArn?: string;
+    readonly domainName?: string;
+    /** Set together or not at all; when unset a new VPC is created. */
+    readonly existingVpc?: { vpcId: string; publicSubnetIds: string[]; privateSubnetIds: string[] };
+    readonly taskCpu: number;
+    readonly taskMemory: number;
+    readonly taskArchitecture: CpuArchitecture;
+    readonly desiredCount: number;
+    readonly minTasks: number;
+    readonly maxTasks: number;
+    readonly noncurrentVersionExpirationDays: number;
+    readonly ecrKeepImages: number;
+    readonly logRetentionDays: number;
+    readonly nginxImage: string;
+    readonly pythonImage: string;
+}
+
+interface CommonConfig {
+    readonly backend: BackendEngine;
+    readonly username: string;
+    /** Plain text only inside the program; callers wrap it with pulumi.secret. Undefined: generate. */
+    readonly password?: string;
+    /** nginx client_max_body_size syntax; "0" disables the limit. */
+    readonly maxUploadSize: string;
+    readonly proxyTimeoutSeconds: number;
+    /** Host names (optionally host:port) clients use to reach the proxy, for MLflow's Host check. */
+    readonly allowedHosts: string[];
+    readonly mlflowWorkers: number;
+    /** Keep volumes, buckets and databases when the stack is destroyed. */
+    readonly retainDataOnDestroy: boolean;
+}
+
+export interface LocalPlatformConfig extends CommonConfig {
+    readonly target: "local";
+    readonly bucketName: string;
+    readonly local: LocalSettings;
+    readonly aws?: undefined;
+}
+
+export interface AwsPlatformConfig extends CommonConfig {
+    readonly target: "aws";
+    /** Undefined without an explicit name: the bucket is auto-named, globally unique. */
+    readonly bucketName?: string;
+    readonly aws: AwsSettings;
+    readonly local?: undefined;
+}
+
+/** The validated stack config; `target` tells which settings it carries. */
+export type PlatformConfig = LocalPlatformConfig | AwsPlatformConfig;

@@ -1,0 +1,48 @@
+// Network args and outputs per flavour. Imported by the class and both flavour files.
+import type * as pulumi from "@pulumi/pulumi";
+
+export const NETWORK_TYPE = "mlflow:index:Network";
+
+export interface DockerNetworkArgs {
+    readonly platform: "docker";
+}
+
+export interface AwsNetworkArgs {
+    readonly platform: "aws";
+    /** Use these instead of creating a VPC. */
+    readonly existingVpc?: {
+        readonly vpcId: pulumi.Input<string>;
+        readonly publicSubnetIds: pulumi.Input<string>[];
+        readonly privateSubnetIds: pulumi.Input<string>[];
+    };
+    /** CIDR blocks admitted to the load balancer. */
+    readonly ingressCidrs: pulumi.Input<string>[];
+    /** Ports the load balancer listens on (80, and 443 with a certificate). */
+    readonly listenerPorts: number[];
+    /** Port of the authenticating proxy in the task; the only port the load balancer reaches. */
+    readonly proxyPort: number;
+    /** Database port; reachable only from the tracking server's tasks. */
+    readonly databasePort: number;
+    readonly tags?: Record<string, string>;
+}
+
+export type NetworkArgs = DockerNetworkArgs | AwsNetworkArgs;
+
+export interface DockerNetworkOutputs {
+    /** Docker network every container joins. */
+    readonly dockerNetworkName: pulumi.Output<string>;
+}
+
+export interface AwsNetworkOutputs {
+    readonly vpcId: pulumi.Output<string>;
+    readonly publicSubnetIds: pulumi.Output<string[]>;
+    readonly privateSubnetIds: pulumi.Output<string[]>;
+    readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
+    readonly serviceSecurityGroupId: pulumi.Output<string>;
+    readonly databaseSecurityGroupId: pulumi.Output<string>;
+}
+
+export interface NetworkOutputs {
+    readonly docker: DockerNetworkOutputs;
+    readonly aws: AwsNetworkOutputs;
+}

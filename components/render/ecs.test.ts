@@ -1,0 +1,107 @@
+import {
+    buildPlatform, executionRolePolicy, keyValues, MLFLOW_CONTAINER, PROXY_COMMAND, PROXY_CONTAINER, renderContainerDefinitions,
+    renderEcsMlflowEnvironment, rotationWatchPolicy, TaskContainersSettings,
+} from "./ecs";
+import { MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
+
+const DB_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc-AbCdEf";
+const HTPASSWD_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:htpasswd-XyZ";
+
+function settings(over: { engine?: "mysql" | "postgres"; port?: number; releaseIdleConnections?: boolean; proxyPort?: number } = {}): TaskContainersSettings {
+    return {
+        region: "eu-west-1",
+        logGroupName: "mlflow-logs",
+        mlflow: {
+            image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow:3.17.2-abc",
+            workers: 4,
+            artifactBucket: "mlflow-artifacts-x",
+            allowedHosts: ["mlflow.example.com"],
+            corsAllowedOrigins: ["https://mlflow.example.com"],
+            releaseIdleConnections: over.releaseIdleConnections ?? true,
+        },
+        database: { engine: over.engine ?? "mysql", host: "db.cluster", port: over.port ?? 3306, name: "mlflow", secretArn: DB_SECRET },
+        proxy: { image: "nginx:1.28.0-alpine", port: over.proxyPort ?? 8080, config: "server { listen 8080; }", htpasswdSecretArn: HTPASSWD_SECRET },
+    };
+}
+
+type Def = Record<string, any>;
+const defs = (s: TaskContainersSettings) => renderContainerDefinitions(s) as Def[];
+const envOf = (d: Def) => Object.fromEntries((d.environment as { name: string; value: string }[]).map(e => [e.name, e.value]));
+
+describe.each<[string, TaskContainersSettings, Record<string, string>]>([
+    ["mysql, auto-pausing", settings(), { MLFLOW_DB_ENGINE: "mysql", MLFLOW_DB_PORT: "3306" }],
+    ["postgres, always on", settings({ engine: "postgres", port: 5432, releaseIdleConnections: false }), { MLFLOW_DB_ENGINE: "postgres", MLFLOW_DB_PORT: "5432" }],
+])("container definitions for %s", (_label, s, expectedEnv) => {
+    test("MLflow then the proxy, both essential, each logging under its own prefix", () => {
+        const [mlflow, proxy] = defs(s);
+        expect([mlflow.name, proxy.name]).toEqual([MLFLOW_CONTAINER, PROXY_CONTAINER]);
+        expect([mlflow.essential, proxy.essential]).toEqual([true, true]);
+        expect(mlflow.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": "mlflow-logs", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "mlflow" } });
+        expect(proxy.logConfiguration.options["awslogs-stream-prefix"]).toBe("proxy");
+    });
+
+    test("database credentials arrive as secret references; the environment holds the rest of the URI", () => {
+        const [mlflow] = defs(s);
+        expect(mlflow.secrets).toEqual([
+            { name: "MLFLOW_DB_USER", valueFrom: `${DB_SECRET}:username::` },
+            { name: "MLFLOW_DB_PASSWORD", valueFrom: `${DB_SECRET}:password::` },
+        ]);
+        expect(envOf(mlflow)).toMatchObject({ ...expectedEnv, MLFLOW_DB_HOST: "db.cluster", MLFLOW_DB_NAME: "mlflow", MLFLOW_DB_ROTATION_WATCH_ARN: DB_SECRET });
+        expect(Object.keys(envOf(mlflow)).filter(k => /PASSWORD|SECRET_ACCESS/.test(k))).toEqual([]);
+    });
+
+    test("the proxy is the only port, starts after MLflow is healthy, gets htpasswd as a secret", () => {
+        const [mlflow, proxy] = defs(s);
+        expect(mlflow.portMappings).toBeUndefined();
+        expect(proxy.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }]);
+        expect(proxy.dependsOn).toEqual([{ containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }]);
+        expect(proxy.secrets).toEqual([{ name: "HTPASSWD", valueFrom: HTPASSWD_SECRET }]);
+        expect(proxy.command).toBe(PROXY_COMMAND);
+        expect(envOf(proxy)).toEqual({ NGINX_CONF: "server { listen 8080; }" });
+    });
+
+    test("environment entries are sorted, so the task definition only changes when a value does", () => {
+        for (const d of defs(s)) {
+            const names = (d.environment as { name: string }[]).map(e => e.name);
+            expect(names).toEqual([...names].sort());
+        }
+    });
+});
+
+test.each([true, false])("the environment is the shared one (presigned S3 transfers, region, pool %s) plus the database parts", release => {
+    const s = settings({ releaseIdleConnections: release });
+    const shared = renderTrackingServerEnvironment({
+        port: MLFLOW_PORT, workers: 4, artifactBucket: "mlflow-artifacts-x", allowedHosts: ["mlflow.example.com"],
+        corsAllowedOrigins: ["https://mlflow.example.com"], s3Region: "eu-west-1", releaseIdleConnections: release, presignedTransfers: true,
+    });
+    const env = renderEcsMlflowEnvironment(s);
+    expect(env).toMatchObject(shared);
+    expect(Object.keys(env).filter(k => !(k in shared)).sort()).toEqual([
+        "MLFLOW_DB_ENGINE", "MLFLOW_DB_HOST", "MLFLOW_DB_NAME", "MLFLOW_DB_PORT", "MLFLOW_DB_ROTATION_CHECK_SECONDS", "MLFLOW_DB_ROTATION_WATCH_ARN",
+    ]);
+});
+
+test("the proxy healthcheck follows the proxy port", () => {
+    const proxy = defs(settings({ proxyPort: 9090 }))[1];
+    expect(proxy.healthCheck.command.join(" ")).toContain("9090");
+    expect(proxy.portMappings).toEqual([{ containerPort: 9090, protocol: "tcp" }]);
+});
+
+test("the proxy command names variables only, never values", () => {
+    expect(PROXY_COMMAND.join(" ")).not.toMatch(/server \{|\$2[aby]\$/);
+    expect(PROXY_COMMAND.join(" ")).toContain("$HTPASSWD");
+});
+
+test.each<["X86_64" | "ARM64", string]>([["X86_64", "linux/amd64"], ["ARM64", "linux/arm64"]])("%s builds for %s", (arch, platform) => {
+    expect(buildPlatform(arch)).toBe(platform);
+});
+
+test("keyValues sorts by name", () => {
+    expect(keyValues({ b: "2", a: "1" })).toEqual([{ name: "a", value: "1" }, { name: "b", value: "2" }]);
+});
+
+test("the execution role reads exactly the given secrets; the task role only describes the database secret", () => {
+    const exec = executionRolePolicy({ repositoryArn: "arn:repo", logGroupArn: "arn:logs", secretArns: [DB_SECRET, HTPASSWD_SECRET] });
+    expect(exec.Statement.find(st => st.Sid === "Secrets")).toMatchObject({ Action: ["secretsmanager:GetSecretValue"], Resource: [DB_SECRET, HTPASSWD_SECRET] });
+    expect(rotationWatchPolicy(DB_SECRET).Statement).toEqual([expect.objectContaining({ Action: ["secretsmanager:DescribeSecret"], Resource: [DB_SECRET] })]);
+});

@@ -1,0 +1,225 @@
+// AWS tracking server: the MLflow image built and pushed to a private ECR repository, run on
+// ECS Fargate next to the authenticating nginx sidecar, with CPU-based autoscaling.
+// Secrets reach the containers only through ECS `secrets` (Secrets Manager references):
+// neither the task definition nor Pulumi state holds a password.
+// One small builder per piece: image, logs and cluster, roles, task definition, service,
+// autoscaling. The container definitions are rendered by components/render/ecs.ts.
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
+import {
+    buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
+} from "../render/ecs";
+import { MLFLOW_PORT } from "../render/mlflow";
+import type { AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
+
+/** Average task CPU the autoscaler aims for. */
+export const CPU_TARGET_PERCENT = 60;
+/** Time the load balancer's health checks are ignored after a task starts: schema upgrade and Aurora resume. */
+export const HEALTH_CHECK_GRACE_SECONDS = 300;
+
+type Args = AwsTrackingServerArgs & { workers: number };
+
+interface Piece {
+    readonly name: string;
+    readonly args: Args;
+    readonly opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource };
+    readonly tags: Record<string, string>;
+}
+
+/** The private repository (immutable tags, scanned, lifecycle-limited) and the image pushed to it. */
+function buildImage(p: Piece): { repository: aws.ecr.Repository; image: docker.Image } {
+    const { name, args, opts, tags } = p;
+    const repository = new aws.ecr.Repository(`${name}-repo`, {
+        imageScanningConfiguration: { scanOnPush: true },
+        // Tags are content hashes (components/image.ts): a tag never needs to move.
+        imageTagMutability: "IMMUTABLE",
+        encryptionConfigurations: [{ encryptionType: "AES256" }],
+        forceDelete: args.forceDeleteRepository ?? false,
+        tags,
+    }, opts);
+    new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, {
+        repository: repository.name,
+        policy: JSON.stringify({
+            rules: [{
+                rulePriority: 1,
+                description: `Keep the last ${args.ecrKeepImages} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.ecrKeepImages },
+                action: { type: "expire" },
+            }],
+        }),
+    }, opts);
+    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: opts.parent });
+    const image = new docker.Image(`${name}-image`, {
+        imageName: pulumi.interpolate`${repository.repositoryUrl}:${trackingServerImageTag(args.pythonImage)}`,
+        build: {
+            context: TRACKING_SERVER_CONTEXT,
+            dockerfile: `${TRACKING_SERVER_CONTEXT}/Dockerfile`,
+            platform: buildPlatform(args.architecture),
+            args: { PYTHON_IMAGE: args.pythonImage },
+        },
+        registry: {
+            server: repository.repositoryUrl,
+            username: token.userName,
+            password: pulumi.secret(token.password),
+        },
+    }, opts);
+    return { repository, image };
+}
+
+function buildLogsAndCluster(p: Piece): { logGroup: aws.cloudwatch.LogGroup; cluster: aws.ecs.Cluster } {
+    const logGroup = new aws.cloudwatch.LogGroup(`${p.name}-logs`, {
+        retentionInDays: p.args.logRetentionDays,
+        tags: p.tags,
+    }, p.opts);
+    const cluster = new aws.ecs.Cluster(`${p.name}-cluster`, {
+        // Container Insights is billed per metric; the service's CPU metric for autoscaling is free.
+        settings: [{ name: "containerInsights", value: "disabled" }],
+        tags: p.tags,
+    }, p.opts);
+    return { logGroup, cluster };
+}
+
+interface Roles {
+    readonly executionRole: aws.iam.Role;
+    readonly taskRole: aws.iam.Role;
+    /** The task role's bucket access: the service waits for it. */
+    readonly artifactAccess: aws.iam.RolePolicyAttachment;
+}
+
+/** The execution role (ECS agent) and the task role (MLflow), each with only what it needs. */
+function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.cloudwatch.LogGroup): Roles {
+    const { name, args, opts, tags } = p;
+    const executionRole = new aws.iam.Role(`${name}-execution`, {
+        description: "ECS agent for the MLflow tasks: pull the image, write logs, inject secrets",
+        assumeRolePolicy: ECS_TASKS_TRUST,
+        tags,
+    }, opts);
+    new aws.iam.RolePolicy(`${name}-execution`, {
+        role: executionRole.name,
+        policy: pulumi.all([repository.arn, logGroup.arn, args.database.secretArn, args.proxy.htpasswdSecretArn])
+            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn]) => JSON.stringify(executionRolePolicy({
+                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn],
+            }))),
+    }, opts);
+    const taskRole = new aws.iam.Role(`${name}-task`, {
+        description: "MLflow tasks: the artifact bucket and nothing else",
+        assumeRolePolicy: ECS_TASKS_TRUST,
+        tags,
+    }, opts);
+    const artifactAccess = new aws.iam.RolePolicyAttachment(`${name}-task-artifacts`, {
+        role: taskRole.name,
+        policyArn: args.artifactAccessPolicyArn,
+    }, opts);
+    // The entrypoint restarts the task when RDS rotates the master password (every 7 days):
+    // it reads the secret's metadata, never its value.
+    new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
+        role: taskRole.name,
+        policy: pulumi.output(args.database.secretArn).apply(secretArn => JSON.stringify(rotationWatchPolicy(secretArn))),
+    }, opts);
+    return { executionRole, taskRole, artifactAccess };
+}
+
+/** The Fargate task: rendered container definitions, once every input they name is known. */
+function buildTaskDefinition(p: Piece, image: docker.Image, logGroup: aws.cloudwatch.LogGroup, roles: Roles): aws.ecs.TaskDefinition {
+    const { name, args } = p;
+    const db = args.database;
+    const database = pulumi.all([db.host, db.port, db.name, db.secretArn])
+        .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
+    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn])
+        .apply(([config, htpasswdSecretArn]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn }));
+    const mlflow = pulumi.all([image.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins])
+        .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins]) => ({
+            image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
+            releaseIdleConnections: args.releaseIdleConnections,
+        }));
+    const containerDefinitions = pulumi.all([logGroup.name, mlflow, database, proxy])
+        .apply(([logGroupName, m, d, x]) => JSON.stringify(renderContainerDefinitions({
+            region: args.region, logGroupName, mlflow: m, database: d, proxy: x,
+        })));
+    return new aws.ecs.TaskDefinition(`${name}-task`, {
+        family: name,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(args.cpu),
+        memory: String(args.memory),
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.architecture },
+        executionRoleArn: roles.executionRole.arn,
+        taskRoleArn: roles.taskRole.arn,
+        containerDefinitions,
+        tags: p.tags,
+    }, p.opts);
+}
+
+function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ecs.TaskDefinition, roles: Roles): aws.ecs.Service {
+    const { name, args } = p;
+    return new aws.ecs.Service(`${name}-service`, {
+        cluster: cluster.arn,
+        taskDefinition: taskDefinition.arn,
+        launchType: "FARGATE",
+        desiredCount: args.desiredCount,
+        networkConfiguration: {
+            subnets: args.subnetIds,
+            securityGroups: [args.securityGroupId],
+            assignPublicIp: args.assignPublicIp,
+        },
+        loadBalancers: [{ targetGroupArn: args.targetGroupArn, containerName: PROXY_CONTAINER, containerPort: args.proxy.port }],
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
+        enableEcsManagedTags: true,
+        propagateTags: "SERVICE",
+        tags: p.tags,
+    }, {
+        parent: p.opts.parent,
+        // The task role must hold its bucket access before the first task starts.
+        dependsOn: [roles.artifactAccess],
+        // The autoscaler owns the running count after the first deployment.
+        ignoreChanges: ["desiredCount"],
+    });
+}
+
+/** Target tracking on the service's average CPU, between minTasks and maxTasks. */
+function buildAutoscaling(p: Piece, cluster: aws.ecs.Cluster, service: aws.ecs.Service): void {
+    const { name, args, opts } = p;
+    const scalingTarget = new aws.appautoscaling.Target(`${name}-scaling`, {
+        serviceNamespace: "ecs",
+        scalableDimension: "ecs:service:DesiredCount",
+        resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+        minCapacity: args.minTasks,
+        maxCapacity: args.maxTasks,
+        tags: p.tags,
+    }, opts);
+    new aws.appautoscaling.Policy(`${name}-cpu`, {
+        policyType: "TargetTrackingScaling",
+        serviceNamespace: scalingTarget.serviceNamespace,
+        scalableDimension: scalingTarget.scalableDimension,
+        resourceId: scalingTarget.resourceId,
+        targetTrackingScalingPolicyConfiguration: {
+            predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+            targetValue: CPU_TARGET_PERCENT,
+            scaleOutCooldown: 60,
+            scaleInCooldown: 300,
+        },
+    }, opts);
+}
+
+export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, args: Args): AwsTrackingServerOutputs {
+    const piece: Piece = { name, args, opts: { parent }, tags: args.tags ?? {} };
+    const { repository, image } = buildImage(piece);
+    const { logGroup, cluster } = buildLogsAndCluster(piece);
+    const roles = buildRoles(piece, repository, logGroup);
+    const taskDefinition = buildTaskDefinition(piece, image, logGroup, roles);
+    const service = buildService(piece, cluster, taskDefinition, roles);
+    buildAutoscaling(piece, cluster, service);
+    return {
+        // nginx and MLflow share the task's network namespace (awsvpc).
+        upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
+        imageName: image.imageName,
+        ecrRepositoryUrl: repository.repositoryUrl,
+        clusterName: cluster.name,
+        serviceName: service.name,
+    };
+}

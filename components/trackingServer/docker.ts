@@ -1,0 +1,58 @@
+// Docker tracking server: the MLflow image built locally from images/tracking-server, one
+// container on the platform network; every credential reaches it through the environment.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
+import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
+import { ENTRYPOINT_COMMAND, HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
+import type { DockerTrackingServerArgs, DockerTrackingServerOutputs } from "./types";
+
+export const MLFLOW_HOSTNAME = "mlflow";
+
+/** The container's environment: rendered settings plus the credentials, all secret. */
+function trackingServerEnv(args: DockerTrackingServerArgs & { workers: number }): pulumi.Output<Record<string, string>> {
+    const settings = pulumi.all([args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, args.s3EndpointUrl])
+        .apply(([artifactBucket, allowedHosts, corsAllowedOrigins, s3EndpointUrl]) => renderTrackingServerEnvironment({
+            port: MLFLOW_PORT, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins, s3EndpointUrl,
+            // Clients cannot resolve MinIO's name on the Docker network.
+            presignedTransfers: false,
+            // MinIO's default region; boto3 signs with it.
+            s3Region: "us-east-1",
+        }));
+    return pulumi.secret(pulumi.all([settings, args.backendStoreUri, args.artifactAccessKeyId, args.artifactSecretAccessKey])
+        .apply(([plain, uri, keyId, secretKey]): Record<string, string> => ({
+            ...plain,
+            MLFLOW_BACKEND_STORE_URI: uri,
+            AWS_ACCESS_KEY_ID: keyId,
+            AWS_SECRET_ACCESS_KEY: secretKey,
+        })));
+}
+
+export function buildDockerTrackingServer(
+    parent: pulumi.Resource, name: string, args: DockerTrackingServerArgs & { workers: number },
+): DockerTrackingServerOutputs {
+    const image = new docker.Image(`${name}-image`, {
+        imageName: `mlflow-platform/tracking-server:${trackingServerImageTag(args.pythonImage)}`,
+        build: {
+            context: TRACKING_SERVER_CONTEXT,
+            dockerfile: `${TRACKING_SERVER_CONTEXT}/Dockerfile`,
+            args: { PYTHON_IMAGE: args.pythonImage },
+        },
+        skipPush: true,
+    }, { parent });
+    const container = new docker.Container(`${name}-mlflow`, {
+        name: `${name}-mlflow`,
+        image: image.imageName,
+        entrypoints: ENTRYPOINT_COMMAND,
+        envs: envList(trackingServerEnv(args)),
+        networksAdvanced: [{ name: args.networkName, aliases: [MLFLOW_HOSTNAME] }],
+        healthcheck: healthcheck(HEALTHCHECK_COMMAND),
+        restart: RESTART_POLICY,
+        labels: roleLabels("tracking-server"),
+        ...WAIT_HEALTHY,
+    }, { parent });
+    return {
+        upstream: container.id.apply(() => `${MLFLOW_HOSTNAME}:${MLFLOW_PORT}`),
+        imageName: image.imageName,
+    };
+}

@@ -1,0 +1,91 @@
+// TrackingServer args and outputs per flavour. Imported by the class and both flavour files.
+import type * as pulumi from "@pulumi/pulumi";
+import type { BackendEngine, CpuArchitecture } from "../config";
+
+export const TRACKING_SERVER_TYPE = "mlflow:index:TrackingServer";
+
+/** Settings both flavours hand to the shared environment renderer. */
+export interface TrackingServerCommonArgs {
+    readonly artifactBucket: pulumi.Input<string>;
+    /** Host names (optionally with :port or wildcards) clients use; MLflow rejects others. */
+    readonly allowedHosts: pulumi.Input<string[]>;
+    /** Browser origins of the UI, for MLflow's cross-origin check. */
+    readonly corsAllowedOrigins: pulumi.Input<string[]>;
+    readonly workers?: number;
+    /** Base image for the build (pinned). */
+    readonly pythonImage: string;
+}
+
+export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
+    readonly platform: "docker";
+    readonly networkName: pulumi.Input<string>;
+    readonly s3EndpointUrl: pulumi.Input<string>;
+    /** SQLAlchemy URI with credentials, secret. */
+    readonly backendStoreUri: pulumi.Input<string>;
+    /** The bucket-limited identity from BucketInit; never the MinIO root. */
+    readonly artifactAccessKeyId: pulumi.Input<string>;
+    readonly artifactSecretAccessKey: pulumi.Input<string>;
+}
+
+export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
+    readonly platform: "aws";
+    readonly region: string;
+    /** IAM policy (from BucketInit) attached to the task role: the task's only AWS access. */
+    readonly artifactAccessPolicyArn: pulumi.Input<string>;
+    readonly database: {
+        readonly engine: BackendEngine;
+        readonly host: pulumi.Input<string>;
+        readonly port: pulumi.Input<number>;
+        readonly name: pulumi.Input<string>;
+        /** Secrets Manager secret with `username` and `password` keys (Aurora's managed master secret). */
+        readonly secretArn: pulumi.Input<string>;
+    };
+    /** Let idle DB connections close so Aurora Serverless can pause (min capacity 0). */
+    readonly releaseIdleConnections: boolean;
+    /** The authenticating nginx sidecar: the only container the load balancer reaches. */
+    readonly proxy: {
+        readonly image: string;
+        readonly port: number;
+        /** Rendered conf.d snippet (renderProxyConfig). */
+        readonly config: pulumi.Input<string>;
+        /** Secrets Manager secret holding the htpasswd line. */
+        readonly htpasswdSecretArn: pulumi.Input<string>;
+    };
+    readonly targetGroupArn: pulumi.Input<string>;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly securityGroupId: pulumi.Input<string>;
+    /** Tasks get public IPs so they reach ECR, logs and Secrets Manager without a NAT gateway. */
+    readonly assignPublicIp: boolean;
+    readonly cpu: number;
+    readonly memory: number;
+    readonly architecture: CpuArchitecture;
+    readonly desiredCount: number;
+    readonly minTasks: number;
+    readonly maxTasks: number;
+    readonly ecrKeepImages: number;
+    readonly logRetentionDays: number;
+    readonly forceDeleteRepository?: boolean;
+    readonly tags?: Record<string, string>;
+}
+
+export type TrackingServerArgs = DockerTrackingServerArgs | AwsTrackingServerArgs;
+
+/** What both flavours give the proxy. */
+export interface TrackingServerCommonOutputs {
+    /** host:port the authenticating proxy forwards to. */
+    readonly upstream: pulumi.Output<string>;
+    readonly imageName: pulumi.Output<string>;
+}
+
+export type DockerTrackingServerOutputs = TrackingServerCommonOutputs;
+
+export interface AwsTrackingServerOutputs extends TrackingServerCommonOutputs {
+    readonly ecrRepositoryUrl: pulumi.Output<string>;
+    readonly clusterName: pulumi.Output<string>;
+    readonly serviceName: pulumi.Output<string>;
+}
+
+export interface TrackingServerOutputs {
+    readonly docker: DockerTrackingServerOutputs;
+    readonly aws: AwsTrackingServerOutputs;
+}
