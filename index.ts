@@ -8,7 +8,7 @@ import { BucketInit } from "./components/bucketInit";
 import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
-import { renderPublicOrigins } from "./components/render/mlflow";
+import { renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { TrackingServer } from "./components/trackingServer";
 
@@ -43,6 +43,8 @@ function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefine
 function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const local = config.local;
     const retainOnDelete = config.retainDataOnDestroy;
+    // The exported trackingUri's host must be one MLflow accepts.
+    const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
     const network = new Network(`${name}-network`, { platform: "docker" });
     const networkName = network.dockerNetworkName;
 
@@ -82,8 +84,8 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         backendStoreUri: backend.connectionUri,
         artifactAccessKeyId: bucketInit.accessKeyId,
         artifactSecretAccessKey: bucketInit.secretAccessKey,
-        allowedHosts: config.allowedHosts,
-        corsAllowedOrigins: renderPublicOrigins(config.allowedHosts, "http", local.hostPort),
+        allowedHosts: publicHost.allowedHosts,
+        corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     });
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
@@ -92,6 +94,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         upstream: server.upstream,
         hostPort: local.hostPort,
         bindAddress: local.bindAddress,
+        publicHost: publicHost.host,
         username: config.username,
         password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,

@@ -91,12 +91,21 @@ describe("with the MinIO console, a given password, a LAN binding and data not r
         const proxy = containerByRole(custom, "auth-proxy");
         expect(proxy.inputs.ports).toEqual([{ internal: 8080, external: 8081, ip: "0.0.0.0", protocol: "tcp" }]);
         expect(proxy.inputs.uploads[0].content).toContain("client_max_body_size 0;");
-        expect(custom.outputs.trackingUri).toBe("http://localhost:8081");
+        // MLflow accepts only mlflow.lan here: the exported URI uses it (issue 8 item 4).
+        expect(custom.outputs.trackingUri).toBe("http://mlflow.lan:8081");
     });
 
     test("volumes are deleted with the stack when asked", () => {
         expect(custom.ofType(T.volume).map(v => v.options.retainOnDelete)).toEqual([false, false]);
     });
+});
+
+test("bound to one LAN address: the exported trackingUri uses it and MLflow accepts it", async () => {
+    const lan = await runProgram({ stack: "dev", config: { ...DEV, bindAddress: "192.168.1.10" } });
+    expect(lan.outputs.trackingUri).toBe("http://192.168.1.10:5000");
+    const env = envRecord(containerByRole(lan, "tracking-server").inputs.envs);
+    expect(env.MLFLOW_SERVER_ALLOWED_HOSTS.split(",")).toEqual(expect.arrayContaining(["192.168.1.10", "192.168.1.10:*", "localhost"]));
+    expect(env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS.split(",")).toContain("http://192.168.1.10:5000");
 });
 
 test("bad config stops the program before any resource is registered", async () => {

@@ -28,7 +28,7 @@ export function buildDockerAuthProxy(
         labels: roleLabels("auth-proxy"),
         ...WAIT_HEALTHY,
     }, { parent });
-    const host = bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? "localhost" : bindAddress;
+    const host = args.publicHost ?? (bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? "localhost" : bindAddress);
     return {
         url: container.id.apply(() => `http://${host}:${hostPort}`),
         nginxConfig,

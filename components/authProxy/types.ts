@@ -26,6 +26,8 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
     readonly hostPort?: number;
     /** Host address the port binds to (default 127.0.0.1). */
     readonly bindAddress?: string;
+    /** Host name of the exported URL (default: localhost, or bindAddress when it is a specific address). */
+    readonly publicHost?: string;
 }
 
 export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {

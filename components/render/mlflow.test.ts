@@ -1,4 +1,4 @@
-import { renderAllowedHosts, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
+import { renderAllowedHosts, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
 
 const settings: TrackingServerSettings = {
     port: 5000, workers: 4, artifactBucket: "mlflow-artifacts", s3EndpointUrl: "http://minio:9000", s3Region: "us-east-1",
@@ -65,4 +65,19 @@ test.each<[string[], "http" | "https", number, string[]]>([
     [["10.0.0.5:8443"], "https", 443, ["https://10.0.0.5:8443"]],
 ])("browser origins for %p over %s:%d", (hosts, scheme, port, expected) => {
     expect(renderPublicOrigins(hosts, scheme, port)).toEqual(expected);
+});
+
+describe("renderLocalPublicHost: the exported trackingUri's host is one MLflow accepts", () => {
+    test.each([
+        // bindAddress, allowedHosts, host, allowed hosts MLflow gets
+        ["127.0.0.1", ["localhost", "127.0.0.1"], "localhost", ["localhost", "127.0.0.1"]],
+        ["0.0.0.0", ["localhost", "127.0.0.1"], "localhost", ["localhost", "127.0.0.1"]],
+        ["0.0.0.0", ["mlflow.internal.example.com"], "mlflow.internal.example.com", ["mlflow.internal.example.com"]],
+        ["192.168.1.10", ["localhost", "127.0.0.1"], "192.168.1.10", ["localhost", "127.0.0.1", "192.168.1.10"]],
+        ["192.168.1.10", ["localhost", "mlflow.lan"], "mlflow.lan", ["localhost", "mlflow.lan"]],
+        ["127.0.0.1", ["mlflow.lan"], "mlflow.lan", ["mlflow.lan"]],
+        ["0.0.0.0", ["*.example.com", "10.0.0.5:5000"], "localhost", ["*.example.com", "10.0.0.5:5000", "localhost"]],
+    ])("bind %s, allowed %j -> %s", (bind, hosts, host, allowed) => {
+        expect(renderLocalPublicHost(bind, hosts)).toEqual({ host, allowedHosts: allowed });
+    });
 });

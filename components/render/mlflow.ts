@@ -46,6 +46,20 @@ export function renderAllowedHosts(hosts: readonly string[]): string[] {
     return out;
 }
 
+const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
+
+/**
+ * The host of the Docker flavour's exported trackingUri, and the allowed hosts that make
+ * MLflow accept it: the first concrete non-loopback name clients were configured to use,
+ * else the bound address ("localhost" for all interfaces or loopback). MLflow rejects any
+ * other Host header with 403, so the exported URI's host is always added to the list.
+ */
+export function renderLocalPublicHost(bindAddress: string, allowedHosts: readonly string[]): { host: string; allowedHosts: string[] } {
+    const named = allowedHosts.find(h => !h.includes("*") && !h.includes(":") && !LOOPBACK_NAMES.has(h));
+    const host = named ?? (bindAddress === "0.0.0.0" || bindAddress.startsWith("127.") ? "localhost" : bindAddress);
+    return { host, allowedHosts: allowedHosts.includes(host) ? [...allowedHosts] : [...allowedHosts, host] };
+}
+
 /** Origins a browser reports when it loads the UI from `scheme://host[:port]`. */
 export function renderPublicOrigins(hosts: readonly string[], scheme: "http" | "https", port: number): string[] {
     const defaultPort = scheme === "https" ? 443 : 80;
