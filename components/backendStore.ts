@@ -4,10 +4,10 @@ import * as random from "@pulumi/random";
 import { buildAwsBackendStore } from "./aws/backendStore";
 import type { BackendEngine } from "./config";
 import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "./docker/common";
-import { ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseUri, renderPostgresInitScript } from "./render/database";
+import { DATA_DIRS, DB_FILES, ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseFiles, renderDatabaseUri } from "./render/database";
 
 export const DATABASE_HOSTNAME = "db";
-export const POSTGRES_INIT_SCRIPT_PATH = "/docker-entrypoint-initdb.d/10-mlflow.sh";
+export const POSTGRES_INIT_SCRIPT_PATH = DB_FILES.postgresInit;
 
 /** Generated database passwords include the characters that break unencoded URIs. */
 const DB_PASSWORD_SPECIALS = "-_.~@:%+=";
@@ -94,10 +94,13 @@ export class BackendStore extends pulumi.ComponentResource {
             const container = new docker.Container(`${name}-db`, {
                 name: `${name}-db`,
                 image: image.imageId,
+                // A wrapper that applies this deploy's passwords at every start, also on a kept volume.
+                entrypoints: [DB_FILES.entrypoint],
                 command: isMysql ? MYSQL_SERVER_ARGS : [],
                 envs: envList(env),
-                uploads: isMysql ? [] : [{ file: POSTGRES_INIT_SCRIPT_PATH, content: renderPostgresInitScript(), executable: true }],
-                volumes: [{ volumeName: volume.name, containerPath: isMysql ? "/var/lib/mysql" : "/var/lib/postgresql/data" }],
+                uploads: pulumi.secret(pulumi.all([adminPassword.result, appPassword.result]).apply(([adminPw, appPw]) =>
+                    renderDatabaseFiles(args.engine, { database: databaseName, username, appPassword: appPw, adminPassword: adminPw }))),
+                volumes: [{ volumeName: volume.name, containerPath: DATA_DIRS[args.engine] }],
                 networksAdvanced: [{ name: args.networkName, aliases: [DATABASE_HOSTNAME] }],
                 // Over TCP, so the entrypoint's socket-only bootstrap server does not count as ready.
                 healthcheck: healthcheck(isMysql
