@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { buildAwsBucketInit } from "./aws/bucketInit";
 import { envList, pulledImage, roleLabels } from "./docker/common";
-import { artifactAccessPolicy, BUCKET_INIT_ENV, minioBucketArn, renderBucketInitScript } from "./render/bucket";
+import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "./render/bucket";
 
 export const BUCKET_INIT_SCRIPT_PATH = "/init/bucket-init.sh";
 
@@ -73,10 +73,8 @@ export class BucketInit extends pulumi.ComponentResource {
                 logs: true,
                 restart: "no",
             }, { parent: this });
-            const succeeded = container.exitCode.apply(code => {
-                if (code !== undefined && code !== null && code !== 0) {
-                    throw new Error(`bucket init exited with ${code}: see \`docker logs ${name}-mc\``);
-                }
+            const succeeded = pulumi.all([container.exitCode, container.urn]).apply(([code, urn]) => {
+                if (code !== undefined && code !== null && code !== 0) throw new Error(bucketInitFailureMessage(code, `${name}-mc`, urn));
                 return code;
             });
             this.accessKeyId = succeeded.apply(() => accessKeyId);
