@@ -89,7 +89,7 @@ printf '%s\\n' "\${${e.secretKey}}" | mc admin user add store "\${${e.accessKey}
 # exits 1 with "already in effect" (minio/mc#4670). Both mean the state we want.
 if ! out=$(mc admin policy attach store "\${${e.policyName}}" --user "\${${e.accessKey}}" 2>&1); then
     case "$out" in
-        *"already in effect"*) ;;
+        *"already in effect"*) out="policy \${${e.policyName}} was already attached" ;;
         *) printf '%s\\n' "$out" >&2; exit 1 ;;
     esac
 fi
