@@ -363,7 +363,11 @@ class Deployment:
     @contextmanager
     def client(self):
         import mlflow
+        from mlflow.tracking._tracking_service import utils as tracking_utils
 
+        # A new client process: MLflow caches each run's artifact repository (with the proxy
+        # address it resolved) per process, and day one's proxy is gone.
+        tracking_utils._artifact_repos_cache.clear()
         keys = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_HTTP_REQUEST_MAX_RETRIES")
         saved = {k: os.environ.get(k) for k in keys}
         os.environ.update({"MLFLOW_TRACKING_URI": self.nginx.url, "MLFLOW_TRACKING_USERNAME": self.spec["clientUser"],
