@@ -199,7 +199,7 @@ describe("renderDatabaseFiles", () => {
 
     test("MySQL: the wrapper and the reconcile SQL with this deploy's passwords", () => {
         const files = renderDatabaseFiles("mysql", creds);
-        expect(files.map(f => [f.file, f.executable])).toEqual([[DB_FILES.entrypoint, true], [DB_FILES.mysqlReconcile, false]]);
+        expect(files.map(f => [f.file, f.permissions])).toEqual([[DB_FILES.entrypoint, "0755"], [DB_FILES.mysqlReconcile, "0644"]]);
         expect(files[1].content).toContain("IDENTIFIED BY 'app-pw-1'");
         expect(files[1].content).toContain("'root'@'%' IDENTIFIED BY 'admin-pw-1'");
         expect(files[1].content).toContain("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
@@ -207,7 +207,8 @@ describe("renderDatabaseFiles", () => {
 
     test("PostgreSQL: wrapper, init and reconcile scripts, none holding a password", () => {
         const files = renderDatabaseFiles("postgres", creds);
-        expect(files.map(f => [f.file, f.executable])).toEqual([[DB_FILES.entrypoint, true], [DB_FILES.postgresInit, true], [DB_FILES.postgresReconcile, true]]);
+        // Executed by the postgres user after gosu: 0755, not the provider's 0744 for `executable`.
+        expect(files.map(f => [f.file, f.permissions])).toEqual([[DB_FILES.entrypoint, "0755"], [DB_FILES.postgresInit, "0755"], [DB_FILES.postgresReconcile, "0755"]]);
         for (const f of files) expect(f.content).not.toMatch(/app-pw-1|admin-pw-1/);
     });
 });

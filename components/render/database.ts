@@ -214,6 +214,12 @@ export interface DatabaseFile {
     readonly file: string;
     readonly content: string;
     readonly executable: boolean;
+    /**
+     * Octal mode. The Docker provider's `executable` alone gives 0744 (kreuzwerker
+     * terraform-provider-docker, container upload), which the postgres user the entrypoint
+     * switches to (gosu) cannot execute.
+     */
+    readonly permissions: "0755" | "0644";
 }
 
 export interface DatabaseCredentials {
@@ -231,13 +237,14 @@ export interface DatabaseCredentials {
 export function renderDatabaseFiles(engine: BackendEngine, c: DatabaseCredentials): DatabaseFile[] {
     if (engine === "mysql") {
         return [
-            { file: DB_FILES.entrypoint, content: renderMysqlEntrypoint(), executable: true },
-            { file: DB_FILES.mysqlReconcile, content: renderMysqlReconcileSql({ ...c, ...MYSQL_CHARSET }), executable: false },
+            { file: DB_FILES.entrypoint, content: renderMysqlEntrypoint(), executable: true, permissions: "0755" },
+            // Read by mysqld, which runs as the image's mysql user.
+            { file: DB_FILES.mysqlReconcile, content: renderMysqlReconcileSql({ ...c, ...MYSQL_CHARSET }), executable: false, permissions: "0644" },
         ];
     }
     return [
-        { file: DB_FILES.entrypoint, content: renderPostgresEntrypoint(), executable: true },
-        { file: DB_FILES.postgresInit, content: renderPostgresInitScript(), executable: true },
-        { file: DB_FILES.postgresReconcile, content: renderPostgresReconcileScript(), executable: true },
+        { file: DB_FILES.entrypoint, content: renderPostgresEntrypoint(), executable: true, permissions: "0755" },
+        { file: DB_FILES.postgresInit, content: renderPostgresInitScript(), executable: true, permissions: "0755" },
+        { file: DB_FILES.postgresReconcile, content: renderPostgresReconcileScript(), executable: true, permissions: "0755" },
     ];
 }
