@@ -1,5 +1,6 @@
 // The dev stack (Pulumi.dev.yaml) with its default MySQL backend, evaluated under mocks.
 import * as bcrypt from "bcryptjs";
+import { DB_FILES, renderDatabaseFiles } from "../components/render/database";
 import { envRecord, ProgramRun, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
@@ -25,6 +26,10 @@ test("MySQL 8 with utf8mb4, an application user distinct from root, healthchecke
     expect(env).toMatchObject({ MYSQL_DATABASE: "mlflow", MYSQL_USER: "mlflow" });
     expect(env.MYSQL_PASSWORD).not.toBe(env.MYSQL_ROOT_PASSWORD);
     expect(db.inputs.volumes[0].containerPath).toBe("/var/lib/mysql");
+    // The wrapper passes the reconcile SQL as --init-file on a kept volume: it must carry this deploy's passwords.
+    expect(db.inputs.entrypoints).toEqual([DB_FILES.entrypoint]);
+    expect(db.inputs.uploads).toEqual(renderDatabaseFiles("mysql", { database: "mlflow", username: "mlflow", appPassword: env.MYSQL_PASSWORD, adminPassword: env.MYSQL_ROOT_PASSWORD }));
+    expect(db.secretInputs).toEqual(expect.arrayContaining(["uploads"]));
     expect(db.inputs.healthcheck.tests).toEqual(["CMD", "mysqladmin", "ping", "--host=127.0.0.1", "--silent"]);
     expect(db.inputs.networksAdvanced[0].aliases).toEqual(["db"]);
 });

@@ -1,5 +1,5 @@
 // The dev stack with `backend: postgres`, evaluated under mocks.
-import { renderPostgresInitScript } from "../components/render/database";
+import { DB_FILES, renderDatabaseFiles } from "../components/render/database";
 import { envRecord, ProgramRun, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
@@ -21,7 +21,10 @@ test("PostgreSQL with an application role created by the rendered init script", 
     expect(run.one(T.remoteImage, /backend-image$/).inputs.name).toBe("postgres:16.10-bookworm");
     expect(env).toMatchObject({ POSTGRES_USER: "postgres", MLFLOW_DB_USER: "mlflow", MLFLOW_DB_NAME: "mlflow" });
     expect(env.MLFLOW_DB_PASSWORD).not.toBe(env.POSTGRES_PASSWORD);
-    expect(db.inputs.uploads).toEqual([{ file: "/docker-entrypoint-initdb.d/10-mlflow.sh", content: renderPostgresInitScript(), executable: true }]);
+    expect(db.inputs.uploads).toEqual(renderDatabaseFiles("postgres", { database: "mlflow", username: "mlflow", appPassword: "", adminPassword: "" }));
+    expect(db.inputs.uploads.map((u: { file: string }) => u.file)).toContain("/docker-entrypoint-initdb.d/10-mlflow.sh");
+    // The wrapper reconciles the passwords at every start, so a kept volume takes this deploy's.
+    expect(db.inputs.entrypoints).toEqual([DB_FILES.entrypoint]);
     expect(db.inputs.volumes[0].containerPath).toBe("/var/lib/postgresql/data");
     expect(db.inputs.healthcheck.tests).toEqual(["CMD", "pg_isready", "--host=127.0.0.1", "--username=mlflow", "--dbname=mlflow"]);
 });

@@ -4,11 +4,11 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
-import { ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseUri, renderPostgresInitScript } from "../render/database";
+import { DATA_DIRS, DB_FILES, ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseFiles, renderDatabaseUri } from "../render/database";
 import type { DockerBackendStoreArgs, DockerBackendStoreOutputs } from "./types";
 
 export const DATABASE_HOSTNAME = "db";
-export const POSTGRES_INIT_SCRIPT_PATH = "/docker-entrypoint-initdb.d/10-mlflow.sh";
+export const POSTGRES_INIT_SCRIPT_PATH = DB_FILES.postgresInit;
 
 /** Generated database passwords include the characters that break unencoded URIs. */
 const DB_PASSWORD_SPECIALS = "-_.~@:%+=";
@@ -49,10 +49,14 @@ export function buildDockerBackendStore(
     const container = new docker.Container(`${name}-db`, {
         name: `${name}-db`,
         image: image.imageId,
+        // A wrapper that applies this deploy's passwords at every start, also on a kept volume.
+        entrypoints: [DB_FILES.entrypoint],
         command: isMysql ? MYSQL_SERVER_ARGS : [],
         envs: envList(databaseEnv(isMysql, databaseName, username, { admin, app })),
-        uploads: isMysql ? [] : [{ file: POSTGRES_INIT_SCRIPT_PATH, content: renderPostgresInitScript(), executable: true }],
-        volumes: [{ volumeName: volume.name, containerPath: isMysql ? "/var/lib/mysql" : "/var/lib/postgresql/data" }],
+        // Secret: the MySQL reconcile SQL holds both passwords.
+        uploads: pulumi.secret(pulumi.all([admin.result, app.result]).apply(([adminPw, appPw]) =>
+            renderDatabaseFiles(args.engine, { database: databaseName, username, appPassword: appPw, adminPassword: adminPw }))),
+        volumes: [{ volumeName: volume.name, containerPath: DATA_DIRS[args.engine] }],
         networksAdvanced: [{ name: args.networkName, aliases: [DATABASE_HOSTNAME] }],
         // Over TCP, so the entrypoint's socket-only bootstrap server does not count as ready.
         healthcheck: healthcheck(isMysql

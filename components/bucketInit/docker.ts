@@ -4,7 +4,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { envList, pulledImage, roleLabels } from "../docker/common";
-import { artifactAccessPolicy, BUCKET_INIT_ENV, minioBucketArn, renderBucketInitScript } from "../render/bucket";
+import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "../render/bucket";
 import type { DockerBucketInitArgs, DockerBucketInitOutputs } from "./types";
 
 export const BUCKET_INIT_SCRIPT_PATH = "/init/bucket-init.sh";
@@ -38,10 +38,9 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
         logs: true,
         restart: "no",
     }, { parent });
-    const succeeded = container.exitCode.apply(code => {
-        if (code !== undefined && code !== null && code !== 0) {
-            throw new Error(`bucket init exited with ${code}: see \`docker logs ${name}-mc\``);
-        }
+    // The exited container keeps its inputs, so the message names the log and the recovery command.
+    const succeeded = pulumi.all([container.exitCode, container.urn]).apply(([code, urn]) => {
+        if (code !== undefined && code !== null && code !== 0) throw new Error(bucketInitFailureMessage(code, `${name}-mc`, urn));
         return code;
     });
     return {

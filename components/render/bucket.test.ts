@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { artifactAccessPolicy, BUCKET_INIT_ENV, minioBucketArn, renderBucketInitScript } from "./bucket";
+import { artifactAccessPolicy, BUCKET_INIT_COMMANDS, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "./bucket";
 
 describe("artifactAccessPolicy", () => {
     const policy = artifactAccessPolicy("arn:aws:s3:::mlflow-artifacts");
@@ -71,51 +71,96 @@ describe("renderBucketInitScript", () => {
 });
 
 describe("the bucket-init script run by sh with a recording stand-in for mc", () => {
-    // What only real MinIO and mc can show is left to a real `pulumi up`; this checks the shell logic.
-    function runScript(userInfoOutput: string) {
+    // What only real MinIO and mc can show is left to a real `pulumi up`; this checks the shell
+    // logic with exactly the commands the mc image has: sh (by absolute path) and, on PATH, mc alone.
+    type Attach = "ok" | "already" | "fail";
+    function runScript(attach: Attach, script = renderBucketInitScript(artifactAccessPolicy("arn:aws:s3:::mlflow-artifacts"))) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bucket-init-"));
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
         const log = path.join(dir, "calls.log");
-        // Records argv, MC_HOST_store and stdin of every call; `admin user info` prints userInfoOutput.
-        fs.writeFileSync(path.join(dir, "mc"), `#!/bin/sh
+        // Records argv, MC_HOST_store and stdin of every call, using shell builtins only.
+        fs.writeFileSync(path.join(bin, "mc"), `#!/bin/sh
 stdin=""
-if [ "$1 $2 $3" = "admin user add" ]; then stdin=$(cat); fi
+if [ "$1 $2 $3" = "admin user add" ]; then IFS= read -r stdin; fi
+if [ "$1 $2 $3" = "admin policy create" ]; then while IFS= read -r l; do printf '%s\\n' "$l"; done < "$6" > "${dir}/policy.json"; fi
 printf 'argv=%s|host=%s|stdin=%s\\n' "$*" "$MC_HOST_store" "$stdin" >> "${log}"
-if [ "$1 $2 $3" = "admin user info" ]; then printf '%s\\n' "${userInfoOutput}"; fi
+if [ "$1 $2 $3" = "admin policy attach" ]; then
+    case "${attach}" in
+        already) echo "mc: <ERROR> Unable to make user/group policy association. The specified policy change is already in effect. (Specified policy update has no net effect)."; exit 1 ;;
+        fail) echo "mc: <ERROR> Unable to make user/group policy association. Access Denied."; exit 1 ;;
+    esac
+    echo "Attached Policies: [mlflow-tracking-artifacts]"
+fi
 exit 0
 `, { mode: 0o755 });
         const scriptPath = path.join(dir, "bucket-init.sh");
-        fs.writeFileSync(scriptPath, renderBucketInitScript(artifactAccessPolicy("arn:aws:s3:::mlflow-artifacts")));
+        fs.writeFileSync(scriptPath, script);
         const env = {
-            PATH: `${dir}:/usr/bin:/bin`, MINIO_ENDPOINT: "http://minio:9000", MINIO_ROOT_USER: "minio-root", MINIO_ROOT_PASSWORD: "rootpw123",
+            PATH: bin, MINIO_ENDPOINT: "http://minio:9000", MINIO_ROOT_USER: "minio-root", MINIO_ROOT_PASSWORD: "rootpw123",
             ARTIFACT_BUCKET: "mlflow-artifacts", MLFLOW_POLICY_NAME: "mlflow-tracking-artifacts", MLFLOW_ACCESS_KEY: "mlflow-tracking", MLFLOW_SECRET_KEY: "s3cretKey42",
         };
-        const result = spawnSync("sh", [scriptPath], { env, encoding: "utf8" });
+        const result = spawnSync("/bin/sh", [scriptPath], { env, encoding: "utf8" });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
+        const policyFile = fs.existsSync(path.join(dir, "policy.json")) ? fs.readFileSync(path.join(dir, "policy.json"), "utf8") : "";
         fs.rmSync(dir, { recursive: true, force: true });
-        return { status: result.status, stderr: result.stderr, calls };
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, policyFile };
     }
+    const argvOf = (calls: string[]) => calls.map(c => c.split("|")[0]);
+
+    test("the allowed command list is sh and mc", () => {
+        expect(BUCKET_INIT_COMMANDS).toEqual(["sh", "mc"]);
+    });
 
     test("runs every step in order with the root identity only in MC_HOST_store", () => {
-        const { status, stderr, calls } = runScript("AccessKey: mlflow-tracking");
+        const { status, stderr, calls, policyFile } = runScript("ok");
         expect([status, stderr]).toEqual([0, ""]);
-        expect(calls.map(c => c.split("|")[0])).toEqual([
+        expect(argvOf(calls)).toEqual([
             "argv=ready store",
             "argv=mb --ignore-existing store/mlflow-artifacts",
             "argv=anonymous set private store/mlflow-artifacts",
             "argv=admin policy create store mlflow-tracking-artifacts /tmp/mlflow-policy.json",
             "argv=admin user add store mlflow-tracking",
-            "argv=admin user info store mlflow-tracking",
             "argv=admin policy attach store mlflow-tracking-artifacts --user mlflow-tracking",
             "argv=admin user info store mlflow-tracking",
         ]);
+        expect(JSON.parse(policyFile)).toEqual(artifactAccessPolicy("arn:aws:s3:::mlflow-artifacts"));
         expect(calls.every(c => c.includes("|host=http://minio-root:rootpw123@minio:9000|"))).toBe(true);
         expect(calls.find(c => c.startsWith("argv=admin user add"))).toMatch(/\|stdin=s3cretKey42$/);
         expect(calls.filter(c => c.split("|")[0].includes("s3cretKey42") || c.split("|")[0].includes("rootpw123"))).toEqual([]);
     });
 
-    test("does not attach the policy again when it is already attached", () => {
-        const { status, calls } = runScript("PolicyName: mlflow-tracking-artifacts");
-        expect(status).toBe(0);
-        expect(calls.filter(c => c.startsWith("argv=admin policy attach"))).toEqual([]);
+    test("a re-run where mc says the policy is already attached exits 0 and finishes", () => {
+        const { status, stdout, stderr, calls } = runScript("already");
+        expect([status, stderr]).toEqual([0, ""]);
+        expect(argvOf(calls).slice(-1)).toEqual(["argv=admin user info store mlflow-tracking"]);
+        expect(stdout).toContain("bucket mlflow-artifacts ready");
+    });
+
+    test("any other attach failure stops the script with mc's message on stderr", () => {
+        const { status, stdout, stderr, calls } = runScript("fail");
+        expect(status).toBe(1);
+        expect(stderr).toContain("Access Denied");
+        expect(argvOf(calls).slice(-1)).toEqual(["argv=admin policy attach store mlflow-tracking-artifacts --user mlflow-tracking"]);
+        expect(stdout).not.toContain("ready");
+    });
+
+    test("the environment really lacks everything but mc: a script that uses grep fails in it", () => {
+        // Guards the guard: the previous script's `| grep -q` must not pass here.
+        const withGrep = renderBucketInitScript(artifactAccessPolicy("arn:aws:s3:::mlflow-artifacts"))
+            .replace("mc admin user info store", "mc admin user info store \"$MLFLOW_ACCESS_KEY\" | grep -q x; mc admin user info store");
+        const { status, stderr } = runScript("ok", withGrep);
+        expect(stderr).toMatch(/grep: (not found|command not found)/);
+        expect(status).not.toBe(0);
+    });
+});
+
+describe("bucketInitFailureMessage", () => {
+    const message = bucketInitFailureMessage(1, "bucket-init-mc", "urn:pulumi:dev::mlflow-platform::mlflow:index:BucketInit$docker:index/container:Container::bucket-init-mc");
+
+    test("names the container log and the command that runs it again", () => {
+        expect(message).toContain("exited with 1");
+        expect(message).toContain("`docker logs bucket-init-mc`");
+        expect(message).toContain("pulumi up --replace 'urn:pulumi:dev::mlflow-platform::mlflow:index:BucketInit$docker:index/container:Container::bucket-init-mc'");
     });
 });

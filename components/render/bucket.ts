@@ -46,14 +46,26 @@ export const BUCKET_INIT_ENV = {
 } as const;
 
 /**
+ * Commands the bucket-init script may run: the shell and mc, nothing else. The pinned
+ * quay.io/minio/mc image is built by minio/mc's Dockerfile.release (RELEASE.2025-08-13T08-35-41Z):
+ * ubi9/ubi-micro plus /usr/bin/mc. ubi-micro has no package manager and no grep or sed
+ * (minio/mc#4764, jfrog/charts#1721); the script does not rely on coreutils either (no cat,
+ * no tr), so everything else is a builtin of sh: set, export, printf, read, case, echo, exit.
+ */
+export const BUCKET_INIT_COMMANDS = ["sh", "mc"] as const;
+
+/**
  * The one-shot script run with MinIO's `mc` client once MinIO is healthy. Idempotent, so it
- * can run on every `pulumi up`: creates the bucket, keeps it private, and creates the
- * identity MLflow uses, limited to that bucket by `policy`.
+ * can run on every `pulumi up` and after `--replace`: creates the bucket, keeps it private,
+ * and creates (or updates) the identity MLflow uses, limited to that bucket by `policy`.
  */
 export function renderBucketInitScript(policy: PolicyDocument): string {
     const e = BUCKET_INIT_ENV;
+    const json = JSON.stringify(policy, null, 2);
+    if (json.split("\n").includes("POLICY")) throw new Error("policy document would end the heredoc early");
     return `#!/bin/sh
 # Rendered by mlflow-platform (components/render/bucket.ts).
+# Only sh and mc: the mc image is ubi-micro plus mc, without grep, sed or cat.
 set -eu
 # mc reads the alias from MC_HOST_<alias>, so the root password never becomes an argument.
 scheme="\${${e.endpoint}%%://*}"
@@ -65,16 +77,36 @@ mc mb --ignore-existing "store/\${${e.bucket}}"
 # Never public: remove any anonymous access a previous setup may have granted.
 mc anonymous set private "store/\${${e.bucket}}"
 
-cat > /tmp/mlflow-policy.json <<'POLICY'
-${JSON.stringify(policy, null, 2)}
+# Written with shell builtins only. \`policy create\` replaces an existing policy of that name.
+while IFS= read -r line; do printf '%s\\n' "$line"; done > /tmp/mlflow-policy.json <<'POLICY'
+${json}
 POLICY
 mc admin policy create store "\${${e.policyName}}" /tmp/mlflow-policy.json
-# The secret key goes in on standard input (printf is a shell builtin), not as an argument.
+# The secret key goes in on standard input (printf is a shell builtin), not as an argument;
+# for an existing user this sets the secret key of this deploy.
 printf '%s\\n' "\${${e.secretKey}}" | mc admin user add store "\${${e.accessKey}}"
-if ! mc admin user info store "\${${e.accessKey}}" | grep -q "\${${e.policyName}}"; then
-    mc admin policy attach store "\${${e.policyName}}" --user "\${${e.accessKey}}"
+# Already attached on a re-run: mc since RELEASE.2024-10 exits 0 (minio/mc#5058), older mc
+# exits 1 with "already in effect" (minio/mc#4670). Both mean the state we want.
+if ! out=$(mc admin policy attach store "\${${e.policyName}}" --user "\${${e.accessKey}}" 2>&1); then
+    case "$out" in
+        *"already in effect"*) out="policy \${${e.policyName}} was already attached" ;;
+        *) printf '%s\\n' "$out" >&2; exit 1 ;;
+    esac
 fi
+printf '%s\\n' "$out"
 mc admin user info store "\${${e.accessKey}}"
 echo "bucket \${${e.bucket}} ready; identity \${${e.accessKey}} limited to it"
 `;
+}
+
+/**
+ * Error for a bucket-init container that exited non-zero. Its inputs are unchanged on the
+ * next `pulumi up`, so Docker would not run it again: the message says where the output is
+ * and how to run it again.
+ */
+export function bucketInitFailureMessage(exitCode: number, containerName: string, urn: string): string {
+    return `bucket init exited with ${exitCode}. Its output: \`docker logs ${containerName}\`. ` +
+        "It runs again only when its inputs change, so after fixing the cause (MinIO reachable and healthy, " +
+        "mcImage, bucketName) run it again with: " +
+        `pulumi up --replace '${urn}'`;
 }
