@@ -8,7 +8,6 @@ import { DATA_DIRS, DB_FILES, ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, rend
 import type { DockerBackendStoreArgs, DockerBackendStoreOutputs } from "./types";
 
 export const DATABASE_HOSTNAME = "db";
-export const POSTGRES_INIT_SCRIPT_PATH = DB_FILES.postgresInit;
 
 /** Generated database passwords include the characters that break unencoded URIs. */
 const DB_PASSWORD_SPECIALS = "-_.~@:%+=";
