@@ -22,6 +22,7 @@ describe("local defaults", () => {
         expect(c.retainDataOnDestroy).toBe(true);
         expect(c.allowedHosts).toEqual(["localhost", "127.0.0.1"]);
         expect(c.local).toMatchObject({ hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false });
+        expect(c.mlflowWorkers).toBe(4);
         expect(c.aws).toBeUndefined();
     });
 
@@ -85,9 +86,11 @@ describe("aws", () => {
     test("defaults: auto-pausing Aurora, 1 to 3 tasks, auto-named bucket", () => {
         const c = aws({});
         expect(c.bucketName).toBeUndefined();
+        // One worker: what the default 1 GB task holds (docs/benchmarks.md).
+        expect(c.mlflowWorkers).toBe(1);
         expect(c.aws).toMatchObject({
             region: "eu-west-1", dbMinCapacity: 0, dbMaxCapacity: 2, dbAutoPauseSeconds: 900, dbBackupRetentionDays: 7,
-            dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 1024, taskMemory: 2048, taskArchitecture: "X86_64",
+            dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 512, taskMemory: 1024, taskArchitecture: "ARM64",
             desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.10.0",
         });
         expect(aws({ backend: "postgres" }).aws?.dbEngineVersion).toBe("16.8");

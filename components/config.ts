@@ -296,7 +296,8 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
     const maxUploadSize = r.string("maxUploadSize", "5g", isValidUploadSize,
         "must be an nginx size such as 5g, 500m or 0 (no limit)", "5g");
     const proxyTimeoutSeconds = r.integer("proxyTimeoutSeconds", 3600, 1, 86400);
-    const mlflowWorkers = r.integer("mlflowWorkers", 4, 1, 64);
+    // One worker fits the default AWS task (0.5 vCPU / 1 GB, docs/benchmarks.md); a Docker host has more room.
+    const mlflowWorkers = r.integer("mlflowWorkers", target === "aws" ? 1 : 4, 1, 64);
     const retainDataOnDestroy = r.boolean("retainDataOnDestroy", true);
     const hostCheck = "must be host names or IPv4 addresses, optionally with :port or :*";
 
@@ -371,8 +372,9 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
         existingVpc = { vpcId, publicSubnetIds, privateSubnetIds };
     }
 
-    const taskCpu = r.integer("taskCpu", 1024, 256, 16384);
-    const taskMemory = r.integer("taskMemory", 2048, 512, 122880);
+    // Sized from measured MLflow memory (docs/benchmarks.md) to idle at <= $45/month (npm run cost).
+    const taskCpu = r.integer("taskCpu", 512, 256, 16384);
+    const taskMemory = r.integer("taskMemory", 1024, 512, 122880);
     if (!(FARGATE_MEMORY[taskCpu] ?? []).includes(taskMemory)) {
         const cpus = Object.keys(FARGATE_MEMORY).join(", ");
         const memories = FARGATE_MEMORY[taskCpu];
@@ -380,7 +382,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
             memories ? `must be one of ${memories.join(", ")} MiB for taskCpu ${taskCpu} (Fargate's valid pairs)` : `must be one of ${cpus}`,
             memories ? String(memories[0]) : "1024");
     }
-    const taskArchitecture = r.oneOf<CpuArchitecture>("taskArchitecture", ["X86_64", "ARM64"], "X86_64");
+    const taskArchitecture = r.oneOf<CpuArchitecture>("taskArchitecture", ["X86_64", "ARM64"], "ARM64");
     const minTasks = r.integer("minTasks", 1, 1, 100);
     const maxTasks = r.integer("maxTasks", 3, 1, 100);
     const desiredCount = r.integer("desiredCount", minTasks, 1, 100);
