@@ -34,7 +34,8 @@ describe("checkConnectionBudget", () => {
         // workers, maxTasks, overlap, limit, fits
         [2, 1, 1, MYSQL_DEFAULT_MAX_CONNECTIONS, true], // local default
         [4, 1, 1, MYSQL_DEFAULT_MAX_CONNECTIONS, true],
-        [2, 3, 2, 90, false], // aws default tasks on Aurora MySQL at 2 ACU max
+        [4, 3, 2, 90, false], // the old aws default (4 workers) on Aurora MySQL at 2 ACU max
+        [2, 3, 2, 90, true],
         [1, 2, 2, 90, true],
         [2, 3, 2, 823, true],
     ])("%i workers x %i tasks x %i overlap vs %i", (workers, maxTasks, overlap, limit, fits) => {

@@ -13,19 +13,21 @@ export interface PoolSettings {
 }
 
 /**
- * Chosen from bench runs (docs/benchmarks.md): 32 concurrent clients against 2 workers never
- * held more than 4 connections per engine, so 3 + 3 leaves room; recycling after 280 s stays
- * under MySQL/MariaDB's and Aurora's idle disconnects and below the ALB idle timeout.
+ * Per engine: 2 kept + 1 on demand. Bench runs (docs/benchmarks.md) showed no throughput loss
+ * against SQLAlchemy's 5 + 10 at 8 and 32 clients: a worker's requests share one GIL, so more
+ * connections per worker do not add speed, only load on the database. Recycling after 280 s
+ * stays below the 300 s idle limits of proxies and NAT in front of a database.
  */
-export const DEFAULT_POOL: PoolSettings = { poolSize: 3, maxOverflow: 3, recycleSeconds: 280 };
+export const DEFAULT_POOL: PoolSettings = { poolSize: 2, maxOverflow: 1, recycleSeconds: 280 };
 
 /**
  * SQLAlchemy engines one MLflow server worker opens against the backend store: the tracking
- * store and the model-registry store each create their own (mlflow/store/db/utils.py
- * create_sqlalchemy_engine), and the job store of MLflow 3.x a third. Measured with
- * `bench/run` (peak connections per worker, docs/benchmarks.md).
+ * store and the model-registry store each create their own (mlflow/store/tracking and
+ * mlflow/store/model_registry sqlalchemy_store.py, `_engine_map`). MLflow's job runner and
+ * huey consumers (MLFLOW_SERVER_ENABLE_JOB_EXECUTION) are separate processes with their own
+ * engines and are not counted: they run only where job execution is on.
  */
-export const ENGINES_PER_WORKER = 3;
+export const ENGINES_PER_WORKER = 2;
 
 /** Connections the server keeps for itself: administrators, monitoring, `mlflow db upgrade`. */
 export const RESERVED_CONNECTIONS = 10;
