@@ -1,6 +1,7 @@
 // Reads and validates every stack setting into one typed object. This is the only module
 // that touches pulumi.Config: components receive plain values through their args.
 import * as pulumi from "@pulumi/pulumi";
+import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS } from "./render/capacity";
 
 export const PROJECT = "mlflow-platform";
 
@@ -319,6 +320,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
             python: image("pythonImage", DEFAULT_LOCAL_IMAGES.python),
         };
         const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, hostCheck, "mlflow.example.internal");
+        connectionBudgetProblem(mlflowWorkers, 1, 1, LOCAL_MAX_CONNECTIONS[backend], `the ${backend} container's max_connections`)?.forEach(p => r.fail(...p));
         finish(r);
         return {
             target, backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
@@ -399,6 +401,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
     const nginxImage = pinnedImage(r, "nginxImage", DEFAULT_LOCAL_IMAGES.nginx);
     const pythonImage = pinnedImage(r, "pythonImage", DEFAULT_LOCAL_IMAGES.python);
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, hostCheck, "mlflow.example.com");
+    connectionBudgetProblem(mlflowWorkers, maxTasks, ECS_DEPLOYMENT_OVERLAP, auroraMaxConnections(backend, dbMinCapacity, dbMaxCapacity), `Aurora's max_connections at dbMaxCapacity ${dbMaxCapacity}`)?.forEach(p => r.fail(...p));
     finish(r);
     return {
         target, backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
