@@ -9,8 +9,11 @@ export interface PricedResource {
 }
 
 /**
- * us-east-1 list prices (USD), on-demand, Linux, read 2026-11-25 from the pages named in
- * `source`. The only place prices live: change them here and `npm run cost` follows.
+ * us-east-1 list prices (USD), on-demand, Linux. The only place prices live: change them here
+ * and `npm run cost` follows. `source` is the AWS pricing page each comes from; `date` is when
+ * this table was last checked (2026-11-25, without live access to aws.amazon.com: the values
+ * are those docs/aws.md quoted, with the Fargate x86/ARM rates cross-checked against
+ * vantage.sh/blog/fargate-pricing and cloudburn.io's 2026 table). Re-check before relying on them.
  */
 export const PRICES = {
     region: "us-east-1",
