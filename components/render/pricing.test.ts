@@ -62,6 +62,9 @@ describe("idleCost", () => {
         g.push(r("aws:ecs/taskDefinition:TaskDefinition", "second", { cpu: "256", memory: "512" }));
         expect(() => idleCost(g)).toThrow(/expected one task definition/);
         expect(() => idleCost([r("aws:lb/loadBalancer:LoadBalancer", "nlb", { loadBalancerType: "network" })])).toThrow(/only application/);
+        // Without a price for the architecture the line would be NaN dollars.
+        const riscv = graph().map(x => x.name === "task" ? r(x.type, x.name, { ...x.inputs, runtimePlatform: { cpuArchitecture: "RISCV" } }) : x);
+        expect(() => idleCost(riscv)).toThrow(/svc: unknown cpuArchitecture "RISCV"/);
     });
 
     test("prices have a source, the month is 730 hours, output ends with the total", () => {
