@@ -22,6 +22,7 @@ describe("local defaults", () => {
         expect(c.retainDataOnDestroy).toBe(true);
         expect(c.allowedHosts).toEqual(["localhost", "127.0.0.1"]);
         expect(c.local).toMatchObject({ hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false });
+        expect(c.mlflowWorkers).toBe(4);
         expect(c.aws).toBeUndefined();
     });
 
@@ -38,6 +39,8 @@ describe("local defaults", () => {
 describe.each<[string, RawConfig, RegExp]>([
     ["unknown target", { target: "gcp" }, /mlflow-platform:target = "gcp" is invalid: must be one of "local", "aws"\. Fix: pulumi config set target local/],
     ["unknown backend", { backend: "sqlite" }, /mlflow-platform:backend = "sqlite" is invalid: must be one of "mysql", "postgres"\. Fix: pulumi config set backend mysql/],
+    ["more workers than the database container's connections", { mlflowWorkers: "30" }, /mlflow-platform:mlflowWorkers = "30" is invalid: must fit the mysql container's max_connections: \(2 pool \+ 1 overflow\) x 2 engines x 30 workers x 1 tasks x 1 during deployments = 180 connections, but the database allows 151 \(141 after 10 reserved\); at most 23 fit\. Fix: pulumi config set mlflowWorkers 23/],
+    ["postgres container: 100 connections", { backend: "postgres", mlflowWorkers: "16" }, /mlflowWorkers = "16" is invalid: must fit the postgres container's max_connections: .* allows 100 \(90 after 10 reserved\); at most 15 fit\. Fix: pulumi config set mlflowWorkers 15/],
     ["port out of range", { hostPort: "70000" }, /mlflow-platform:hostPort = "70000" is invalid: must be a whole number from 1 to 65535\. Fix: pulumi config set hostPort 5000/],
     ["port zero", { hostPort: "0" }, /hostPort = "0" is invalid/],
     ["port not a number", { hostPort: "http" }, /mlflow-platform:hostPort = "http" is invalid: must be a whole number/],
@@ -85,9 +88,11 @@ describe("aws", () => {
     test("defaults: auto-pausing Aurora, 1 to 3 tasks, auto-named bucket", () => {
         const c = aws({});
         expect(c.bucketName).toBeUndefined();
+        // One worker: what the default 1 GB task holds (docs/benchmarks.md).
+        expect(c.mlflowWorkers).toBe(1);
         expect(c.aws).toMatchObject({
             region: "eu-west-1", dbMinCapacity: 0, dbMaxCapacity: 2, dbAutoPauseSeconds: 900, dbBackupRetentionDays: 7,
-            dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 1024, taskMemory: 2048, taskArchitecture: "X86_64",
+            dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 512, taskMemory: 1024, taskArchitecture: "ARM64",
             desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.10.0",
         });
         expect(aws({ backend: "postgres" }).aws?.dbEngineVersion).toBe("16.8");
@@ -105,6 +110,8 @@ describe("aws", () => {
 
     test.each<[string, RawConfig, string | undefined, RegExp]>([
         ["missing region", {}, undefined, /aws:region = undefined is invalid: the aws target needs an AWS region.*Fix: pulumi config set aws:region eu-west-1/],
+        ["more workers than Aurora's connections", { mlflowWorkers: "4" }, "eu-west-1", /mlflowWorkers = "4" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: \(2 pool \+ 1 overflow\) x 2 engines x 4 workers x 3 tasks x 2 during deployments = 144 connections, but the database allows 90 \(80 after 10 reserved\); at most 2 fit\. Fix: pulumi config set mlflowWorkers 2/],
+        ["too many tasks for Aurora's connections", { maxTasks: "10" }, "eu-west-1", /maxTasks = "10" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2 with 1 worker: .* raise dbMaxCapacity or lower maxTasks to 6\. Fix: pulumi config set maxTasks 6/],
         ["min above max", { dbMinCapacity: "4", dbMaxCapacity: "2" }, "eu-west-1", /dbMinCapacity = "4" is invalid: must not exceed dbMaxCapacity \(2\)/],
         ["capacity off the 0.5 grid", { dbMaxCapacity: "2.3" }, "eu-west-1", /dbMaxCapacity = "2.3" is invalid: must be a number from 1 to 256 in steps of 0.5/],
         ["capacity above AWS's limit", { dbMaxCapacity: "512" }, "eu-west-1", /dbMaxCapacity = "512" is invalid/],

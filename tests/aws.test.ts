@@ -455,12 +455,14 @@ describe("mysql with defaults", () => {
         expect(mysql.one(T.alb).inputs.subnets).toEqual(publicIds);
     });
 
-    test("the task is sized from config and built for x86_64 by default", () => {
+    test("the task is sized from config and built for ARM64 by default (0.5 vCPU / 1 GB, one MLflow worker)", () => {
         expect(mysql.one(T.taskDef).inputs).toMatchObject({
-            cpu: "1024", memory: "2048", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"],
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            cpu: "512", memory: "1024", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"],
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "ARM64" },
         });
-        expect(mysql.one(T.image).inputs.build.platform).toBe("linux/amd64");
+        expect(mysql.one(T.image).inputs.build.platform).toBe("linux/arm64");
+        const [mlflow] = JSON.parse(mysql.one(T.taskDef).inputs.containerDefinitions);
+        expect(mlflow.environment).toContainEqual({ name: "MLFLOW_WORKERS", value: "1" });
     });
 });
 

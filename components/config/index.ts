@@ -3,6 +3,7 @@
 // What each key may hold is in ./schema; here are the rules that relate keys to each other,
 // one small function per concern and target.
 import * as pulumi from "@pulumi/pulumi";
+import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS } from "../render/capacity";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, supportsAutoPause } from "./checks";
 import { ConfigError, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
@@ -31,11 +32,14 @@ export const DEFAULT_AURORA_VERSIONS: Record<BackendEngine, string> = {
     postgres: "16.8",
 };
 
+/** One worker fits the default AWS task (0.5 vCPU / 1 GB, docs/benchmarks.md); a Docker host has more room. */
+export const DEFAULT_MLFLOW_WORKERS: Record<Target, number> = { local: 4, aws: 1 };
+
 const HOST_CHECK = "must be host names or IPv4 addresses, optionally with :port or :*";
 
 type Common = Omit<LocalPlatformConfig, "target" | "bucketName" | "local" | "aws" | "allowedHosts"> & { readonly bucketName?: string };
 
-function readCommon(r: Reader): Common {
+function readCommon(r: Reader, target: Target): Common {
     return {
         backend: r.oneOf<BackendEngine>("backend"),
         username: r.string("username"),
@@ -43,7 +47,7 @@ function readCommon(r: Reader): Common {
         bucketName: r.optionalString("bucketName"),
         maxUploadSize: r.string("maxUploadSize"),
         proxyTimeoutSeconds: r.integer("proxyTimeoutSeconds"),
-        mlflowWorkers: r.integer("mlflowWorkers"),
+        mlflowWorkers: r.integer("mlflowWorkers", DEFAULT_MLFLOW_WORKERS[target]),
         retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
     };
 }
@@ -65,6 +69,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
         python: r.string("pythonImage"),
     };
     const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, HOST_CHECK, "mlflow.example.internal");
+    checkLocalConnections(r, common);
     finish(r);
     return {
         target: "local", ...common,
@@ -142,6 +147,19 @@ function readTasks(r: Reader): TaskSettings {
     return { taskCpu, taskMemory, taskArchitecture, desiredCount, minTasks, maxTasks };
 }
 
+/** The local database container's default max_connections must hold every worker's pools. */
+function checkLocalConnections(r: Reader, common: Common): void {
+    connectionBudgetProblem(common.mlflowWorkers, 1, 1, LOCAL_MAX_CONNECTIONS[common.backend], `the ${common.backend} container's max_connections`)
+        ?.forEach(p => r.fail(...p));
+}
+
+/** Aurora's max_connections at dbMaxCapacity must hold every task's pools, old and new tasks overlapping during a deployment. */
+function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSettings, tasks: TaskSettings): void {
+    const limit = auroraMaxConnections(common.backend, aurora.dbMinCapacity, aurora.dbMaxCapacity);
+    connectionBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, limit, `Aurora's max_connections at dbMaxCapacity ${aurora.dbMaxCapacity}`)
+        ?.forEach(p => r.fail(...p));
+}
+
 function readRegion(r: Reader, awsRegion: string | undefined): string {
     const region = awsRegion ?? "";
     if (!AWS_REGION.test(region)) {
@@ -167,6 +185,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     const nginxImage = r.string("nginxImage");
     const pythonImage = r.string("pythonImage");
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, HOST_CHECK, "mlflow.example.com");
+    checkAuroraConnections(r, common, aurora, tasks);
     finish(r);
     return {
         target: "aws", ...common,
@@ -181,7 +200,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
 export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig {
     const r = new Reader(raw);
     const target = r.oneOf<Target>("target");
-    const common = readCommon(r);
+    const common = readCommon(r, target);
     return target === "local" ? readLocal(r, common) : readAws(r, common, awsRegion);
 }
 

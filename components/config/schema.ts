@@ -92,7 +92,7 @@ export const CONFIG_SCHEMA = {
     },
     proxyTimeoutSeconds: { type: "integer", scope: "both", default: 3600, min: 1, max: 86400, description: "Proxy read/send timeout in seconds, long enough for multi-GB artifact transfers." },
     allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added." },
-    mlflowWorkers: { type: "integer", scope: "both", default: 4, min: 1, max: 64, description: "MLflow server worker processes per container or task." },
+    mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md)." },
     retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
     hostPort: { type: "integer", scope: "local", default: 5000, min: 1, max: 65535, description: "Host port of the proxy: the only port the platform publishes." },
     bindAddress: {
@@ -134,9 +134,10 @@ export const CONFIG_SCHEMA = {
     },
     publicSubnetIds: { type: "array", scope: "aws", description: "Existing public subnets (2+ AZs) for the load balancer." },
     privateSubnetIds: { type: "array", scope: "aws", description: "Existing private subnets (2+ AZs, with a route to ECR, S3, Logs and Secrets Manager) for tasks and database." },
-    taskCpu: { type: "integer", scope: "aws", default: 1024, min: 256, max: 16384, description: "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)." },
-    taskMemory: { type: "integer", scope: "aws", default: 2048, min: 512, max: 122880, description: "Fargate task memory in MiB; must be valid for taskCpu." },
-    taskArchitecture: { type: "choice", scope: "aws", default: "X86_64", choices: ["X86_64", "ARM64"], description: "X86_64 or ARM64; the image is built for this platform." },
+    // Task size from measured MLflow memory (docs/benchmarks.md): idles at <= $45/month (npm run cost).
+    taskCpu: { type: "integer", scope: "aws", default: 512, min: 256, max: 16384, description: "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)." },
+    taskMemory: { type: "integer", scope: "aws", default: 1024, min: 512, max: 122880, description: "Fargate task memory in MiB; must be valid for taskCpu." },
+    taskArchitecture: { type: "choice", scope: "aws", default: "ARM64", choices: ["X86_64", "ARM64"], description: "X86_64 or ARM64; the image is built for this platform." },
     desiredCount: { type: "integer", scope: "aws", min: 1, max: 100, description: "Tasks to start with. Default minTasks." },
     minTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling minimum task count." },
     maxTasks: { type: "integer", scope: "aws", default: 3, min: 1, max: 100, description: "Autoscaling maximum task count." },

@@ -1,4 +1,5 @@
 import { renderAllowedHosts, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
+import { DEFAULT_POOL } from "./capacity";
 
 const settings: TrackingServerSettings = {
     port: 5000, workers: 4, artifactBucket: "mlflow-artifacts", s3EndpointUrl: "http://minio:9000", s3Region: "us-east-1",
@@ -41,6 +42,22 @@ describe("renderTrackingServerEnvironment", () => {
     test("a pool that releases idle connections only when asked", () => {
         expect(env.MLFLOW_SQLALCHEMYSTORE_POOLCLASS).toBeUndefined();
         expect(renderTrackingServerEnvironment({ ...settings, releaseIdleConnections: true }).MLFLOW_SQLALCHEMYSTORE_POOLCLASS).toBe("NullPool");
+    });
+
+    test.each([
+        // releaseIdleConnections, pool, expected POOL_SIZE / MAX_OVERFLOW / POOL_RECYCLE
+        [false, undefined, [String(DEFAULT_POOL.poolSize), String(DEFAULT_POOL.maxOverflow), String(DEFAULT_POOL.recycleSeconds)]],
+        [false, { poolSize: 4, maxOverflow: 2, recycleSeconds: 100 }, ["4", "2", "100"]],
+        // NullPool takes no sizes (SQLAlchemy rejects them)
+        [true, { poolSize: 4, maxOverflow: 2, recycleSeconds: 100 }, [undefined, undefined, undefined]],
+    ] as const)("pool env with releaseIdleConnections=%s, pool %p", (release, pool, expected) => {
+        const e = renderTrackingServerEnvironment({ ...settings, releaseIdleConnections: release, pool });
+        expect([e.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE, e.MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW, e.MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE]).toEqual(expected);
+    });
+
+    test("a zero pool size or overflow is refused: MLflow would drop it and use SQLAlchemy's 5/10", () => {
+        expect(() => renderTrackingServerEnvironment({ ...settings, pool: { poolSize: 0, maxOverflow: 2, recycleSeconds: 280 } })).toThrow(/at least 1/);
+        expect(() => renderTrackingServerEnvironment({ ...settings, pool: { poolSize: 2, maxOverflow: 0, recycleSeconds: 280 } })).toThrow(/at least 1/);
     });
 
     test("refuses settings MLflow would fail on", () => {

@@ -1,5 +1,6 @@
 // The tracking server's environment. Every `mlflow server` option is read from an
 // environment variable, so the container command carries no settings and no secrets.
+import { DEFAULT_POOL, PoolSettings } from "./capacity";
 
 export const MLFLOW_PORT = 5000;
 /** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
@@ -30,6 +31,8 @@ export interface TrackingServerSettings {
     readonly corsAllowedOrigins: readonly string[];
     /** Let the database connection pool close idle connections, so Aurora can pause. */
     readonly releaseIdleConnections?: boolean;
+    /** SQLAlchemy pool per engine when connections are kept; DEFAULT_POOL (bench-chosen) when unset. */
+    readonly pool?: PoolSettings;
 }
 
 /**
@@ -100,7 +103,18 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
     }
     if (s.releaseIdleConnections) {
         // A persistent pool keeps Aurora Serverless from auto-pausing (DougTrajano/mlflow-server#124).
+        // No pool sizes with it: SQLAlchemy refuses pool_size/max_overflow for NullPool.
         env.MLFLOW_SQLALCHEMYSTORE_POOLCLASS = "NullPool";
+    } else {
+        // Bounded so pool x workers x tasks fits the database (components/render/capacity.ts).
+        const pool = s.pool ?? DEFAULT_POOL;
+        if (pool.poolSize < 1 || pool.maxOverflow < 1) {
+            // MLflow passes these only when truthy (mlflow/store/db/utils.py): 0 would silently mean SQLAlchemy's 5/10.
+            throw new Error(`pool size and overflow must be at least 1, got ${pool.poolSize}/${pool.maxOverflow}`);
+        }
+        env.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE = String(pool.poolSize);
+        env.MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW = String(pool.maxOverflow);
+        env.MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE = String(pool.recycleSeconds);
     }
     return env;
 }

@@ -1,0 +1,78 @@
+import { DEFAULT_IDLE_USAGE, formatCost, HOURS_PER_MONTH, idleCost, PricedResource, PRICES } from "./pricing";
+
+const r = (type: string, name: string, inputs: Record<string, any>): PricedResource => ({ type, name, inputs });
+
+/** A small graph shaped like the aws flavour: ALB in 2 subnets, one Fargate service, Aurora, a secret. */
+function graph(o: { arch?: "X86_64" | "ARM64"; cpu?: number; memory?: number; tasks?: number; minAcu?: number; publicIp?: boolean } = {}): PricedResource[] {
+    return [
+        r("aws:lb/loadBalancer:LoadBalancer", "alb", { loadBalancerType: "application", internal: false, subnets: ["a", "b"] }),
+        r("aws:ecs/taskDefinition:TaskDefinition", "task", { cpu: String(o.cpu ?? 1024), memory: String(o.memory ?? 2048), runtimePlatform: { cpuArchitecture: o.arch ?? "X86_64" } }),
+        r("aws:ecs/service:Service", "svc", { launchType: "FARGATE", desiredCount: o.tasks ?? 1, networkConfiguration: { assignPublicIp: o.publicIp ?? true } }),
+        r("aws:rds/cluster:Cluster", "db", { manageMasterUserPassword: true, serverlessv2ScalingConfiguration: { minCapacity: o.minAcu ?? 0, maxCapacity: 2 } }),
+        r("aws:rds/clusterInstance:ClusterInstance", "db-1", { instanceClass: "db.serverless" }),
+        r("aws:secretsmanager/secret:Secret", "htpasswd", {}),
+        r("aws:appautoscaling/policy:Policy", "cpu", { policyType: "TargetTrackingScaling" }),
+        r("aws:iam/role:Role", "role", {}),
+    ];
+}
+
+const line = (g: PricedResource[], prefix: string) => {
+    const found = idleCost(g).lines.filter(l => l.item.startsWith(prefix));
+    expect(found).toHaveLength(1);
+    return found[0].monthlyUsd;
+};
+
+describe("idleCost", () => {
+    test.each([
+        // arch, cpu, memory, tasks, expected Fargate $/month (hand-computed from the list prices)
+        ["X86_64", 1024, 2048, 1, 730 * (0.04048 + 2 * 0.004445)],
+        ["ARM64", 1024, 2048, 1, 730 * (0.03238 + 2 * 0.00356)],
+        ["ARM64", 256, 2048, 1, 730 * (0.25 * 0.03238 + 2 * 0.00356)],
+        ["ARM64", 512, 1024, 3, 3 * 730 * (0.5 * 0.03238 + 1 * 0.00356)],
+    ] as const)("Fargate %s %i/%i x %i", (arch, cpu, memory, tasks, expected) => {
+        expect(line(graph({ arch, cpu, memory, tasks }), "Fargate")).toBeCloseTo(expected, 6);
+    });
+
+    test("ALB hours and one public IPv4 per ALB subnet and per task", () => {
+        const g = graph({ tasks: 2 });
+        expect(line(g, "ALB")).toBeCloseTo(730 * 0.0225, 6);
+        expect(line(g, "Public IPv4 of alb")).toBeCloseTo(2 * 730 * 0.005, 6);
+        expect(line(g, "Public IPv4 of svc")).toBeCloseTo(2 * 730 * 0.005, 6);
+        expect(idleCost(graph({ publicIp: false })).lines.some(l => l.item.startsWith("Public IPv4 of svc"))).toBe(false);
+    });
+
+    test.each([[0, 0], [0.5, 0.5 * 0.12 * 730], [2, 2 * 0.12 * 730]])("Aurora idle at min %s ACU", (minAcu, expected) => {
+        expect(line(graph({ minAcu }), "Aurora Serverless")).toBeCloseTo(expected, 6);
+    });
+
+    test("the RDS-managed master password counts as a secret", () => {
+        expect(line(graph(), "Secrets Manager")).toBeCloseTo(2 * 0.40, 6);
+    });
+
+    test("total is the sum of the lines and untracked types cost nothing", () => {
+        const { lines, totalUsd } = idleCost(graph());
+        expect(totalUsd).toBeCloseTo(lines.reduce((s, l) => s + l.monthlyUsd, 0), 9);
+        expect(lines.some(l => l.item.includes("role"))).toBe(false);
+        // The pre-change default (x86, 1 vCPU / 2 GB) is well above the $45 budget.
+        expect(totalUsd).toBeGreaterThan(60);
+    });
+
+    test("unsupported shapes are refused rather than priced wrong", () => {
+        const g = graph();
+        g.push(r("aws:ecs/taskDefinition:TaskDefinition", "second", { cpu: "256", memory: "512" }));
+        expect(() => idleCost(g)).toThrow(/expected one task definition/);
+        expect(() => idleCost([r("aws:lb/loadBalancer:LoadBalancer", "nlb", { loadBalancerType: "network" })])).toThrow(/only application/);
+        // Without a price for the architecture the line would be NaN dollars.
+        const riscv = graph().map(x => x.name === "task" ? r(x.type, x.name, { ...x.inputs, runtimePlatform: { cpuArchitecture: "RISCV" } }) : x);
+        expect(() => idleCost(riscv)).toThrow(/svc: unknown cpuArchitecture "RISCV"/);
+    });
+
+    test("prices have a source, the month is 730 hours, output ends with the total", () => {
+        expect(HOURS_PER_MONTH).toBe(730);
+        for (const [key, value] of Object.entries(PRICES)) {
+            if (typeof value === "object") expect([key, value.source]).toEqual([key, expect.stringMatching(/^https:\/\/aws\.amazon\.com\//)]);
+        }
+        const text = formatCost(idleCost(graph(), DEFAULT_IDLE_USAGE));
+        expect(text.split("\n").pop()).toMatch(/^Idle total\s+\$\d+\.\d\d\s+per month, us-east-1 list prices of \d{4}-\d\d-\d\d$/);
+    });
+});

@@ -1,0 +1,191 @@
+// Idle monthly cost of an AWS resource graph, from list prices kept in ONE table below.
+// Pure: `npm run cost` (cost/cost.ts) feeds it the graph the program registers under Pulumi
+// mocks; components/render/pricing.test.ts feeds it small synthetic graphs.
+
+export interface PricedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+/** A nested input such as networkConfiguration.assignPublicIp; undefined where any step is missing. */
+function field(inputs: unknown, ...path: string[]): unknown {
+    let v = inputs;
+    for (const key of path) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+    return v;
+}
+
+/**
+ * us-east-1 list prices (USD), on-demand, Linux. The only place prices live: change them here
+ * and `npm run cost` follows. `source` is the AWS pricing page each comes from; `date` is when
+ * this table was last checked (2026-11-25, without live access to aws.amazon.com: the values
+ * are those docs/aws.md quoted, with the Fargate x86/ARM rates cross-checked against
+ * vantage.sh/blog/fargate-pricing and cloudburn.io's 2026 table). Re-check before relying on them.
+ */
+export const PRICES = {
+    region: "us-east-1",
+    date: "2026-11-25",
+    albHour: { usd: 0.0225, source: "https://aws.amazon.com/elasticloadbalancing/pricing/ (Application Load Balancer, per ALB-hour)" },
+    albLcuHour: { usd: 0.008, source: "https://aws.amazon.com/elasticloadbalancing/pricing/ (per LCU-hour)" },
+    fargateVcpuHour: { X86_64: 0.04048, ARM64: 0.03238, source: "https://aws.amazon.com/fargate/pricing/ (Linux/x86 and Linux/ARM, per vCPU-hour)" },
+    fargateGbHour: { X86_64: 0.004445, ARM64: 0.00356, source: "https://aws.amazon.com/fargate/pricing/ (per GB-hour)" },
+    publicIpv4Hour: { usd: 0.005, source: "https://aws.amazon.com/vpc/pricing/ (public IPv4 address, in use or idle, per hour)" },
+    auroraAcuHour: { usd: 0.12, source: "https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard, per ACU-hour)" },
+    auroraStorageGbMonth: { usd: 0.10, source: "https://aws.amazon.com/rds/aurora/pricing/ (Aurora Standard storage, per GB-month)" },
+    s3StandardGbMonth: { usd: 0.023, source: "https://aws.amazon.com/s3/pricing/ (S3 Standard, first 50 TB, per GB-month)" },
+    secretMonth: { usd: 0.40, source: "https://aws.amazon.com/secrets-manager/pricing/ (per secret per month)" },
+    logsIngestGb: { usd: 0.50, source: "https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard ingestion, per GB)" },
+    logsStoreGbMonth: { usd: 0.03, source: "https://aws.amazon.com/cloudwatch/pricing/ (Logs, archived, per GB-month)" },
+    alarmMonth: { usd: 0.10, source: "https://aws.amazon.com/cloudwatch/pricing/ (standard-resolution metric alarm, per month)" },
+    ecrGbMonth: { usd: 0.10, source: "https://aws.amazon.com/ecr/pricing/ (private repository storage, per GB-month)" },
+    natGatewayHour: { usd: 0.045, source: "https://aws.amazon.com/vpc/pricing/ (NAT gateway, per hour)" },
+} as const;
+
+/** AWS bills a month as 730 hours. */
+export const HOURS_PER_MONTH = 730;
+
+/** Usage an idle stack still has; each is an estimate, printed with the result. */
+export interface IdleUsage {
+    /** ALB capacity units consumed by health checks alone. */
+    readonly albLcu: number;
+    readonly auroraStorageGb: number;
+    readonly logsIngestGbMonth: number;
+    readonly ecrStorageGb: number;
+    readonly s3StorageGb: number;
+}
+
+export const DEFAULT_IDLE_USAGE: IdleUsage = {
+    albLcu: 0,
+    // Aurora bills storage actually used: a fresh MLflow schema is a few hundred MB.
+    auroraStorageGb: 0.5,
+    // Health checks every 15 s from the ALB and both containers' logs: well under 0.1 GB.
+    logsIngestGbMonth: 0.1,
+    // Image layers shared between the kept images: about 1 GB (python slim + MLflow).
+    ecrStorageGb: 1,
+    s3StorageGb: 0,
+};
+
+export interface CostLine {
+    readonly item: string;
+    readonly detail: string;
+    readonly monthlyUsd: number;
+}
+
+const T = {
+    alb: "aws:lb/loadBalancer:LoadBalancer",
+    service: "aws:ecs/service:Service",
+    taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+    cluster: "aws:rds/cluster:Cluster",
+    instance: "aws:rds/clusterInstance:ClusterInstance",
+    secret: "aws:secretsmanager/secret:Secret",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    repo: "aws:ecr/repository:Repository",
+    bucket: "aws:s3/bucket:Bucket",
+    scalingPolicy: "aws:appautoscaling/policy:Policy",
+    nat: "aws:ec2/natGateway:NatGateway",
+} as const;
+
+const month = (hourly: number) => hourly * HOURS_PER_MONTH;
+const usd = (n: number) => `$${n}`;
+
+function ofType(graph: readonly PricedResource[], type: string): PricedResource[] {
+    return graph.filter(r => r.type === type);
+}
+
+function loadBalancerLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[] {
+    const lines: CostLine[] = [];
+    for (const lb of ofType(graph, T.alb)) {
+        if ((lb.inputs.loadBalancerType ?? "application") !== "application") throw new Error(`${lb.name}: only application load balancers are priced`);
+        lines.push({ item: `ALB ${lb.name}`, detail: `${usd(PRICES.albHour.usd)}/h + ${use.albLcu} LCU x ${usd(PRICES.albLcuHour.usd)}/h`,
+            monthlyUsd: month(PRICES.albHour.usd + use.albLcu * PRICES.albLcuHour.usd) });
+        // An internet-facing ALB holds one public IPv4 address per subnet (availability zone).
+        const subnets = lb.inputs.subnets;
+        const ips = lb.inputs.internal || !Array.isArray(subnets) ? 0 : subnets.length;
+        if (ips > 0) {
+            lines.push({ item: `Public IPv4 of ${lb.name}`, detail: `${ips} x ${usd(PRICES.publicIpv4Hour.usd)}/h`, monthlyUsd: month(ips * PRICES.publicIpv4Hour.usd) });
+        }
+    }
+    return lines;
+}
+
+function fargateLines(graph: readonly PricedResource[]): CostLine[] {
+    const lines: CostLine[] = [];
+    const taskDefs = ofType(graph, T.taskDef);
+    for (const svc of ofType(graph, T.service)) {
+        if (svc.inputs.launchType !== "FARGATE") throw new Error(`${svc.name}: only Fargate services are priced`);
+        if (taskDefs.length !== 1) throw new Error(`${svc.name}: expected one task definition, found ${taskDefs.length}`);
+        const td = taskDefs[0].inputs;
+        const arch = field(td, "runtimePlatform", "cpuArchitecture") ?? "X86_64";
+        if (arch !== "X86_64" && arch !== "ARM64") throw new Error(`${svc.name}: unknown cpuArchitecture ${JSON.stringify(arch)}`);
+        const vcpu = Number(td.cpu) / 1024;
+        const gb = Number(td.memory) / 1024;
+        const tasks = Number(svc.inputs.desiredCount ?? 1);
+        lines.push({
+            item: `Fargate ${svc.name}`,
+            detail: `${tasks} task x (${vcpu} vCPU x ${usd(PRICES.fargateVcpuHour[arch])}/h + ${gb} GB x ${usd(PRICES.fargateGbHour[arch])}/h), ${arch}`,
+            monthlyUsd: month(tasks * (vcpu * PRICES.fargateVcpuHour[arch] + gb * PRICES.fargateGbHour[arch])),
+        });
+        if (field(svc.inputs, "networkConfiguration", "assignPublicIp")) {
+            lines.push({ item: `Public IPv4 of ${svc.name} tasks`, detail: `${tasks} x ${usd(PRICES.publicIpv4Hour.usd)}/h`, monthlyUsd: month(tasks * PRICES.publicIpv4Hour.usd) });
+        }
+    }
+    return lines;
+}
+
+function auroraLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[] {
+    const lines: CostLine[] = [];
+    for (const cluster of ofType(graph, T.cluster)) {
+        const minAcu = Number(field(cluster.inputs, "serverlessv2ScalingConfiguration", "minCapacity") ?? 0.5);
+        const instances = ofType(graph, T.instance).filter(i => i.inputs.instanceClass === "db.serverless");
+        // Idle = the minimum capacity; 0 ACU means paused and billed for storage only.
+        lines.push({ item: `Aurora Serverless v2 ${cluster.name}`,
+            detail: `${instances.length} instance x ${minAcu} ACU idle${minAcu === 0 ? " (auto-paused)" : ""} x ${usd(PRICES.auroraAcuHour.usd)}/h`,
+            monthlyUsd: month(instances.length * minAcu * PRICES.auroraAcuHour.usd) });
+        lines.push({ item: `Aurora storage ${cluster.name}`, detail: `${use.auroraStorageGb} GB x ${usd(PRICES.auroraStorageGbMonth.usd)}/GB-month`,
+            monthlyUsd: use.auroraStorageGb * PRICES.auroraStorageGbMonth.usd });
+    }
+    return lines;
+}
+
+function secretLines(graph: readonly PricedResource[]): CostLine[] {
+    const own = ofType(graph, T.secret).length;
+    // RDS keeps a managed master password as one more Secrets Manager secret.
+    const managed = ofType(graph, T.cluster).filter(c => c.inputs.manageMasterUserPassword).length;
+    const n = own + managed;
+    return n === 0 ? [] : [{ item: "Secrets Manager", detail: `${own} secret${own === 1 ? "" : "s"} + ${managed} RDS-managed x ${usd(PRICES.secretMonth.usd)}/month`, monthlyUsd: n * PRICES.secretMonth.usd }];
+}
+
+function smallLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[] {
+    const lines: CostLine[] = [];
+    const logs = ofType(graph, T.logGroup).length;
+    if (logs > 0) {
+        lines.push({ item: "CloudWatch Logs", detail: `${use.logsIngestGbMonth} GB/month ingested x ${usd(PRICES.logsIngestGb.usd)} + stored x ${usd(PRICES.logsStoreGbMonth.usd)}`,
+            monthlyUsd: use.logsIngestGbMonth * (PRICES.logsIngestGb.usd + PRICES.logsStoreGbMonth.usd) });
+    }
+    // Target tracking creates two CloudWatch alarms (scale out, scale in) per policy.
+    const alarms = 2 * ofType(graph, T.scalingPolicy).filter(p => p.inputs.policyType === "TargetTrackingScaling").length;
+    if (alarms > 0) lines.push({ item: "CloudWatch alarms (autoscaling)", detail: `${alarms} x ${usd(PRICES.alarmMonth.usd)}/month`, monthlyUsd: alarms * PRICES.alarmMonth.usd });
+    if (ofType(graph, T.repo).length > 0) {
+        lines.push({ item: "ECR storage", detail: `${use.ecrStorageGb} GB x ${usd(PRICES.ecrGbMonth.usd)}/GB-month`, monthlyUsd: use.ecrStorageGb * PRICES.ecrGbMonth.usd });
+    }
+    if (ofType(graph, T.bucket).length > 0) {
+        lines.push({ item: "S3 artifacts", detail: `${use.s3StorageGb} GB x ${usd(PRICES.s3StandardGbMonth.usd)}/GB-month (your data)`, monthlyUsd: use.s3StorageGb * PRICES.s3StandardGbMonth.usd });
+    }
+    const nats = ofType(graph, T.nat).length;
+    if (nats > 0) lines.push({ item: "NAT gateways", detail: `${nats} x ${usd(PRICES.natGatewayHour.usd)}/h`, monthlyUsd: month(nats * PRICES.natGatewayHour.usd) });
+    return lines;
+}
+
+/** One line per cost item of the idle stack; resource types not listed here cost nothing at idle. */
+export function idleCost(graph: readonly PricedResource[], use: IdleUsage = DEFAULT_IDLE_USAGE): { lines: CostLine[]; totalUsd: number } {
+    const lines = [
+        ...loadBalancerLines(graph, use), ...fargateLines(graph), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use),
+    ];
+    return { lines, totalUsd: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
+}
+
+export function formatCost(result: { lines: CostLine[]; totalUsd: number }): string {
+    const width = Math.max(...result.lines.map(l => l.item.length), 10);
+    const rows = result.lines.map(l => `${l.item.padEnd(width)}  ${("$" + l.monthlyUsd.toFixed(2)).padStart(8)}  ${l.detail}`);
+    return [...rows, `${"Idle total".padEnd(width)}  ${("$" + result.totalUsd.toFixed(2)).padStart(8)}  per month, ${PRICES.region} list prices of ${PRICES.date}`].join("\n");
+}
