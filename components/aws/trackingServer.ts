@@ -181,6 +181,8 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                 corsAllowedOrigins,
                 s3Region: args.region,
                 releaseIdleConnections: args.releaseIdleConnections,
+                // Every task is a replica: background work only when there can be just one.
+                maxReplicas: args.maxTasks,
                 // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
                 presignedTransfers: true,
             }),
