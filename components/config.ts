@@ -67,6 +67,11 @@ export interface PlatformConfig {
     /** Host names (optionally host:port) clients use to reach the proxy, for MLflow's Host check. */
     readonly allowedHosts: string[];
     readonly mlflowWorkers: number;
+    /**
+     * MLflow's AI Gateway, off unless enableAiGateway: it stores provider API keys in the database,
+     * encrypted with a key derived from this passphrase (plain text only inside the program).
+     */
+    readonly aiGateway?: { readonly kekPassphrase: string };
     /** Keep volumes, buckets and databases when the stack is destroyed. */
     readonly retainDataOnDestroy: boolean;
     readonly local?: LocalSettings;
@@ -119,7 +124,7 @@ export class ConfigError extends Error {
     }
 }
 
-const SECRET_KEYS = new Set(["password"]);
+const SECRET_KEYS = new Set(["password", "aiGatewayKekPassphrase"]);
 
 /** Collects problems so a user sees every bad key in one run, not one per `pulumi up`. */
 class Reader {
@@ -298,6 +303,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
     const proxyTimeoutSeconds = r.integer("proxyTimeoutSeconds", 3600, 1, 86400);
     const mlflowWorkers = r.integer("mlflowWorkers", 4, 1, 64);
     const retainDataOnDestroy = r.boolean("retainDataOnDestroy", true);
+    const aiGateway = gatewaySettings(r);
     const hostCheck = "must be host names or IPv4 addresses, optionally with :port or :*";
 
     if (target === "local") {
@@ -321,6 +327,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
         finish(r);
         return {
             target, backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
+            ...(aiGateway ? { aiGateway } : {}),
             bucketName: bucketName ?? "mlflow-artifacts",
             allowedHosts,
             local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images },
@@ -400,6 +407,7 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
     finish(r);
     return {
         target, backend, username, password, maxUploadSize, proxyTimeoutSeconds, mlflowWorkers, retainDataOnDestroy,
+        ...(aiGateway ? { aiGateway } : {}),
         bucketName,
         allowedHosts: domainName && !allowedHosts.includes(domainName) ? [domainName, ...allowedHosts] : allowedHosts,
         aws: {
@@ -408,6 +416,25 @@ export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig 
             minTasks, maxTasks, noncurrentVersionExpirationDays, ecrKeepImages, logRetentionDays, nginxImage, pythonImage,
         },
     };
+}
+
+/**
+ * The passphrase is the user's, kept in stack config, because stack config outlives
+ * `pulumi destroy`: a generated one would come back new after destroy + up, and the keys
+ * already stored in the kept database could no longer be decrypted.
+ */
+function gatewaySettings(r: Reader): PlatformConfig["aiGateway"] {
+    const enabled = r.boolean("enableAiGateway", false);
+    const passphrase = r.optionalString("aiGatewayKekPassphrase", v => v.length >= 32 && v.length <= 1024 && !/[\r\n]/.test(v),
+        "must be 32 to 1024 characters on one line", "\"$(openssl rand -base64 32)\"");
+    if (!enabled) return undefined;
+    if (passphrase === undefined) {
+        r.fail("aiGatewayKekPassphrase", undefined,
+            "must be set when enableAiGateway is true: MLflow encrypts the provider API keys it stores with it, and without it uses a public default",
+            "\"$(openssl rand -base64 32)\"");
+        return undefined;
+    }
+    return { kekPassphrase: passphrase };
 }
 
 function pinnedImage(r: Reader, key: string, fallback: string): string {
@@ -422,7 +449,7 @@ function finish(r: Reader): void {
 /** Every key this program reads; Pulumi.yaml declares the same set (a test keeps them in step). */
 export const CONFIG_KEYS = [
     "target", "backend", "username", "password", "bucketName", "maxUploadSize", "proxyTimeoutSeconds", "allowedHosts",
-    "mlflowWorkers", "retainDataOnDestroy",
+    "mlflowWorkers", "retainDataOnDestroy", "enableAiGateway", "aiGatewayKekPassphrase",
     "hostPort", "bindAddress", "exposeMinioConsole", "minioConsolePort",
     "minioImage", "mcImage", "mysqlImage", "postgresImage", "nginxImage", "pythonImage",
     "dbEngineVersion", "dbMinCapacity", "dbMaxCapacity", "dbAutoPauseSeconds", "dbBackupRetentionDays", "dbDeletionProtection",
