@@ -40,6 +40,11 @@ function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefine
     return config.password === undefined ? undefined : pulumi.secret(config.password);
 }
 
+/** The AI Gateway's passphrase from stack config, secret; undefined keeps the gateway off. */
+function kekPassphrase(config: PlatformConfig): pulumi.Output<string> | undefined {
+    return config.aiGateway === undefined ? undefined : pulumi.secret(config.aiGateway.kekPassphrase);
+}
+
 function required<T>(value: T | undefined, what: string): T {
     if (value === undefined) throw new Error(`internal: ${what} is missing for this target`);
     return value;
@@ -89,6 +94,7 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
         artifactSecretAccessKey: required(bucketInit.secretAccessKey, "MLflow secret key"),
         allowedHosts: config.allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(config.allowedHosts, "http", local.hostPort),
+        aiGatewayKekPassphrase: kekPassphrase(config),
     });
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
@@ -168,6 +174,7 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         platform: "aws",
         region: aws.region,
         pythonImage: aws.pythonImage,
+        aiGatewayKekPassphrase: kekPassphrase(config),
         workers: config.mlflowWorkers,
         artifactBucket: store.bucketName,
         artifactAccessPolicyArn: required(bucketInit.policyArn, "artifact access policy"),

@@ -18,6 +18,8 @@ export interface TrackingServerCommonArgs {
     readonly workers?: number;
     /** Base image for the build (pinned). */
     readonly pythonImage: string;
+    /** Secret; set only with enableAiGateway, which it switches on (MLFLOW_CRYPTO_KEK_PASSPHRASE). */
+    readonly aiGatewayKekPassphrase?: pulumi.Input<string>;
 }
 
 export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
@@ -107,6 +109,7 @@ export class TrackingServer extends pulumi.ComponentResource {
                     presignedTransfers: false,
                     // MinIO's default region; boto3 signs with it.
                     s3Region: "us-east-1",
+                    aiGateway: args.aiGatewayKekPassphrase !== undefined,
                 }));
             const env = pulumi.secret(pulumi.all([settings, args.backendStoreUri, args.artifactAccessKeyId, args.artifactSecretAccessKey])
                 .apply(([plain, uri, keyId, secretKey]) => ({
@@ -115,11 +118,14 @@ export class TrackingServer extends pulumi.ComponentResource {
                     AWS_ACCESS_KEY_ID: keyId,
                     AWS_SECRET_ACCESS_KEY: secretKey,
                 })));
+            const kek = args.aiGatewayKekPassphrase;
+            const envWithKek = kek === undefined ? env
+                : pulumi.secret(pulumi.all([env, kek]).apply(([e, k]) => ({ ...e, MLFLOW_CRYPTO_KEK_PASSPHRASE: k })));
             const container = new docker.Container(`${name}-mlflow`, {
                 name: `${name}-mlflow`,
                 image: image.imageName,
                 entrypoints: ENTRYPOINT_COMMAND,
-                envs: envList(env),
+                envs: envList(envWithKek),
                 networksAdvanced: [{ name: args.networkName, aliases: [MLFLOW_HOSTNAME] }],
                 healthcheck: healthcheck(HEALTHCHECK_COMMAND),
                 restart: RESTART_POLICY,

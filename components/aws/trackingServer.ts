@@ -138,11 +138,24 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         assumeRolePolicy: ECS_TASKS_TRUST,
         tags,
     }, opts);
+    // The AI Gateway's KEK passphrase (only when enabled): from stack config, injected by ECS.
+    let kekSecretArn: pulumi.Output<string> | undefined;
+    if (args.aiGatewayKekPassphrase !== undefined) {
+        const kekSecret = new aws.secretsmanager.Secret(`${name}-gateway-kek`, {
+            description: "MLflow AI Gateway KEK passphrase (MLFLOW_CRYPTO_KEK_PASSPHRASE), from stack config",
+            tags,
+        }, opts);
+        new aws.secretsmanager.SecretVersion(`${name}-gateway-kek`, {
+            secretId: kekSecret.id,
+            secretString: pulumi.secret(args.aiGatewayKekPassphrase),
+        }, opts);
+        kekSecretArn = kekSecret.arn;
+    }
     new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
-        policy: pulumi.all([repository.arn, logGroup.arn, args.database.secretArn, args.proxy.htpasswdSecretArn])
-            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn]) => JSON.stringify(executionRolePolicy({
-                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn],
+        policy: pulumi.all([repository.arn, logGroup.arn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? ""])
+            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn]) => JSON.stringify(executionRolePolicy({
+                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : [])],
             }))),
     }, opts);
 
@@ -167,10 +180,10 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
     const database = pulumi.all([args.database.host, args.database.port, args.database.name, args.database.secretArn]);
     const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn]);
     const containerDefinitions = pulumi.all([
-        image.imageName, logGroup.name, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, database, proxy,
+        image.imageName, logGroup.name, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, database, proxy, kekSecretArn ?? "",
     ]).apply(([
         imageName, logGroupName, artifactBucket, allowedHosts, corsAllowedOrigins,
-        [dbHost, dbPort, dbName, dbSecretArn], [proxyConfig, htpasswdSecretArn],
+        [dbHost, dbPort, dbName, dbSecretArn], [proxyConfig, htpasswdSecretArn], kekArn,
     ]) => {
         const environment = {
             ...renderTrackingServerEnvironment({
@@ -183,6 +196,7 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                 releaseIdleConnections: args.releaseIdleConnections,
                 // Every task is a replica: background work only when there can be just one.
                 maxReplicas: args.maxTasks,
+                aiGateway: kekArn !== "",
                 // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
                 presignedTransfers: true,
             }),
@@ -209,6 +223,7 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
                 secrets: [
                     { name: "MLFLOW_DB_USER", valueFrom: `${dbSecretArn}:username::` },
                     { name: "MLFLOW_DB_PASSWORD", valueFrom: `${dbSecretArn}:password::` },
+                    ...(kekArn ? [{ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: kekArn }] : []),
                 ],
                 healthCheck: {
                     command: HEALTHCHECK_COMMAND,
