@@ -54,6 +54,10 @@ def compose_backend_store_uri(env):
     user = quote(env["MLFLOW_DB_USER"], safe="")
     password = quote(env["MLFLOW_DB_PASSWORD"], safe="")
     database = quote(env["MLFLOW_DB_NAME"], safe="")
+    # TLS to the database (AWS): the query is rendered by components/render/aurora.ts.
+    tls = env.get("MLFLOW_DB_TLS_QUERY", "")
+    if tls:
+        query = f"{query}&{tls}" if query else f"?{tls}"
     return f"{dialect}://{user}:{password}@{env['MLFLOW_DB_HOST']}:{port}/{database}{query}"
 
 

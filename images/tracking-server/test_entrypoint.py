@@ -180,3 +180,24 @@ def test_two_real_upgrades_at_once_on_an_empty_database(fresh_database_uri, capf
     revisions = sorted(line.split()[1:] for out in outputs for line in out.splitlines() if line.startswith("REVISIONS"))
     head = revisions[0][1]
     assert revisions == [["None", head], [head, head]], outputs
+
+
+@pytest.mark.parametrize("engine,query,expected", [
+    ("mysql", "ssl_ca=/opt/mlflow/rds-global-bundle.pem&ssl_check_hostname=true",
+     {"ssl": {"ca": "/opt/mlflow/rds-global-bundle.pem", "check_hostname": True}}),
+    ("postgres", "sslmode=verify-full&sslrootcert=/opt/mlflow/rds-global-bundle.pem",
+     {"sslmode": "verify-full", "sslrootcert": "/opt/mlflow/rds-global-bundle.pem"}),
+])
+def test_tls_query_reaches_the_driver(engine, query, expected):
+    """The rendered TLS query (components/render/aurora.ts) becomes the driver's own TLS settings."""
+    uri = entrypoint.compose_backend_store_uri({**PARTS, "MLFLOW_DB_ENGINE": engine, "MLFLOW_DB_TLS_QUERY": query})
+    engine_ = sqlalchemy.create_engine(uri)
+    _args, kwargs = engine_.dialect.create_connect_args(engine_.url)
+    for key, value in expected.items():
+        assert kwargs[key] == value, (key, kwargs.get(key))
+    if engine == "mysql":
+        assert kwargs["charset"] == "utf8mb4"
+
+
+def test_without_a_tls_query_the_uri_is_unchanged():
+    assert make_url(entrypoint.compose_backend_store_uri(PARTS)).query == {"charset": "utf8mb4"}
