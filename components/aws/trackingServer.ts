@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
 import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
+import { renderDatabaseTlsQuery } from "../render/aurora";
 import { proxyHealthcheckCommand } from "../render/nginx";
 import type { AwsTrackingServerArgs } from "../trackingServer";
 
@@ -205,6 +206,8 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
             MLFLOW_DB_HOST: dbHost,
             MLFLOW_DB_PORT: String(dbPort),
             MLFLOW_DB_NAME: dbName,
+            // Verified TLS against the RDS CA bundle the image carries.
+            MLFLOW_DB_TLS_QUERY: renderDatabaseTlsQuery(args.database.engine),
             // An ARN, not a secret: the entrypoint watches it for rotations (images/tracking-server/entrypoint.py).
             MLFLOW_DB_ROTATION_WATCH_ARN: dbSecretArn,
             MLFLOW_DB_ROTATION_CHECK_SECONDS: String(ROTATION_CHECK_SECONDS),
