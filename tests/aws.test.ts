@@ -31,6 +31,7 @@ const T = {
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     subnetGroup: "aws:rds/subnetGroup:SubnetGroup",
     cluster: "aws:rds/cluster:Cluster",
+    clusterParams: "aws:rds/clusterParameterGroup:ClusterParameterGroup",
     instance: "aws:rds/clusterInstance:ClusterInstance",
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
@@ -98,7 +99,7 @@ function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc:
         [T.egress]: 3,
         [T.bucket]: 1, [T.sse]: 1, [T.versioning]: 1, [T.publicAccessBlock]: 1, [T.ownership]: 1, [T.bucketPolicy]: 1, [T.lifecycle]: 1,
         [T.iamPolicy]: 1,
-        [T.subnetGroup]: 1, [T.cluster]: 1, [T.instance]: 1,
+        [T.subnetGroup]: 1, [T.cluster]: 1, [T.clusterParams]: 1, [T.instance]: 1,
         // The generated basic-auth password (none is configured in these runs).
         [T.password]: 1,
         [T.secret]: 1, [T.secretVersion]: 1, [T.alb]: 1, [T.targetGroup]: 1, [T.listener]: withCertificate ? 2 : 1,

@@ -98,3 +98,27 @@ describe.each([
         expect(env.MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS).toBe("true");
     });
 });
+
+describe.each([
+    ["mysql", {}, { collation_server: "utf8mb4_bin", character_set_server: "utf8mb4", require_secure_transport: "ON" }, "aurora-mysql8.0",
+        "ssl_ca=/opt/mlflow/rds-global-bundle.pem&ssl_check_hostname=true"],
+    ["postgres", { backend: "postgres" }, { "rds.force_ssl": "1" }, "aurora-postgresql16",
+        "sslmode=verify-full&sslrootcert=/opt/mlflow/rds-global-bundle.pem"],
+])("aws %s: the database compares names like Docker and is reached over verified TLS", (_engine, extra, parameters, family, tlsQuery) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ stack: "aws", config: { "aws:region": REGION, target: "aws", ...extra }, calls });
+    });
+
+    test("the cluster uses a parameter group with the rendered parameters, kept with the cluster", () => {
+        const group = run.one("aws:rds/clusterParameterGroup:ClusterParameterGroup");
+        expect(group.inputs.family).toBe(family);
+        expect(Object.fromEntries(group.inputs.parameters.map((p: { name: string; value: string }) => [p.name, p.value]))).toEqual(parameters);
+        expect(run.one("aws:rds/cluster:Cluster").inputs.dbClusterParameterGroupName).toBe(group.name);
+        expect(group.options.retainOnDelete).toBe(true);
+    });
+
+    test("MLflow connects with the TLS query", () => {
+        expect(mlflowContainer(run).environment).toContainEqual({ name: "MLFLOW_DB_TLS_QUERY", value: tlsQuery });
+    });
+});
