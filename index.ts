@@ -206,7 +206,6 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         maxTasks: aws.maxTasks,
         ecrKeepImages: aws.ecrKeepImages,
         logRetentionDays: aws.logRetentionDays,
-        forceDeleteRepository: !retainOnDelete,
         tags,
     });
     return {

@@ -70,7 +70,6 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
     readonly maxTasks: number;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
-    readonly forceDeleteRepository?: boolean;
     readonly tags?: Record<string, string>;
 }
 

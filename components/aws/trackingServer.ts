@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
+import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "../image";
 import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
 import { renderDatabaseTlsQuery } from "../render/aurora";
 import { proxyHealthcheckCommand } from "../render/nginx";
@@ -93,7 +93,9 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         // Tags are content hashes (components/image.ts): a tag never needs to move.
         imageTagMutability: "IMMUTABLE",
         encryptionConfigurations: [{ encryptionType: "AES256" }],
-        forceDelete: args.forceDeleteRepository ?? false,
+        // Images are build outputs, rebuilt from images/tracking-server: deleting them with the
+        // repository loses nothing, and a non-empty repository otherwise fails pulumi destroy.
+        forceDelete: true,
         tags,
     }, opts);
     new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, {
@@ -108,12 +110,14 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         }),
     }, opts);
     const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent });
+    const platform = args.architecture === "ARM64" ? "linux/arm64" : "linux/amd64";
     const image = new docker.Image(`${name}-image`, {
-        imageName: pulumi.interpolate`${repository.repositoryUrl}:${trackingServerImageTag(args.pythonImage)}`,
+        // Tags are immutable: one per content and platform, and paths that are the same on every checkout.
+        imageName: pulumi.interpolate`${repository.repositoryUrl}:${trackingServerImageTag(args.pythonImage, TRACKING_SERVER_CONTEXT, platform)}`,
         build: {
-            context: TRACKING_SERVER_CONTEXT,
-            dockerfile: `${TRACKING_SERVER_CONTEXT}/Dockerfile`,
-            platform: args.architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+            context: TRACKING_SERVER_CONTEXT_RELATIVE,
+            dockerfile: `${TRACKING_SERVER_CONTEXT_RELATIVE}/Dockerfile`,
+            platform,
             args: { PYTHON_IMAGE: args.pythonImage },
         },
         registry: {
