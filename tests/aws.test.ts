@@ -407,12 +407,13 @@ describe("mysql with defaults", () => {
         expect(env(container(mysql, "mlflow")).MLFLOW_S3_ENDPOINT_URL).toBeUndefined();
     });
 
-    test("data is kept on destroy: bucket, cluster and instance retained, final snapshot, no force-destroy", () => {
+    test("data is kept on destroy: bucket, cluster and instance retained, final snapshot, bucket not force-destroyed", () => {
         expect(mysql.one(T.bucket).options.retainOnDelete).toBe(true);
         expect(mysql.one(T.bucket).inputs.forceDestroy).toBe(false);
         expect(mysql.one(T.cluster).options.retainOnDelete).toBe(true);
         expect(mysql.one(T.instance).options.retainOnDelete).toBe(true);
-        expect(mysql.one(T.repo).inputs.forceDelete).toBe(false);
+        // Images are rebuilt from source; a non-empty repository would fail pulumi destroy (issue 8 item 5).
+        expect(mysql.one(T.repo).inputs.forceDelete).toBe(true);
     });
 
     test("noncurrent artifact versions expire after the default 30 days", () => {
@@ -461,6 +462,9 @@ describe("mysql with defaults", () => {
             runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
         });
         expect(mysql.one(T.image).inputs.build.platform).toBe("linux/amd64");
+        // Relative paths: the same state on every checkout (issue 8 item 6).
+        expect(mysql.one(T.image).inputs.build.context).toBe("images/tracking-server");
+        expect(mysql.one(T.image).inputs.build.dockerfile).toBe("images/tracking-server/Dockerfile");
     });
 });
 
@@ -520,6 +524,8 @@ describe("postgres with a certificate, a domain, custom settings and an existing
     test("ARM64 tasks get an arm64 image and the configured size", () => {
         expect(postgres.one(T.taskDef).inputs).toMatchObject({ cpu: "512", memory: "1024", runtimePlatform: { cpuArchitecture: "ARM64" } });
         expect(postgres.one(T.image).inputs.build.platform).toBe("linux/arm64");
+        // Another platform, another tag: immutable ECR tags never see the same tag twice.
+        expect(postgres.one(T.image).inputs.imageName.split(":").pop()).not.toBe(mysql.one(T.image).inputs.imageName.split(":").pop());
     });
 });
 
