@@ -128,6 +128,7 @@ function deployAws(config: PlatformConfig, name: string): Deployment {
         listenerPorts,
         proxyPort: PROXY_LISTEN_PORT,
         databasePort,
+        retainDatabaseNetwork: retainOnDelete,
         tags,
     });
     const store = new ArtifactStore(`${name}-artifacts`, {

@@ -38,7 +38,7 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         description: `MLflow metadata database (${name})`,
         subnetIds: args.subnetIds,
         tags,
-    }, { parent });
+    }, { parent, retainOnDelete });
 
     // Docker's collation (utf8mb4_bin) and TLS required; kept with the cluster, which uses it.
     const parameterGroup = renderClusterParameters(args.engine, args.engineVersion);

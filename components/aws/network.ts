@@ -22,6 +22,8 @@ const HTTPS_PORT = 443;
 
 export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: AwsNetworkArgs): AwsNetworkOutputs {
     const opts = { parent };
+    // A kept (retained) cluster's network interfaces stay in these: deleting them fails destroy.
+    const keepForDatabase = { parent, retainOnDelete: args.retainDatabaseNetwork ?? false };
     const tags = args.tags ?? {};
     const named = (suffix: string) => ({ ...tags, Name: `${name}-${suffix}` });
 
@@ -33,23 +35,23 @@ export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: Aws
         publicSubnetIds = pulumi.output(args.existingVpc.publicSubnetIds);
         privateSubnetIds = pulumi.output(args.existingVpc.privateSubnetIds);
     } else {
-        const created = buildVpc(name, tags, named, opts);
+        const created = buildVpc(name, tags, named, opts, keepForDatabase);
         vpcId = created.vpcId;
         publicSubnetIds = created.publicSubnetIds;
         privateSubnetIds = created.privateSubnetIds;
     }
 
-    const securityGroup = (suffix: string, description: string) => new aws.ec2.SecurityGroup(`${name}-${suffix}`, {
+    const securityGroup = (suffix: string, description: string, o: pulumi.CustomResourceOptions = opts) => new aws.ec2.SecurityGroup(`${name}-${suffix}`, {
         vpcId,
         description,
         // Rules are separate SecurityGroupIngressRule/EgressRule resources; the provider removes
         // AWS's default allow-all egress, so each group allows only what is listed below.
         revokeRulesOnDelete: true,
         tags: named(suffix),
-    }, opts);
+    }, o);
     const lb = securityGroup("lb-sg", "MLflow load balancer: listener ports from the configured CIDRs");
     const service = securityGroup("service-sg", "MLflow tasks: proxy port from the load balancer only");
-    const db = securityGroup("db-sg", "MLflow database: engine port from the MLflow tasks only");
+    const db = securityGroup("db-sg", "MLflow database: engine port from the MLflow tasks only", keepForDatabase);
 
     const ingress = (ruleName: string, a: aws.vpc.SecurityGroupIngressRuleArgs) =>
         new aws.vpc.SecurityGroupIngressRule(`${name}-${ruleName}`, { ...a, tags }, opts);
@@ -105,6 +107,7 @@ function buildVpc(
     tags: Record<string, string>,
     named: (suffix: string) => Record<string, string>,
     opts: pulumi.CustomResourceOptions,
+    keepForDatabase: pulumi.CustomResourceOptions,
 ): { vpcId: pulumi.Output<string>; publicSubnetIds: pulumi.Output<string[]>; privateSubnetIds: pulumi.Output<string[]> } {
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: opts.parent });
     const zone = (i: number) => zones.names.apply(names => {
@@ -117,7 +120,7 @@ function buildVpc(
         // Needed for the S3 gateway endpoint and for tasks to resolve AWS service names.
         enableDnsHostnames: true,
         tags: named("vpc"),
-    }, opts);
+    }, keepForDatabase);
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: named("igw") }, opts);
 
     const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: named("public-rt") }, opts);
@@ -141,7 +144,7 @@ function buildVpc(
         const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
             vpcId: vpc.id, cidrBlock: cidr, availabilityZone: zone(i), mapPublicIpOnLaunch: false,
             tags: named(`private-${i}`),
-        }, opts);
+        }, keepForDatabase);
         new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: privateRt.id }, opts);
         return subnet;
     });
