@@ -90,7 +90,7 @@ export async function runProgram(opts: {
                 const { value: inputs, secretPaths } = unwrapMockSecrets(args.inputs);
                 const secretInputs = [...new Set(secretPaths.map(p => p.split(/[.[]/)[0]))];
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {} });
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(`${args.type}::${args.name}`) ?? {} });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -105,7 +105,8 @@ export async function runProgram(opts: {
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(t => {
                 const parent = t.opts.parent as pulumiType.Resource | undefined;
-                options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                // By type and name: a subnet and its route table association share a name.
+                options.set(`${t.type}::${t.name}`, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
                 return undefined;
             });
             program = await import("../index");

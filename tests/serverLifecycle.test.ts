@@ -122,3 +122,50 @@ describe.each([
         expect(mlflowContainer(run).environment).toContainEqual({ name: "MLFLOW_DB_TLS_QUERY", value: tlsQuery });
     });
 });
+
+// Issue 8 item 5: with retainDataOnDestroy (default) everything the kept cluster and bucket use is kept.
+describe.each([
+    ["retainDataOnDestroy true (default)", {}, true],
+    ["retainDataOnDestroy false", { retainDataOnDestroy: "false" }, false],
+])("aws destroy with %s", (_label, extra, kept) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ stack: "aws", config: { "aws:region": REGION, target: "aws", ...extra }, calls });
+    });
+    const retained = (type: string, pattern?: RegExp) =>
+        run.ofType(type).filter(r => !pattern || pattern.test(r.name)).map(r => [r.name, r.options.retainOnDelete ?? false]);
+
+    test("the bucket's protections stay with the bucket", () => {
+        for (const type of [
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        ]) {
+            const found = retained(type);
+            expect(found).toHaveLength(1);
+            expect(found).toEqual([[found[0][0], kept]]);
+        }
+    });
+
+    test("the cluster's subnet group, security group, private subnets and VPC stay with the cluster", () => {
+        const expectKept = (type: string, pattern: RegExp, count: number) => {
+            const found = retained(type, pattern);
+            expect(found).toHaveLength(count);
+            expect(found.every(([, k]) => k === kept)).toBe(true);
+        };
+        expectKept("aws:rds/subnetGroup:SubnetGroup", /./, 1);
+        expectKept("aws:ec2/securityGroup:SecurityGroup", /-db-sg$/, 1);
+        expectKept("aws:ec2/subnet:Subnet", /-private-\d$/, 2);
+        expectKept("aws:ec2/vpc:Vpc", /./, 1);
+        // What the cluster does not use goes, so destroy + up starts clean around the kept parts.
+        expect(retained("aws:ec2/securityGroup:SecurityGroup", /-(lb|service)-sg$/).every(([, k]) => k === false)).toBe(true);
+        expect(retained("aws:ec2/subnet:Subnet", /-public-\d$/).every(([, k]) => k === false)).toBe(true);
+    });
+
+    test("the ECR repository is emptied on delete instead of failing destroy", () => {
+        expect(run.one("aws:ecr/repository:Repository").inputs.forceDelete).toBe(true);
+    });
+});
