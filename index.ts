@@ -40,6 +40,11 @@ function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefine
     return config.password === undefined ? undefined : pulumi.secret(config.password);
 }
 
+/** The AI Gateway's passphrase from stack config, secret; undefined keeps the gateway off. */
+function kekPassphrase(config: PlatformConfig): pulumi.Output<string> | undefined {
+    return config.aiGateway === undefined ? undefined : pulumi.secret(config.aiGateway.kekPassphrase);
+}
+
 function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const local = config.local;
     const retainOnDelete = config.retainDataOnDestroy;
@@ -86,6 +91,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         artifactSecretAccessKey: bucketInit.secretAccessKey,
         allowedHosts: publicHost.allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
+        aiGatewayKekPassphrase: kekPassphrase(config),
     });
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
@@ -122,6 +128,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         platform: "aws",
         region: aws.region,
         pythonImage: aws.pythonImage,
+        aiGatewayKekPassphrase: kekPassphrase(config),
         workers: config.mlflowWorkers,
         artifactBucket: store.bucketName,
         artifactAccessPolicyArn: bucketInit.policyArn,
@@ -153,7 +160,6 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         maxTasks: aws.maxTasks,
         ecrKeepImages: aws.ecrKeepImages,
         logRetentionDays: aws.logRetentionDays,
-        forceDeleteRepository: !config.retainDataOnDestroy,
         tags,
     });
 }
@@ -175,6 +181,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         listenerPorts,
         proxyPort: PROXY_LISTEN_PORT,
         databasePort,
+        retainDatabaseNetwork: retainOnDelete,
         tags,
     });
     const store = new ArtifactStore(`${name}-artifacts`, {

@@ -60,6 +60,9 @@ describe.each<[string, RawConfig, RegExp]>([
     ["boolean typo", { retainDataOnDestroy: "yes" }, /retainDataOnDestroy = "yes" is invalid: must be true or false/],
     ["allowed host with a scheme", { allowedHosts: '["http://mlflow.lan"]' }, /allowedHosts = "http:\/\/mlflow.lan" is invalid/],
     ["console on the proxy's port", { exposeMinioConsole: "true", minioConsolePort: "5000" }, /minioConsolePort = "5000" is invalid: must differ from hostPort/],
+    ["gateway without a passphrase", { enableAiGateway: "true" }, /mlflow-platform:aiGatewayKekPassphrase = \(value hidden\) is invalid: must be set when enableAiGateway is true.*public default.*Fix: pulumi config set --secret aiGatewayKekPassphrase "\$\(openssl rand -base64 32\)"/],
+    ["short gateway passphrase", { enableAiGateway: "true", aiGatewayKekPassphrase: "too-short" }, /aiGatewayKekPassphrase = \(value hidden\) is invalid: must be 32 to 1024 characters/],
+    ["gateway switch typo", { enableAiGateway: "on" }, /enableAiGateway = "on" is invalid: must be true or false/],
 ])("rejects %s", (_label, raw, expected) => {
     test("with an error naming the key, the value and the fix", () => {
         const problems = problemsOf(raw);
@@ -155,4 +158,20 @@ test.each<["mysql" | "postgres", string, boolean]>([
     ["postgres", "16.3", true], ["postgres", "16.2", false], ["postgres", "15.7", true], ["postgres", "14.11", false], ["postgres", "17.4", true],
 ])("%s %s can auto-pause: %s", (engine, version, expected) => {
     expect(supportsAutoPause(engine, version)).toBe(expected);
+});
+
+describe("AI Gateway (issue 8 item 11)", () => {
+    const passphrase = "a-passphrase-of-at-least-32-characters-0123";
+    test.each<[string, Record<string, string>, { kekPassphrase: string } | undefined]>([
+        ["off by default", {}, undefined],
+        ["off, a kept passphrase waits for the switch", { aiGatewayKekPassphrase: passphrase }, undefined],
+        ["on with its passphrase", { enableAiGateway: "true", aiGatewayKekPassphrase: passphrase }, { kekPassphrase: passphrase }],
+        ["on, on AWS too", { target: "aws", enableAiGateway: "true", aiGatewayKekPassphrase: passphrase }, { kekPassphrase: passphrase }],
+    ])("%s", (_label, raw, expected) => {
+        expect(parseConfig(raw, "eu-west-1").aiGateway).toEqual(expected);
+    });
+
+    test("a rejected passphrase is never echoed", () => {
+        expect(problemsOf({ enableAiGateway: "true", aiGatewayKekPassphrase: "secret-but-short" }).join("\n")).not.toContain("secret-but-short");
+    });
 });

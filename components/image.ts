@@ -4,6 +4,12 @@ import * as fs from "fs";
 import * as path from "path";
 
 export const TRACKING_SERVER_CONTEXT = path.join(__dirname, "..", "images", "tracking-server");
+/**
+ * The same directory relative to the project directory, where Pulumi runs the program: build
+ * inputs in state are then identical on every machine, so another checkout (CI) sees no diff
+ * and does not rebuild and re-push a tag that immutable ECR tags refuse.
+ */
+export const TRACKING_SERVER_CONTEXT_RELATIVE = "images/tracking-server";
 const CONTEXT_FILES = [
     "Dockerfile", "requirements.txt", "entrypoint.py", "db_dialects.json", ".dockerignore",
     "artifacts-plugin/pyproject.toml", "artifacts-plugin/mlflow_proxied_s3/__init__.py",
@@ -21,9 +27,11 @@ export function mlflowVersion(contextDir = TRACKING_SERVER_CONTEXT): string {
  * `<mlflow version>-<hash of the build context and base image>`: a new tag whenever the
  * image would change, so the container or task is replaced then and only then.
  */
-export function trackingServerImageTag(baseImage: string, contextDir = TRACKING_SERVER_CONTEXT): string {
+export function trackingServerImageTag(baseImage: string, contextDir = TRACKING_SERVER_CONTEXT, platform?: string): string {
     const hash = createHash("sha256");
     hash.update(baseImage);
+    // An arm64 and an amd64 build are different images: they must not share a tag.
+    if (platform !== undefined) hash.update(`\0platform\0${platform}`);
     for (const file of CONTEXT_FILES) {
         hash.update(`\0${file}\0`);
         hash.update(fs.readFileSync(path.join(contextDir, file)));

@@ -32,6 +32,7 @@ const T = {
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     subnetGroup: "aws:rds/subnetGroup:SubnetGroup",
     cluster: "aws:rds/cluster:Cluster",
+    clusterParams: "aws:rds/clusterParameterGroup:ClusterParameterGroup",
     instance: "aws:rds/clusterInstance:ClusterInstance",
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
@@ -99,7 +100,7 @@ function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc:
         [T.egress]: 3,
         [T.bucket]: 1, [T.sse]: 1, [T.versioning]: 1, [T.publicAccessBlock]: 1, [T.ownership]: 1, [T.bucketPolicy]: 1, [T.lifecycle]: 1,
         [T.iamPolicy]: 1,
-        [T.subnetGroup]: 1, [T.cluster]: 1, [T.instance]: 1,
+        [T.subnetGroup]: 1, [T.cluster]: 1, [T.clusterParams]: 1, [T.instance]: 1,
         // The generated basic-auth password (none is configured in these runs).
         [T.password]: 1,
         [T.secret]: 1, [T.secretVersion]: 1, [T.alb]: 1, [T.targetGroup]: 1, [T.listener]: withCertificate ? 2 : 1,
@@ -370,8 +371,8 @@ beforeAll(async () => {
     postgres = await aws({
         backend: "postgres", certificateArn: CERT, domainName: "mlflow.example.com",
         ingressCidrs: JSON.stringify(POSTGRES_CIDRS), dbMinCapacity: "0.5", dbMaxCapacity: "4",
-        noncurrentVersionExpirationDays: "45", retainDataOnDestroy: "false", taskArchitecture: "ARM64",
-        taskCpu: "512", taskMemory: "1024", vpcId: VPC.vpcId,
+        noncurrentVersionExpirationDays: "45", retainDataOnDestroy: "false", taskArchitecture: "X86_64",
+        taskCpu: "1024", taskMemory: "2048", vpcId: VPC.vpcId,
         publicSubnetIds: JSON.stringify(VPC.publicSubnetIds), privateSubnetIds: JSON.stringify(VPC.privateSubnetIds),
     });
 });
@@ -407,12 +408,13 @@ describe("mysql with defaults", () => {
         expect(env(container(mysql, "mlflow")).MLFLOW_S3_ENDPOINT_URL).toBeUndefined();
     });
 
-    test("data is kept on destroy: bucket, cluster and instance retained, final snapshot, no force-destroy", () => {
+    test("data is kept on destroy: bucket, cluster and instance retained, final snapshot, bucket not force-destroyed", () => {
         expect(mysql.one(T.bucket).options.retainOnDelete).toBe(true);
         expect(mysql.one(T.bucket).inputs.forceDestroy).toBe(false);
         expect(mysql.one(T.cluster).options.retainOnDelete).toBe(true);
         expect(mysql.one(T.instance).options.retainOnDelete).toBe(true);
-        expect(mysql.one(T.repo).inputs.forceDelete).toBe(false);
+        // Images are rebuilt from source; a non-empty repository would fail pulumi destroy (issue 8 item 5).
+        expect(mysql.one(T.repo).inputs.forceDelete).toBe(true);
     });
 
     test("noncurrent artifact versions expire after the default 30 days", () => {
@@ -463,6 +465,9 @@ describe("mysql with defaults", () => {
         expect(mysql.one(T.image).inputs.build.platform).toBe("linux/arm64");
         const [mlflow] = JSON.parse(mysql.one(T.taskDef).inputs.containerDefinitions);
         expect(mlflow.environment).toContainEqual({ name: "MLFLOW_WORKERS", value: "1" });
+        // Relative paths: the same state on every checkout (issue 8 item 6).
+        expect(mysql.one(T.image).inputs.build.context).toBe("images/tracking-server");
+        expect(mysql.one(T.image).inputs.build.dockerfile).toBe("images/tracking-server/Dockerfile");
     });
 });
 
@@ -519,9 +524,11 @@ describe("postgres with a certificate, a domain, custom settings and an existing
         expect(postgres.one(T.cluster).inputs).toMatchObject({ skipFinalSnapshot: false, deletionProtection: true });
     });
 
-    test("ARM64 tasks get an arm64 image and the configured size", () => {
-        expect(postgres.one(T.taskDef).inputs).toMatchObject({ cpu: "512", memory: "1024", runtimePlatform: { cpuArchitecture: "ARM64" } });
-        expect(postgres.one(T.image).inputs.build.platform).toBe("linux/arm64");
+    test("X86_64 tasks get an amd64 image and the configured size", () => {
+        expect(postgres.one(T.taskDef).inputs).toMatchObject({ cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "X86_64" } });
+        expect(postgres.one(T.image).inputs.build.platform).toBe("linux/amd64");
+        // Another platform, another tag: immutable ECR tags never see the same tag twice.
+        expect(postgres.one(T.image).inputs.imageName.split(":").pop()).not.toBe(mysql.one(T.image).inputs.imageName.split(":").pop());
     });
 });
 

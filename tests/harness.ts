@@ -70,6 +70,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         case "aws:ecs/taskDefinition:TaskDefinition":
         case "aws:ecs/service:Service":
         case "aws:rds/subnetGroup:SubnetGroup":
+        case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
             return { ...inputs, name: inputs.name ?? name, arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` };
         default:
             return { ...inputs };
@@ -95,7 +96,7 @@ export async function runProgram(opts: {
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
                 const qualified = qualifiedTypes.get(`${args.type}::${args.name}`) ?? args.type;
                 const urn = `urn:pulumi:${opts.stack}::${PROJECT}::${qualified}::${args.name}`;
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(args.name) ?? {}, urn });
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(`${args.type}::${args.name}`) ?? {}, urn });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -110,7 +111,8 @@ export async function runProgram(opts: {
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(t => {
                 const parent = t.opts.parent;
-                options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                // By type and name: a subnet and its route table association share a name.
+                options.set(`${t.type}::${t.name}`, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
                 qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
                 return undefined;
             });

@@ -9,7 +9,9 @@ export const ABORT_INCOMPLETE_UPLOADS_DAYS = 7;
 export function buildAwsArtifactStore(parent: pulumi.Resource, name: string, args: AwsArtifactStoreArgs): AwsArtifactStoreOutputs {
     const retainOnDelete = args.retainOnDelete ?? true;
     const tags = args.tags ?? {};
-    const opts = { parent };
+    // The bucket's protections stay with a kept bucket: deleting BucketVersioning would suspend
+    // versioning, and the encryption, public access block, TLS-only policy and lifecycle would go.
+    const opts = { parent, retainOnDelete };
     const bucket = new aws.s3.Bucket(`${name}-bucket`, {
         // Undefined: Pulumi auto-names the bucket from the resource name plus a random suffix.
         bucket: args.bucketName,
@@ -42,7 +44,7 @@ export function buildAwsArtifactStore(parent: pulumi.Resource, name: string, arg
         ...b,
         policy: bucket.arn.apply(arn => JSON.stringify(tlsOnlyPolicy(arn))),
     // S3 evaluates a new bucket policy against the public access block: write it after the block exists.
-    }, { parent, dependsOn: [publicAccessBlock] });
+    }, { ...opts, dependsOn: [publicAccessBlock] });
     new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
         ...b,
         rules: [

@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsBackendStoreArgs, AwsBackendStoreOutputs } from "./types";
 import { ENGINES } from "../render/database";
+import { renderClusterParameters } from "../render/aurora";
 
 export const MASTER_USERNAME = "mlflow_admin";
 
@@ -29,7 +30,16 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         description: `MLflow metadata database (${name})`,
         subnetIds: args.subnetIds,
         tags,
-    }, { parent });
+    }, { parent, retainOnDelete });
+
+    // Docker's collation (utf8mb4_bin) and TLS required; kept with the cluster, which uses it.
+    const parameterGroup = renderClusterParameters(args.engine, args.engineVersion);
+    const clusterParameters = new aws.rds.ClusterParameterGroup(`${name}-params`, {
+        family: parameterGroup.family,
+        description: `MLflow metadata database (${name}): utf8mb4_bin like the Docker flavour, TLS required`,
+        parameters: parameterGroup.parameters.map(p => ({ name: p.name, value: p.value, applyMethod: p.applyMethod })),
+        tags,
+    }, { parent, retainOnDelete });
 
     const cluster = new aws.rds.Cluster(`${name}-cluster`, {
         engine,
@@ -48,6 +58,7 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         },
         vpcSecurityGroupIds: [args.securityGroupId],
         dbSubnetGroupName: subnetGroup.name,
+        dbClusterParameterGroupName: clusterParameters.name,
         backupRetentionPeriod: args.backupRetentionDays,
         deletionProtection: args.deletionProtection,
         // Always keep a last snapshot when the cluster is deleted; a stable name makes it easy to find.

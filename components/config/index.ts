@@ -49,7 +49,28 @@ function readCommon(r: Reader, target: Target): Common {
         proxyTimeoutSeconds: r.integer("proxyTimeoutSeconds"),
         mlflowWorkers: r.integer("mlflowWorkers", DEFAULT_MLFLOW_WORKERS[target]),
         retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
+        ...gatewaySettings(r),
     };
+}
+
+/**
+ * The passphrase is the user's, kept in stack config, because stack config outlives
+ * `pulumi destroy`: a generated one would come back new after destroy + up, and the keys
+ * already stored in the kept database could no longer be decrypted.
+ */
+function gatewaySettings(r: Reader): Pick<Common, "aiGateway"> {
+    const enabled = r.boolean("enableAiGateway");
+    // Checked even while off: a kept passphrase waits for the switch.
+    const passphrase = r.optionalString("aiGatewayKekPassphrase");
+    if (!enabled) return {};
+    if (passphrase === undefined) {
+        const s = CONFIG_SCHEMA.aiGatewayKekPassphrase;
+        r.fail("aiGatewayKekPassphrase", undefined,
+            "must be set when enableAiGateway is true: MLflow encrypts the provider API keys it stores with it, and without it uses a public default",
+            s.example);
+        return {};
+    }
+    return { aiGateway: { kekPassphrase: passphrase } };
 }
 
 function readLocal(r: Reader, common: Common): LocalPlatformConfig {

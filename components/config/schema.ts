@@ -94,6 +94,12 @@ export const CONFIG_SCHEMA = {
     allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added." },
     mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md)." },
     retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
+    enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase." },
+    aiGatewayKekPassphrase: {
+        type: "string", scope: "both", secret: true, check: v => v.length >= 32 && v.length <= 1024 && !/[\r\n]/.test(v),
+        allowed: "must be 32 to 1024 characters on one line", example: "\"$(openssl rand -base64 32)\"",
+        description: "Passphrase MLflow derives the key encrypting stored provider API keys from (32+ characters). Keep it: a new one makes stored keys unreadable.",
+    },
     hostPort: { type: "integer", scope: "local", default: 5000, min: 1, max: 65535, description: "Host port of the proxy: the only port the platform publishes." },
     bindAddress: {
         type: "string", scope: "local", default: "127.0.0.1", check: isValidIpv4, allowed: "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0", example: "127.0.0.1",

@@ -59,6 +59,11 @@ interface CommonConfig {
     /** Host names (optionally host:port) clients use to reach the proxy, for MLflow's Host check. */
     readonly allowedHosts: string[];
     readonly mlflowWorkers: number;
+    /**
+     * MLflow's AI Gateway, off unless enableAiGateway: it stores provider API keys in the database,
+     * encrypted with a key derived from this passphrase (plain text only inside the program).
+     */
+    readonly aiGateway?: { readonly kekPassphrase: string };
     /** Keep volumes, buckets and databases when the stack is destroyed. */
     readonly retainDataOnDestroy: boolean;
 }

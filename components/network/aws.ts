@@ -13,34 +13,26 @@ const HTTPS_PORT = 443;
 
 export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: AwsNetworkArgs): AwsNetworkOutputs {
     const opts = { parent };
+    // A kept (retained) cluster's network interfaces stay in these: deleting them fails destroy.
+    const keepForDatabase = { parent, retainOnDelete: args.retainDatabaseNetwork ?? false };
     const tags = args.tags ?? {};
     const named = (suffix: string) => ({ ...tags, Name: `${name}-${suffix}` });
 
-    let vpcId: pulumi.Output<string>;
-    let publicSubnetIds: pulumi.Output<string[]>;
-    let privateSubnetIds: pulumi.Output<string[]>;
-    if (args.existingVpc) {
-        vpcId = pulumi.output(args.existingVpc.vpcId);
-        publicSubnetIds = pulumi.output(args.existingVpc.publicSubnetIds);
-        privateSubnetIds = pulumi.output(args.existingVpc.privateSubnetIds);
-    } else {
-        const created = buildVpc(name, tags, named, opts);
-        vpcId = created.vpcId;
-        publicSubnetIds = created.publicSubnetIds;
-        privateSubnetIds = created.privateSubnetIds;
-    }
+    const { vpcId, publicSubnetIds, privateSubnetIds } = args.existingVpc
+        ? existingVpcIds(args.existingVpc)
+        : buildVpc(name, tags, named, opts, keepForDatabase);
 
-    const securityGroup = (suffix: string, description: string) => new aws.ec2.SecurityGroup(`${name}-${suffix}`, {
+    const securityGroup = (suffix: string, description: string, o: pulumi.CustomResourceOptions = opts) => new aws.ec2.SecurityGroup(`${name}-${suffix}`, {
         vpcId,
         description,
         // Rules are separate SecurityGroupIngressRule/EgressRule resources; the provider removes
         // AWS's default allow-all egress, so each group allows only what is listed below.
         revokeRulesOnDelete: true,
         tags: named(suffix),
-    }, opts);
+    }, o);
     const lb = securityGroup("lb-sg", "MLflow load balancer: listener ports from the configured CIDRs");
     const service = securityGroup("service-sg", "MLflow tasks: proxy port from the load balancer only");
-    const db = securityGroup("db-sg", "MLflow database: engine port from the MLflow tasks only");
+    const db = securityGroup("db-sg", "MLflow database: engine port from the MLflow tasks only", keepForDatabase);
 
     const ingress = (ruleName: string, a: aws.vpc.SecurityGroupIngressRuleArgs) =>
         new aws.vpc.SecurityGroupIngressRule(`${name}-${ruleName}`, { ...a, tags }, opts);
@@ -91,12 +83,19 @@ export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: Aws
     };
 }
 
+type VpcIds = { vpcId: pulumi.Output<string>; publicSubnetIds: pulumi.Output<string[]>; privateSubnetIds: pulumi.Output<string[]> };
+
+function existingVpcIds(v: NonNullable<AwsNetworkArgs["existingVpc"]>): VpcIds {
+    return { vpcId: pulumi.output(v.vpcId), publicSubnetIds: pulumi.output(v.publicSubnetIds), privateSubnetIds: pulumi.output(v.privateSubnetIds) };
+}
+
 function buildVpc(
     name: string,
     tags: Record<string, string>,
     named: (suffix: string) => Record<string, string>,
     opts: pulumi.CustomResourceOptions,
-): { vpcId: pulumi.Output<string>; publicSubnetIds: pulumi.Output<string[]>; privateSubnetIds: pulumi.Output<string[]> } {
+    keepForDatabase: pulumi.CustomResourceOptions,
+): VpcIds {
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: opts.parent });
     const zone = (i: number) => zones.names.apply(names => {
         if (names.length < 2) throw new Error(`the region has ${names.length} available zone(s); the platform needs two`);
@@ -108,7 +107,7 @@ function buildVpc(
         // Needed for the S3 gateway endpoint and for tasks to resolve AWS service names.
         enableDnsHostnames: true,
         tags: named("vpc"),
-    }, opts);
+    }, keepForDatabase);
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: named("igw") }, opts);
 
     const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: named("public-rt") }, opts);
@@ -132,7 +131,7 @@ function buildVpc(
         const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
             vpcId: vpc.id, cidrBlock: cidr, availabilityZone: zone(i), mapPublicIpOnLaunch: false,
             tags: named(`private-${i}`),
-        }, opts);
+        }, keepForDatabase);
         new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: privateRt.id }, opts);
         return subnet;
     });

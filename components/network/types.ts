@@ -23,6 +23,8 @@ export interface AwsNetworkArgs {
     readonly proxyPort: number;
     /** Database port; reachable only from the tracking server's tasks. */
     readonly databasePort: number;
+    /** Keep what a kept database cluster still uses on destroy: VPC, private subnets, database security group. */
+    readonly retainDatabaseNetwork?: boolean;
     readonly tags?: Record<string, string>;
 }
 

@@ -3,11 +3,15 @@ import {
     renderEcsMlflowEnvironment, rotationWatchPolicy, TaskContainersSettings,
 } from "./ecs";
 import { MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
+import { renderDatabaseTlsQuery } from "./aurora";
 
 const DB_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc-AbCdEf";
 const HTPASSWD_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:htpasswd-XyZ";
+const KEK_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gateway-kek-QwErTy";
 
-function settings(over: { engine?: "mysql" | "postgres"; port?: number; releaseIdleConnections?: boolean; proxyPort?: number } = {}): TaskContainersSettings {
+function settings(over: {
+    engine?: "mysql" | "postgres"; port?: number; releaseIdleConnections?: boolean; proxyPort?: number; maxReplicas?: number; kekSecretArn?: string;
+} = {}): TaskContainersSettings {
     return {
         region: "eu-west-1",
         logGroupName: "mlflow-logs",
@@ -18,6 +22,8 @@ function settings(over: { engine?: "mysql" | "postgres"; port?: number; releaseI
             allowedHosts: ["mlflow.example.com"],
             corsAllowedOrigins: ["https://mlflow.example.com"],
             releaseIdleConnections: over.releaseIdleConnections ?? true,
+            maxReplicas: over.maxReplicas ?? 3,
+            ...(over.kekSecretArn === undefined ? {} : { aiGatewayKekSecretArn: over.kekSecretArn }),
         },
         database: { engine: over.engine ?? "mysql", host: "db.cluster", port: over.port ?? 3306, name: "mlflow", secretArn: DB_SECRET },
         proxy: { image: "nginx:1.28.0-alpine", port: over.proxyPort ?? 8080, config: "server { listen 8080; }", htpasswdSecretArn: HTPASSWD_SECRET },
@@ -73,12 +79,41 @@ test.each([true, false])("the environment is the shared one (presigned S3 transf
     const shared = renderTrackingServerEnvironment({
         port: MLFLOW_PORT, workers: 4, artifactBucket: "mlflow-artifacts-x", allowedHosts: ["mlflow.example.com"],
         corsAllowedOrigins: ["https://mlflow.example.com"], s3Region: "eu-west-1", releaseIdleConnections: release, presignedTransfers: true,
+        maxReplicas: 3,
     });
     const env = renderEcsMlflowEnvironment(s);
     expect(env).toMatchObject(shared);
     expect(Object.keys(env).filter(k => !(k in shared)).sort()).toEqual([
         "MLFLOW_DB_ENGINE", "MLFLOW_DB_HOST", "MLFLOW_DB_NAME", "MLFLOW_DB_PORT", "MLFLOW_DB_ROTATION_CHECK_SECONDS", "MLFLOW_DB_ROTATION_WATCH_ARN",
+        "MLFLOW_DB_TLS_QUERY",
     ]);
+});
+
+test.each<["mysql" | "postgres"]>([["mysql"], ["postgres"]])("%s: verified TLS to the database, by the engine's URI query", engine => {
+    expect(renderEcsMlflowEnvironment(settings({ engine })).MLFLOW_DB_TLS_QUERY).toBe(renderDatabaseTlsQuery(engine));
+});
+
+test.each<[number, string, string]>([
+    [1, "true", "false"],
+    [3, "false", "false"],
+])("maxReplicas %d: job execution %s, periodic tasks %s (an auto-pausing database)", (maxReplicas, jobs, periodic) => {
+    const env = renderEcsMlflowEnvironment(settings({ maxReplicas }));
+    expect([env.MLFLOW_SERVER_ENABLE_JOB_EXECUTION, env.MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS]).toEqual([jobs, periodic]);
+});
+
+describe("the AI Gateway", () => {
+    test("off without a passphrase secret: no KEK reference, the gateway says so", () => {
+        const [mlflow] = defs(settings());
+        expect(envOf(mlflow).MLFLOW_ENABLE_AI_GATEWAY).toBe("false");
+        expect((mlflow.secrets as { name: string }[]).map(x => x.name)).not.toContain("MLFLOW_CRYPTO_KEK_PASSPHRASE");
+    });
+
+    test("on with one: the passphrase arrives as a secret reference, never in the environment", () => {
+        const [mlflow] = defs(settings({ kekSecretArn: KEK_SECRET }));
+        expect(envOf(mlflow).MLFLOW_ENABLE_AI_GATEWAY).toBe("true");
+        expect(mlflow.secrets).toContainEqual({ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: KEK_SECRET });
+        expect(Object.values(envOf(mlflow))).not.toContain(KEK_SECRET);
+    });
 });
 
 test("the proxy healthcheck follows the proxy port", () => {

@@ -2,6 +2,7 @@
 // and the IAM policy documents of its roles. Pure: plain values in, plain documents out.
 // Secrets reach the containers only as Secrets Manager references (`secrets`), never as values.
 import type { BackendEngine, CpuArchitecture } from "../config";
+import { renderDatabaseTlsQuery } from "./aurora";
 import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
 import { proxyHealthcheckCommand } from "./nginx";
 
@@ -31,6 +32,10 @@ export interface TaskContainersSettings {
         readonly corsAllowedOrigins: readonly string[];
         /** Let idle DB connections close so Aurora Serverless can pause. */
         readonly releaseIdleConnections: boolean;
+        /** Most tasks that can run at once (autoscaling maxTasks): each is a replica. */
+        readonly maxReplicas: number;
+        /** Secrets Manager secret with the AI Gateway's KEK passphrase; the gateway is on only with it. */
+        readonly aiGatewayKekSecretArn?: string;
     };
     readonly database: {
         readonly engine: BackendEngine;
@@ -75,6 +80,9 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
             corsAllowedOrigins: s.mlflow.corsAllowedOrigins,
             s3Region: s.region,
             releaseIdleConnections: s.mlflow.releaseIdleConnections,
+            // Every task is a replica: background work only when there can be just one.
+            maxReplicas: s.mlflow.maxReplicas,
+            aiGateway: s.mlflow.aiGatewayKekSecretArn !== undefined,
             // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
             presignedTransfers: true,
         }),
@@ -83,6 +91,8 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
         MLFLOW_DB_HOST: db.host,
         MLFLOW_DB_PORT: String(db.port),
         MLFLOW_DB_NAME: db.name,
+        // Verified TLS against the RDS CA bundle the image carries.
+        MLFLOW_DB_TLS_QUERY: renderDatabaseTlsQuery(db.engine),
         // An ARN, not a secret: the entrypoint watches it for rotations (images/tracking-server/entrypoint.py).
         MLFLOW_DB_ROTATION_WATCH_ARN: db.secretArn,
         MLFLOW_DB_ROTATION_CHECK_SECONDS: String(ROTATION_CHECK_SECONDS),
@@ -101,6 +111,8 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
             secrets: [
                 { name: "MLFLOW_DB_USER", valueFrom: `${s.database.secretArn}:username::` },
                 { name: "MLFLOW_DB_PASSWORD", valueFrom: `${s.database.secretArn}:password::` },
+                ...(s.mlflow.aiGatewayKekSecretArn === undefined ? []
+                    : [{ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: s.mlflow.aiGatewayKekSecretArn }]),
             ],
             healthCheck: {
                 command: HEALTHCHECK_COMMAND,

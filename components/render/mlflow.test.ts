@@ -1,4 +1,4 @@
-import { renderAllowedHosts, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
+import { renderAllowedHosts, renderBackgroundWorkEnvironment, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
 import { DEFAULT_POOL } from "./capacity";
 
 const settings: TrackingServerSettings = {
@@ -97,4 +97,36 @@ describe("renderLocalPublicHost: the exported trackingUri's host is one MLflow a
     ])("bind %s, allowed %j -> %s", (bind, hosts, host, allowed) => {
         expect(renderLocalPublicHost(bind, hosts)).toEqual({ host, allowedHosts: allowed });
     });
+});
+// MLflow 3.17 turns both on by default; a server that runs them cannot let Aurora pause.
+test.each<[string, number, boolean, string, string]>([
+    ["Docker: one container, its database never pauses", 1, false, "true", "true"],
+    ["AWS, one task, Aurora kept warm (min capacity > 0)", 1, false, "true", "true"],
+    ["AWS, one task, Aurora may pause (min capacity 0)", 1, true, "true", "false"],
+    ["AWS, several tasks (default maxTasks 3), Aurora may pause", 3, true, "false", "false"],
+    ["AWS, several tasks, Aurora kept warm", 2, false, "false", "false"],
+])("background work: %s", (_case, maxReplicas, databaseMayPause, jobs, periodic) => {
+    expect(renderBackgroundWorkEnvironment({ maxReplicas, databaseMayPause })).toEqual({
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: jobs,
+        MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: periodic,
+    });
+});
+
+test.each([0, -1, 1.5, NaN])("background work: maxReplicas %p is refused", maxReplicas => {
+    expect(() => renderBackgroundWorkEnvironment({ maxReplicas, databaseMayPause: false })).toThrow(/maxReplicas must be a whole number/);
+});
+
+test.each<[string, Partial<TrackingServerSettings>, Record<string, string>]>([
+    ["Docker defaults", {}, { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "true", MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: "true", MLFLOW_ENABLE_AI_GATEWAY: "false" }],
+    ["AWS defaults (maxTasks 3, min capacity 0)", { maxReplicas: 3, releaseIdleConnections: true },
+        { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false", MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: "false", MLFLOW_ENABLE_AI_GATEWAY: "false" }],
+    ["AWS, one task, paused database", { maxReplicas: 1, releaseIdleConnections: true },
+        { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "true", MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: "false", MLFLOW_ENABLE_AI_GATEWAY: "false" }],
+    ["gateway switched on", { aiGateway: true },
+        { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "true", MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: "true", MLFLOW_ENABLE_AI_GATEWAY: "true" }],
+])("server environment for %s", (_case, overrides, expected) => {
+    const env = renderTrackingServerEnvironment({ ...settings, ...overrides });
+    expect(env).toMatchObject(expected);
+    // The passphrase is a secret: each flavour adds it, never the shared renderer.
+    expect(env.MLFLOW_CRYPTO_KEK_PASSPHRASE).toBeUndefined();
 });

@@ -33,6 +33,36 @@ export interface TrackingServerSettings {
     readonly releaseIdleConnections?: boolean;
     /** SQLAlchemy pool per engine when connections are kept; DEFAULT_POOL (bench-chosen) when unset. */
     readonly pool?: PoolSettings;
+    /** Most servers that can run at once on this database (ECS maxTasks); 1 when undefined (Docker). */
+    readonly maxReplicas?: number;
+    /**
+     * MLflow's AI Gateway (provider API keys stored in the database). Off when undefined: on, it
+     * needs MLFLOW_CRYPTO_KEK_PASSPHRASE, which each flavour adds as a secret.
+     */
+    readonly aiGateway?: boolean;
+}
+
+/**
+ * MLflow 3.17 starts two kinds of background work with `mlflow server` (mlflow/server/__init__.py):
+ * - job execution (MLFLOW_SERVER_ENABLE_JOB_EXECUTION): a Huey queue in this server's /dev/shm runs
+ *   the UI's GenAI jobs (judges/scorers on traces, GenAI evaluation, prompt optimisation, issue
+ *   detection). Every starting server re-enqueues every unfinished job of the shared database
+ *   (jobs/utils.py _enqueue_unfinished_jobs), so with several replicas a job can run twice.
+ * - periodic tasks (MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS): online scoring and trace archival
+ *   schedulers that query the database every minute, which keeps Aurora from pausing; MLflow wants
+ *   them on one instance only.
+ * So: both only where exactly one server can run; periodic tasks also only where the database
+ * need not pause.
+ */
+export function renderBackgroundWorkEnvironment(p: { maxReplicas: number; databaseMayPause: boolean }): Record<string, string> {
+    if (!Number.isInteger(p.maxReplicas) || p.maxReplicas < 1) {
+        throw new Error(`maxReplicas must be a whole number of at least 1, got ${p.maxReplicas}`);
+    }
+    const single = p.maxReplicas === 1;
+    return {
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: String(single),
+        MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: String(single && !p.databaseMayPause),
+    };
 }
 
 /**
@@ -94,6 +124,9 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         AWS_DEFAULT_REGION: s.s3Region,
         // Bring the schema up to date before serving (mlflow db upgrade), so upgrades of the image just work.
         MLFLOW_DB_UPGRADE: "true",
+        ...renderBackgroundWorkEnvironment({ maxReplicas: s.maxReplicas ?? 1, databaseMayPause: s.releaseIdleConnections ?? false }),
+        // Off unless asked for: on, users store provider API keys in the database (see aiGateway).
+        MLFLOW_ENABLE_AI_GATEWAY: String(s.aiGateway ?? false),
     };
     if (s.corsAllowedOrigins.length > 0) {
         env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS = s.corsAllowedOrigins.join(",");

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
+import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "../image";
 import {
     buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
 } from "../render/ecs";
@@ -36,7 +36,9 @@ function buildImage(p: Piece): { repository: aws.ecr.Repository; image: docker.I
         // Tags are content hashes (components/image.ts): a tag never needs to move.
         imageTagMutability: "IMMUTABLE",
         encryptionConfigurations: [{ encryptionType: "AES256" }],
-        forceDelete: args.forceDeleteRepository ?? false,
+        // Images are build outputs, rebuilt from images/tracking-server: deleting them with the
+        // repository loses nothing, and a non-empty repository otherwise fails pulumi destroy.
+        forceDelete: true,
         tags,
     }, opts);
     new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, {
@@ -51,12 +53,14 @@ function buildImage(p: Piece): { repository: aws.ecr.Repository; image: docker.I
         }),
     }, opts);
     const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: opts.parent });
+    const platform = buildPlatform(args.architecture);
     const image = new docker.Image(`${name}-image`, {
-        imageName: pulumi.interpolate`${repository.repositoryUrl}:${trackingServerImageTag(args.pythonImage)}`,
+        // Tags are immutable: one per content and platform, and paths that are the same on every checkout.
+        imageName: pulumi.interpolate`${repository.repositoryUrl}:${trackingServerImageTag(args.pythonImage, TRACKING_SERVER_CONTEXT, platform)}`,
         build: {
-            context: TRACKING_SERVER_CONTEXT,
-            dockerfile: `${TRACKING_SERVER_CONTEXT}/Dockerfile`,
-            platform: buildPlatform(args.architecture),
+            context: TRACKING_SERVER_CONTEXT_RELATIVE,
+            dockerfile: `${TRACKING_SERVER_CONTEXT_RELATIVE}/Dockerfile`,
+            platform,
             args: { PYTHON_IMAGE: args.pythonImage },
         },
         registry: {
@@ -81,6 +85,21 @@ function buildLogsAndCluster(p: Piece): { logGroup: aws.cloudwatch.LogGroup; clu
     return { logGroup, cluster };
 }
 
+/** The AI Gateway's KEK passphrase (only when enabled): from stack config, injected by ECS. */
+function buildGatewayKek(p: Piece): pulumi.Output<string> | undefined {
+    const passphrase = p.args.aiGatewayKekPassphrase;
+    if (passphrase === undefined) return undefined;
+    const secret = new aws.secretsmanager.Secret(`${p.name}-gateway-kek`, {
+        description: "MLflow AI Gateway KEK passphrase (MLFLOW_CRYPTO_KEK_PASSPHRASE), from stack config",
+        tags: p.tags,
+    }, p.opts);
+    new aws.secretsmanager.SecretVersion(`${p.name}-gateway-kek`, {
+        secretId: secret.id,
+        secretString: pulumi.secret(passphrase),
+    }, p.opts);
+    return secret.arn;
+}
+
 interface Roles {
     readonly executionRole: aws.iam.Role;
     readonly taskRole: aws.iam.Role;
@@ -89,7 +108,7 @@ interface Roles {
 }
 
 /** The execution role (ECS agent) and the task role (MLflow), each with only what it needs. */
-function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.cloudwatch.LogGroup): Roles {
+function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.cloudwatch.LogGroup, kekSecretArn?: pulumi.Output<string>): Roles {
     const { name, args, opts, tags } = p;
     const executionRole = new aws.iam.Role(`${name}-execution`, {
         description: "ECS agent for the MLflow tasks: pull the image, write logs, inject secrets",
@@ -98,9 +117,9 @@ function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.clou
     }, opts);
     new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
-        policy: pulumi.all([repository.arn, logGroup.arn, args.database.secretArn, args.proxy.htpasswdSecretArn])
-            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn]) => JSON.stringify(executionRolePolicy({
-                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn],
+        policy: pulumi.all([repository.arn, logGroup.arn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? ""])
+            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn]) => JSON.stringify(executionRolePolicy({
+                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : [])],
             }))),
     }, opts);
     const taskRole = new aws.iam.Role(`${name}-task`, {
@@ -122,17 +141,21 @@ function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.clou
 }
 
 /** The Fargate task: rendered container definitions, once every input they name is known. */
-function buildTaskDefinition(p: Piece, image: docker.Image, logGroup: aws.cloudwatch.LogGroup, roles: Roles): aws.ecs.TaskDefinition {
+function buildTaskDefinition(
+    p: Piece, image: docker.Image, logGroup: aws.cloudwatch.LogGroup, roles: Roles, kekSecretArn?: pulumi.Output<string>,
+): aws.ecs.TaskDefinition {
     const { name, args } = p;
     const db = args.database;
     const database = pulumi.all([db.host, db.port, db.name, db.secretArn])
         .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
     const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn])
         .apply(([config, htpasswdSecretArn]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn }));
-    const mlflow = pulumi.all([image.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins])
-        .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins]) => ({
+    const mlflow = pulumi.all([image.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, kekSecretArn ?? ""])
+        .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins, kekArn]) => ({
             image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
             releaseIdleConnections: args.releaseIdleConnections,
+            maxReplicas: args.maxTasks,
+            ...(kekArn ? { aiGatewayKekSecretArn: kekArn } : {}),
         }));
     const containerDefinitions = pulumi.all([logGroup.name, mlflow, database, proxy])
         .apply(([logGroupName, m, d, x]) => JSON.stringify(renderContainerDefinitions({
@@ -210,8 +233,9 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
     const piece: Piece = { name, args, opts: { parent }, tags: args.tags ?? {} };
     const { repository, image } = buildImage(piece);
     const { logGroup, cluster } = buildLogsAndCluster(piece);
-    const roles = buildRoles(piece, repository, logGroup);
-    const taskDefinition = buildTaskDefinition(piece, image, logGroup, roles);
+    const kekSecretArn = buildGatewayKek(piece);
+    const roles = buildRoles(piece, repository, logGroup, kekSecretArn);
+    const taskDefinition = buildTaskDefinition(piece, image, logGroup, roles, kekSecretArn);
     const service = buildService(piece, cluster, taskDefinition, roles);
     buildAutoscaling(piece, cluster, service);
     return {

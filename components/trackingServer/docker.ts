@@ -18,13 +18,17 @@ function trackingServerEnv(args: DockerTrackingServerArgs & { workers: number })
             presignedTransfers: false,
             // MinIO's default region; boto3 signs with it.
             s3Region: "us-east-1",
+            aiGateway: args.aiGatewayKekPassphrase !== undefined,
         }));
-    return pulumi.secret(pulumi.all([settings, args.backendStoreUri, args.artifactAccessKeyId, args.artifactSecretAccessKey])
-        .apply(([plain, uri, keyId, secretKey]): Record<string, string> => ({
+    // "" only while the gateway is off; then the key is not set at all.
+    const kek = args.aiGatewayKekPassphrase ?? "";
+    return pulumi.secret(pulumi.all([settings, args.backendStoreUri, args.artifactAccessKeyId, args.artifactSecretAccessKey, kek])
+        .apply(([plain, uri, keyId, secretKey, kekPassphrase]): Record<string, string> => ({
             ...plain,
             MLFLOW_BACKEND_STORE_URI: uri,
             AWS_ACCESS_KEY_ID: keyId,
             AWS_SECRET_ACCESS_KEY: secretKey,
+            ...(args.aiGatewayKekPassphrase === undefined ? {} : { MLFLOW_CRYPTO_KEK_PASSPHRASE: kekPassphrase }),
         })));
 }
 

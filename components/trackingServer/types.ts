@@ -14,6 +14,8 @@ export interface TrackingServerCommonArgs {
     readonly workers?: number;
     /** Base image for the build (pinned). */
     readonly pythonImage: string;
+    /** Secret; set only with enableAiGateway, which it switches on (MLFLOW_CRYPTO_KEK_PASSPHRASE). */
+    readonly aiGatewayKekPassphrase?: pulumi.Input<string>;
 }
 
 export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
@@ -64,7 +66,6 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
     readonly maxTasks: number;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
-    readonly forceDeleteRepository?: boolean;
     readonly tags?: Record<string, string>;
 }
 

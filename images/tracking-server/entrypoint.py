@@ -6,7 +6,10 @@ No credential ever becomes a command-line argument (visible in `ps` and `docker 
   credentials), or composed here from MLFLOW_DB_* parts (the AWS flavour, where ECS injects
   the password from Secrets Manager and cannot build a URI itself);
 - with MLFLOW_DB_UPGRADE=true the schema is brought up to date in this process first, so a
-  new image on an existing database does not fail with "out-of-date database schema";
+  new image on an existing database does not fail with "out-of-date database schema". A
+  database advisory lock (MySQL GET_LOCK, PostgreSQL pg_advisory_lock) is held around it: tasks
+  that start together (a rolling deploy, scale-out) upgrade one at a time, and the later ones
+  find the schema current and change nothing;
 - then this process becomes `mlflow server`, which reads every option from MLFLOW_* variables.
 
 With MLFLOW_DB_ROTATION_WATCH_ARN set (AWS), the server runs as a child instead and this process
@@ -16,6 +19,8 @@ server and exits, and ECS starts a task that gets the new password. Only the sec
 metadata is read (DescribeSecret), never its value, and the database is not touched, so
 an auto-paused Aurora stays paused.
 """
+import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -50,7 +55,95 @@ def compose_backend_store_uri(env):
     user = quote(env["MLFLOW_DB_USER"], safe="")
     password = quote(env["MLFLOW_DB_PASSWORD"], safe="")
     database = quote(env["MLFLOW_DB_NAME"], safe="")
+    # TLS to the database (AWS): the query is rendered by components/render/aurora.ts.
+    tls = env.get("MLFLOW_DB_TLS_QUERY", "")
+    if tls:
+        query = f"{query}&{tls}" if query else f"?{tls}"
     return f"{dialect}://{user}:{password}@{env['MLFLOW_DB_HOST']}:{port}/{database}{query}"
+
+
+# One name for every MLflow image version, so an old and a new image also wait for each other.
+UPGRADE_LOCK = "mlflow-db-upgrade"
+# PostgreSQL advisory locks are per database and keyed by a 64-bit integer.
+UPGRADE_LOCK_KEY = int.from_bytes(hashlib.sha256(UPGRADE_LOCK.encode()).digest()[:8], "big", signed=True)
+
+
+def upgrade_lock_statements(dialect, database):
+    """(try-acquire, release, parameters) for the schema-upgrade lock, or None where there is none."""
+    if dialect == "mysql":
+        # MySQL lock names are server-wide (<= 64 characters): one lock per database.
+        name = f"{UPGRADE_LOCK}:{hashlib.sha256(database.encode()).hexdigest()[:40]}"
+        return "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", {"name": name}
+    if dialect == "postgresql":
+        return "SELECT pg_try_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)", {"key": UPGRADE_LOCK_KEY}
+    return None
+
+
+@contextlib.contextmanager
+def schema_upgrade_lock(engine, timeout_seconds, poll_seconds=1.0):
+    """Holds the database's advisory lock for the upgrade, on a connection of its own.
+
+    Session-level locks: released by RELEASE_LOCK/pg_advisory_unlock, or by the server when this
+    process dies and its connection closes, so a crashed upgrade never leaves the lock behind.
+    """
+    from sqlalchemy import text
+
+    statements = upgrade_lock_statements(engine.dialect.name, engine.url.database or "")
+    if statements is None:
+        yield
+        return
+    acquire, release, params = statements
+    # Autocommit: the lock connection holds no transaction open while another one migrates.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        deadline = time.monotonic() + timeout_seconds
+        waited = False
+        while not conn.execute(text(acquire), params).scalar():
+            if not waited:
+                log("another server is upgrading the database schema; waiting for it to finish")
+                waited = True
+            if time.monotonic() > deadline:
+                raise SystemExit(f"entrypoint: the schema upgrade lock was still taken after {timeout_seconds:.0f} s; "
+                                 "another server may be stuck migrating: see its log, or raise MLFLOW_DB_UPGRADE_LOCK_SECONDS")
+            time.sleep(poll_seconds)
+        try:
+            yield
+        finally:
+            conn.execute(text(release), params)
+
+
+def schema_revision(engine):
+    """The database's alembic revision; None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_schema(uri, timeout_seconds, upgrade=None):
+    """`mlflow db upgrade` under the advisory lock; returns the revisions before and after."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    if upgrade is None:
+        from mlflow.db import upgrade as mlflow_upgrade
+
+        # In-process, so the URI is an argument of a function call, not of a process.
+        def upgrade():
+            mlflow_upgrade.main(args=[uri], standalone_mode=False)
+
+    engine = sqlalchemy.create_engine(uri, poolclass=NullPool)
+    try:
+        with schema_upgrade_lock(engine, timeout_seconds):
+            before = schema_revision(engine)
+            upgrade()
+            after = schema_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        log(f"database schema already current at {after}")
+    else:
+        log(f"database schema upgraded from {before or 'an empty database'} to {after}")
+    return before, after
 
 
 def current_secret_version(client, secret_arn):
@@ -89,10 +182,7 @@ def main():
     os.environ.pop("MLFLOW_DB_PASSWORD", None)
 
     if os.environ.get("MLFLOW_DB_UPGRADE", "false").lower() == "true":
-        from mlflow.db import upgrade
-
-        # In-process, so the URI is an argument of a function call, not of a process.
-        upgrade.main(args=[uri], standalone_mode=False)
+        upgrade_schema(uri, float(os.environ.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
 
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     secret_arn = os.environ.get("MLFLOW_DB_ROTATION_WATCH_ARN")

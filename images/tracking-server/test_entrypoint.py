@@ -98,3 +98,106 @@ def test_a_failing_secret_check_does_not_stop_the_server(secrets):
 
     code = watch([sys.executable, "-c", "import time; time.sleep(1.5)"], Flaky(), arn, 0.2)
     assert code == 0 and Flaky.calls > 2
+
+
+# --- the schema upgrade lock, against the real database servers e2e/run uses -------------------
+import os
+import uuid
+
+import sqlalchemy
+
+CI = os.environ.get("CI", "").lower() == "true"
+ADMIN_URLS = {
+    "mysql": os.environ.get("E2E_MYSQL_ADMIN_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+    "postgres": os.environ.get("E2E_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"),
+}
+
+
+@pytest.fixture(params=["mysql", "postgres"])
+def fresh_database_uri(request):
+    """An empty database of its own on the shared server; dropped afterwards."""
+    admin = sqlalchemy.create_engine(ADMIN_URLS[request.param], isolation_level="AUTOCOMMIT")
+    name = f"mlflow_lock_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    except sqlalchemy.exc.OperationalError as e:
+        if CI:
+            pytest.fail(f"{request.param} not reachable (CI=true, so this fails): {e}")
+        pytest.skip(f"{request.param} not reachable: {e}")
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if request.param == "postgres" else "")))
+        admin.dispose()
+
+
+def test_concurrent_upgrades_run_one_at_a_time(fresh_database_uri):
+    """Four servers starting together: their upgrade steps never overlap (real advisory locks)."""
+    spans, lock = [], threading.Lock()
+
+    def slow_upgrade():
+        start = time.monotonic()
+        time.sleep(0.5)
+        with lock:
+            spans.append((start, time.monotonic()))
+
+    threads = [threading.Thread(target=entrypoint.upgrade_schema, args=(fresh_database_uri, 30), kwargs={"upgrade": slow_upgrade})
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(spans) == 4
+    spans.sort()
+    overlaps = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    assert overlaps == [], f"upgrades overlapped: {overlaps}"
+
+
+def test_a_lock_holder_that_dies_releases_the_lock(fresh_database_uri):
+    """Session locks: when the holding connection goes away, the next server proceeds."""
+    engine = sqlalchemy.create_engine(fresh_database_uri)
+    acquire, _release, params = entrypoint.upgrade_lock_statements(engine.dialect.name, engine.url.database)
+    holder = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    assert holder.execute(sqlalchemy.text(acquire), params).scalar()
+    with pytest.raises(SystemExit, match="still taken after 1 s"):
+        entrypoint.upgrade_schema(fresh_database_uri, 1, upgrade=lambda: None)
+    holder.close()  # as if the process holding it was killed
+    engine.dispose()
+    assert entrypoint.upgrade_schema(fresh_database_uri, 10, upgrade=lambda: None) == (None, None)
+
+
+def test_two_real_upgrades_at_once_on_an_empty_database(fresh_database_uri, capfd):
+    """MLflow's own `db upgrade`, twice at once in two processes: one creates the schema, one finds it current."""
+    code = ("import sys, entrypoint; "
+            "before, after = entrypoint.upgrade_schema(sys.argv[1], 300); print('REVISIONS', before, after)")
+    here = os.path.dirname(os.path.abspath(entrypoint.__file__))
+    procs = [subprocess.Popen([sys.executable, "-c", code, fresh_database_uri], cwd=here, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    revisions = sorted(line.split()[1:] for out in outputs for line in out.splitlines() if line.startswith("REVISIONS"))
+    head = revisions[0][1]
+    assert revisions == [["None", head], [head, head]], outputs
+
+
+@pytest.mark.parametrize("engine,query,expected", [
+    ("mysql", "ssl_ca=/opt/mlflow/rds-global-bundle.pem&ssl_check_hostname=true",
+     {"ssl": {"ca": "/opt/mlflow/rds-global-bundle.pem", "check_hostname": True}}),
+    ("postgres", "sslmode=verify-full&sslrootcert=/opt/mlflow/rds-global-bundle.pem",
+     {"sslmode": "verify-full", "sslrootcert": "/opt/mlflow/rds-global-bundle.pem"}),
+])
+def test_tls_query_reaches_the_driver(engine, query, expected):
+    """The rendered TLS query (components/render/aurora.ts) becomes the driver's own TLS settings."""
+    uri = entrypoint.compose_backend_store_uri({**PARTS, "MLFLOW_DB_ENGINE": engine, "MLFLOW_DB_TLS_QUERY": query})
+    engine_ = sqlalchemy.create_engine(uri)
+    _args, kwargs = engine_.dialect.create_connect_args(engine_.url)
+    for key, value in expected.items():
+        assert kwargs[key] == value, (key, kwargs.get(key))
+    if engine == "mysql":
+        assert kwargs["charset"] == "utf8mb4"
+
+
+def test_without_a_tls_query_the_uri_is_unchanged():
+    assert make_url(entrypoint.compose_backend_store_uri(PARTS)).query == {"charset": "utf8mb4"}

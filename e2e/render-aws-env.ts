@@ -1,0 +1,105 @@
+// Renders the aws-target program under Pulumi mocks and writes the MLflow container of the
+// ECS task definition (environment, secret names, image entrypoint) to a JSON file, so the
+// e2e suite runs the tracking server with exactly the environment ECS would give it.
+// No AWS account is involved: the mocks answer with placeholder ARNs and endpoints, which the
+// suite maps to local stand-ins (see test_server_lifecycle.py).
+//
+// Usage (Node 22, compiled with e2e/tsconfig.json; see e2e/run):
+//   node e2e/out/build/e2e/render-aws-env.js <mysql|postgres> <out.json> [key=value ...]
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "../components/config";
+import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
+
+const REGION = "eu-west-1";
+const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
+
+const captured: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+
+/** Enough of each resource's state for the program to derive its text from. */
+function state(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    const arn = `arn:aws:mock:${REGION}:123456789012:${type.split(":")[1]}/${name}`;
+    const base = { ...inputs, name: inputs.name ?? name, arn };
+    switch (type) {
+        case "aws:s3/bucket:Bucket":
+            return { ...base, bucket: inputs.bucket ?? `${name}-0a1b2c3`, arn: `arn:aws:s3:::${name}-0a1b2c3` };
+        case "aws:rds/cluster:Cluster":
+            return {
+                ...base, endpoint: `${name}.cluster-abc123.${REGION}.rds.amazonaws.com`,
+                masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:${REGION}:123456789012:secret:rds!cluster-${name}`, kmsKeyId: "", secretStatus: "active" }],
+            };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return { ...base, dnsName: `${name}-123456789.${REGION}.elb.amazonaws.com` };
+        case "aws:ecr/repository:Repository":
+            return { ...base, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.${REGION}.amazonaws.com/${name}` };
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: "e2e-placeholder-password", bcryptHash: `$2b$10$${"a".repeat(53)}` };
+        default:
+            return base;
+    }
+}
+
+const mocks: pulumi.runtime.Mocks = {
+    newResource(args) {
+        const inputs = unwrapMockSecrets(args.inputs).value as Record<string, unknown>;
+        captured.push({ type: args.type, name: args.name, inputs });
+        return { id: `${args.name}-id`, state: state(args.type, args.name, inputs) };
+    },
+    call(args) {
+        switch (args.token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return { id: REGION, names: [`${REGION}a`, `${REGION}b`], zoneIds: ["euw1-az1", "euw1-az2"] };
+            case "aws:index/getRegion:getRegion":
+                return { id: REGION, region: REGION, name: REGION };
+            case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                return { id: "123456789012", userName: "AWS", password: "placeholder", proxyEndpoint: `https://123456789012.dkr.ecr.${REGION}.amazonaws.com` };
+            default:
+                throw new Error(`render-aws-env: unexpected provider function call ${args.token}`);
+        }
+    },
+};
+
+async function settle(): Promise<void> {
+    let last = -1;
+    for (let i = 0; i < 200; i++) {
+        await new Promise(r => setTimeout(r, 50));
+        if (captured.length === last && i > 10) return;
+        last = captured.length;
+    }
+    throw new Error("render-aws-env: resources kept being registered for 10 s");
+}
+
+async function main(): Promise<void> {
+    const [backend, outFile, ...extra] = process.argv.slice(2);
+    if ((backend !== "mysql" && backend !== "postgres") || !outFile) {
+        throw new Error("usage: render-aws-env <mysql|postgres> <out.json> [key=value ...]");
+    }
+    const config: Record<string, string> = { target: "aws", backend, "aws:region": REGION };
+    for (const kv of extra) {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new Error(`expected key=value, got ${kv}`);
+        config[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    await pulumi.runtime.setMocks(mocks, PROJECT, "aws", false);
+    pulumi.runtime.setAllConfig(qualifyConfig(config));
+    await import("../index");
+    await settle();
+    const taskDefinitions = captured.filter(c => c.type === TASK_DEFINITION);
+    if (taskDefinitions.length !== 1) throw new Error(`expected one ECS task definition, found ${taskDefinitions.length}`);
+    const containers = JSON.parse(String(taskDefinitions[0].inputs.containerDefinitions)) as Array<{
+        name: string; environment?: Array<{ name: string; value: string }>; secrets?: Array<{ name: string; valueFrom: string }>;
+    }>;
+    const mlflow = containers.find(c => c.name === "mlflow");
+    if (!mlflow) throw new Error(`no mlflow container in the task definition (${containers.map(c => c.name).join(", ")})`);
+    const environment = Object.fromEntries((mlflow.environment ?? []).map(e => [e.name, e.value]));
+    const out = { backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name) };
+    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    fs.writeFileSync(outFile, JSON.stringify(out, null, 2), { mode: 0o600 });
+    console.log(`render-aws-env: ${backend}: ${Object.keys(environment).length} variables, secrets ${out.secrets.join(", ")} -> ${outFile}`);
+}
+
+main().catch(err => {
+    console.error(`render-aws-env failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(1);
+});
