@@ -1,5 +1,5 @@
 import { keepAliveChain } from "./keepalive";
-import { HTPASSWD_PATH, renderHtpasswd, renderProxyConfig } from "./nginx";
+import { HTPASSWD_PATH, PROXY_UPSTREAM_LABEL, proxyUpstreamLabels, renderHtpasswd, renderProxyConfig } from "./nginx";
 import { sha512Crypt } from "./shaCrypt";
 
 const base = { listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: HTPASSWD_PATH };
@@ -126,5 +126,16 @@ describe("renderHtpasswd", () => {
         const entry = sha512Crypt("pw", "salt", rounds);
         if (ok) expect(renderHtpasswd("mlflow", entry)).toBe(`mlflow:${entry}\n`);
         else expect(() => renderHtpasswd("mlflow", entry)).toThrow(/rounds must be 1000-5000/);
+    });
+});
+
+describe("proxyUpstreamLabels", () => {
+    test("one label carrying the MLflow container id", () => {
+        expect(proxyUpstreamLabels("abc123")).toEqual([{ label: PROXY_UPSTREAM_LABEL, value: "abc123" }]);
+        expect(PROXY_UPSTREAM_LABEL).toBe("mlflow-platform.upstream-container");
+    });
+
+    test("refuses an empty id (the label would not change with MLflow)", () => {
+        expect(() => proxyUpstreamLabels("")).toThrow(/empty/);
     });
 });

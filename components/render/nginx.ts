@@ -134,3 +134,17 @@ export function renderHtpasswd(username: string, entry: string): string {
     }
     return `${username}:${entry}\n`;
 }
+
+/** Label on the proxy container that names the MLflow container it forwards to. */
+export const PROXY_UPSTREAM_LABEL = "mlflow-platform.upstream-container";
+
+/**
+ * nginx resolves `mlflow` once, at start (upstream `resolve` needs nginx 1.27.3+, and the e2e
+ * nginx is 1.22): a replaced MLflow container gets a new address the running proxy never
+ * learns. Docker container labels force replacement (`labels` is ForceNew in the provider
+ * schema), so carrying MLflow's container id here replaces the proxy together with MLflow.
+ */
+export function proxyUpstreamLabels(upstreamContainerId: string): Array<{ label: string; value: string }> {
+    if (upstreamContainerId === "") throw new Error("the MLflow container id is empty");
+    return [{ label: PROXY_UPSTREAM_LABEL, value: upstreamContainerId }];
+}
