@@ -95,6 +95,7 @@ function deployLocal(config: PlatformConfig, name: string): Deployment {
         networkName,
         image: local.images.nginx,
         upstream: server.upstream,
+        upstreamContainerId: required(server.containerId, "MLflow container"),
         hostPort: local.hostPort,
         bindAddress: local.bindAddress,
         username: config.username,

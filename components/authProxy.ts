@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildAwsAuthProxy } from "./aws/authProxy";
 import { basicAuthCredentials } from "./credentials";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "./docker/common";
-import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, renderProxyConfig } from "./render/nginx";
+import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "./render/nginx";
 
 /** What both flavours share: who may log in and how large and slow transfers may be. */
 export interface AuthProxyCommonArgs {
@@ -23,6 +23,8 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
     readonly networkName: pulumi.Input<string>;
     /** host:port of MLflow on the Docker network. */
     readonly upstream: pulumi.Input<string>;
+    /** The MLflow container's id: a new one replaces the proxy, which resolved the old address once. */
+    readonly upstreamContainerId: pulumi.Input<string>;
     /** The one host port of the whole platform (default 5000). */
     readonly hostPort?: number;
     /** Host address the port binds to (default 127.0.0.1). */
@@ -85,7 +87,7 @@ export class AuthProxy extends pulumi.ComponentResource {
                 networksAdvanced: [{ name: args.networkName }],
                 healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
                 restart: RESTART_POLICY,
-                labels: roleLabels("auth-proxy"),
+                labels: pulumi.output(args.upstreamContainerId).apply(id => [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id)]),
                 ...WAIT_HEALTHY,
             }, { parent: this });
             const host = bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? "localhost" : bindAddress;

@@ -83,6 +83,8 @@ export class TrackingServer extends pulumi.ComponentResource {
     /** host:port the authenticating proxy forwards to. */
     readonly upstream: pulumi.Output<string>;
     readonly imageName: pulumi.Output<string>;
+    /** Docker: the MLflow container's id, which changes whenever the container is replaced. */
+    readonly containerId?: pulumi.Output<string>;
     readonly ecrRepositoryUrl?: pulumi.Output<string>;
     readonly clusterName?: pulumi.Output<string>;
     readonly serviceName?: pulumi.Output<string>;
@@ -127,6 +129,7 @@ export class TrackingServer extends pulumi.ComponentResource {
                 ...WAIT_HEALTHY,
             }, { parent: this });
             this.upstream = container.id.apply(() => `${MLFLOW_HOSTNAME}:${MLFLOW_PORT}`);
+            this.containerId = container.id;
             this.imageName = image.imageName;
         } else {
             const aws = buildAwsTrackingServer(this, name, { ...args, workers });

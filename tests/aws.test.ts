@@ -329,6 +329,18 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             expect(env(container(run, "mlflow")).MLFLOW_SERVER_ALLOWED_HOSTS).toContain(run.one(T.alb).name);
         });
 
+        test("keep-alive chain: ALB idle < nginx client keepalive_timeout; nginx upstream < uvicorn", () => {
+            const run = get();
+            const conf = env(container(run, "proxy")).NGINX_CONF;
+            const idle = run.one(T.alb).inputs.idleTimeout as number;
+            const client = Number(/server \{[^]*?\n    keepalive_timeout (\d+)s;/.exec(conf)![1]);
+            const upstream = Number(/upstream mlflow_tracking \{[^}]*keepalive_timeout (\d+)s;/.exec(conf)![1]);
+            const uvicorn = Number(/--timeout-keep-alive (\d+)/.exec(env(container(run, "mlflow")).MLFLOW_UVICORN_OPTS)![1]);
+            expect(idle).toBe(3600); // proxyTimeoutSeconds: also bounds silent stretches inside a long transfer
+            expect(idle).toBeLessThan(client);
+            expect(upstream).toBeLessThan(uvicorn);
+        });
+
         test("autoscaling tracks CPU between minTasks and maxTasks", () => {
             const run = get();
             expect(run.one(T.scalingTarget).inputs).toMatchObject({

@@ -198,6 +198,15 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         expect(mlflow.inputs.networksAdvanced[0].aliases).toEqual(["mlflow"]);
     });
 
+    test("a replaced MLflow container replaces the proxy: its labels carry MLflow's container id (labels force replacement)", () => {
+        const run = getRun();
+        const mlflow = containerByRole(run, "tracking-server");
+        // The mocks give every resource the id `${name}-id`.
+        expect(containerByRole(run, "auth-proxy").inputs.labels).toEqual(expect.arrayContaining([
+            { label: "mlflow-platform.upstream-container", value: `${mlflow.name}-id` },
+        ]));
+    });
+
     test("the proxy runs the rendered config against MLflow's alias, with the generated user", () => {
         const proxy = containerByRole(getRun(), "auth-proxy");
         const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));

@@ -5,6 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsAuthProxyArgs } from "../authProxy";
 import { MLFLOW_PORT } from "../render/mlflow";
+import { keepAliveChain } from "../render/keepalive";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
 
 export interface AwsAuthProxyOutputs {
@@ -16,8 +17,6 @@ export interface AwsAuthProxyOutputs {
     htpasswdSecretArn: pulumi.Output<string>;
 }
 
-/** The largest idle timeout an Application Load Balancer accepts. */
-export const ALB_MAX_IDLE_TIMEOUT = 4000;
 /** TLS 1.3 and 1.2 only, forward-secret ciphers. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** nginx answers /health without authentication (its own exact-match location). */
@@ -30,6 +29,8 @@ export function buildAwsAuthProxy(
     const tags = args.tags ?? {};
     const opts = { parent };
 
+    // ALB idle timeout < nginx client keepalive_timeout (render/keepalive.ts).
+    const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
     // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
     const nginxConfig = renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT,
@@ -37,6 +38,7 @@ export function buildAwsAuthProxy(
         maxUploadSize: args.maxUploadSize,
         timeoutSeconds: args.timeoutSeconds,
         htpasswdPath: HTPASSWD_PATH,
+        keepAlive,
     });
 
     const htpasswdSecret = new aws.secretsmanager.Secret(`${name}-htpasswd`, {
@@ -56,7 +58,7 @@ export function buildAwsAuthProxy(
         internal: false,
         subnets: args.publicSubnetIds,
         securityGroups: [args.securityGroupId],
-        idleTimeout: Math.min(args.timeoutSeconds, ALB_MAX_IDLE_TIMEOUT),
+        idleTimeout: keepAlive.loadBalancerIdleSeconds,
         dropInvalidHeaderFields: true,
         tags,
     }, opts);
