@@ -89,7 +89,9 @@ export class AuthProxy extends pulumi.ComponentResource {
                 restart: RESTART_POLICY,
                 labels: pulumi.output(args.upstreamContainerId).apply(id => [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id)]),
                 ...WAIT_HEALTHY,
-            }, { parent: this });
+                // Its fixed name and host port cannot exist twice: Pulumi must delete it before creating
+                // the replacement (pulumi/pulumi-docker#1356: create-before-delete is the default).
+            }, { parent: this, deleteBeforeReplace: true });
             const host = bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? "localhost" : bindAddress;
             this.url = container.id.apply(() => `http://${host}:${hostPort}`);
             this.publicHosts = pulumi.output([host]);

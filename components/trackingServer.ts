@@ -127,7 +127,8 @@ export class TrackingServer extends pulumi.ComponentResource {
                 restart: RESTART_POLICY,
                 labels: roleLabels("tracking-server"),
                 ...WAIT_HEALTHY,
-            }, { parent: this });
+                // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
+            }, { parent: this, deleteBeforeReplace: true });
             this.upstream = container.id.apply(() => `${MLFLOW_HOSTNAME}:${MLFLOW_PORT}`);
             this.containerId = container.id;
             this.imageName = image.imageName;

@@ -13,7 +13,7 @@ export interface RecordedResource {
     /** Names of the inputs that arrived marked secret. */
     readonly secretInputs: string[];
     /** Resource options the mocks do not see, captured by a stack transformation. */
-    readonly options: { retainOnDelete?: boolean; parent?: string };
+    readonly options: { retainOnDelete?: boolean; deleteBeforeReplace?: boolean; parent?: string };
 }
 
 export interface ProgramRun {
@@ -104,7 +104,7 @@ export async function runProgram(opts: {
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(t => {
                 const parent = t.opts.parent as pulumiType.Resource | undefined;
-                options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                options.set(t.name, { retainOnDelete: t.opts.retainOnDelete, deleteBeforeReplace: (t.opts as pulumiType.CustomResourceOptions).deleteBeforeReplace, parent: parent ? (parent as any).__name : undefined });
                 return undefined;
             });
             program = await import("../index");

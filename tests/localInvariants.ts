@@ -207,6 +207,13 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         ]));
     });
 
+    test("MLflow and the proxy are deleted before their replacements are created (fixed names, the one host port)", () => {
+        const run = getRun();
+        for (const role of ["tracking-server", "auth-proxy"]) {
+            expect(containerByRole(run, role).options.deleteBeforeReplace).toBe(true);
+        }
+    });
+
     test("the proxy runs the rendered config against MLflow's alias, with the generated user", () => {
         const proxy = containerByRole(getRun(), "auth-proxy");
         const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));
