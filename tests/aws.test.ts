@@ -415,7 +415,7 @@ describe("mysql with defaults", () => {
         expect(env(container(mysql, "mlflow"))).toMatchObject({
             MLFLOW_DB_ENGINE: "mysql", MLFLOW_DB_HOST: mysql.outputs.databaseEndpoint, MLFLOW_DB_PORT: "3306", MLFLOW_DB_NAME: "mlflow",
             MLFLOW_ARTIFACTS_DESTINATION: `s3://${mysql.outputs.artifactBucket}/`, MLFLOW_SERVE_ARTIFACTS: "true",
-            AWS_DEFAULT_REGION: REGION, MLFLOW_DB_UPGRADE: "true", MLFLOW_UVICORN_OPTS: "--timeout-keep-alive 12",
+            AWS_DEFAULT_REGION: REGION, MLFLOW_DB_UPGRADE: "true", MLFLOW_UVICORN_OPTS: "--timeout-keep-alive 12 --timeout-worker-healthcheck 60",
         });
         expect(env(container(mysql, "mlflow")).MLFLOW_S3_ENDPOINT_URL).toBeUndefined();
     });

@@ -192,7 +192,7 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
             MLFLOW_PORT: "5000",
             MLFLOW_SERVER_ALLOWED_HOSTS: "localhost,localhost:*,127.0.0.1,127.0.0.1:*",
             MLFLOW_DB_UPGRADE: "true",
-            MLFLOW_UVICORN_OPTS: "--timeout-keep-alive 12",
+            MLFLOW_UVICORN_OPTS: "--timeout-keep-alive 12 --timeout-worker-healthcheck 60",
         });
         expect(env.MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE).toBeUndefined();
         expect(mlflow.inputs.networksAdvanced[0].aliases).toEqual(["mlflow"]);

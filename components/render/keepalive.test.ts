@@ -18,7 +18,7 @@ describe("keepAliveChain", () => {
         if (alb !== undefined) expect(alb).toBeLessThan(client);
         expect(upstream).toBeLessThan(uvicorn);
         // uvicorn's own default (5 s) would be shorter than nginx's upstream timeout: it must be explicit.
-        expect(renderUvicornOpts(c)).toBe(`--timeout-keep-alive ${uvicorn}`);
+        expect(renderUvicornOpts(c)).toBe(`--timeout-keep-alive ${uvicorn} --timeout-worker-healthcheck 60`);
     });
 
     test.each([[0], [-5], [2.5]])("refuses proxy timeout %p", t => {

@@ -67,7 +67,14 @@ export function assertKeepAliveOrder(c: KeepAliveChain): void {
     }
 }
 
+/**
+ * uvicorn's supervisor kills a worker that does not answer its ping within this many seconds
+ * (default 5, uvicorn 0.54 supervisors/multiprocess.py). A worker busy with a large upload on a
+ * loaded host missed it in the e2e suite: killed mid-request, the client got a 502.
+ */
+export const UVICORN_WORKER_HEALTHCHECK = 60;
+
 /** MLFLOW_UVICORN_OPTS: mlflow server splits it with shlex and passes it to uvicorn (mlflow/server/__init__.py, 3.17.2). */
 export function renderUvicornOpts(c: Pick<KeepAliveChain, "mlflowKeepAliveSeconds"> = { mlflowKeepAliveSeconds: UVICORN_KEEPALIVE }): string {
-    return `--timeout-keep-alive ${c.mlflowKeepAliveSeconds}`;
+    return `--timeout-keep-alive ${c.mlflowKeepAliveSeconds} --timeout-worker-healthcheck ${UVICORN_WORKER_HEALTHCHECK}`;
 }

@@ -10,7 +10,7 @@ describe("renderTrackingServerEnvironment", () => {
     const env = renderTrackingServerEnvironment(settings);
 
     test("uvicorn keeps idle connections longer than nginx's upstream keepalive_timeout", () => {
-        expect(env.MLFLOW_UVICORN_OPTS).toBe(`--timeout-keep-alive ${keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }).mlflowKeepAliveSeconds}`);
+        expect(env.MLFLOW_UVICORN_OPTS).toBe(`--timeout-keep-alive ${keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }).mlflowKeepAliveSeconds} --timeout-worker-healthcheck 60`);
         expect(Number(env.MLFLOW_UVICORN_OPTS.split(" ")[1])).toBeGreaterThan(keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: false }).proxyUpstreamKeepaliveSeconds);
     });
 
