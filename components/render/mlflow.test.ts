@@ -1,3 +1,4 @@
+import { keepAliveChain } from "./keepalive";
 import { renderAllowedHosts, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
 
 const settings: TrackingServerSettings = {
@@ -7,6 +8,11 @@ const settings: TrackingServerSettings = {
 
 describe("renderTrackingServerEnvironment", () => {
     const env = renderTrackingServerEnvironment(settings);
+
+    test("uvicorn keeps idle connections longer than nginx's upstream keepalive_timeout", () => {
+        expect(env.MLFLOW_UVICORN_OPTS).toBe(`--timeout-keep-alive ${keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }).mlflowKeepAliveSeconds} --timeout-worker-healthcheck 60`);
+        expect(Number(env.MLFLOW_UVICORN_OPTS.split(" ")[1])).toBeGreaterThan(keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: false }).proxyUpstreamKeepaliveSeconds);
+    });
 
     test("serves artifacts by proxy to the bucket, every transfer through the server", () => {
         expect(env.MLFLOW_SERVE_ARTIFACTS).toBe("true");

@@ -1,5 +1,6 @@
 // The tracking server's environment. Every `mlflow server` option is read from an
 // environment variable, so the container command carries no settings and no secrets.
+import { renderUvicornOpts } from "./keepalive";
 
 export const MLFLOW_PORT = 5000;
 /** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
@@ -91,6 +92,8 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         AWS_DEFAULT_REGION: s.s3Region,
         // Bring the schema up to date before serving (mlflow db upgrade), so upgrades of the image just work.
         MLFLOW_DB_UPGRADE: "true",
+        // uvicorn keeps idle connections longer than nginx does (render/keepalive.ts); its 5 s default is shorter.
+        MLFLOW_UVICORN_OPTS: renderUvicornOpts(),
     };
     if (s.corsAllowedOrigins.length > 0) {
         env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS = s.corsAllowedOrigins.join(",");
