@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { assertKeepAliveOrder, keepAliveChain, KeepAliveChain, renderUvicornOpts } from "./keepalive";
 
 describe("keepAliveChain", () => {
@@ -38,5 +40,15 @@ describe("keepAliveChain", () => {
     test("accepts a correct chain, with or without a load balancer", () => {
         expect(() => assertKeepAliveOrder(ok)).not.toThrow();
         expect(() => assertKeepAliveOrder({ ...ok, loadBalancerIdleSeconds: undefined })).not.toThrow();
+    });
+});
+
+describe("the image's uvicorn", () => {
+    // --timeout-worker-healthcheck is a recent uvicorn option; mlflow only asks for uvicorn<1,
+    // so an unpinned resolve could pick a release without it and MLflow would not start.
+    test("is pinned in requirements.txt to the release the option was verified with", () => {
+        const requirements = fs.readFileSync(path.join(__dirname, "..", "..", "images", "tracking-server", "requirements.txt"), "utf8");
+        expect(requirements).toMatch(/^uvicorn==0\.54\.0$/m);
+        expect(renderUvicornOpts()).toContain("--timeout-worker-healthcheck");
     });
 });
