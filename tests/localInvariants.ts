@@ -214,6 +214,13 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         }
     });
 
+    test("every Docker container with a fixed name is deleted before its replacement is created", () => {
+        const named = getRun().ofType("docker:index/container:Container").filter(c => typeof c.inputs.name === "string");
+        // MinIO, the database, bucket-init's mc, MLflow, nginx: all named, so none may be missed.
+        expect(named).toHaveLength(5);
+        expect(named.filter(c => c.options.deleteBeforeReplace !== true).map(c => c.inputs.name)).toEqual([]);
+    });
+
     test("the proxy runs the rendered config against MLflow's alias, with the generated user", () => {
         const proxy = containerByRole(getRun(), "auth-proxy");
         const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));

@@ -37,7 +37,8 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
         attach: true,
         logs: true,
         restart: "no",
-    }, { parent });
+        // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
+    }, { parent, deleteBeforeReplace: true });
     const succeeded = container.exitCode.apply(code => {
         if (code !== undefined && code !== null && code !== 0) {
             throw new Error(`bucket init exited with ${code}: see \`docker logs ${name}-mc\``);
