@@ -98,6 +98,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         networkName,
         image: local.images.nginx,
         upstream: server.upstream,
+        upstreamContainerId: server.containerId,
         hostPort: local.hostPort,
         bindAddress: local.bindAddress,
         publicHost: publicHost.host,

@@ -1,24 +1,28 @@
-import * as bcrypt from "bcryptjs";
-import { stableBcrypt } from "./credentials";
+import { CHOSEN_PASSWORD_ROUNDS, GENERATED_PASSWORD_ROUNDS, stableHtpasswdEntry } from "./credentials";
+import { parseSha512Crypt, verifySha512Crypt } from "./render/shaCrypt";
 
-describe("stableBcrypt", () => {
-    const salt = "abcdefghijklmnopqrstuv";
+describe("stableHtpasswdEntry", () => {
+    const salt = "abcdefghijklmnopqrstuv"; // the RandomString kept in state: 22 characters
 
     test("verifies against the password and nothing else", () => {
-        const hash = stableBcrypt("correct horse battery", salt);
-        expect(bcrypt.compareSync("correct horse battery", hash)).toBe(true);
-        expect(bcrypt.compareSync("correct horse battery!", hash)).toBe(false);
+        const entry = stableHtpasswdEntry("correct horse battery", salt, false);
+        expect(verifySha512Crypt("correct horse battery", entry)).toBe(true);
+        expect(verifySha512Crypt("correct horse battery!", entry)).toBe(false);
     });
 
     test("is the same on every run for the same password and salt, so the proxy is not replaced", () => {
-        expect(stableBcrypt("pw-123456789012", salt)).toBe(stableBcrypt("pw-123456789012", salt));
+        expect(stableHtpasswdEntry("pw-123456789012", salt, true)).toBe(stableHtpasswdEntry("pw-123456789012", salt, true));
     });
 
-    test("changes when the password changes", () => {
-        expect(stableBcrypt("pw-123456789012", salt)).not.toBe(stableBcrypt("pw-123456789013", salt));
-    });
+    test.each([["password", "pw-123456789013", salt], ["salt", "pw-123456789012", "bbcdefghijklmnopqrstuv"]])(
+        "changes when the %s changes", (_what, password, otherSalt) => {
+            expect(stableHtpasswdEntry("pw-123456789012", salt, true)).not.toBe(stableHtpasswdEntry(password, otherSalt, true));
+        });
 
-    test("is the $2b$ form nginx accepts", () => {
-        expect(stableBcrypt("x".repeat(12), salt)).toMatch(/^\$2b\$10\$[./A-Za-z0-9]{53}$/);
-    });
+    test.each([[true, GENERATED_PASSWORD_ROUNDS, 1000], [false, CHOSEN_PASSWORD_ROUNDS, 5000]])(
+        "generated=%p: $6$ with rounds=%p and the salt's first 16 characters", (generated, rounds, literal) => {
+            expect(rounds).toBe(literal);
+            expect(parseSha512Crypt(stableHtpasswdEntry("x".repeat(12), salt, generated)))
+                .toEqual({ rounds, salt: "abcdefghijklmnop", hash: expect.any(String) });
+        });
 });

@@ -461,17 +461,22 @@ class Nginx:
 
         conf = sub("server mlflow:5000;", f"server 127.0.0.1:{upstream_port};", conf)
         conf = sub("listen 8080;", f"listen 127.0.0.1:{self.port};", conf)
-        conf = sub("auth_basic_user_file /etc/nginx/mlflow.htpasswd;", f"auth_basic_user_file {self.dir / 'mlflow.htpasswd'};", conf)
+        # Every location names the htpasswd file (the /health one too, for anything but the exact raw /health).
+        htpasswd_line = "auth_basic_user_file /etc/nginx/mlflow.htpasswd;"
+        assert conf.count(htpasswd_line) >= 1, f"expected `{htpasswd_line}` in the rendered nginx config"
+        conf = conf.replace(htpasswd_line, f"auth_basic_user_file {self.dir / 'mlflow.htpasswd'};")
         (self.dir / "default.conf").write_text(conf)
         t = self.dir / "tmp"
         user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
         (self.dir / "nginx.conf").write_text(f"""{user}daemon off;
-worker_processes 1;
+worker_processes auto;
 pid {self.dir / 'nginx.pid'};
 error_log {OUT / (name + '-error.log')} info;
 events {{ worker_connections 256; }}
 http {{
-    access_log {OUT / (name + '-access.log')};
+    # $msec first: the suite matches 5xx against the windows in which a test breaks MLflow on purpose.
+    log_format e2e '$msec $status "$request" $request_time upstream=$upstream_status';
+    access_log {OUT / (name + '-access.log')} e2e;
     client_body_temp_path {t}/client_body;
     proxy_temp_path {t}/proxy;
     fastcgi_temp_path {t}/fastcgi;
@@ -535,6 +540,41 @@ def tracking(proxy, credentials, spec):
 def experiment(tracking):
     name = f"e2e-{BACKEND}-{RUN_SUFFIX}"
     return {"name": name, "id": tracking.create_experiment(name)}
+
+
+# --- no 5xx from the proxy outside a test's deliberate outage ------------------------------
+
+# (start, end, why) in wall-clock seconds: a test that takes MLflow down on purpose registers
+# its outage here; any other 5xx in any nginx access log fails the session.
+ALLOWED_5XX_WINDOWS = []
+_5XX_SLACK_SECONDS = 1.0
+
+
+def allow_5xx_window(start, end, why):
+    ALLOWED_5XX_WINDOWS.append((start - _5XX_SLACK_SECONDS, end + _5XX_SLACK_SECONDS, why))
+
+
+def unexpected_5xx(log_text, windows):
+    """Access-log lines (e2e format: `$msec $status ...`) with a 5xx outside every window."""
+    bad = []
+    for line in log_text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) < 2 or not parts[1].isdigit():
+            continue
+        when, status = float(parts[0]), int(parts[1])
+        if status >= 500 and not any(a <= when <= b for a, b, _ in windows):
+            bad.append(line)
+    return bad
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_unexpected_5xx():
+    yield
+    bad = []
+    for log in sorted(OUT.glob("nginx*-access.log")):
+        bad += [f"{log.name}: {line}" for line in unexpected_5xx(log.read_text(errors="replace"), ALLOWED_5XX_WINDOWS)]
+    if bad:
+        pytest.fail(f"{len(bad)} proxy responses were 5xx outside any deliberate outage, e.g.\n" + "\n".join(bad[:10]), pytrace=False)
 
 
 # --- failure reporting -------------------------------------------------------------------

@@ -17,6 +17,7 @@ import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
 import { ROLE_LABEL } from "../components/docker/common";
+import { verifySha512Crypt } from "../components/render/shaCrypt";
 import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
 
 const STACK = "dev";
@@ -149,20 +150,24 @@ async function main(): Promise<void> {
     const missingRole = containers.filter(c => !c.role).map(c => c.name);
     if (missingRole.length > 0) throw new Error(`containers without a ${ROLE_LABEL} label: ${missingRole.join(", ")}`);
 
-    // The proxy user's password: given in config, or the RandomPassword whose bcryptHash is in the htpasswd upload.
+    // The proxy user's password: given in config, or the RandomPassword whose SHA-512-crypt (with
+    // the kept salt) is the htpasswd upload's entry; verified against that entry either way.
     const proxy = containers.find(c => c.role === "auth-proxy");
     const uploads = (proxy?.inputs.uploads ?? []) as Array<{ file: string; content?: string }>;
     const htpasswd = uploads.find(u => u.file.endsWith(".htpasswd"))?.content ?? "";
     const [clientUser, hash] = htpasswd.trim().split(":", 2);
     let clientPassword: string | undefined = config.password;
     if (clientPassword === undefined) {
-        clientPassword = passwords.find(p => p.bcryptHash === hash)?.result;
+        clientPassword = passwords.find(p => verifySha512Crypt(p.result, hash ?? ""))?.result;
     }
-    if (!clientUser || !clientPassword || !bcrypt.compareSync(clientPassword, hash ?? "")) {
+    if (!clientUser || !clientPassword || !verifySha512Crypt(clientPassword, hash ?? "")) {
         throw new Error("render-spec: could not recover the proxy user's password from the htpasswd upload");
     }
+    // The entry 3c89792 rendered for the same password (random's bcryptHash, cost 10): the "before"
+    // side of the e2e proxy CPU comparison (test_proxy.py), never used by the platform.
+    const baselineHtpasswd = `${clientUser}:${bcrypt.hashSync(clientPassword, 10)}\n`;
 
-    const spec = { backend, config, clientUser, clientPassword, containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort() };
+    const spec = { backend, config, clientUser, clientPassword, baselineHtpasswd, containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort() };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(spec, null, 2), { mode: 0o600 });
     console.log(`render-spec: ${backend}: ${containers.length} containers (${containers.map(c => c.role).join(", ")}) -> ${outFile}`);

@@ -103,6 +103,8 @@ function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc:
         [T.subnetGroup]: 1, [T.cluster]: 1, [T.clusterParams]: 1, [T.instance]: 1,
         // The generated basic-auth password (none is configured in these runs).
         [T.password]: 1,
+        // The salt of its htpasswd entry, kept in state so the entry does not change per run.
+        [T.randomString]: 1,
         [T.secret]: 1, [T.secretVersion]: 1, [T.alb]: 1, [T.targetGroup]: 1, [T.listener]: withCertificate ? 2 : 1,
         [T.repo]: 1, [T.repoLifecycle]: 1, [T.image]: 1, [T.logGroup]: 1, [T.ecsCluster]: 1,
         [T.role]: 2, [T.rolePolicy]: 2, [T.attachment]: 1, [T.taskDef]: 1, [T.service]: 1,
@@ -222,7 +224,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
                 for (const s of c.secrets ?? []) expect(s.valueFrom).toMatch(/^arn:aws:/);
             }
             expect(text).not.toContain("pw-");
-            expect(text).not.toContain("$2b$");
+            expect(text).not.toMatch(/\$(2b|6)\$/);
             expect(text).not.toContain(ECR_TOKEN_PASSWORD);
             expect(text).not.toMatch(/AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)|MLFLOW_BACKEND_STORE_URI/);
             // Credentials come from the RDS-managed secret and the htpasswd secret.
@@ -234,14 +236,14 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             const htpasswdSecretArn = `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${run.one(T.secret).name}`;
             expect(container(run, "proxy").secrets).toEqual([{ name: "HTPASSWD", valueFrom: htpasswdSecretArn }]);
             // The command names variables only.
-            expect(container(run, "proxy").command!.join(" ")).not.toMatch(/\$2b\$|pw-|mlflow:/);
+            expect(container(run, "proxy").command!.join(" ")).not.toMatch(/\$2b\$|\$6\$|pw-|mlflow:/);
         });
 
         test("secret values reach Secrets Manager and the registry login marked secret", () => {
             const run = get();
             const version = run.one(T.secretVersion);
             expect(version.secretInputs).toContain("secretString");
-            expect(version.inputs.secretString).toMatch(/^mlflow:\$2[aby]\$/);
+            expect(version.inputs.secretString).toMatch(/^mlflow:\$6\$rounds=1000\$/);
             expect(run.one(T.image).secretInputs).toContain("registry");
             expect(run.secretOutputs.password).toBe(true);
         });
@@ -329,6 +331,18 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             expect(env(container(run, "mlflow")).MLFLOW_SERVER_ALLOWED_HOSTS).toContain(run.one(T.alb).name);
         });
 
+        test("keep-alive chain: ALB idle < nginx client keepalive_timeout; nginx upstream < uvicorn", () => {
+            const run = get();
+            const conf = env(container(run, "proxy")).NGINX_CONF;
+            const idle = run.one(T.alb).inputs.idleTimeout as number;
+            const client = Number(/server \{[^]*?\n    keepalive_timeout (\d+)s;/.exec(conf)![1]);
+            const upstream = Number(/upstream mlflow_tracking \{[^}]*keepalive_timeout (\d+)s;/.exec(conf)![1]);
+            const uvicorn = Number(/--timeout-keep-alive (\d+)/.exec(env(container(run, "mlflow")).MLFLOW_UVICORN_OPTS)![1]);
+            expect(idle).toBe(3600); // proxyTimeoutSeconds: also bounds silent stretches inside a long transfer
+            expect(idle).toBeLessThan(client);
+            expect(upstream).toBeLessThan(uvicorn);
+        });
+
         test("autoscaling tracks CPU between minTasks and maxTasks", () => {
             const run = get();
             expect(run.one(T.scalingTarget).inputs).toMatchObject({
@@ -403,7 +417,7 @@ describe("mysql with defaults", () => {
         expect(env(container(mysql, "mlflow"))).toMatchObject({
             MLFLOW_DB_ENGINE: "mysql", MLFLOW_DB_HOST: mysql.outputs.databaseEndpoint, MLFLOW_DB_PORT: "3306", MLFLOW_DB_NAME: "mlflow",
             MLFLOW_ARTIFACTS_DESTINATION: `s3://${String(mysql.outputs.artifactBucket)}/`, MLFLOW_SERVE_ARTIFACTS: "true",
-            AWS_DEFAULT_REGION: REGION, MLFLOW_DB_UPGRADE: "true",
+            AWS_DEFAULT_REGION: REGION, MLFLOW_DB_UPGRADE: "true", MLFLOW_UVICORN_OPTS: "--timeout-keep-alive 12 --timeout-worker-healthcheck 60",
         });
         expect(env(container(mysql, "mlflow")).MLFLOW_S3_ENDPOINT_URL).toBeUndefined();
     });

@@ -1,6 +1,6 @@
 // The dev stack (Pulumi.dev.yaml) with its default MySQL backend, evaluated under mocks.
-import * as bcrypt from "bcryptjs";
 import { DB_FILES, renderDatabaseFiles } from "../components/render/database";
+import { parseSha512Crypt, verifySha512Crypt } from "../components/render/shaCrypt";
 import { envRecord, ProgramRun, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
@@ -81,7 +81,9 @@ describe("with the MinIO console, a given password, a LAN binding and data not r
         const files = Object.fromEntries(containerByRole(custom, "auth-proxy").inputs.uploads.map((u: any) => [u.file, u.content]));
         const [user, hash] = files["/etc/nginx/mlflow.htpasswd"].trim().split(":");
         expect(user).toBe("mlflow");
-        expect(bcrypt.compareSync("correct-horse-battery", hash)).toBe(true);
+        expect(verifySha512Crypt("correct-horse-battery", hash)).toBe(true);
+        // A user-chosen password gets the slower rounds, the salt kept in state (its first 16 characters).
+        expect(parseSha512Crypt(hash)).toMatchObject({ rounds: 5000, salt: "abcdefghijklmnop" });
         expect(custom.outputs.password).toBe("correct-horse-battery");
         expect(custom.secretOutputs.password).toBe(true);
     });

@@ -32,7 +32,9 @@ export function dockerOutputsFollowTheArgs(): pulumi.Output<string>[] {
     });
     // @ts-expect-error a Docker TrackingServer has no ECR repository
     void server.ecrRepositoryUrl;
-    const proxy = new AuthProxy("p", { platform: "docker", networkName: "n", upstream: server.upstream, username: "u", image: "nginx:1" });
+    const proxy = new AuthProxy("p", {
+        platform: "docker", networkName: "n", upstream: server.upstream, upstreamContainerId: server.containerId, username: "u", image: "nginx:1",
+    });
     // @ts-expect-error a Docker AuthProxy has no target group
     void proxy.targetGroupArn;
     return [uri, proxy.url, store.rootPassword];
@@ -79,4 +81,11 @@ export function flavoursDoNotMix(docker: BackendStore<"docker">, aws: BackendSto
     const engine: "mysql" | "postgres" = docker.engine;
     void d;
     void engine;
+}
+
+/** Only the Docker flavour has a container id for the proxy's replacement label. */
+export function containerIdIsDockerOnly(docker: TrackingServer<"docker">, aws: TrackingServer<"aws">): pulumi.Output<string> {
+    // @ts-expect-error an AWS TrackingServer runs no Docker container
+    void aws.containerId;
+    return docker.containerId;
 }

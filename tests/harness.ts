@@ -14,7 +14,7 @@ export interface RecordedResource {
     /** Names of the inputs that arrived marked secret. */
     readonly secretInputs: string[];
     /** Resource options the mocks do not see, captured by a stack transformation. */
-    readonly options: { retainOnDelete?: boolean; parent?: string };
+    readonly options: { retainOnDelete?: boolean; deleteBeforeReplace?: boolean; parent?: string };
     /** The URN Pulumi gives this resource: stack, project, parent types joined by `$`, name. */
     readonly urn: string;
 }
@@ -111,8 +111,9 @@ export async function runProgram(opts: {
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(t => {
                 const parent = t.opts.parent;
+                const deleteBeforeReplace = (t.opts as pulumiType.CustomResourceOptions).deleteBeforeReplace;
                 // By type and name: a subnet and its route table association share a name.
-                options.set(`${t.type}::${t.name}`, { retainOnDelete: t.opts.retainOnDelete, parent: parent ? (parent as any).__name : undefined });
+                options.set(`${t.type}::${t.name}`, { retainOnDelete: t.opts.retainOnDelete, deleteBeforeReplace, parent: parent ? (parent as any).__name : undefined });
                 qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
                 return undefined;
             });

@@ -2,6 +2,7 @@
 // dev-mysql and dev-postgres program tests.
 import { isPinnedImage } from "../components/config";
 import { renderProxyConfig } from "../components/render/nginx";
+import { sha512Crypt } from "../components/render/shaCrypt";
 import { envRecord, ProgramRun, RecordedResource } from "./harness";
 
 export const T = {
@@ -38,6 +39,8 @@ export const LOCAL_RESOURCE_COUNTS: Record<string, number> = {
     [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5,
     // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user.
     [T.password]: 5,
+    // The salt of the proxy user's htpasswd entry (kept in state).
+    [T.randomString]: 1,
 };
 
 export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
@@ -189,9 +192,33 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
             MLFLOW_PORT: "5000",
             MLFLOW_SERVER_ALLOWED_HOSTS: "localhost,localhost:*,127.0.0.1,127.0.0.1:*",
             MLFLOW_DB_UPGRADE: "true",
+            MLFLOW_UVICORN_OPTS: "--timeout-keep-alive 12 --timeout-worker-healthcheck 60",
         });
         expect(env.MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE).toBeUndefined();
         expect(mlflow.inputs.networksAdvanced[0].aliases).toEqual(["mlflow"]);
+    });
+
+    test("a replaced MLflow container replaces the proxy: its labels carry MLflow's container id (labels force replacement)", () => {
+        const run = getRun();
+        const mlflow = containerByRole(run, "tracking-server");
+        // The mocks give every resource the id `${name}-id`.
+        expect(containerByRole(run, "auth-proxy").inputs.labels).toEqual(expect.arrayContaining([
+            { label: "mlflow-platform.upstream-container", value: `${mlflow.name}-id` },
+        ]));
+    });
+
+    test("MLflow and the proxy are deleted before their replacements are created (fixed names, the one host port)", () => {
+        const run = getRun();
+        for (const role of ["tracking-server", "auth-proxy"]) {
+            expect(containerByRole(run, role).options.deleteBeforeReplace).toBe(true);
+        }
+    });
+
+    test("every Docker container with a fixed name is deleted before its replacement is created", () => {
+        const named = getRun().ofType("docker:index/container:Container").filter(c => typeof c.inputs.name === "string");
+        // MinIO, the database, bucket-init's mc, MLflow, nginx: all named, so none may be missed.
+        expect(named).toHaveLength(5);
+        expect(named.filter(c => c.options.deleteBeforeReplace !== true).map(c => c.inputs.name)).toEqual([]);
     });
 
     test("the proxy runs the rendered config against MLflow's alias, with the generated user", () => {
@@ -200,6 +227,8 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         expect(files["/etc/nginx/conf.d/default.conf"]).toBe(renderProxyConfig({
             listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: "/etc/nginx/mlflow.htpasswd",
         }));
-        expect(files["/etc/nginx/mlflow.htpasswd"]).toMatch(/^mlflow:\$2b\$10\$[./A-Za-z0-9]{53}\n$/);
+        // SHA-512-crypt of the generated password with the kept salt: the spec's minimum rounds.
+        expect(files["/etc/nginx/mlflow.htpasswd"]).toBe(`mlflow:${sha512Crypt("pw-mlflow-dev-proxy-password-S3cret!@:%", "abcdefghijklmnop", 1000)}\n`);
+        expect(getRun().one("random:index/randomString:RandomString", /proxy-salt$/).inputs).toMatchObject({ length: 22, overrideSpecial: "./" });
     });
 }

@@ -35,7 +35,9 @@ export function buildDockerArtifactStore(parent: pulumi.Resource, name: string, 
         restart: RESTART_POLICY,
         labels: roleLabels("artifact-store"),
         ...WAIT_HEALTHY,
-    }, { parent });
+        // A fixed name cannot exist twice, and two MinIO servers must not share the data volume
+        // (pulumi/pulumi-docker#1356: the provider creates the replacement first by default).
+    }, { parent, deleteBeforeReplace: true });
     const bucketName = pulumi.output(args.bucketName);
     const consoleHost = bindAddress === "0.0.0.0" ? "localhost" : bindAddress;
     return {

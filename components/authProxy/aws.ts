@@ -4,11 +4,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
+import { keepAliveChain, type KeepAliveChain } from "../render/keepalive";
 import { MLFLOW_PORT } from "../render/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
 
-/** The largest idle timeout an Application Load Balancer accepts. */
-export const ALB_MAX_IDLE_TIMEOUT = 4000;
 /** TLS 1.3 and 1.2 only, forward-secret ciphers. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** nginx answers /health without authentication (its own exact-match location). */
@@ -31,7 +30,9 @@ function buildHtpasswdSecret(parent: pulumi.Resource, name: string, args: Args):
 }
 
 /** The internet-facing load balancer and the target group of the nginx sidecars. */
-function buildLoadBalancer(parent: pulumi.Resource, name: string, args: Args): { alb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
+function buildLoadBalancer(
+    parent: pulumi.Resource, name: string, args: Args, keepAlive: KeepAliveChain,
+): { alb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
     const tags = args.tags ?? {};
     const alb = new aws.lb.LoadBalancer(`${name}-alb`, {
         // A short prefix: ALB names are limited to 32 characters; AWS appends a unique suffix.
@@ -40,7 +41,7 @@ function buildLoadBalancer(parent: pulumi.Resource, name: string, args: Args): {
         internal: false,
         subnets: args.publicSubnetIds,
         securityGroups: [args.securityGroupId],
-        idleTimeout: Math.min(args.timeoutSeconds, ALB_MAX_IDLE_TIMEOUT),
+        idleTimeout: keepAlive.loadBalancerIdleSeconds,
         dropInvalidHeaderFields: true,
         tags,
     }, { parent });
@@ -102,6 +103,8 @@ function buildListeners(parent: pulumi.Resource, name: string, args: Args, alb: 
 }
 
 export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): FlavourOutputs<AwsAuthProxyOutputs> {
+    // ALB idle timeout < nginx client keepalive_timeout (render/keepalive.ts).
+    const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
     // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
     const nginxConfig = renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT,
@@ -109,9 +112,10 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         maxUploadSize: args.maxUploadSize,
         timeoutSeconds: args.timeoutSeconds,
         htpasswdPath: HTPASSWD_PATH,
+        keepAlive,
     });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
-    const { alb, targetGroup } = buildLoadBalancer(parent, name, args);
+    const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
     const forwarding = buildListeners(parent, name, args, alb, targetGroup);
     const scheme = args.certificateArn ? "https" : "http";
     const host = args.domainName ? pulumi.output(args.domainName) : alb.dnsName;

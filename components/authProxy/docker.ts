@@ -2,7 +2,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
-import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, renderProxyConfig } from "../render/nginx";
+import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "../render/nginx";
 import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
 
 export function buildDockerAuthProxy(
@@ -25,9 +25,11 @@ export function buildDockerAuthProxy(
         networksAdvanced: [{ name: args.networkName }],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
-        labels: roleLabels("auth-proxy"),
+        labels: pulumi.output(args.upstreamContainerId).apply(id => [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id)]),
         ...WAIT_HEALTHY,
-    }, { parent });
+        // Its fixed name and host port cannot exist twice: Pulumi must delete it before creating
+        // the replacement (pulumi/pulumi-docker#1356: create-before-delete is the default).
+    }, { parent, deleteBeforeReplace: true });
     const host = args.publicHost ?? (bindAddress === "0.0.0.0" || bindAddress === "127.0.0.1" ? "localhost" : bindAddress);
     return {
         url: container.id.apply(() => `http://${host}:${hostPort}`),

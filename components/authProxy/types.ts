@@ -22,6 +22,8 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
     readonly networkName: pulumi.Input<string>;
     /** host:port of MLflow on the Docker network. */
     readonly upstream: pulumi.Input<string>;
+    /** The MLflow container's id: a new one replaces the proxy, which resolved the old address once. */
+    readonly upstreamContainerId: pulumi.Input<string>;
     /** The one host port of the whole platform (default 5000). */
     readonly hostPort?: number;
     /** Host address the port binds to (default 127.0.0.1). */

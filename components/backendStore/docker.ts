@@ -64,7 +64,9 @@ export function buildDockerBackendStore(
         restart: RESTART_POLICY,
         labels: roleLabels("backend-store"),
         ...WAIT_HEALTHY,
-    }, { parent });
+        // A fixed name cannot exist twice, and two database servers must not share the data
+        // volume (pulumi/pulumi-docker#1356: the provider creates the replacement first by default).
+    }, { parent, deleteBeforeReplace: true });
     // Derived from the container so consumers start only once the database is healthy.
     const host = container.id.apply(() => DATABASE_HOSTNAME);
     return {

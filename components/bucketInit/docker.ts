@@ -37,7 +37,8 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
         attach: true,
         logs: true,
         restart: "no",
-    }, { parent });
+        // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
+    }, { parent, deleteBeforeReplace: true });
     // The exited container keeps its inputs, so the message names the log and the recovery command.
     const succeeded = pulumi.all([container.exitCode, container.urn]).apply(([code, urn]) => {
         if (code !== undefined && code !== null && code !== 0) throw new Error(bucketInitFailureMessage(code, `${name}-mc`, urn));

@@ -1,5 +1,6 @@
-import { renderAllowedHosts, renderBackgroundWorkEnvironment, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
 import { DEFAULT_POOL } from "./capacity";
+import { keepAliveChain } from "./keepalive";
+import { renderAllowedHosts, renderBackgroundWorkEnvironment, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
 
 const settings: TrackingServerSettings = {
     port: 5000, workers: 4, artifactBucket: "mlflow-artifacts", s3EndpointUrl: "http://minio:9000", s3Region: "us-east-1",
@@ -8,6 +9,11 @@ const settings: TrackingServerSettings = {
 
 describe("renderTrackingServerEnvironment", () => {
     const env = renderTrackingServerEnvironment(settings);
+
+    test("uvicorn keeps idle connections longer than nginx's upstream keepalive_timeout", () => {
+        expect(env.MLFLOW_UVICORN_OPTS).toBe(`--timeout-keep-alive ${keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }).mlflowKeepAliveSeconds} --timeout-worker-healthcheck 60`);
+        expect(Number(env.MLFLOW_UVICORN_OPTS.split(" ")[1])).toBeGreaterThan(keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: false }).proxyUpstreamKeepaliveSeconds);
+    });
 
     test("serves artifacts by proxy to the bucket, every transfer through the server", () => {
         expect(env.MLFLOW_SERVE_ARTIFACTS).toBe("true");

@@ -1,6 +1,7 @@
 // The tracking server's environment. Every `mlflow server` option is read from an
 // environment variable, so the container command carries no settings and no secrets.
 import { DEFAULT_POOL, PoolSettings } from "./capacity";
+import { renderUvicornOpts } from "./keepalive";
 
 export const MLFLOW_PORT = 5000;
 /** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
@@ -127,6 +128,8 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         ...renderBackgroundWorkEnvironment({ maxReplicas: s.maxReplicas ?? 1, databaseMayPause: s.releaseIdleConnections ?? false }),
         // Off unless asked for: on, users store provider API keys in the database (see aiGateway).
         MLFLOW_ENABLE_AI_GATEWAY: String(s.aiGateway ?? false),
+        // uvicorn keeps idle connections longer than nginx does (render/keepalive.ts); its 5 s default is shorter.
+        MLFLOW_UVICORN_OPTS: renderUvicornOpts(),
     };
     if (s.corsAllowedOrigins.length > 0) {
         env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS = s.corsAllowedOrigins.join(",");

@@ -1,4 +1,6 @@
-import { HTPASSWD_PATH, renderHtpasswd, renderProxyConfig } from "./nginx";
+import { keepAliveChain } from "./keepalive";
+import { HTPASSWD_PATH, PROXY_UPSTREAM_LABEL, proxyUpstreamLabels, renderHtpasswd, renderProxyConfig } from "./nginx";
+import { sha512Crypt } from "./shaCrypt";
 
 const base = { listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: HTPASSWD_PATH };
 
@@ -17,8 +19,32 @@ describe("renderProxyConfig", () => {
         expect(conf).toContain("listen 8080;");
     });
 
-    test("/health is an exact-match location with auth off", () => {
-        expect(location(conf, "= /health")).toContain("auth_basic off;");
+    test("/health is an exact-match location that MLflow always receives as /health", () => {
+        const health = location(conf, "= /health");
+        expect(health).toContain("proxy_pass http://mlflow_tracking/health;");
+        expect(health).toContain("auth_basic $mlflow_auth_realm;");
+        expect(health).toContain(`auth_basic_user_file ${HTPASSWD_PATH};`);
+    });
+
+    test("/health is the only unauthenticated request: every location needs auth unless the raw URI is exactly /health", () => {
+        const locations = [...conf.matchAll(/location ([^{]+) \{([^}]*)\}/g)];
+        expect(locations.map(m => m[1])).toEqual(["= /health", "/"]);
+        for (const [, , body] of locations) {
+            expect(body).toMatch(/auth_basic (\$mlflow_auth_realm|"MLflow");/);
+            expect(body).toContain(`auth_basic_user_file ${HTPASSWD_PATH};`);
+        }
+        // The only "off" anywhere is the map entry for the exact raw URI /health (with or without a query).
+        expect(conf).not.toMatch(/auth_basic\s+off/);
+        const map = /map \$request_uri \$mlflow_auth_realm \{([^}]*)\}/.exec(conf)![1];
+        expect(map).toContain('default "MLflow";');
+        const entries = [...map.matchAll(/^\s*~(\S+) off;$/gm)].map(m => new RegExp(m[1]));
+        expect(entries).toHaveLength(1);
+        const open = (uri: string) => entries.some(re => re.test(uri));
+        for (const uri of ["/health", "/health?probe=1"]) expect(open(uri)).toBe(true);
+        for (const uri of ["/healthz", "//health", "/%68ealth", "/api/2.0/mlflow-artifacts/artifacts/%2e%2e/%2e%2e/%2e%2e/%2e%2e/health",
+            "/x/../health", "/health/", "/health/../api/2.0/mlflow/experiments/search"]) {
+            expect(open(uri)).toBe(false);
+        }
     });
 
     test("every other path requires basic auth from the htpasswd file", () => {
@@ -55,8 +81,33 @@ describe("renderProxyConfig", () => {
     });
 });
 
+describe("keep-alive and retries", () => {
+    test.each([
+        ["Docker (no load balancer)", false, 75],
+        ["AWS (behind the ALB)", true, 3606],
+    ])("%s: client keepalive %ps beyond the ALB, upstream 8s below uvicorn's 12s", (_name, loadBalancer, client) => {
+        const c = renderProxyConfig({ ...base, keepAlive: keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer }) });
+        expect(c).toMatch(new RegExp(`server \\{[^]*\\n    keepalive_timeout ${client}s;`));
+        expect(/upstream mlflow_tracking \{([^}]*)\}/.exec(c)![1]).toContain("keepalive_timeout 8s;");
+    });
+
+    test("the default is the chain without a load balancer", () => {
+        expect(conf()).toBe(renderProxyConfig({ ...base, keepAlive: keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: false }) }));
+    });
+
+    test("retries only after errors and timeouts, never a sent non-idempotent request", () => {
+        expect(conf()).toContain("proxy_next_upstream error timeout;");
+        expect(conf().match(/^\s*proxy_next_upstream .*$/gm)).toEqual(["    proxy_next_upstream error timeout;"]);
+        expect(conf()).toContain("proxy_next_upstream_tries 2;");
+    });
+
+    function conf(): string {
+        return renderProxyConfig(base);
+    }
+});
+
 describe("renderHtpasswd", () => {
-    const hash = `$2b$10$${"a".repeat(53)}`;
+    const hash = sha512Crypt("secret-password", "abcdefghijklmnop", 1000);
 
     test("one user:hash line", () => {
         expect(renderHtpasswd("mlflow", hash)).toBe(`mlflow:${hash}\n`);
@@ -66,7 +117,25 @@ describe("renderHtpasswd", () => {
         expect(() => renderHtpasswd(user, hash)).toThrow(/cannot be empty or contain/);
     });
 
-    test.each([["plaintext"], ["{SHA}abc"], ["$apr1$abc$def"]])("rejects non-bcrypt entry %p", entry => {
-        expect(() => renderHtpasswd("mlflow", entry)).toThrow(/bcrypt/);
+    test.each([["plaintext"], ["{SHA}abc"], ["$apr1$abc$def"], [`$2b$10$${"a".repeat(53)}`], ["$6$saltstring$" + "a".repeat(86)]])(
+        "rejects entry %p: only $6$ with explicit rounds is cheap enough to check on every request", entry => {
+            expect(() => renderHtpasswd("mlflow", entry)).toThrow(/must be SHA-512-crypt/);
+        });
+
+    test.each([[5000, true], [5001, false], [10000, false]])("rounds=%p accepted: %p", (rounds, ok) => {
+        const entry = sha512Crypt("pw", "salt", rounds);
+        if (ok) expect(renderHtpasswd("mlflow", entry)).toBe(`mlflow:${entry}\n`);
+        else expect(() => renderHtpasswd("mlflow", entry)).toThrow(/rounds must be 1000-5000/);
+    });
+});
+
+describe("proxyUpstreamLabels", () => {
+    test("one label carrying the MLflow container id", () => {
+        expect(proxyUpstreamLabels("abc123")).toEqual([{ label: PROXY_UPSTREAM_LABEL, value: "abc123" }]);
+        expect(PROXY_UPSTREAM_LABEL).toBe("mlflow-platform.upstream-container");
+    });
+
+    test("refuses an empty id (the label would not change with MLflow)", () => {
+        expect(() => proxyUpstreamLabels("")).toThrow(/empty/);
     });
 });

@@ -1,5 +1,7 @@
 // nginx configuration for the authenticating proxy, shared by the Docker container, the
 // AWS sidecar and the end-to-end tests.
+import { KeepAliveChain, keepAliveChain } from "./keepalive";
+import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
 export interface ProxyConfigOptions {
     /** Port nginx listens on inside its container or task. */
@@ -13,6 +15,8 @@ export interface ProxyConfigOptions {
     /** Path of the htpasswd file as nginx sees it. */
     readonly htpasswdPath: string;
     readonly realm?: string;
+    /** Keep-alive timeouts (render/keepalive.ts); default: no load balancer in front. */
+    readonly keepAlive?: KeepAliveChain;
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -26,9 +30,11 @@ export function proxyHealthcheckCommand(listenPort: number): string[] {
 export const PROXY_CONFIG_PATH = "/etc/nginx/conf.d/default.conf";
 
 /**
- * Renders an http-context snippet (upstream + server) for conf.d. `/health` is its own
- * exact-match location with auth off; every other path requires basic auth. No location
- * uses `return`: it runs before auth_basic and would bypass it.
+ * Renders an http-context snippet (upstream + server) for conf.d. Every location requires
+ * basic auth; the one exception is a request whose raw URI is exactly `/health` (a map on
+ * $request_uri, so `/x/%2e%2e/health`, which nginx normalises to /health, still needs
+ * credentials), and that one reaches MLflow as `/health` whatever the client wrote. No
+ * location uses `return`: it runs before auth_basic and would bypass it.
  */
 export function renderProxyConfig(o: ProxyConfigOptions): string {
     if (!/^[A-Za-z0-9.-]+:\d+$/.test(o.upstream)) {
@@ -36,10 +42,19 @@ export function renderProxyConfig(o: ProxyConfigOptions): string {
     }
     const realm = (o.realm ?? "MLflow").replace(/["\\]/g, "");
     const t = `${o.timeoutSeconds}s`;
+    const ka = o.keepAlive ?? keepAliveChain({ proxyTimeoutSeconds: o.timeoutSeconds, loadBalancer: false });
     return `# Rendered by mlflow-platform (components/render/nginx.ts). Edits are overwritten.
 upstream mlflow_tracking {
     server ${o.upstream};
     keepalive 16;
+    # Give idle connections up before uvicorn closes them (render/keepalive.ts).
+    keepalive_timeout ${ka.proxyUpstreamKeepaliveSeconds}s;
+}
+
+# Only the exact raw URI /health is open; anything nginx merely normalises to it is not.
+map $request_uri $mlflow_auth_realm {
+    default "${realm}";
+    ~^/health(\\?.*)?$ off;
 }
 
 # Keep the scheme a load balancer in front of us saw; fall back to our own.
@@ -52,6 +67,8 @@ server {
     listen ${o.listenPort};
     server_name _;
     server_tokens off;
+    # Longer than the load balancer in front keeps idle connections (render/keepalive.ts).
+    keepalive_timeout ${ka.proxyClientKeepaliveSeconds}s;
 
     # Large artifacts: stream request and response bodies instead of spooling them to disk,
     # and allow transfers that take longer than nginx's 60 s defaults.
@@ -63,6 +80,11 @@ server {
     proxy_connect_timeout 30s;
     proxy_send_timeout ${t};
     proxy_read_timeout ${t};
+
+    # Another attempt only after a connection error or timeout, and never for a POST, PATCH or
+    # LOCK that was already sent (no non_idempotent): MLflow could have applied it.
+    proxy_next_upstream error timeout;
+    proxy_next_upstream_tries 2;
 
     proxy_http_version 1.1;
     proxy_set_header Connection "";
@@ -76,8 +98,10 @@ server {
     proxy_set_header Authorization "";
 
     location = /health {
-        auth_basic off;
-        proxy_pass http://mlflow_tracking;
+        auth_basic $mlflow_auth_realm;
+        auth_basic_user_file ${o.htpasswdPath};
+        # An explicit URI: MLflow gets /health, never the client's raw (encoded) path.
+        proxy_pass http://mlflow_tracking/health;
     }
 
     location / {
@@ -89,13 +113,38 @@ server {
 `;
 }
 
-/** One htpasswd line; `bcryptHash` comes from random.RandomPassword so it is stable across updates. */
-export function renderHtpasswd(username: string, bcryptHash: string): string {
+/**
+ * The most SHA-512-crypt rounds an htpasswd entry may use: nginx verifies the entry on every
+ * request, in its event loop. 5000 rounds measured about 3 ms of CPU on the e2e machine; the
+ * budget per authenticated request is 5 ms (README, "Proxy authentication cost").
+ */
+export const HTPASSWD_MAX_ROUNDS = 5000;
+
+/** One htpasswd line with a `$6$rounds=N$salt$hash` entry (render/shaCrypt.ts). */
+export function renderHtpasswd(username: string, entry: string): string {
     if (username.includes(":") || /[\s]/.test(username) || username === "") {
         throw new Error(`htpasswd user names cannot be empty or contain ':' or spaces: ${JSON.stringify(username)}`);
     }
-    if (!/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(bcryptHash)) {
-        throw new Error("htpasswd entries here must be bcrypt hashes ($2a$/$2b$/$2y$)");
+    const parts = parseSha512Crypt(entry);
+    if (!parts) {
+        throw new Error("htpasswd entries here must be SHA-512-crypt ($6$rounds=N$salt$hash); bcrypt costs nginx ~50 ms of CPU per request");
     }
-    return `${username}:${bcryptHash}\n`;
+    if (parts.rounds < SHA_CRYPT_MIN_ROUNDS || parts.rounds > HTPASSWD_MAX_ROUNDS) {
+        throw new Error(`htpasswd SHA-512-crypt rounds must be ${SHA_CRYPT_MIN_ROUNDS}-${HTPASSWD_MAX_ROUNDS} (checked on every request), got ${parts.rounds}`);
+    }
+    return `${username}:${entry}\n`;
+}
+
+/** Label on the proxy container that names the MLflow container it forwards to. */
+export const PROXY_UPSTREAM_LABEL = "mlflow-platform.upstream-container";
+
+/**
+ * nginx resolves `mlflow` once, at start (upstream `resolve` needs nginx 1.27.3+, and the e2e
+ * nginx is 1.22): a replaced MLflow container gets a new address the running proxy never
+ * learns. Docker container labels force replacement (`labels` is ForceNew in the provider
+ * schema), so carrying MLflow's container id here replaces the proxy together with MLflow.
+ */
+export function proxyUpstreamLabels(upstreamContainerId: string): Array<{ label: string; value: string }> {
+    if (upstreamContainerId === "") throw new Error("the MLflow container id is empty");
+    return [{ label: PROXY_UPSTREAM_LABEL, value: upstreamContainerId }];
 }

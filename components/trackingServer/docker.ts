@@ -54,9 +54,11 @@ export function buildDockerTrackingServer(
         restart: RESTART_POLICY,
         labels: roleLabels("tracking-server"),
         ...WAIT_HEALTHY,
-    }, { parent });
+        // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
+    }, { parent, deleteBeforeReplace: true });
     return {
         upstream: container.id.apply(() => `${MLFLOW_HOSTNAME}:${MLFLOW_PORT}`),
         imageName: image.imageName,
+        containerId: container.id,
     };
 }

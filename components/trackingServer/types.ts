@@ -78,7 +78,10 @@ export interface TrackingServerCommonOutputs {
     readonly imageName: pulumi.Output<string>;
 }
 
-export type DockerTrackingServerOutputs = TrackingServerCommonOutputs;
+export interface DockerTrackingServerOutputs extends TrackingServerCommonOutputs {
+    /** The MLflow container's id, which changes whenever the container is replaced. */
+    readonly containerId: pulumi.Output<string>;
+}
 
 export interface AwsTrackingServerOutputs extends TrackingServerCommonOutputs {
     readonly ecrRepositoryUrl: pulumi.Output<string>;

@@ -1,0 +1,54 @@
+import * as fs from "fs";
+import * as path from "path";
+import { assertKeepAliveOrder, keepAliveChain, KeepAliveChain, renderUvicornOpts } from "./keepalive";
+
+describe("keepAliveChain", () => {
+    test.each([
+        // proxy timeout, load balancer, ALB idle, nginx client, nginx upstream, uvicorn
+        [3600, false, undefined, 75, 8, 12],
+        [3600, true, 3600, 3606, 8, 12],
+        [60, true, 60, 66, 8, 12],
+        [7200, true, 4000, 4006, 8, 12], // the ALB accepts at most 4000 s
+        [1, true, 1, 7, 8, 12],
+    ])("timeout %ps, load balancer %p", (proxyTimeoutSeconds, loadBalancer, alb, client, upstream, uvicorn) => {
+        const c = keepAliveChain({ proxyTimeoutSeconds, loadBalancer });
+        expect(c).toEqual({
+            loadBalancerIdleSeconds: alb, proxyClientKeepaliveSeconds: client,
+            proxyUpstreamKeepaliveSeconds: upstream, mlflowKeepAliveSeconds: uvicorn,
+        });
+        // Who sends on an idle connection lets go first.
+        if (alb !== undefined) expect(alb).toBeLessThan(client);
+        expect(upstream).toBeLessThan(uvicorn);
+        // uvicorn's own default (5 s) would be shorter than nginx's upstream timeout: it must be explicit.
+        expect(renderUvicornOpts(c)).toBe(`--timeout-keep-alive ${uvicorn} --timeout-worker-healthcheck 60`);
+    });
+
+    test.each([[0], [-5], [2.5]])("refuses proxy timeout %p", t => {
+        expect(() => keepAliveChain({ proxyTimeoutSeconds: t, loadBalancer: true })).toThrow(/whole number of seconds/);
+    });
+
+    const ok: KeepAliveChain = { loadBalancerIdleSeconds: 60, proxyClientKeepaliveSeconds: 75, proxyUpstreamKeepaliveSeconds: 8, mlflowKeepAliveSeconds: 12 };
+    test.each([
+        ["ALB idle not below nginx client", { ...ok, loadBalancerIdleSeconds: 75 }, /load balancer idle timeout \(75s\)/],
+        ["ALB idle 3600 vs nginx's default 75 (the state at 3c89792)", { ...ok, loadBalancerIdleSeconds: 3600 }, /load balancer idle timeout/],
+        ["nginx upstream 60 (its default) vs uvicorn 5 (its default)", { ...ok, proxyUpstreamKeepaliveSeconds: 60, mlflowKeepAliveSeconds: 5 }, /nginx upstream keepalive_timeout \(60s\)/],
+        ["margin under 3 s", { ...ok, proxyUpstreamKeepaliveSeconds: 10 }, /at least 3s shorter/],
+    ])("rejects %s", (_name, chain, message) => {
+        expect(() => assertKeepAliveOrder(chain)).toThrow(message);
+    });
+
+    test("accepts a correct chain, with or without a load balancer", () => {
+        expect(() => assertKeepAliveOrder(ok)).not.toThrow();
+        expect(() => assertKeepAliveOrder({ ...ok, loadBalancerIdleSeconds: undefined })).not.toThrow();
+    });
+});
+
+describe("the image's uvicorn", () => {
+    // --timeout-worker-healthcheck is a recent uvicorn option; mlflow only asks for uvicorn<1,
+    // so an unpinned resolve could pick a release without it and MLflow would not start.
+    test("is pinned in requirements.txt to the release the option was verified with", () => {
+        const requirements = fs.readFileSync(path.join(__dirname, "..", "..", "images", "tracking-server", "requirements.txt"), "utf8");
+        expect(requirements).toMatch(/^uvicorn==0\.54\.0$/m);
+        expect(renderUvicornOpts()).toContain("--timeout-worker-healthcheck");
+    });
+});
