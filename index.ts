@@ -146,6 +146,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
             port: PROXY_LISTEN_PORT,
             config: proxy.nginxConfig,
             htpasswdSecretArn: proxy.htpasswdSecretArn,
+            htpasswdVersionId: proxy.htpasswdVersionId,
         },
         targetGroupArn: proxy.targetGroupArn,
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,

@@ -1,6 +1,6 @@
 // The aws target under mocks: exact resource graph per engine, and the security and data-safety
 // invariants every AWS stack must hold. No AWS account is involved.
-import { CallHandler, ProgramRun, RecordedResource, runProgram } from "./harness";
+import { CallHandler, mockVersionId, ProgramRun, RecordedResource, runProgram } from "./harness";
 import { committedUrnSet, urnSet } from "./urnSets";
 
 const REGION = "eu-west-1";
@@ -234,7 +234,9 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
                 { name: "MLFLOW_DB_PASSWORD", valueFrom: `${dbSecret}:password::` },
             ]);
             const htpasswdSecretArn = `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${run.one(T.secret).name}`;
-            expect(container(run, "proxy").secrets).toEqual([{ name: "HTPASSWD", valueFrom: htpasswdSecretArn }]);
+            // Pinned to the secret's current version, so a new password changes the task definition and rolls the service.
+            const htpasswdVersion = run.one(T.secretVersion, /-htpasswd$/);
+            expect(container(run, "proxy").secrets).toEqual([{ name: "HTPASSWD", valueFrom: `${htpasswdSecretArn}:::${mockVersionId(htpasswdVersion.name, htpasswdVersion.inputs.secretString)}` }]);
             // The command names variables only.
             expect(container(run, "proxy").command!.join(" ")).not.toMatch(/\$2b\$|\$6\$|pw-|mlflow:/);
         });

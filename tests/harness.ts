@@ -1,6 +1,7 @@
 // Runs the program under Pulumi mocks and records every resource it registers, so tests
 // assert the resource graph exactly. Each call gets a fresh module registry: the program
 // runs once per call, with its own config.
+import { createHash } from "crypto";
 import type * as pulumiType from "@pulumi/pulumi";
 import { inspect } from "util";
 import { PROJECT } from "../components/config";
@@ -43,6 +44,9 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
             return { ...inputs, imageId: `sha256:${name}`, repoDigest: `${inputs.name}@sha256:0000` };
         case "docker:index/image:Image":
             return { ...inputs, repoDigest: "", baseImageName: inputs.imageName };
+        case "aws:secretsmanager/secretVersion:SecretVersion":
+            // Secrets Manager gives each stored value a new version id.
+            return { ...inputs, versionId: mockVersionId(name, inputs.secretString) };
         case "docker:index/container:Container":
             return { ...inputs, exitCode: 0 };
         // AWS: the attributes the program derives text from (ARNs, names, endpoints).
@@ -212,4 +216,9 @@ export function envRecord(envs: string[] | undefined): Record<string, string> {
         out[entry.slice(0, i)] = entry.slice(i + 1);
     }
     return out;
+}
+
+/** What the mocks answer as a SecretVersion's id: new for every stored value, like Secrets Manager's. */
+export function mockVersionId(name: string, secretString: unknown): string {
+    return `${name}-${createHash("sha256").update(typeof secretString === "string" ? secretString : JSON.stringify(secretString ?? "")).digest("hex").slice(0, 12)}`;
 }

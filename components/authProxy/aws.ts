@@ -16,17 +16,17 @@ export const HEALTH_PATH = "/health";
 type Args = AwsAuthProxyArgs & AuthProxyResolved;
 
 /** The htpasswd line in Secrets Manager; the sidecar receives it as an ECS secret. */
-function buildHtpasswdSecret(parent: pulumi.Resource, name: string, args: Args): aws.secretsmanager.Secret {
+function buildHtpasswdSecret(parent: pulumi.Resource, name: string, args: Args): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const htpasswdSecret = new aws.secretsmanager.Secret(`${name}-htpasswd`, {
         description: `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
         recoveryWindowInDays: 7,
         tags: args.tags ?? {},
     }, { parent });
-    new aws.secretsmanager.SecretVersion(`${name}-htpasswd`, {
+    const version = new aws.secretsmanager.SecretVersion(`${name}-htpasswd`, {
         secretId: htpasswdSecret.id,
         secretString: pulumi.secret(args.credentials.htpasswd),
     }, { parent });
-    return htpasswdSecret;
+    return { arn: htpasswdSecret.arn, versionId: version.versionId };
 }
 
 /** The internet-facing load balancer and the target group of the nginx sidecars. */
@@ -128,5 +128,6 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         // hand the ARN out only once the forwarding listener exists.
         targetGroupArn: pulumi.all([forwarding.arn, targetGroup.arn]).apply(([, arn]) => arn),
         htpasswdSecretArn: htpasswdSecret.arn,
+        htpasswdVersionId: htpasswdSecret.versionId,
     };
 }

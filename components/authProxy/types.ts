@@ -70,6 +70,8 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     /** Resolves only once the forwarding listener exists (ECS needs an attached target group). */
     readonly targetGroupArn: pulumi.Output<string>;
     readonly htpasswdSecretArn: pulumi.Output<string>;
+    /** The version holding the current htpasswd line (a new one with each password change). */
+    readonly htpasswdVersionId: pulumi.Output<string>;
 }
 
 /** What a flavour's builder returns; the class adds username and password. */

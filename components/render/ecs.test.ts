@@ -26,7 +26,7 @@ function settings(over: {
             ...(over.kekSecretArn === undefined ? {} : { aiGatewayKekSecretArn: over.kekSecretArn }),
         },
         database: { engine: over.engine ?? "mysql", host: "db.cluster", port: over.port ?? 3306, name: "mlflow", secretArn: DB_SECRET },
-        proxy: { image: "nginx:1.28.0-alpine", port: over.proxyPort ?? 8080, config: "server { listen 8080; }", htpasswdSecretArn: HTPASSWD_SECRET },
+        proxy: { image: "nginx:1.28.0-alpine", port: over.proxyPort ?? 8080, config: "server { listen 8080; }", htpasswdSecretArn: HTPASSWD_SECRET, htpasswdVersionId: "v-1234" },
     };
 }
 
@@ -61,7 +61,8 @@ describe.each<[string, TaskContainersSettings, Record<string, string>]>([
         expect(mlflow.portMappings).toBeUndefined();
         expect(proxy.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }]);
         expect(proxy.dependsOn).toEqual([{ containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }]);
-        expect(proxy.secrets).toEqual([{ name: "HTPASSWD", valueFrom: HTPASSWD_SECRET }]);
+        // The version id is named: a changed htpasswd line changes the task definition.
+        expect(proxy.secrets).toEqual([{ name: "HTPASSWD", valueFrom: `${HTPASSWD_SECRET}:::v-1234` }]);
         expect(proxy.command).toBe(PROXY_COMMAND);
         expect(envOf(proxy)).toEqual({ NGINX_CONF: "server { listen 8080; }" });
     });

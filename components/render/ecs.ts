@@ -51,6 +51,11 @@ export interface TaskContainersSettings {
         /** Rendered conf.d snippet (renderProxyConfig). */
         readonly config: string;
         readonly htpasswdSecretArn: string;
+        /**
+         * The htpasswd secret's version. ECS reads secrets only when a task starts: naming the
+         * version changes the task definition with the password, so the service rolls.
+         */
+        readonly htpasswdVersionId: string;
     };
 }
 
@@ -131,7 +136,8 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
             portMappings: [{ containerPort: s.proxy.port, protocol: "tcp" }],
             command: PROXY_COMMAND,
             environment: keyValues({ NGINX_CONF: s.proxy.config }),
-            secrets: [{ name: "HTPASSWD", valueFrom: s.proxy.htpasswdSecretArn }],
+            // arn:json-key:version-stage:version-id (ECS developer guide, "Specifying sensitive data").
+            secrets: [{ name: "HTPASSWD", valueFrom: `${s.proxy.htpasswdSecretArn}:::${s.proxy.htpasswdVersionId}` }],
             dependsOn: [{ containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }],
             healthCheck: {
                 command: proxyHealthcheckCommand(s.proxy.port),

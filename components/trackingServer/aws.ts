@@ -148,8 +148,8 @@ function buildTaskDefinition(
     const db = args.database;
     const database = pulumi.all([db.host, db.port, db.name, db.secretArn])
         .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
-    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn])
-        .apply(([config, htpasswdSecretArn]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn }));
+    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId])
+        .apply(([config, htpasswdSecretArn, htpasswdVersionId]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn, htpasswdVersionId }));
     const mlflow = pulumi.all([image.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, kekSecretArn ?? ""])
         .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins, kekArn]) => ({
             image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,

@@ -52,6 +52,8 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         readonly config: pulumi.Input<string>;
         /** Secrets Manager secret holding the htpasswd line. */
         readonly htpasswdSecretArn: pulumi.Input<string>;
+        /** Its current version: the task definition names it, so a new password rolls the service. */
+        readonly htpasswdVersionId: pulumi.Input<string>;
     };
     readonly targetGroupArn: pulumi.Input<string>;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
