@@ -35,6 +35,9 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
             return { ...base, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.${REGION}.amazonaws.com/${name}` };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: "e2e-placeholder-password", bcryptHash: `$2b$10$${"a".repeat(53)}` };
+        case "random:index/randomString:RandomString":
+            // The proxy's htpasswd salt (components/credentials.ts) is cut from this.
+            return { ...inputs, result: "abcdefghijklmnopqrstuv".slice(0, Number(inputs.length ?? 22)) };
         default:
             return base;
     }
