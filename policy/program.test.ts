@@ -1,28 +1,16 @@
 // The pack against the resource graphs the program really registers (under Pulumi mocks): the
 // defaults of every flavour pass every policy, and weakening a default by config fails one.
-import { CallHandler, ProgramRun, RecordedResource, runProgram } from "../tests/harness";
+import { awsCalls as calls, REGION } from "../tests/awsMocks";
+import { ProgramRun, RecordedResource, runProgram } from "../tests/harness";
 import { policies } from "./policies";
 import { FakeResource, stackViolationsOf, violationsOf } from "./testing";
 
 // Each test evaluates the whole program once (5-10 s on a loaded 2-core machine).
 jest.setTimeout(60000);
 
-const REGION = "eu-west-1";
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
 const DEV = { target: "local", backend: "mysql", hostPort: "5000", bindAddress: "127.0.0.1" };
 
-const calls: CallHandler = token => {
-    switch (token) {
-        case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { id: REGION, names: [`${REGION}a`, `${REGION}b`], zoneIds: ["euw1-az1", "euw1-az2"] };
-        case "aws:index/getRegion:getRegion":
-            return { id: REGION, region: REGION, name: REGION };
-        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return { id: "123456789012", userName: "AWS", password: "ecr-token", proxyEndpoint: `https://123456789012.dkr.ecr.${REGION}.amazonaws.com` };
-        default:
-            return undefined;
-    }
-};
 
 /** Recorded resources as the policy server sees them; dependencies from the mock IDs (`<name>-id`) they reference. */
 function asPolicyInput(resources: RecordedResource[]): FakeResource[] {

@@ -1,12 +1,11 @@
 // The aws target under mocks: exact resource graph per engine, and the security and data-safety
 // invariants every AWS stack must hold. No AWS account is involved.
-import { CallHandler, mockVersionId, ProgramRun, RecordedResource, runProgram } from "./harness";
+import { awsCalls as calls, ECR_TOKEN_PASSWORD, REGION } from "./awsMocks";
+import { mockVersionId, ProgramRun, RecordedResource, runProgram } from "./harness";
 import { committedUrnSet, urnSet } from "./urnSets";
 
-const REGION = "eu-west-1";
 const STACK_TAG = { "mlflow-platform:stack": "aws" };
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
-const ECR_TOKEN_PASSWORD = "ecr-token-password-value";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -58,21 +57,6 @@ const UNTAGGABLE = new Set<string>([
     T.rolePolicy, T.attachment, T.secretVersion, T.repoLifecycle, T.scalingPolicy,
 ]);
 
-const calls: CallHandler = token => {
-    switch (token) {
-        case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { id: REGION, names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"] };
-        case "aws:index/getRegion:getRegion":
-            return { id: REGION, region: REGION, name: REGION, description: "Europe (Ireland)", endpoint: `ec2.${REGION}.amazonaws.com` };
-        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {
-                id: "123456789012", userName: "AWS", password: ECR_TOKEN_PASSWORD, authorizationToken: "QVdTOnNlY3JldA==",
-                proxyEndpoint: `https://123456789012.dkr.ecr.${REGION}.amazonaws.com`, expiresAt: "2026-11-24T00:00:00Z", registryId: "123456789012",
-            };
-        default:
-            return undefined;
-    }
-};
 
 function aws(config: Record<string, string>): Promise<ProgramRun> {
     return runProgram({ stack: "aws", config: { "aws:region": REGION, target: "aws", ...config }, calls });

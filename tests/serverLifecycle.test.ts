@@ -1,21 +1,9 @@
 // Issue 8 items 7 and 11 through the whole program, both targets: background work per replica
 // count, and the AI Gateway off by default or on with the passphrase from stack config only.
-import { CallHandler, envRecord, ProgramRun, runProgram } from "./harness";
+import { awsCalls as calls, REGION } from "./awsMocks";
+import { envRecord, ProgramRun, runProgram } from "./harness";
 
-const REGION = "eu-west-1";
 const PASSPHRASE = "kek-passphrase-from-stack-config-0123456789";
-const calls: CallHandler = token => {
-    switch (token) {
-        case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { id: REGION, names: [`${REGION}a`, `${REGION}b`], zoneIds: ["euw1-az1", "euw1-az2"] };
-        case "aws:index/getRegion:getRegion":
-            return { id: REGION, region: REGION, name: REGION };
-        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return { id: "123456789012", userName: "AWS", password: "token", proxyEndpoint: `https://123456789012.dkr.ecr.${REGION}.amazonaws.com` };
-        default:
-            return undefined;
-    }
-};
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 
