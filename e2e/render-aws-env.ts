@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
-import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
+import { qualifyConfig, settleRegistrations, unwrapMockSecrets } from "../tests/mockValues";
 
 const REGION = "eu-west-1";
 const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
@@ -63,15 +63,6 @@ const mocks: pulumi.runtime.Mocks = {
     },
 };
 
-async function settle(): Promise<void> {
-    let last = -1;
-    for (let i = 0; i < 200; i++) {
-        await new Promise(r => setTimeout(r, 50));
-        if (captured.length === last && i > 10) return;
-        last = captured.length;
-    }
-    throw new Error("render-aws-env: resources kept being registered for 10 s");
-}
 
 async function main(): Promise<void> {
     const [backend, outFile, ...extra] = process.argv.slice(2);
@@ -87,7 +78,7 @@ async function main(): Promise<void> {
     await pulumi.runtime.setMocks(mocks, PROJECT, "aws", false);
     pulumi.runtime.setAllConfig(qualifyConfig(config));
     await import("../index");
-    await settle();
+    await settleRegistrations(captured, "render-aws-env");
     const taskDefinitions = captured.filter(c => c.type === TASK_DEFINITION);
     if (taskDefinitions.length !== 1) throw new Error(`expected one ECS task definition, found ${taskDefinitions.length}`);
     const containers = JSON.parse(String(taskDefinitions[0].inputs.containerDefinitions)) as Array<{

@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
 import { ROLE_LABEL } from "../components/docker/common";
 import { verifySha512Crypt } from "../components/render/shaCrypt";
-import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
+import { qualifyConfig, settleRegistrations, unwrapMockSecrets } from "../tests/mockValues";
 
 const STACK = "dev";
 const CONTAINER_TYPE = "docker:index/container:Container";
@@ -106,16 +106,6 @@ const mocks: pulumi.runtime.Mocks = {
     },
 };
 
-/** Waits until no new resource has been registered for a while (outputs resolve asynchronously). */
-async function settle(): Promise<void> {
-    let last = -1;
-    for (let i = 0; i < 200; i++) {
-        await new Promise(r => setTimeout(r, 50));
-        if (captured.length === last && i > 10) return;
-        last = captured.length;
-    }
-    throw new Error("render-spec: resources kept being registered for 10 s");
-}
 
 function roleOf(inputs: Record<string, unknown>): string | undefined {
     const labels = (inputs.labels ?? []) as Array<{ label: string; value: string }>;
@@ -139,7 +129,7 @@ async function main(): Promise<void> {
     pulumi.runtime.setAllConfig(qualifyConfig(config));
     // Config and mocks first, then the program (it reads config at import time).
     await import("../index");
-    await settle();
+    await settleRegistrations(captured, "render-spec");
 
     const containers = captured
         .filter(c => c.type === CONTAINER_TYPE)

@@ -33,3 +33,14 @@ export function qualifyConfig(config: Readonly<Record<string, string>>): Record<
     for (const [k, v] of Object.entries(config)) out[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
     return out;
 }
+
+/** Waits until no new resource has been recorded for a while (outputs resolve asynchronously). */
+export async function settleRegistrations(recorded: readonly unknown[], who: string): Promise<void> {
+    let last = -1;
+    for (let i = 0; i < 200; i++) {
+        await new Promise(r => setTimeout(r, 50));
+        if (recorded.length === last && i > 10) return;
+        last = recorded.length;
+    }
+    throw new Error(`${who}: resources kept being registered for 10 s`);
+}
