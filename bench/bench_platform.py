@@ -316,7 +316,8 @@ def report(results, peaks, load_before, processes):
     lines, missed = [], []
     size = "1 GiB" if BIG_BYTES == 1 << 30 else f"{BIG_BYTES / 1e6:.0f} MB"
     lines.append(f"bench {BACKEND}: rounds={ROUNDS} seq_n={SEQ_N} conc_total={CONC_TOTAL} big={size} x{TRANSFER_ROUNDS}"
-                 f" quick={QUICK} load before {load_before[0]:.2f} after {os.getloadavg()[0]:.2f} (2 cores shared)")
+                 f" quick={QUICK} chosen_password={os.environ.get('E2E_CHOSEN_PASSWORD', '1') != '0' and BACKEND == 'postgres'}"
+                 f" load before {load_before[0]:.2f} after {os.getloadavg()[0]:.2f} (2 cores shared)")
     lines.append(f"{'measurement':32} {'path':14} {'min':>9} {'median':>9}  unit")
     ratios = {}
     for name, by_path in results.items():
