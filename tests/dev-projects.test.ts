@@ -127,6 +127,16 @@ test("projects output: passwords secret, no project's secret on any command line
     }
 });
 
+test("adding a third project changes nothing of the first two but the proxy's config, htpasswd files and labels", async () => {
+    const two = await runProgram({ stack: "dev", config: { ...CONFIG, projects: JSON.stringify(PROJECTS.slice(0, 2)) } });
+    expect(urnSet(run)).toEqual(expect.arrayContaining(urnSet(two)));
+    for (const r of two.resources) {
+        if (/proxy-nginx$/.test(r.name)) continue;
+        const same = run.resources.find(x => x.urn === r.urn)!;
+        expect({ name: r.name, inputs: same.inputs }).toEqual({ name: r.name, inputs: r.inputs });
+    }
+});
+
 test("without projects there is no projects output", () => {
     expect(without.outputs.projects).toBeUndefined();
 });

@@ -132,8 +132,9 @@ set -eu
     if (engine === "mysql") {
         return `${head}umask 077
 # The admin password goes into an option file, not onto the command line.
-printf '[client]\\nuser=%s\\npassword="%s"\\n' "\${${e.adminUser}}" "\${${e.adminPassword}}" > /tmp/admin.cnf
-mysql --defaults-extra-file=/tmp/admin.cnf --host="\${${e.host}}" --port="\${${e.port}}" --protocol=TCP < ${PROJECT_DB_FILES.mysqlSql}
+cnf="\${TMPDIR:-/tmp}/project-db-admin.cnf"
+printf '[client]\\nuser=%s\\npassword="%s"\\n' "\${${e.adminUser}}" "\${${e.adminPassword}}" > "$cnf"
+mysql --defaults-extra-file="$cnf" --host="\${${e.host}}" --port="\${${e.port}}" --protocol=TCP < ${PROJECT_DB_FILES.mysqlSql}
 echo "project database ready"
 `;
     }
