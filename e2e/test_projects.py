@@ -441,3 +441,24 @@ def test_each_ui_shows_only_its_own_experiments(pspec, pproxy):
         assert shot.exists() and shot.stat().st_size > 10_000, "no screenshot"
         assert EXPERIMENTS[project] in text, f"the UI of {project} does not list its experiment"
         assert other not in text, f"the UI of {project} lists another project's experiment"
+
+
+def tree_rss_mib(proc):
+    total = 0
+    for pid in proc.tree():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def test_memory_per_project_server(project_servers):
+    """What one more project costs: the resident memory of its server (entrypoint + mlflow + 1 worker)."""
+    rss = {p: tree_rss_mib(s["proc"]) for p, s in project_servers.items()}
+    (OUT / "projects-memory.txt").write_text("".join(f"{p} {m:.0f} MiB (mlflowWorkers=1)\n" for p, m in rss.items()))
+    for p, m in rss.items():
+        # Entrypoint, server, one uvicorn worker (plus the job runner where it is on): well under a GiB.
+        assert 100 < m < 1024, f"project {p}'s server tree uses {m:.0f} MiB"
