@@ -10,7 +10,10 @@ import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
 import { renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
+import { ProjectDatabase } from "./components/projectDatabase";
+import { projectNames } from "./components/render/projects";
 import { TrackingServer } from "./components/trackingServer";
+import type { ProjectEndpoint, ProxyProject } from "./components/authProxy";
 
 interface Deployment {
     trackingUri: pulumi.Output<string>;
@@ -22,6 +25,7 @@ interface Deployment {
     ecrRepositoryUrl?: pulumi.Output<string>;
     databaseEndpoint?: pulumi.Output<string>;
     databaseSecretArn?: pulumi.Output<string>;
+    projects?: Record<string, ProjectEndpoint>;
 }
 
 /** What every target exports for MLflow clients. */
@@ -43,6 +47,67 @@ function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefine
 /** The AI Gateway's passphrase from stack config, secret; undefined keeps the gateway off. */
 function kekPassphrase(config: PlatformConfig): pulumi.Output<string> | undefined {
     return config.aiGateway === undefined ? undefined : pulumi.secret(config.aiGateway.kekPassphrase);
+}
+
+/** The local components every project's server shares with the one at `/`. */
+interface LocalParts {
+    readonly networkName: pulumi.Output<string>;
+    readonly store: ArtifactStore<"docker">;
+    readonly backend: BackendStore<"docker">;
+    readonly server: TrackingServer<"docker">;
+}
+
+/**
+ * One MLflow server per project beside the one at `/`, each with its own database and user,
+ * its own prefix-limited storage identity, under /projects/<name>/ (render/projects.ts).
+ * Every resource name is derived from the project's name: adding one renames nothing.
+ */
+function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }): ProxyProject[] {
+    const local = config.local;
+    const { networkName, store, backend, server } = parts;
+    return config.projects.map(project => {
+        const n = projectNames(project.name);
+        const base = `${name}-project-${project.name}`;
+        const database = new ProjectDatabase(`${base}-database`, {
+            platform: "docker",
+            engine: config.backend,
+            networkName,
+            image: config.backend === "mysql" ? local.images.mysql : local.images.postgres,
+            host: backend.host,
+            port: backend.port,
+            adminUsername: backend.adminUsername,
+            adminPassword: backend.adminPassword,
+            databaseName: n.database,
+            username: n.databaseUser,
+        });
+        const identity = new BucketInit(`${base}-bucket-init`, {
+            platform: "docker",
+            bucketName: store.bucketName,
+            networkName,
+            image: local.images.mc,
+            endpointUrl: store.s3EndpointUrl,
+            rootUser: store.rootUser,
+            rootPassword: store.rootPassword,
+            accessKeyId: n.accessKeyId,
+            prefix: n.artifactPrefix,
+        });
+        const tracking = new TrackingServer(`${base}-tracking`, {
+            platform: "docker",
+            networkName,
+            pythonImage: local.images.python,
+            workers: config.mlflowWorkers,
+            artifactBucket: store.bucketName,
+            s3EndpointUrl: store.s3EndpointUrl,
+            backendStoreUri: database.connectionUri,
+            artifactAccessKeyId: identity.accessKeyId,
+            artifactSecretAccessKey: identity.secretAccessKey,
+            allowedHosts: hosts.allowedHosts,
+            corsAllowedOrigins: hosts.cors,
+            aiGatewayKekPassphrase: kekPassphrase(config),
+            project: { staticPrefix: n.urlPath, artifactPrefix: n.artifactPrefix, hostname: n.hostname, image: server.imageName },
+        });
+        return { name: project.name, username: project.username, upstream: tracking.upstream, upstreamContainerId: tracking.containerId };
+    });
 }
 
 function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
@@ -93,6 +158,9 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
         aiGatewayKekPassphrase: kekPassphrase(config),
     });
+    const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
+        allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
+    });
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
         networkName,
@@ -106,8 +174,13 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
+        ...(projects.length === 0 ? {} : { projects }),
     });
-    return { ...clientOutputs(proxy, store, backend), minioConsoleUrl: store.consoleUrl };
+    return {
+        ...clientOutputs(proxy, store, backend),
+        minioConsoleUrl: store.consoleUrl,
+        ...(projects.length === 0 ? {} : { projects: proxy.projects }),
+    };
 }
 
 /** The AWS components the tracking server is wired to. */
@@ -248,6 +321,10 @@ const stackOutputs: Record<string, pulumi.Input<unknown>> = {
     ecrRepositoryUrl: deployment.ecrRepositoryUrl,
     databaseEndpoint: deployment.databaseEndpoint,
     databaseSecretArn: deployment.databaseSecretArn,
+    // name -> { trackingUri, username, password }; the passwords secret.
+    // One output, secret as a whole because it holds the passwords: `pulumi stack output projects --show-secrets`.
+    projects: deployment.projects === undefined ? undefined : pulumi.secret(pulumi.output(Object.fromEntries(Object.entries(deployment.projects).map(([k, p]) =>
+        [k, { trackingUri: p.trackingUri, username: p.username, password: p.password }])))),
 };
 for (const key of Object.keys(stackOutputs)) {
     if (stackOutputs[key] === undefined) delete stackOutputs[key];

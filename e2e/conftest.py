@@ -599,12 +599,13 @@ def known_secrets():
     """Every secret value in the spec (raw and URL-encoded), to redact from printed logs."""
     values = set()
     # spec-day2.json: the second render test_lifecycle.py deploys.
-    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json")):
+    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-projects.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
         values.add(data.get("clientPassword") or "")
+        values.update(c["password"] for c in (data.get("projectCredentials") or {}).values())
         for c in data["containers"]:
             for k, v in env_dict(c).items():
                 if any(w in k for w in ("PASSWORD", "SECRET", "URI")):

@@ -112,6 +112,23 @@ function roleOf(inputs: Record<string, unknown>): string | undefined {
     return labels.find(l => l.label === ROLE_LABEL)?.value;
 }
 
+/**
+ * Each project's login (render/projects.ts): the user and the RandomPassword whose
+ * SHA-512-crypt is that project's htpasswd upload entry. Empty without projects.
+ */
+function projectCredentials(uploads: Array<{ file: string; content?: string }>): Record<string, { user: string; password: string }> {
+    const out: Record<string, { user: string; password: string }> = {};
+    for (const u of uploads) {
+        const m = /^\/etc\/nginx\/projects\/([a-z0-9-]+)\.htpasswd$/.exec(u.file);
+        if (!m) continue;
+        const [user, hash] = (u.content ?? "").trim().split(":", 2);
+        const password = passwords.find(p => verifySha512Crypt(p.result, hash ?? ""))?.result;
+        if (!user || !password) throw new Error(`render-spec: could not recover project ${m[1]}'s password from its htpasswd upload`);
+        out[m[1]] = { user, password };
+    }
+    return out;
+}
+
 async function main(): Promise<void> {
     const [backend, outFile, ...extra] = process.argv.slice(2);
     if ((backend !== "mysql" && backend !== "postgres") || !outFile) {
@@ -157,7 +174,7 @@ async function main(): Promise<void> {
     // side of the e2e proxy CPU comparison (test_proxy.py), never used by the platform.
     const baselineHtpasswd = `${clientUser}:${bcrypt.hashSync(clientPassword, 10)}\n`;
 
-    const spec = { backend, config, clientUser, clientPassword, baselineHtpasswd, containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort() };
+    const spec = { backend, config, clientUser, clientPassword, baselineHtpasswd, projectCredentials: projectCredentials(uploads), containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort() };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(spec, null, 2), { mode: 0o600 });
     console.log(`render-spec: ${backend}: ${containers.length} containers (${containers.map(c => c.role).join(", ")}) -> ${outFile}`);

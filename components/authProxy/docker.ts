@@ -3,6 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
 import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "../render/nginx";
+import { projectNames, projectUpstreamLabels } from "../render/projects";
 import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
 
 export function buildDockerAuthProxy(
@@ -11,8 +12,11 @@ export function buildDockerAuthProxy(
     const hostPort = args.hostPort ?? 5000;
     const bindAddress = args.bindAddress ?? "127.0.0.1";
     const image = pulledImage(`${name}-image`, args.image, parent);
-    const nginxConfig = pulumi.output(args.upstream).apply(upstream => renderProxyConfig({
+    const projects = args.projects ?? [];
+    const projectUpstreams = pulumi.all(projects.map(p => p.upstream));
+    const nginxConfig = pulumi.all([args.upstream, projectUpstreams]).apply(([upstream, upstreams]) => renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT, upstream, maxUploadSize: args.maxUploadSize, timeoutSeconds: args.timeoutSeconds, htpasswdPath: HTPASSWD_PATH,
+        ...(projects.length === 0 ? {} : { projects: projects.map((p, i) => ({ name: p.name, upstream: upstreams[i] })) }),
     }));
     const container = new docker.Container(`${name}-nginx`, {
         name: `${name}-nginx`,
@@ -20,12 +24,14 @@ export function buildDockerAuthProxy(
         uploads: [
             { file: PROXY_CONFIG_PATH, content: nginxConfig },
             { file: HTPASSWD_PATH, content: args.credentials.htpasswd },
+            ...projects.map((p, i) => ({ file: projectNames(p.name).htpasswdPath, content: args.projectCredentials[i].htpasswd })),
         ],
         ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
         networksAdvanced: [{ name: args.networkName }],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
-        labels: pulumi.output(args.upstreamContainerId).apply(id => [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id)]),
+        labels: pulumi.all([args.upstreamContainerId, pulumi.all(projects.map(p => p.upstreamContainerId))]).apply(([id, ids]) =>
+            [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id), ...projectUpstreamLabels(projects.map(p => p.name), ids)]),
         ...WAIT_HEALTHY,
         // Its fixed name and host port cannot exist twice: Pulumi must delete it before creating
         // the replacement (pulumi/pulumi-docker#1356: create-before-delete is the default).

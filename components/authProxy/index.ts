@@ -5,7 +5,8 @@ import { basicAuthCredentials } from "../credentials";
 import type { Flavour, FlavouredConstructor } from "../flavour";
 import { buildAwsAuthProxy } from "./aws";
 import { buildDockerAuthProxy } from "./docker";
-import { AUTH_PROXY_TYPE, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
+import { projectNames } from "../render/projects";
+import { AUTH_PROXY_TYPE, ProjectEndpoint, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
 
 export * from "./types";
 
@@ -18,15 +19,25 @@ export * from "./types";
 class AuthProxyComponent extends pulumi.ComponentResource {
     constructor(name: string, args: AuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(AUTH_PROXY_TYPE, name, {}, opts);
+        const projects = args.platform === "docker" ? args.projects ?? [] : [];
         const resolved: AuthProxyResolved = {
             credentials: basicAuthCredentials(this, name, args.username, args.password),
+            projectCredentials: projects.map(p => basicAuthCredentials(this, `${name}-project-${p.name}`, p.username)),
             maxUploadSize: args.maxUploadSize ?? "5g",
             timeoutSeconds: args.timeoutSeconds ?? 3600,
         };
         const flavour: Partial<FlavourOutputs<AwsAuthProxyOutputs>> & FlavourOutputs<AuthProxyOutputs["docker"]> = args.platform === "docker"
             ? buildDockerAuthProxy(this, name, { ...args, ...resolved })
             : buildAwsAuthProxy(this, name, { ...args, ...resolved });
-        const o = { ...flavour, username: pulumi.output(args.username), password: resolved.credentials.password };
+        const projectEndpoints: Record<string, ProjectEndpoint> = {};
+        projects.forEach((p, i) => {
+            projectEndpoints[p.name] = {
+                trackingUri: flavour.url.apply(u => `${u}${projectNames(p.name).urlPath}`),
+                username: pulumi.output(p.username),
+                password: resolved.projectCredentials[i].password,
+            };
+        });
+        const o = { ...flavour, username: pulumi.output(args.username), password: resolved.credentials.password, projects: projectEndpoints };
         Object.assign(this, o);
         this.registerOutputs({
             url: o.url,

@@ -30,6 +30,18 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
     readonly bindAddress?: string;
     /** Host name of the exported URL (default: localhost, or bindAddress when it is a specific address). */
     readonly publicHost?: string;
+    /** Projects served beside `/`, each at /projects/<name>/ with its own login (render/projects.ts). */
+    readonly projects?: readonly ProxyProject[];
+}
+
+/** A project behind the proxy: its own MLflow server and its own basic-auth user. */
+export interface ProxyProject {
+    readonly name: string;
+    readonly username: string;
+    /** host:port of the project's MLflow server. */
+    readonly upstream: pulumi.Input<string>;
+    /** Its container id: a new one replaces the proxy, as for the server at `/`. */
+    readonly upstreamContainerId: pulumi.Input<string>;
 }
 
 export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
@@ -50,6 +62,8 @@ export interface AuthProxyResolved {
     readonly maxUploadSize: string;
     readonly timeoutSeconds: number;
     readonly credentials: BasicAuthCredentials;
+    /** Per project (same order as the args' projects); empty without projects. */
+    readonly projectCredentials: readonly BasicAuthCredentials[];
 }
 
 /** What both flavours give clients and the tracking server. */
@@ -61,6 +75,14 @@ export interface AuthProxyCommonOutputs {
     readonly nginxConfig: pulumi.Output<string>;
     /** Host names clients use, for MLflow's allowed hosts. */
     readonly publicHosts: pulumi.Output<string[]>;
+    /** Per project name: tracking URI, user, password (secret). Empty without projects. */
+    readonly projects: Record<string, ProjectEndpoint>;
+}
+
+export interface ProjectEndpoint {
+    readonly trackingUri: pulumi.Output<string>;
+    readonly username: pulumi.Output<string>;
+    readonly password: pulumi.Output<string>;
 }
 
 export type DockerAuthProxyOutputs = AuthProxyCommonOutputs;
@@ -75,7 +97,7 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
 }
 
 /** What a flavour's builder returns; the class adds username and password. */
-export type FlavourOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password">;
+export type FlavourOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password" | "projects">;
 
 export interface AuthProxyOutputs {
     readonly docker: DockerAuthProxyOutputs;

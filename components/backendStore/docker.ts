@@ -76,6 +76,8 @@ export function buildDockerBackendStore(
         databaseName: pulumi.output(databaseName),
         username: pulumi.output(username),
         password: pulumi.secret(app.result),
+        adminUsername: pulumi.output(isMysql ? "root" : "postgres"),
+        adminPassword: pulumi.secret(admin.result),
         connectionUri: pulumi.secret(pulumi.all([host, app.result]).apply(([h, password]) =>
             renderDatabaseUri({ engine: args.engine, host: h, database: databaseName, username, password }))),
     };

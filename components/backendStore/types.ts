@@ -47,6 +47,9 @@ export interface BackendStoreCommonOutputs {
 }
 
 export interface DockerBackendStoreOutputs extends BackendStoreCommonOutputs {
+    /** The server's administrator (root / postgres) and its password, secret: for project databases only. */
+    readonly adminUsername: pulumi.Output<string>;
+    readonly adminPassword: pulumi.Output<string>;
     /** Application user's password, secret. */
     readonly password: pulumi.Output<string>;
     /** SQLAlchemy URI with URL-encoded credentials, secret. */

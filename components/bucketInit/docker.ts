@@ -13,7 +13,7 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
     const accessKeyId = args.accessKeyId ?? "mlflow-tracking";
     const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent });
     const image = pulledImage(`${name}-image`, args.image, parent);
-    const script = pulumi.output(args.bucketName).apply(b => renderBucketInitScript(artifactAccessPolicy(minioBucketArn(b))));
+    const script = pulumi.output(args.bucketName).apply(b => renderBucketInitScript(artifactAccessPolicy(minioBucketArn(b), args.prefix)));
     const e = BUCKET_INIT_ENV;
     const container = new docker.Container(`${name}-mc`, {
         name: `${name}-mc`,

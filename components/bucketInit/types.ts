@@ -14,6 +14,8 @@ export interface DockerBucketInitArgs {
     readonly rootPassword: pulumi.Input<string>;
     /** Access key of the identity MLflow uses (default "mlflow-tracking"). */
     readonly accessKeyId?: string;
+    /** Limit the identity to keys under this prefix (a project's `projects/<name>/`); default the whole bucket. */
+    readonly prefix?: string;
 }
 
 export interface AwsBucketInitArgs {

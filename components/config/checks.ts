@@ -82,3 +82,24 @@ export function supportsAutoPause(engine: BackendEngine, version: string): boole
     const minimumMinor: Record<number, number> = { 13: 15, 14: 12, 15: 7, 16: 3 };
     return major > 16 || (minimumMinor[major] !== undefined && minor >= minimumMinor[major]);
 }
+
+/**
+ * A project name: lowercase letters and digits, single hyphens inside, 2-24 characters. It is
+ * used unquoted in a URL path, an S3 prefix, a Docker container name and a MinIO user name,
+ * and (hyphens as underscores, behind `mlflow_`) as a database and user name: MySQL user names
+ * hold at most 32 characters, `mlflow_` + 24 = 31.
+ */
+export const PROJECT_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export const PROJECT_NAME_MAX = 24;
+/** Names refused with the reason, so the error can say why. */
+export const RESERVED_PROJECT_NAMES: Record<string, string> = {
+    default: "it names the server at / in the documentation and outputs",
+};
+
+export function projectNameProblem(name: string): string | undefined {
+    if (name.length < 2 || name.length > PROJECT_NAME_MAX || !PROJECT_NAME.test(name)) {
+        return `must be 2-${PROJECT_NAME_MAX} lowercase letters, digits and single inner hyphens, starting with a letter (it becomes a URL path, an S3 prefix, a container name and, as mlflow_<name>, a database and user name)`;
+    }
+    const reserved = RESERVED_PROJECT_NAMES[name];
+    return reserved === undefined ? undefined : `is reserved: ${reserved}`;
+}

@@ -3,8 +3,9 @@
 // What each key may hold is in ./schema; here are the rules that relate keys to each other,
 // one small function per concern and target.
 import * as pulumi from "@pulumi/pulumi";
-import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS } from "../render/capacity";
+import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS, projectsBudgetProblem } from "../render/capacity";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, supportsAutoPause } from "./checks";
+import { readProjects } from "./projects";
 import { ConfigError, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
 import type {
@@ -49,6 +50,7 @@ function readCommon(r: Reader, target: Target): Common {
         proxyTimeoutSeconds: r.integer("proxyTimeoutSeconds"),
         mlflowWorkers: r.integer("mlflowWorkers", DEFAULT_MLFLOW_WORKERS[target]),
         retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
+        projects: readProjects(r),
         ...gatewaySettings(r),
     };
 }
@@ -170,8 +172,23 @@ function readTasks(r: Reader): TaskSettings {
 
 /** The local database container's default max_connections must hold every worker's pools. */
 function checkLocalConnections(r: Reader, common: Common): void {
-    connectionBudgetProblem(common.mlflowWorkers, 1, 1, LOCAL_MAX_CONNECTIONS[common.backend], `the ${common.backend} container's max_connections`)
-        ?.forEach(p => r.fail(...p));
+    const limitName = `the ${common.backend} container's max_connections`;
+    const workers = connectionBudgetProblem(common.mlflowWorkers, 1, 1, LOCAL_MAX_CONNECTIONS[common.backend], limitName);
+    workers?.forEach(p => r.fail(...p));
+    if (workers !== undefined) return;
+    // Every project is one more server with the same workers on the same database container.
+    projectsBudgetProblem(common.mlflowWorkers, 1, 1, common.projects.length, LOCAL_MAX_CONNECTIONS[common.backend], limitName)
+        ?.forEach(([key, value, allowed, fitting]) => r.fail(key, value, allowed,
+            `'${JSON.stringify(common.projects.slice(0, Number(fitting)).map(p => p.name === p.username ? p.name : `${p.name}:${p.username}`))}'`));
+}
+
+/** Projects run on the local target only, so far: refused on aws before anything is created. */
+function refuseAwsProjects(r: Reader, common: Common): void {
+    if (common.projects.length > 0) {
+        r.fail("projects", JSON.stringify(common.projects.map(p => p.name)),
+            "is not supported on target aws yet (one MLflow server per project exists for the local target only; see README, \"Projects\"); remove it for aws stacks",
+            "'[]'   (or: pulumi config rm projects)");
+    }
 }
 
 /** Aurora's max_connections at dbMaxCapacity must hold every task's pools, old and new tasks overlapping during a deployment. */
@@ -207,6 +224,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     const pythonImage = r.string("pythonImage");
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, HOST_CHECK, "mlflow.example.com");
     checkAuroraConnections(r, common, aurora, tasks);
+    refuseAwsProjects(r, common);
     finish(r);
     return {
         target: "aws", ...common,

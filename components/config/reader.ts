@@ -21,11 +21,16 @@ function spec<T extends KeySpec["type"]>(key: ConfigKey, type: T): Extract<KeySp
 
 export class Reader {
     readonly problems: string[] = [];
-    constructor(private readonly raw: RawConfig) {}
+    constructor(private readonly values: RawConfig) {}
 
     has(key: string): boolean {
-        const v = this.raw[key];
+        const v = this.values[key];
         return v !== undefined && v !== "";
+    }
+
+    /** The raw text of a key (check `has` first). */
+    raw(key: string): string {
+        return this.values[key] ?? "";
     }
 
     fail(key: string, value: string | undefined, allowed: string, example: string): void {
@@ -41,7 +46,7 @@ export class Reader {
     string(key: KeysOfType<"string">, fallback?: string): string {
         const s: StringSpec = spec(key, "string");
         const def = fallback ?? s.default ?? "";
-        const value = this.has(key) ? this.raw[key]! : def;
+        const value = this.has(key) ? this.values[key]! : def;
         if (s.check && !s.check(value)) this.fail(key, value, s.allowed ?? "", s.example ?? def);
         return value;
     }
@@ -52,7 +57,7 @@ export class Reader {
 
     oneOf<T extends string>(key: KeysOfType<"choice">): T {
         const s = spec(key, "choice");
-        const value = this.has(key) ? this.raw[key]! : s.default;
+        const value = this.has(key) ? this.values[key]! : s.default;
         if (!s.choices.includes(value)) {
             this.fail(key, value, `must be one of ${s.choices.map(c => `"${c}"`).join(", ")}`, s.default);
             return s.default as T;
@@ -64,7 +69,7 @@ export class Reader {
         const s = spec(key, "integer");
         const def = fallback ?? s.default ?? s.min;
         if (!this.has(key)) return def;
-        const text = this.raw[key]!;
+        const text = this.values[key]!;
         const value = Number(text);
         if (!/^-?\d+$/.test(text.trim()) || value < s.min || value > s.max) {
             this.fail(key, text, `must be a whole number from ${s.min} to ${s.max}`, String(def));
@@ -77,7 +82,7 @@ export class Reader {
     stepped(key: KeysOfType<"number">): number {
         const { default: def, min, max, step } = spec(key, "number");
         if (!this.has(key)) return def;
-        const text = this.raw[key]!;
+        const text = this.values[key]!;
         const value = Number(text);
         if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max || Math.abs(value / step - Math.round(value / step)) > 1e-9) {
             this.fail(key, text, `must be a number from ${min} to ${max} in steps of ${step}`, String(def));
@@ -89,7 +94,7 @@ export class Reader {
     boolean(key: KeysOfType<"boolean">): boolean {
         const def = spec(key, "boolean").default;
         if (!this.has(key)) return def;
-        const text = this.raw[key]!;
+        const text = this.values[key]!;
         if (text !== "true" && text !== "false") {
             this.fail(key, text, `must be true or false`, String(def));
             return def;
@@ -99,7 +104,7 @@ export class Reader {
 
     list(key: KeysOfType<"array">, fallback: string[], check: (v: string) => boolean, allowed: string, example: string): string[] {
         if (!this.has(key)) return fallback;
-        const text = this.raw[key]!;
+        const text = this.values[key]!;
         let parsed: unknown;
         try {
             parsed = JSON.parse(text);

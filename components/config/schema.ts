@@ -93,6 +93,10 @@ export const CONFIG_SCHEMA = {
     proxyTimeoutSeconds: { type: "integer", scope: "both", default: 3600, min: 1, max: 86400, description: "Proxy read/send timeout in seconds, long enough for multi-GB artifact transfers." },
     allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added." },
     mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md)." },
+    projects: {
+        type: "array", scope: "both",
+        description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). Local target only for now.",
+    },
     retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
     enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase." },
     aiGatewayKekPassphrase: {

@@ -48,6 +48,13 @@ export interface AwsSettings {
     readonly pythonImage: string;
 }
 
+/** One entry of `projects`: its own server, database, prefix, identity and login (render/projects.ts). */
+export interface ProjectConfig {
+    readonly name: string;
+    /** Basic-auth user of the project; the project's name unless given as `name:username`. */
+    readonly username: string;
+}
+
 interface CommonConfig {
     readonly backend: BackendEngine;
     readonly username: string;
@@ -64,6 +71,8 @@ interface CommonConfig {
      * encrypted with a key derived from this passphrase (plain text only inside the program).
      */
     readonly aiGateway?: { readonly kekPassphrase: string };
+    /** Projects beside the server at `/`; empty: the platform exactly as before the key existed. */
+    readonly projects: readonly ProjectConfig[];
     /** Keep volumes, buckets and databases when the stack is destroyed. */
     readonly retainDataOnDestroy: boolean;
 }

@@ -7,6 +7,7 @@ export interface PolicyDocument {
         readonly Effect: "Allow" | "Deny";
         readonly Action: string[];
         readonly Resource: string[];
+        readonly Condition?: Record<string, Record<string, string[]>>;
     }>;
 }
 
@@ -15,16 +16,40 @@ export const BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:List
 /** Object-level actions: read, write, delete (mlflow gc, run deletion) and multipart uploads of large artifacts. */
 export const OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
-/** Least privilege on one bucket: no s3:*, no "*" resource. */
-export function artifactAccessPolicy(bucketArn: string): PolicyDocument {
+/**
+ * Least privilege on one bucket: no s3:*, no "*" resource. With `prefix` (a project's
+ * `projects/<name>/`), objects under that prefix only, and listings only of keys under it
+ * (the s3:prefix condition key, which AWS IAM and MinIO evaluate on ListBucket and
+ * ListBucketMultipartUploads).
+ */
+export function artifactAccessPolicy(bucketArn: string, prefix?: string): PolicyDocument {
     if (!/^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$/.test(bucketArn)) {
         throw new Error(`artifactAccessPolicy needs a bucket ARN, got ${JSON.stringify(bucketArn)}`);
     }
+    if (prefix !== undefined) return prefixAccessPolicy(bucketArn, prefix);
     return {
         Version: "2012-10-17",
         Statement: [
             { Sid: "ArtifactBucket", Effect: "Allow", Action: BUCKET_ACTIONS, Resource: [bucketArn] },
             { Sid: "ArtifactObjects", Effect: "Allow", Action: OBJECT_ACTIONS, Resource: [`${bucketArn}/*`] },
+        ],
+    };
+}
+
+function prefixAccessPolicy(bucketArn: string, prefix: string): PolicyDocument {
+    if (!/^([a-z0-9-]+\/)+$/.test(prefix)) {
+        throw new Error(`artifact prefix must be path segments of lowercase letters, digits and '-' ending in '/', got ${JSON.stringify(prefix)}`);
+    }
+    const listed = ["s3:ListBucket", "s3:ListBucketMultipartUploads"];
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "ArtifactBucketLocation", Effect: "Allow", Action: BUCKET_ACTIONS.filter(a => !listed.includes(a)), Resource: [bucketArn] },
+            {
+                Sid: "ArtifactPrefixListing", Effect: "Allow", Action: listed, Resource: [bucketArn],
+                Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+            },
+            { Sid: "ArtifactPrefixObjects", Effect: "Allow", Action: OBJECT_ACTIONS, Resource: [`${bucketArn}/${prefix}*`] },
         ],
     };
 }

@@ -132,3 +132,26 @@ export function connectionBudgetProblem(workers: number, maxTasks: number, overl
     const tasks = Math.max(1, Math.floor(v.usable / perTask));
     return [["maxTasks", String(maxTasks), `must fit ${limitName} with 1 worker: ${v.problem}; raise dbMaxCapacity or lower maxTasks to ${tasks}`, String(tasks)]];
 }
+
+/**
+ * Several projects (render/projects.ts): one MLflow server per project beside the one at `/`,
+ * each with `workers` workers and its own pools, all on the same database server. Undefined
+ * when `servers` x the fleet fits `limit`; otherwise the problem, named on `projects` with the
+ * most projects that fit and the worker count that would fit them all.
+ */
+export function projectsBudgetProblem(workers: number, maxTasks: number, overlap: number, projects: number, limit: number, limitName: string): ConfigProblem[] | undefined {
+    if (projects === 0) return undefined;
+    const servers = 1 + projects;
+    const perServer = connectionDemand({ pool: DEFAULT_POOL, workers, maxTasks, deploymentOverlap: overlap });
+    const usable = Math.max(0, limit - RESERVED_CONNECTIONS);
+    if (perServer * servers <= usable) return undefined;
+    const fittingProjects = Math.max(0, Math.floor(usable / perServer) - 1);
+    const perWorker = connectionDemand({ pool: DEFAULT_POOL, workers: 1, maxTasks, deploymentOverlap: overlap });
+    const fittingWorkers = Math.floor(usable / (perWorker * servers));
+    const fix = fittingWorkers >= 1 ? `, or set mlflowWorkers to ${fittingWorkers}` : "";
+    return [["projects", `${projects} projects`,
+        `must fit ${limitName}: ${servers} servers (the one at / and ${projects} projects) x ${perServer} connections each = ${perServer * servers},`
+        + ` but the database allows ${limit} (${usable} after ${RESERVED_CONNECTIONS} reserved); at most ${fittingProjects} projects fit with mlflowWorkers ${workers}${fix}`,
+        // The parser replaces this with the list cut to the projects that fit.
+        String(fittingProjects)]];
+}

@@ -8,8 +8,13 @@ export const MLFLOW_PORT = 5000;
 export const ENTRYPOINT_PATH = "/opt/mlflow/entrypoint.py";
 export const ENTRYPOINT_COMMAND = ["python", ENTRYPOINT_PATH];
 /** Container healthcheck of the tracking server (the slim image has Python but no curl). */
-export const HEALTHCHECK_COMMAND = ["CMD", "python", "-c",
-    `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${MLFLOW_PORT}/health', timeout=4)`];
+export const HEALTHCHECK_COMMAND = healthcheckCommand("");
+
+/** The healthcheck of a server whose routes live under `staticPrefix` (a project's `/projects/<name>`). */
+export function healthcheckCommand(staticPrefix: string): string[] {
+    return ["CMD", "python", "-c",
+        `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${MLFLOW_PORT}${staticPrefix}/health', timeout=4)`];
+}
 
 export interface TrackingServerSettings {
     readonly port: number;
@@ -41,6 +46,12 @@ export interface TrackingServerSettings {
      * needs MLFLOW_CRYPTO_KEK_PASSPHRASE, which each flavour adds as a secret.
      */
     readonly aiGateway?: boolean;
+    /**
+     * A project's server (render/projects.ts): every route, API, UI and artifacts, under this
+     * path (MLflow's --static-prefix, `/x` without a trailing slash), and artifacts under
+     * `artifactPrefix` (`projects/<name>/`) of the bucket. Unset: the server at `/`.
+     */
+    readonly project?: { readonly staticPrefix: string; readonly artifactPrefix: string };
 }
 
 /**
@@ -120,7 +131,7 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         // Proxied artifact access: clients talk only to the tracking server, never to the bucket.
         MLFLOW_SERVE_ARTIFACTS: "true",
         // s3proxied:// is images/tracking-server/artifacts-plugin: the same bucket, no presigned transfers.
-        MLFLOW_ARTIFACTS_DESTINATION: `${s.presignedTransfers ? "s3" : "s3proxied"}://${s.artifactBucket}/`,
+        MLFLOW_ARTIFACTS_DESTINATION: `${s.presignedTransfers ? "s3" : "s3proxied"}://${s.artifactBucket}/${s.project?.artifactPrefix ?? ""}`,
         MLFLOW_SERVER_ALLOWED_HOSTS: renderAllowedHosts(s.allowedHosts).join(","),
         AWS_DEFAULT_REGION: s.s3Region,
         // Bring the schema up to date before serving (mlflow db upgrade), so upgrades of the image just work.
@@ -131,6 +142,13 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         // uvicorn keeps idle connections longer than nginx does (render/keepalive.ts); its 5 s default is shorter.
         MLFLOW_UVICORN_OPTS: renderUvicornOpts(),
     };
+    if (s.project !== undefined) {
+        if (!/^(\/[a-z0-9-]+)+$/.test(s.project.staticPrefix) || !/^([a-z0-9-]+\/)+$/.test(s.project.artifactPrefix)) {
+            throw new Error(`project prefixes must be /a/b and a/b/, got ${JSON.stringify(s.project)}`);
+        }
+        // mlflow server --static-prefix (mlflow/cli/__init__.py: envvar MLFLOW_STATIC_PREFIX).
+        env.MLFLOW_STATIC_PREFIX = s.project.staticPrefix;
+    }
     if (s.corsAllowedOrigins.length > 0) {
         env.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS = s.corsAllowedOrigins.join(",");
     }

@@ -1,6 +1,7 @@
 // nginx configuration for the authenticating proxy, shared by the Docker container, the
 // AWS sidecar and the end-to-end tests.
 import { KeepAliveChain, keepAliveChain } from "./keepalive";
+import { ProjectLocation, renderProjectProxyBlocks } from "./projects";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
 export interface ProxyConfigOptions {
@@ -17,6 +18,8 @@ export interface ProxyConfigOptions {
     readonly realm?: string;
     /** Keep-alive timeouts (render/keepalive.ts); default: no load balancer in front. */
     readonly keepAlive?: KeepAliveChain;
+    /** Projects served beside `/` (render/projects.ts); none: the config is unchanged. */
+    readonly projects?: readonly ProjectLocation[];
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -43,6 +46,7 @@ export function renderProxyConfig(o: ProxyConfigOptions): string {
     const realm = (o.realm ?? "MLflow").replace(/["\\]/g, "");
     const t = `${o.timeoutSeconds}s`;
     const ka = o.keepAlive ?? keepAliveChain({ proxyTimeoutSeconds: o.timeoutSeconds, loadBalancer: false });
+    const projects = renderProjectProxyBlocks(o.projects ?? [], ka);
     return `# Rendered by mlflow-platform (components/render/nginx.ts). Edits are overwritten.
 upstream mlflow_tracking {
     server ${o.upstream};
@@ -50,7 +54,7 @@ upstream mlflow_tracking {
     # Give idle connections up before uvicorn closes them (render/keepalive.ts).
     keepalive_timeout ${ka.proxyUpstreamKeepaliveSeconds}s;
 }
-
+${projects.upstreams}
 # Only the exact raw URI /health is open; anything nginx merely normalises to it is not.
 map $request_uri $mlflow_auth_realm {
     default "${realm}";
@@ -109,7 +113,7 @@ server {
         auth_basic_user_file ${o.htpasswdPath};
         proxy_pass http://mlflow_tracking;
     }
-}
+${projects.locations}}
 `;
 }
 

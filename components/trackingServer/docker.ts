@@ -4,7 +4,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
-import { ENTRYPOINT_COMMAND, HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
+import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
 import type { DockerTrackingServerArgs, DockerTrackingServerOutputs } from "./types";
 
 export const MLFLOW_HOSTNAME = "mlflow";
@@ -19,6 +19,7 @@ function trackingServerEnv(args: DockerTrackingServerArgs & { workers: number })
             // MinIO's default region; boto3 signs with it.
             s3Region: "us-east-1",
             aiGateway: args.aiGatewayKekPassphrase !== undefined,
+            project: args.project,
         }));
     // "" only while the gateway is off; then the key is not set at all.
     const kek = args.aiGatewayKekPassphrase ?? "";
@@ -32,33 +33,39 @@ function trackingServerEnv(args: DockerTrackingServerArgs & { workers: number })
         })));
 }
 
-export function buildDockerTrackingServer(
-    parent: pulumi.Resource, name: string, args: DockerTrackingServerArgs & { workers: number },
-): DockerTrackingServerOutputs {
-    const image = new docker.Image(`${name}-image`, {
-        imageName: `mlflow-platform/tracking-server:${trackingServerImageTag(args.pythonImage)}`,
+/** The MLflow image, built here from images/tracking-server. */
+function trackingServerImage(parent: pulumi.Resource, name: string, pythonImage: string): pulumi.Output<string> {
+    return new docker.Image(`${name}-image`, {
+        imageName: `mlflow-platform/tracking-server:${trackingServerImageTag(pythonImage)}`,
         build: {
             context: TRACKING_SERVER_CONTEXT,
             dockerfile: `${TRACKING_SERVER_CONTEXT}/Dockerfile`,
-            args: { PYTHON_IMAGE: args.pythonImage },
+            args: { PYTHON_IMAGE: pythonImage },
         },
         skipPush: true,
-    }, { parent });
+    }, { parent }).imageName;
+}
+
+export function buildDockerTrackingServer(
+    parent: pulumi.Resource, name: string, args: DockerTrackingServerArgs & { workers: number },
+): DockerTrackingServerOutputs {
+    const imageName = args.project === undefined ? trackingServerImage(parent, name, args.pythonImage) : pulumi.output(args.project.image);
+    const hostname = args.project?.hostname ?? MLFLOW_HOSTNAME;
     const container = new docker.Container(`${name}-mlflow`, {
         name: `${name}-mlflow`,
-        image: image.imageName,
+        image: imageName,
         entrypoints: ENTRYPOINT_COMMAND,
         envs: envList(trackingServerEnv(args)),
-        networksAdvanced: [{ name: args.networkName, aliases: [MLFLOW_HOSTNAME] }],
-        healthcheck: healthcheck(HEALTHCHECK_COMMAND),
+        networksAdvanced: [{ name: args.networkName, aliases: [hostname] }],
+        healthcheck: healthcheck(healthcheckCommand(args.project?.staticPrefix ?? "")),
         restart: RESTART_POLICY,
         labels: roleLabels("tracking-server"),
         ...WAIT_HEALTHY,
         // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
     }, { parent, deleteBeforeReplace: true });
     return {
-        upstream: container.id.apply(() => `${MLFLOW_HOSTNAME}:${MLFLOW_PORT}`),
-        imageName: image.imageName,
+        upstream: container.id.apply(() => `${hostname}:${MLFLOW_PORT}`),
+        imageName,
         containerId: container.id,
     };
 }

@@ -27,6 +27,17 @@ export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
     /** The bucket-limited identity from BucketInit; never the MinIO root. */
     readonly artifactAccessKeyId: pulumi.Input<string>;
     readonly artifactSecretAccessKey: pulumi.Input<string>;
+    /**
+     * A project's server beside the one at `/` (render/projects.ts): its routes under
+     * `staticPrefix`, artifacts under `artifactPrefix`, reachable as `hostname` on the network,
+     * running `image` (the main server's, built once) instead of building its own.
+     */
+    readonly project?: {
+        readonly staticPrefix: string;
+        readonly artifactPrefix: string;
+        readonly hostname: string;
+        readonly image: pulumi.Input<string>;
+    };
 }
 
 export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {

@@ -1,0 +1,62 @@
+import { ConfigError, parseConfig, RawConfig } from ".";
+
+function problemsOf(raw: RawConfig, region?: string): string[] {
+    try {
+        parseConfig(raw, region);
+    } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+    }
+    return [];
+}
+
+const AWS = { target: "aws", bucketName: "mlflow-artifacts-x" };
+
+describe("projects", () => {
+    test("unset: no projects", () => {
+        expect(parseConfig({}).projects).toEqual([]);
+    });
+
+    test("names, with an optional user after ':' (default: the name)", () => {
+        expect(parseConfig({ projects: '["team-a","vision:alice"]' }).projects).toEqual([
+            { name: "team-a", username: "team-a" }, { name: "vision", username: "alice" },
+        ]);
+    });
+
+    test("a comma-separated string works like the list", () => {
+        expect(parseConfig({ projects: "ab, cd" }).projects.map(p => p.name)).toEqual(["ab", "cd"]);
+    });
+
+    test.each<[string, RawConfig, RegExp]>([
+        ["duplicate", { projects: '["team-a","team-a:bob"]' },
+            /^mlflow-platform:projects = "team-a:bob" is invalid: names project team-a twice: each project needs its own name\. Fix: pulumi config set projects '\["team-a","team-b:alice"\]'$/],
+        ["uppercase", { projects: '["Team"]' }, /^mlflow-platform:projects = "Team" is invalid: entry name "Team" must be 2-24 lowercase letters.*URL path, an S3 prefix.*database and user name\)\. Fix: pulumi config set projects/],
+        ["underscore (not a URL/prefix/container name we accept)", { projects: '["team_a"]' }, /projects = "team_a" is invalid: entry name "team_a" must be/],
+        ["slash", { projects: '["a/b"]' }, /projects = "a\/b" is invalid/],
+        ["too long for a MySQL user", { projects: JSON.stringify(["x".repeat(25)]) }, /must be 2-24/],
+        ["reserved", { projects: '["default"]' }, /projects = "default" is invalid: entry name "default" is reserved: it names the server at \//],
+        ["bad user", { projects: '["ab:a b"]' }, /projects = "ab:a b" is invalid: entry user must be 1-64 characters/],
+        ["two colons", { projects: '["ab:c:d"]' }, /projects = "ab:c:d" is invalid: entry user/],
+        ["not strings", { projects: '[{"name":"ab"}]' }, /projects = "\[\{\\"name\\":\\"ab\\"\}\]" is invalid: must be a list of strings/],
+        ["more projects than the mysql container's connections", { projects: '["p1","p2","p3","p4","p5"]' },
+            /^mlflow-platform:projects = "5 projects" is invalid: must fit the mysql container's max_connections: 6 servers \(the one at \/ and 5 projects\) x 24 connections each = 144, but the database allows 151 \(141 after 10 reserved\); at most 4 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3\. Fix: pulumi config set projects '\["p1","p2","p3","p4"\]'$/],
+        ["postgres: 3 projects at 4 workers do not fit", { backend: "postgres", projects: '["p1","p2:u","p3"]' },
+            /projects = "3 projects" is invalid: .*at most 2 projects fit.*Fix: pulumi config set projects '\["p1","p2:u"\]'$/],
+        ["aws: not yet", { ...AWS, projects: '["ab"]' }, /^mlflow-platform:projects = "\[\\"ab\\"\]" is invalid: is not supported on target aws yet/],
+    ])("%s", (_, raw, expected) => {
+        const problems = problemsOf(raw, "eu-west-1");
+        expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+    });
+
+    test("fewer workers make room for more projects", () => {
+        expect(parseConfig({ backend: "postgres", mlflowWorkers: "1", projects: JSON.stringify(Array.from({ length: 14 }, (_, i) => `p${i}`)) }).projects).toHaveLength(14);
+    });
+
+    test("every bad entry is reported, not just the first", () => {
+        expect(problemsOf({ projects: '["A","b","ok"]' })).toHaveLength(2);
+    });
+
+    test("aws without projects is unaffected", () => {
+        expect(problemsOf(AWS, "eu-west-1")).toEqual([]);
+    });
+});

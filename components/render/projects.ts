@@ -1,0 +1,162 @@
+// Several projects on one platform: what each project is called where (database, user,
+// storage identity, URL path, artifact prefix, container), its nginx location and the
+// script that creates its database. Pure: shared by the Docker flavour, the config checks
+// and the e2e suite.
+import { projectNameProblem } from "../config/checks";
+import type { BackendEngine } from "../config/types";
+import { MYSQL_CHARSET, mysqlIdentifier, mysqlString, POSTGRES_APP_ENV, renderPostgresReconcileSql } from "./database";
+import type { KeepAliveChain } from "./keepalive";
+
+export { PROJECT_NAME, PROJECT_NAME_MAX, projectNameProblem, RESERVED_PROJECT_NAMES } from "../config/checks";
+
+/** Everything a project is called, derived from its name only, so adding one renames nothing. */
+export interface ProjectNames {
+    readonly name: string;
+    /** URL path clients use, without a trailing slash: MLflow's static prefix (MLFLOW_STATIC_PREFIX). */
+    readonly urlPath: string;
+    /** Key prefix in the shared bucket, with a trailing slash. */
+    readonly artifactPrefix: string;
+    readonly database: string;
+    readonly databaseUser: string;
+    /** MinIO user (access key) limited to the prefix. */
+    readonly accessKeyId: string;
+    /** Network alias of the project's MLflow container. */
+    readonly hostname: string;
+    /** nginx upstream block name. */
+    readonly upstreamName: string;
+    /** htpasswd file as nginx sees it. */
+    readonly htpasswdPath: string;
+}
+
+export function projectNames(name: string): ProjectNames {
+    const problem = projectNameProblem(name);
+    if (problem !== undefined) throw new Error(`project name ${JSON.stringify(name)} ${problem}`);
+    const snake = name.replace(/-/g, "_");
+    return {
+        name,
+        urlPath: `/projects/${name}`,
+        artifactPrefix: `projects/${name}/`,
+        database: `mlflow_${snake}`,
+        databaseUser: `mlflow_${snake}`,
+        accessKeyId: `mlflow-project-${name}`,
+        hostname: `mlflow-${name}`,
+        upstreamName: `mlflow_project_${snake}`,
+        htpasswdPath: `/etc/nginx/projects/${name}.htpasswd`,
+    };
+}
+
+/** What nginx needs of one project. */
+export interface ProjectLocation {
+    readonly name: string;
+    /** host:port of the project's MLflow server. */
+    readonly upstream: string;
+}
+
+/**
+ * The http-context upstream blocks and server-context locations of the projects, for
+ * renderProxyConfig. Each project's location has its own realm and htpasswd file, so one
+ * project's credentials get 401 on another's URL, and on `/`. A prefix location ending in
+ * `/` with proxy_pass answers `/projects/<name>` with a 301 to `/projects/<name>/` by itself
+ * (nginx docs, `location`), so no `return` is needed (it would run before auth_basic). The
+ * URI is passed unchanged: MLflow serves every route under its static prefix.
+ */
+export function renderProjectProxyBlocks(projects: readonly ProjectLocation[], ka: KeepAliveChain): { upstreams: string; locations: string } {
+    const seen = new Set<string>();
+    const upstreams: string[] = [];
+    const locations: string[] = [];
+    for (const p of projects) {
+        const n = projectNames(p.name);
+        if (seen.has(p.name)) throw new Error(`project ${p.name} is listed twice`);
+        seen.add(p.name);
+        if (!/^[A-Za-z0-9.-]+:\d+$/.test(p.upstream)) throw new Error(`upstream of project ${p.name} must be host:port, got ${JSON.stringify(p.upstream)}`);
+        upstreams.push(`
+upstream ${n.upstreamName} {
+    server ${p.upstream};
+    keepalive 16;
+    keepalive_timeout ${ka.proxyUpstreamKeepaliveSeconds}s;
+}
+`);
+        locations.push(`
+    # Project ${p.name}: its own credentials only (not those of / or of another project).
+    location ${n.urlPath}/ {
+        auth_basic "MLflow ${p.name}";
+        auth_basic_user_file ${n.htpasswdPath};
+        proxy_pass http://${n.upstreamName};
+    }
+`);
+    }
+    return { upstreams: upstreams.join(""), locations: locations.join("") };
+}
+
+/** Environment of the one-shot database init container (values only through the environment). */
+export const PROJECT_DB_ENV = {
+    host: "DB_HOST",
+    port: "DB_PORT",
+    adminUser: "DB_ADMIN_USER",
+    adminPassword: "DB_ADMIN_PASSWORD",
+    ...POSTGRES_APP_ENV,
+} as const;
+
+export const PROJECT_DB_FILES = { script: "/init/project-db.sh", mysqlSql: "/init/project-db.sql" } as const;
+
+/**
+ * MySQL: the project's database and user, the user's password, and privileges on that
+ * database only. Idempotent (IF [NOT] EXISTS, ALTER USER), so it runs again on every change.
+ * It holds the project's password: upload it as a secret.
+ */
+export function renderProjectMysqlSql(database: string, username: string, password: string): string {
+    const db = mysqlIdentifier(database);
+    const user = `${mysqlString(username)}@'%'`;
+    const pw = mysqlString(password);
+    return `-- Rendered by mlflow-platform (components/render/projects.ts): project database and user.
+CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET ${MYSQL_CHARSET.charset} COLLATE ${MYSQL_CHARSET.collation};
+CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${pw};
+ALTER USER ${user} IDENTIFIED BY ${pw};
+GRANT ALL PRIVILEGES ON ${db}.* TO ${user};
+`;
+}
+
+/**
+ * The init container's script, run with the database image's own client against the
+ * platform's database server as its administrator. The admin password comes from the
+ * environment: MySQL reads it from an option file written with shell builtins (never an
+ * argument); psql from PGPASSWORD. PostgreSQL's statements are the backend store's own
+ * (render/database.ts): role, database owned by it, REVOKE ALL (CONNECT included) FROM PUBLIC.
+ */
+export function renderProjectDatabaseScript(engine: BackendEngine): string {
+    const e = PROJECT_DB_ENV;
+    const head = `#!/bin/sh
+# Rendered by mlflow-platform (components/render/projects.ts): project database, user and grants.
+set -eu
+`;
+    if (engine === "mysql") {
+        return `${head}umask 077
+# The admin password goes into an option file, not onto the command line.
+cnf="\${TMPDIR:-/tmp}/project-db-admin.cnf"
+printf '[client]\\nuser=%s\\npassword="%s"\\n' "\${${e.adminUser}}" "\${${e.adminPassword}}" > "$cnf"
+mysql --defaults-extra-file="$cnf" --host="\${${e.host}}" --port="\${${e.port}}" --protocol=TCP < ${PROJECT_DB_FILES.mysqlSql}
+echo "project database ready"
+`;
+    }
+    return `${head}export PGPASSWORD="\${${e.adminPassword}}"
+psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password --host "\${${e.host}}" --port "\${${e.port}}" --username "\${${e.adminUser}}" --dbname postgres <<'SQL'
+${renderPostgresReconcileSql({ admin: false })}SQL
+echo "project database ready"
+`;
+}
+
+/** Error for an init container that exited non-zero: where its output is, how to run it again. */
+export function projectDatabaseFailureMessage(exitCode: number, containerName: string, urn: string): string {
+    return `project database init exited with ${exitCode}. Its output: \`docker logs ${containerName}\`. `
+        + "It runs again only when its inputs change, so after fixing the cause (database server healthy, its admin password) run it again with: "
+        + `pulumi up --replace '${urn}'`;
+}
+
+/** Labels on the proxy naming each project's MLflow container: a new one replaces the proxy (see proxyUpstreamLabels). */
+export function projectUpstreamLabels(names: readonly string[], containerIds: readonly string[]): Array<{ label: string; value: string }> {
+    if (names.length !== containerIds.length) throw new Error("one container id per project");
+    return names.map((n, i) => {
+        if (containerIds[i] === "") throw new Error(`the MLflow container id of project ${n} is empty`);
+        return { label: `mlflow-platform.project-upstream-container.${n}`, value: containerIds[i] };
+    });
+}

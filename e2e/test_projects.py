@@ -1,0 +1,473 @@
+"""Two projects beside the server at / (issue 11), run from spec-projects.json.
+
+The spec is the local target rendered with `projects=["alpha","beta:bob"]` (e2e/run). Every
+project container is replaced as conftest.py replaces the platform's own, and only addresses,
+paths and the per-run name suffix are rewritten:
+
+| container (role)            | runs here as                                  | rewritten                                  |
+|-----------------------------|-----------------------------------------------|--------------------------------------------|
+| project-database (one-shot) | its rendered /init/project-db.sh, with `sh`,  | DB_HOST db -> 127.0.0.1, DB_PORT, the admin |
+|                             | the host's mysql / psql client, against the   | user/password -> the machine's; names get a |
+|                             | machine's MariaDB / PostgreSQL                | per-run suffix (SQL text / MLFLOW_DB_* env);|
+|                             |                                               | /init/project-db.sql -> a copy; TMPDIR      |
+| bucket-init (per project)   | boto3 against moto: the policy cut from the   | moto generates the key pair                 |
+|                             | script's heredoc, the user, attach            |                                             |
+| tracking-server (project)   | images/tracking-server/entrypoint.py          | as conftest.mlflow_env                      |
+| auth-proxy                  | Debian nginx                                  | upstream host:ports, listen, htpasswd paths |
+
+The server at / is not started (its upstream points at a closed port): no test sends it an
+authenticated request.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import (BACKEND, ENTRYPOINT, MINIO_URL, OUT, PG_ADMIN, PG_ENV, RUN_SUFFIX, Proc, Redacted, _mysql_admin, _psql,
+                      base_env, env_dict, free_port, policy_from_script, require, upload, wait_for)
+
+SPEC = OUT / "spec-projects.json"
+PROJECTS = ("alpha", "beta")
+ROLES = ("project-database", "bucket-init", "tracking-server")
+
+
+def container(spec, role, project=None):
+    prefix = f"mlflow-dev-project-{project}-" if project else None
+    found = [c for c in spec["containers"] if c["role"] == role
+             and (c["name"].startswith(prefix) if prefix else "-project-" not in c["name"])]
+    assert len(found) == 1, f"expected one {role} container for {project or '/'}, found {[c['name'] for c in found]}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def pspec():
+    require(SPEC.exists(), f"spec {SPEC} not rendered (run e2e/run)")
+    data = json.loads(SPEC.read_text())
+    assert data["backend"] == BACKEND
+    assert sorted(data["projectCredentials"]) == list(PROJECTS)
+    for p in PROJECTS:
+        for role in ROLES:
+            container(data, role, p)
+    return Redacted(data)
+
+
+# --- databases -----------------------------------------------------------------------------
+
+def run_project_db_init(spec, project, workdir):
+    """Runs the project's rendered init script for real; returns (database, user, password) as created."""
+    c = container(spec, "project-database", project)
+    env = env_dict(c)
+    assert c["inputs"]["entrypoints"] == ["/bin/sh"] and c["inputs"]["command"] == ["/init/project-db.sh"]
+    assert env["DB_HOST"] == "db"
+    name, user, password = env["MLFLOW_DB_NAME"], env["MLFLOW_DB_USER"], env["MLFLOW_DB_PASSWORD"]
+    run_name, run_user = f"{name}_{RUN_SUFFIX}", f"{user}_{RUN_SUFFIX}"
+    script = upload(c, "/init/project-db.sh")["content"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    run_env = {**base_env(), "TMPDIR": str(workdir), "DB_HOST": "127.0.0.1"}
+    if BACKEND == "mysql":
+        sql = upload(c, "/init/project-db.sql")["content"]
+        for quoted in (f"`{name}`", f"'{user}'"):
+            assert quoted in sql, f"{quoted} not in the rendered SQL"
+        sql = sql.replace(f"`{name}`", f"`{run_name}`").replace(f"'{user}'", f"'{run_user}'")
+        (workdir / "project-db.sql").write_text(sql)
+        assert script.count("/init/project-db.sql") == 1
+        script = script.replace("/init/project-db.sql", str(workdir / "project-db.sql"))
+        run_env.update({"DB_PORT": os.environ.get("E2E_MYSQL_PORT", "3306"), "DB_ADMIN_USER": os.environ.get("E2E_MYSQL_ADMIN", "root"),
+                        "DB_ADMIN_PASSWORD": os.environ.get("E2E_MYSQL_ADMIN_PASSWORD", "")})
+        run_env["DB_HOST"] = os.environ.get("E2E_MYSQL_HOST", "127.0.0.1")
+    else:
+        run_env.update({**env, "DB_HOST": PG_ENV["PGHOST"], "DB_PORT": PG_ENV["PGPORT"], "DB_ADMIN_USER": PG_ADMIN,
+                        "MLFLOW_DB_NAME": run_name, "MLFLOW_DB_USER": run_user})
+    (workdir / "project-db.sh").write_text(script)
+    # Twice: the script must be idempotent (it runs again whenever its inputs change).
+    for attempt in (1, 2):
+        r = subprocess.run(["sh", str(workdir / "project-db.sh")], env=run_env, capture_output=True, text=True, timeout=120)
+        (OUT / f"project-{project}-db-init.log").write_text(r.stdout + r.stderr)
+        assert r.returncode == 0, f"project {project} database init failed (run {attempt}), see {OUT / f'project-{project}-db-init.log'}"
+    return run_name, run_user, password
+
+
+def drop_project_db(name, user):
+    if BACKEND == "mysql":
+        conn = _mysql_admin()
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+        conn.close()
+    else:
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _psql(f'DROP ROLE IF EXISTS "{user}"')
+
+
+@pytest.fixture(scope="module")
+def project_dbs(pspec):
+    if BACKEND == "mysql":
+        try:
+            _mysql_admin().close()
+        except Exception as e:  # noqa: BLE001
+            require(False, f"MariaDB/MySQL not reachable: {e}")
+    else:
+        require(_psql("select 1").returncode == 0, "PostgreSQL not reachable")
+        require(shutil.which("psql"), "psql")
+    require(BACKEND != "mysql" or shutil.which("mysql"), "mysql client (the init script runs it)")
+    created = {}
+    try:
+        for p in PROJECTS:
+            env = env_dict(container(pspec, "project-database", p))
+            # Recorded before the init runs, so a half-done init is dropped too.
+            created[p] = (f"{env['MLFLOW_DB_NAME']}_{RUN_SUFFIX}", f"{env['MLFLOW_DB_USER']}_{RUN_SUFFIX}")
+            name, user, password = run_project_db_init(pspec, p, OUT / "projects" / p)
+            created[p] = Redacted({"name": name, "user": user, "password": password})
+        yield created
+    finally:
+        for v in created.values():
+            name, user = (v["name"], v["user"]) if isinstance(v, dict) else v
+            drop_project_db(name, user)
+
+
+# --- artifact store ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def project_store(pspec):
+    import boto3
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc = Proc("moto-projects", [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                {**os.environ, "MOTO_PORT": str(port)}).start()
+    try:
+        wait_for("moto", lambda: requests.get(f"{endpoint}/moto-api/", timeout=2).status_code == 200, 60, proc=proc.popen, log=proc.log)
+        boot = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam, s3 = boto3.client("iam", **boot), boto3.client("s3", **boot)
+        inits = {p: env_dict(container(pspec, "bucket-init", p)) for p in PROJECTS}
+        bucket = inits["alpha"]["ARTIFACT_BUCKET"]
+        assert {e["ARTIFACT_BUCKET"] for e in inits.values()} == {bucket}, "projects share the one bucket"
+        s3.create_bucket(Bucket=bucket)
+        # Something of the server at / (prefix-less keys), which no project may read.
+        s3.put_object(Bucket=bucket, Key="0/root-run/artifacts/secret.txt", Body=b"root project")
+        iam.create_user(UserName="admin")
+        iam.put_user_policy(UserName="admin", PolicyName="root", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        admin_key = iam.create_access_key(UserName="admin")["AccessKey"]
+        keys = {}
+        for p, ienv in inits.items():
+            script = upload(container(pspec, "bucket-init", p), "/init/bucket-init.sh")["content"]
+            policy = policy_from_script(script)
+            arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+            iam.create_user(UserName=ienv["MLFLOW_ACCESS_KEY"])
+            iam.attach_user_policy(UserName=ienv["MLFLOW_ACCESS_KEY"], PolicyArn=arn)
+            k = iam.create_access_key(UserName=ienv["MLFLOW_ACCESS_KEY"])["AccessKey"]
+            keys[p] = Redacted({"id": k["AccessKeyId"], "secret": k["SecretAccessKey"], "rendered_id": ienv["MLFLOW_ACCESS_KEY"],
+                                "rendered_secret": ienv["MLFLOW_SECRET_KEY"], "policy": policy})
+        assert requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10).status_code == 200
+        admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=admin_key["AccessKeyId"],
+                     aws_secret_access_key=admin_key["SecretAccessKey"])
+        yield Redacted({"endpoint": endpoint, "bucket": bucket, "admin": admin, "keys": keys})
+    finally:
+        proc.stop()
+
+
+def s3_as(store, project):
+    import boto3
+    k = store["keys"][project]
+    return boto3.client("s3", endpoint_url=store["endpoint"], region_name="us-east-1", aws_access_key_id=k["id"], aws_secret_access_key=k["secret"])
+
+
+# --- servers and proxy -----------------------------------------------------------------------
+
+def project_server_env(spec, project, db, store):
+    from sqlalchemy.engine import make_url
+
+    c = container(spec, "tracking-server", project)
+    env = env_dict(c)
+    key = store["keys"][project]
+    if (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) != (key["rendered_id"], key["rendered_secret"]):
+        pytest.fail(f"project {project}'s MLflow S3 keys are not the identity its bucket-init creates", pytrace=False)
+    uri = make_url(env["MLFLOW_BACKEND_STORE_URI"])
+    assert uri.host == "db"
+    if uri.password != db["password"] or f"{uri.database}_{RUN_SUFFIX}" != db["name"] or f"{uri.username}_{RUN_SUFFIX}" != db["user"]:
+        pytest.fail(f"project {project}'s backend URI and its database init disagree", pytrace=False)
+    host, port = (os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), int(os.environ.get("E2E_MYSQL_PORT", "3306"))) if BACKEND == "mysql" \
+        else (PG_ENV["PGHOST"], int(PG_ENV["PGPORT"]))
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == MINIO_URL
+    env.update({
+        "MLFLOW_HOST": "127.0.0.1", "MLFLOW_PORT": str(free_port()), "MLFLOW_S3_ENDPOINT_URL": store["endpoint"],
+        "MLFLOW_BACKEND_STORE_URI": uri.set(host=host, port=port, username=db["user"], database=db["name"]).render_as_string(hide_password=False),
+        "AWS_ACCESS_KEY_ID": key["id"], "AWS_SECRET_ACCESS_KEY": key["secret"],
+    })
+    return {**base_env(), **env}
+
+
+@pytest.fixture(scope="module")
+def project_servers(pspec, project_dbs, project_store):
+    servers = {}
+    try:
+        for p in PROJECTS:
+            env = project_server_env(pspec, p, project_dbs[p], project_store)
+            prefix = env["MLFLOW_STATIC_PREFIX"]
+            assert prefix == f"/projects/{p}"
+            proc = Proc(f"mlflow-project-{p}", [sys.executable, str(ENTRYPOINT)], env, cwd=str(OUT)).start()
+            servers[p] = {"proc": proc, "port": int(env["MLFLOW_PORT"]), "prefix": prefix}
+        for p, s in servers.items():
+            url = f"http://127.0.0.1:{s['port']}{s['prefix']}/health"
+            wait_for(f"MLflow of project {p}", lambda url=url: requests.get(url, timeout=3).status_code == 200, 300,
+                     proc=s["proc"].popen, log=s["proc"].log)
+        yield servers
+    finally:
+        for s in servers.values():
+            s["proc"].stop()
+
+
+@pytest.fixture(scope="module")
+def pproxy(pspec, project_servers):
+    require(shutil.which("nginx") or Path("/usr/sbin/nginx").exists(), "nginx (apt-get install nginx-light)")
+    c = container(pspec, "auth-proxy")
+    conf = upload(c, "/etc/nginx/conf.d/default.conf")["content"]
+    d = OUT / "nginx-projects"
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "tmp").mkdir(parents=True)
+    os.chmod(d, 0o755)
+    os.chmod(d / "tmp", 0o777)
+    port = free_port()
+
+    def sub(old, new, text):
+        assert text.count(old) == 1, f"expected exactly one `{old}` in the rendered nginx config"
+        return text.replace(old, new)
+
+    # The server at / is not started here: its upstream is a closed port.
+    conf = sub("server mlflow:5000;", f"server 127.0.0.1:{free_port()};", conf)
+    conf = sub("listen 8080;", f"listen 127.0.0.1:{port};", conf)
+    for u in c["inputs"]["uploads"]:
+        if u["file"].endswith(".htpasswd"):
+            local = d / Path(u["file"]).name
+            local.write_text(u["content"])
+            os.chmod(local, 0o644)
+            conf = conf.replace(f"auth_basic_user_file {u['file']};", f"auth_basic_user_file {local};")
+    for p, s in project_servers.items():
+        conf = sub(f"server mlflow-{p}:5000;", f"server 127.0.0.1:{s['port']};", conf)
+    assert "/etc/nginx/" not in conf, "an htpasswd path was not mapped"
+    (d / "default.conf").write_text(conf)
+    user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
+    t = d / "tmp"
+    (d / "nginx.conf").write_text(f"""{user}daemon off;
+worker_processes 1;
+pid {d / 'nginx.pid'};
+error_log {OUT / 'nginx-projects-error.log'} info;
+events {{ worker_connections 256; }}
+http {{
+    log_format e2e '$msec $status "$request" $request_time upstream=$upstream_status';
+    access_log {OUT / 'nginx-projects-access.log'} e2e;
+    client_body_temp_path {t}/client_body;
+    proxy_temp_path {t}/proxy;
+    fastcgi_temp_path {t}/fastcgi;
+    uwsgi_temp_path {t}/uwsgi;
+    scgi_temp_path {t}/scgi;
+    include {d / 'default.conf'};
+}}
+""")
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = Proc("nginx-projects", [binary, "-p", str(d), "-c", str(d / "nginx.conf")], base_env()).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for("nginx", lambda: requests.get(f"{url}/nonexistent", timeout=3).status_code == 401, 30, proc=proc.popen, log=proc.log)
+        yield url
+    finally:
+        proc.stop()
+
+
+def login(spec, project):
+    c = spec["projectCredentials"][project]
+    return (c["user"], c["password"])
+
+
+@pytest.fixture()
+def as_project(pspec, pproxy, monkeypatch):
+    """Points the MLflow client at one project's URL with that project's login."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+
+    def use(project):
+        user, password = login(pspec, project)
+        uri = f"{pproxy}/projects/{project}"
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        mlflow.set_tracking_uri(uri)
+        return mlflow.MlflowClient(uri)
+    yield use
+    mlflow.set_tracking_uri(before)
+
+
+EXPERIMENTS = {}
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_project_client_runs_artifacts_and_registry(project, as_project, project_store, tmp_path):
+    import mlflow
+    import pandas as pd
+    from e2e_model import AddN
+
+    client = as_project(project)
+    name = f"e2e-{project}-{BACKEND}-{RUN_SUFFIX}"
+    exp_id = client.create_experiment(name)
+    EXPERIMENTS[project] = name
+    payload = os.urandom(3_000_000)
+    src = tmp_path / "blob.bin"
+    src.write_bytes(payload)
+    mlflow.set_experiment(experiment_id=exp_id)
+    with mlflow.start_run(run_name=f"run-{project}") as run:
+        mlflow.log_param("project", project)
+        mlflow.log_metric("loss", 0.5)
+        mlflow.log_artifact(str(src), artifact_path="data")
+        info = mlflow.pyfunc.log_model(name="model", python_model=AddN(3), pip_requirements=[f"mlflow=={mlflow.__version__}"],
+                                       registered_model_name=f"{name}-model")
+    # Artifacts travel through the project's URL (mlflow-artifacts, proxied) and land under its prefix only.
+    back = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="data/blob.bin", dst_path=str(tmp_path / "dl")))
+    assert hashlib.sha256(back.read_bytes()).hexdigest() == hashlib.sha256(payload).hexdigest()
+    import boto3
+    admin = boto3.client("s3", **project_store["admin"])
+    keys = [o["Key"] for page in admin.get_paginator("list_objects_v2").paginate(Bucket=project_store["bucket"]) for o in page.get("Contents", [])]
+    mine = [k for k in keys if k.endswith(f"{run.info.run_id}/artifacts/data/blob.bin")]
+    assert mine == [f"projects/{project}/{exp_id}/{run.info.run_id}/artifacts/data/blob.bin"], mine
+    # Registry: alias, load by alias through the same URL, predict.
+    client.set_registered_model_alias(f"{name}-model", "champion", info.registered_model_version)
+    model = mlflow.pyfunc.load_model(f"models:/{name}-model@champion")
+    assert list(model.predict(pd.DataFrame({"x": [1, 2]}))["x"]) == [4, 5]
+
+
+def test_projects_see_only_their_own_experiments(as_project):
+    require(set(EXPERIMENTS) == set(PROJECTS), "needs test_project_client_runs_artifacts_and_registry first")
+    for project in PROJECTS:
+        names = {e.name for e in as_project(project).search_experiments()}
+        assert EXPERIMENTS[project] in names
+        assert not (set(EXPERIMENTS.values()) - {EXPERIMENTS[project]}) & names, f"{project} sees another project's experiment"
+
+
+def test_credentials_work_only_on_their_own_project(pspec, pproxy):
+    alpha, beta = login(pspec, "alpha"), login(pspec, "beta")
+    root = (pspec["clientUser"], pspec["clientPassword"])
+    assert beta[0] == "bob", "the user given as beta:bob"
+
+    def status(path, auth):
+        return requests.get(f"{pproxy}{path}/api/2.0/mlflow/experiments/search?max_results=1", auth=auth, timeout=30).status_code
+
+    assert status("/projects/alpha", alpha) == 200
+    assert status("/projects/beta", beta) == 200
+    assert status("/projects/beta", alpha) == 401
+    assert status("/projects/alpha", beta) == 401
+    assert status("/projects/alpha", (beta[0], alpha[1])) == 401
+    assert status("/projects/alpha", root) == 401
+    assert status("/projects/alpha", None) == 401
+    # A project's login is no login for the server at / either (401 before anything is proxied).
+    assert status("", alpha) == 401
+    # Without the trailing slash nginx redirects into the project's location, unauthenticated only as far as that.
+    r = requests.get(f"{pproxy}/projects/alpha", allow_redirects=False, timeout=10)
+    assert r.status_code == 301 and r.headers["Location"].endswith("/projects/alpha/")
+
+
+def test_storage_identity_reaches_only_its_prefix(project_store, pspec):
+    from botocore.exceptions import ClientError
+
+    bucket = project_store["bucket"]
+    alpha = s3_as(project_store, "alpha")
+    alpha.put_object(Bucket=bucket, Key="projects/alpha/e2e-own.txt", Body=b"mine")
+    assert alpha.get_object(Bucket=bucket, Key="projects/alpha/e2e-own.txt")["Body"].read() == b"mine"
+    s3_as(project_store, "beta").put_object(Bucket=bucket, Key="projects/beta/e2e-beta.txt", Body=b"beta's")
+
+    def denied(call, **kw):
+        with pytest.raises(ClientError) as e:
+            call(Bucket=bucket, **kw)
+        assert e.value.response["Error"]["Code"] in ("AccessDenied", "403"), e.value.response["Error"]
+
+    denied(alpha.get_object, Key="projects/beta/e2e-beta.txt")
+    denied(alpha.put_object, Key="projects/beta/e2e-alpha-was-here.txt", Body=b"x")
+    denied(alpha.delete_object, Key="projects/beta/e2e-beta.txt")
+    denied(alpha.get_object, Key="0/root-run/artifacts/secret.txt")
+    denied(alpha.put_object, Key="e2e-outside.txt", Body=b"x")
+    # Listing: the policy limits it with the s3:prefix condition (StringLike), which moto does not
+    # evaluate (moto/iam/policy_conditions.py knows StringEquals only), so listings are not proven
+    # here; the rendered condition is asserted in components/render/projects.test.ts.
+    listing = project_store["keys"]["alpha"]["policy"]["Statement"][1]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["projects/alpha/", "projects/alpha/*"]}}
+
+
+def test_database_user_reaches_only_its_database(project_dbs):
+    a, b = project_dbs["alpha"], project_dbs["beta"]
+    if BACKEND == "mysql":
+        import pymysql
+        host, port = os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), int(os.environ.get("E2E_MYSQL_PORT", "3306"))
+        pymysql.connect(host=host, port=port, user=a["user"], password=a["password"], database=a["name"], connect_timeout=10).close()
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            pymysql.connect(host=host, port=port, user=a["user"], password=a["password"], database=b["name"], connect_timeout=10)
+        assert e.value.args[0] == 1044, e.value.args  # access denied to database
+        conn = pymysql.connect(host=host, port=port, user=a["user"], password=a["password"], connect_timeout=10)
+        with conn.cursor() as cur:
+            cur.execute("SHOW DATABASES")
+            visible = {r[0] for r in cur.fetchall()}
+        conn.close()
+        assert a["name"] in visible and b["name"] not in visible, visible
+    else:
+        import psycopg2
+        kw = dict(host=PG_ENV["PGHOST"], port=int(PG_ENV["PGPORT"]), connect_timeout=10)
+        psycopg2.connect(user=a["user"], password=a["password"], dbname=a["name"], **kw).close()
+        # The machine's PostgreSQL trusts local TCP (no password check): what stops alpha is the
+        # CONNECT privilege the script revoked from PUBLIC, which applies whatever the auth method.
+        with pytest.raises(psycopg2.OperationalError) as e:
+            psycopg2.connect(user=a["user"], password=a["password"], dbname=b["name"], **kw)
+        assert "permission denied for database" in str(e.value), str(e.value)
+
+
+def test_each_ui_shows_only_its_own_experiments(pspec, pproxy):
+    from browser import render_page
+
+    require(set(EXPERIMENTS) == set(PROJECTS), "needs test_project_client_runs_artifacts_and_registry first")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(binary, "chromium (apt-get install chromium)")
+    for project in PROJECTS:
+        user, password = login(pspec, project)
+        other = next(EXPERIMENTS[p] for p in PROJECTS if p != project)
+        shot = OUT / f"ui-project-{project}.png"
+        text, html = render_page(binary, f"{pproxy}/projects/{project}/#/experiments", user, password, shot,
+                                 OUT / "chromium-projects.log", wait_for_text=[EXPERIMENTS[project]], timeout=90)
+        (OUT / f"ui-project-{project}.txt").write_text(text)
+        assert shot.exists() and shot.stat().st_size > 10_000, "no screenshot"
+        assert EXPERIMENTS[project] in text, f"the UI of {project} does not list its experiment"
+        assert other not in text, f"the UI of {project} lists another project's experiment"
+
+
+def tree_memory(proc):
+    """(PSS MiB of the whole tree, [(pid, command, RSS MiB, PSS MiB)]): PSS shares pages among forked processes, RSS counts them each time."""
+    rows = []
+    for pid in proc.tree():
+        try:
+            rollup = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:100]
+        except OSError:
+            continue
+        kib = lambda k: int(rollup[k].split()[0])  # noqa: E731
+        rows.append((pid, cmd, kib("Rss") / 1024, kib("Pss") / 1024))
+    return sum(r[3] for r in rows), rows
+
+
+def test_memory_per_project_server(project_servers):
+    """What one more project costs: the memory of its server's process tree, after the tests above used it."""
+    report, totals = [], {}
+    for p, s in project_servers.items():
+        totals[p], rows = tree_memory(s["proc"])
+        # MLflow's job execution (on where one server runs: render/mlflow.ts) adds a job runner and huey consumers.
+        jobs = sum(pss for _, cmd, _, pss in rows if "mlflow.server.jobs" in cmd)
+        report.append(f"{p}: {totals[p]:.0f} MiB PSS (mlflowWorkers=1), of which job runner and huey consumers {jobs:.0f} MiB\n")
+        report += [f"    {pid} rss={rss:.0f} pss={pss:.0f} {cmd}\n" for pid, cmd, rss, pss in rows]
+    (OUT / "projects-memory.txt").write_text("".join(report))
+    print("".join(report))
+    for p, total in totals.items():
+        # Measured here after the tests above: ~1.75 GiB (MySQL and PostgreSQL alike); an alarm for growth, not a target.
+        assert 300 < total < 2560, f"project {p}'s server tree uses {total:.0f} MiB (see {OUT / 'projects-memory.txt'})"
