@@ -1,6 +1,7 @@
 // nginx configuration for the authenticating proxy, shared by the Docker container, the
 // AWS sidecar and the end-to-end tests.
 import { KeepAliveChain, keepAliveChain } from "./keepalive";
+import { ModelRoute, renderModelLocations, renderModelUpstreams } from "./serving";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
 export interface ProxyConfigOptions {
@@ -17,6 +18,8 @@ export interface ProxyConfigOptions {
     readonly realm?: string;
     /** Keep-alive timeouts (render/keepalive.ts); default: no load balancer in front. */
     readonly keepAlive?: KeepAliveChain;
+    /** Served registered models (render/serving.ts): /models/<name>/... behind the same auth. */
+    readonly models?: readonly ModelRoute[];
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -50,7 +53,7 @@ upstream mlflow_tracking {
     # Give idle connections up before uvicorn closes them (render/keepalive.ts).
     keepalive_timeout ${ka.proxyUpstreamKeepaliveSeconds}s;
 }
-
+${o.models ? renderModelUpstreams(o.models) : ""}
 # Only the exact raw URI /health is open; anything nginx merely normalises to it is not.
 map $request_uri $mlflow_auth_realm {
     default "${realm}";
@@ -104,7 +107,7 @@ server {
         proxy_pass http://mlflow_tracking/health;
     }
 
-    location / {
+${o.models ? renderModelLocations(o.models, { realm, htpasswdPath: o.htpasswdPath }) : ""}    location / {
         auth_basic "${realm}";
         auth_basic_user_file ${o.htpasswdPath};
         proxy_pass http://mlflow_tracking;
