@@ -1,15 +1,17 @@
-// Entry point: read the validated stack config, build the five components for the chosen
+// Entry point: read the validated stack config, build the components for the chosen
 // target, wire them together, export what clients need. Components never read config.
 import * as pulumi from "@pulumi/pulumi";
 import { ArtifactStore } from "./components/artifactStore";
 import { AuthProxy } from "./components/authProxy";
 import { BackendStore } from "./components/backendStore";
 import { BucketInit } from "./components/bucketInit";
-import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig } from "./components/config";
+import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig, ServingSettings } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
-import { renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
+import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
+import { ModelServer } from "./components/modelServer";
+import { modelInvocationUrl, modelSlug } from "./components/render/serving";
 import { TrackingServer } from "./components/trackingServer";
 
 interface Deployment {
@@ -22,6 +24,8 @@ interface Deployment {
     ecrRepositoryUrl?: pulumi.Output<string>;
     databaseEndpoint?: pulumi.Output<string>;
     databaseSecretArn?: pulumi.Output<string>;
+    /** Served model name -> invocation URL; only with servedModels. */
+    servedModels?: pulumi.Output<Record<string, string>>;
 }
 
 /** What every target exports for MLflow clients. */
@@ -43,6 +47,19 @@ function givenPassword(config: PlatformConfig): pulumi.Output<string> | undefine
 /** The AI Gateway's passphrase from stack config, secret; undefined keeps the gateway off. */
 function kekPassphrase(config: PlatformConfig): pulumi.Output<string> | undefined {
     return config.aiGateway === undefined ? undefined : pulumi.secret(config.aiGateway.kekPassphrase);
+}
+
+/** One ModelServer per servedModels entry; it reads the registry through MLflow's internal port. */
+function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, networkName: pulumi.Input<string>, name: string): ModelServer[] {
+    return (serving?.models ?? []).map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
+        platform: "docker",
+        networkName,
+        image: server.imageName,
+        trackingUpstream: server.upstream,
+        model,
+        workers: serving!.workers,
+        pollSeconds: serving!.pollSeconds,
+    }));
 }
 
 function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
@@ -89,10 +106,12 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         backendStoreUri: backend.connectionUri,
         artifactAccessKeyId: bucketInit.accessKeyId,
         artifactSecretAccessKey: bucketInit.secretAccessKey,
-        allowedHosts: publicHost.allowedHosts,
+        // Model servers look the alias up at MLflow's internal name, which its Host check must admit.
+        allowedHosts: local.serving ? [...publicHost.allowedHosts, MLFLOW_HOSTNAME] : publicHost.allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
         aiGatewayKekPassphrase: kekPassphrase(config),
     });
+    const models = localModelServers(local.serving, server, networkName, name);
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
         networkName,
@@ -106,8 +125,13 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
+        ...(local.serving ? { models: { routes: models.map(m => m.route), containerIds: models.map(m => m.containerId) } } : {}),
     });
-    return { ...clientOutputs(proxy, store, backend), minioConsoleUrl: store.consoleUrl };
+    return {
+        ...clientOutputs(proxy, store, backend),
+        minioConsoleUrl: store.consoleUrl,
+        servedModels: local.serving ? proxy.url.apply(url => Object.fromEntries(models.map(m => [m.route.name, modelInvocationUrl(url, m.route.name)]))) : undefined,
+    };
 }
 
 /** The AWS components the tracking server is wired to. */
@@ -248,6 +272,7 @@ const stackOutputs: Record<string, pulumi.Input<unknown>> = {
     ecrRepositoryUrl: deployment.ecrRepositoryUrl,
     databaseEndpoint: deployment.databaseEndpoint,
     databaseSecretArn: deployment.databaseSecretArn,
+    servedModels: deployment.servedModels,
 };
 for (const key of Object.keys(stackOutputs)) {
     if (stackOutputs[key] === undefined) delete stackOutputs[key];

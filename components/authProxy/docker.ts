@@ -3,6 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
 import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "../render/nginx";
+import { proxyModelLabels } from "../render/serving";
 import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
 
 export function buildDockerAuthProxy(
@@ -13,7 +14,10 @@ export function buildDockerAuthProxy(
     const image = pulledImage(`${name}-image`, args.image, parent);
     const nginxConfig = pulumi.output(args.upstream).apply(upstream => renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT, upstream, maxUploadSize: args.maxUploadSize, timeoutSeconds: args.timeoutSeconds, htpasswdPath: HTPASSWD_PATH,
+        ...(args.models ? { models: args.models.routes } : {}),
     }));
+    const models = args.models;
+    const modelIds = models ? pulumi.all(models.containerIds) : pulumi.output([] as string[]);
     const container = new docker.Container(`${name}-nginx`, {
         name: `${name}-nginx`,
         image: image.imageId,
@@ -25,7 +29,9 @@ export function buildDockerAuthProxy(
         networksAdvanced: [{ name: args.networkName }],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
-        labels: pulumi.output(args.upstreamContainerId).apply(id => [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id)]),
+        labels: pulumi.all([args.upstreamContainerId, modelIds]).apply(([id, ids]) => [
+            ...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id), ...(models ? proxyModelLabels(models.routes, ids) : []),
+        ]),
         ...WAIT_HEALTHY,
         // Its fixed name and host port cannot exist twice: Pulumi must delete it before creating
         // the replacement (pulumi/pulumi-docker#1356: create-before-delete is the default).

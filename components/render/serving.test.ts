@@ -1,6 +1,6 @@
 import { HTPASSWD_PATH, renderProxyConfig } from "./nginx";
 import {
-    MODEL_SERVER_PORTS, modelInvocationUrl, modelServerHost, modelSlug, parseServedModel, renderModelLocations,
+    MODEL_SERVER_PORTS, modelInvocationUrl, modelServerHost, modelSlug, parseServedModel, proxyModelLabels, renderModelLocations,
     renderModelServerEnvironment, renderModelUpstreams,
 } from "./serving";
 
@@ -108,4 +108,13 @@ describe("renderModelServerEnvironment", () => {
     ])("refuses %j", (bad, message) => {
         expect(() => renderModelServerEnvironment({ ...settings, ...bad })).toThrow(message);
     });
+});
+
+test("proxy labels carry each model container's id (labels force the proxy's replacement)", () => {
+    expect(proxyModelLabels(routes, ["id-1", "id-2"])).toEqual([
+        { label: "mlflow-platform.model-container.churn", value: "id-1" },
+        { label: "mlflow-platform.model-container.fraud-detector-v2", value: "id-2" },
+    ]);
+    expect(() => proxyModelLabels(routes, ["id-1"])).toThrow(/2 model routes but 1/);
+    expect(() => proxyModelLabels(routes, ["id-1", ""])).toThrow(/empty/);
 });

@@ -147,3 +147,19 @@ export function renderModelServerEnvironment(s: ModelServerSettings): Record<str
         MLFLOW_MODELS_WORKERS: String(s.workers),
     };
 }
+
+/** Label prefix on the proxy naming each model container it forwards to. */
+export const PROXY_MODEL_LABEL_PREFIX = "mlflow-platform.model-container.";
+
+/**
+ * nginx resolves each model server's name once, at start (as MLflow's, render/nginx.ts
+ * proxyUpstreamLabels): carrying the model containers' ids in the proxy's labels, which force
+ * replacement, restarts nginx with the new addresses whenever a model container is replaced.
+ */
+export function proxyModelLabels(routes: readonly ModelRoute[], containerIds: readonly string[]): Array<{ label: string; value: string }> {
+    if (routes.length !== containerIds.length) throw new Error(`${routes.length} model routes but ${containerIds.length} container ids`);
+    return routes.map((r, i) => {
+        if (containerIds[i] === "") throw new Error(`the container id of model ${r.name} is empty`);
+        return { label: `${PROXY_MODEL_LABEL_PREFIX}${modelSlug(r.name)}`, value: containerIds[i] };
+    });
+}
