@@ -85,7 +85,7 @@ def resolve_alias(client, tracking_uri, name, alias):
         return str(client.get_model_version_by_alias(name, alias).version), None
     except MlflowException as e:
         if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
-            return None, (f"cannot serve models:/{name}@{alias}: {e.message} Fix: register a version of model {name!r} and "
+            return None, (f"cannot serve models:/{name}@{alias}: {e.message.rstrip('. ')}. Fix: register a version of model {name!r} and "
                           f"point alias {alias!r} at it, e.g. MlflowClient().set_registered_model_alias({name!r}, {alias!r}, <version>)")
         return None, f"the tracking server at {tracking_uri} answered {e.error_code}: {e.message}"
     except Exception as e:  # noqa: BLE001 - unreachable server, DNS, timeouts: retried
@@ -182,6 +182,9 @@ class Supervisor:
             log(message)
             self.said = message
 
+    def serving(self):
+        return f"serving models:/{self.s['name']}/{self.version} (alias {self.s['alias']}) on port {self.current.port}"
+
     def free_port(self):
         ports = self.s["ports"]
         return ports[1] if self.current is not None and self.current.port == ports[0] else ports[0]
@@ -200,7 +203,7 @@ class Supervisor:
                 self.unavailable(f"{reason} (retrying every {self.s['poll']} s)")
             return
         if version == self.version:
-            self.say(f"serving models:/{self.s['name']}/{version} (alias {self.s['alias']})")
+            self.say(self.serving())
             return
         failed_at = self.failed.get(version)
         if failed_at is not None and self.clock() - failed_at < FAILED_RETRY_SECONDS:
@@ -229,9 +232,9 @@ class Supervisor:
         old, self.current = self.current, proc
         if old is not None:
             old.stop()
+            log(f"stopped what was served on port {old.port}")
         self.failed.pop(version, None)
-        self.say(f"serving models:/{self.s['name']}/{version} (alias {self.s['alias']}) on port {port}"
-                 + (f"; stopped what was on port {old.port}" if old is not None else ""))
+        self.say(self.serving())
 
     def unavailable(self, reason):
         if isinstance(self.current, Placeholder):

@@ -129,11 +129,13 @@ def test_missing_model_placeholder_is_unhealthy_with_the_reason_logged_once(supe
     assert capsys.readouterr().err.count("cannot serve models:/churn@champion") == 1
 
 
-def test_each_version_starts_on_the_free_port_before_the_old_one_stops(supervisor):
+def test_each_version_starts_on_the_free_port_before_the_old_one_stops(supervisor, capsys):
     sup, script, ports, started = supervisor
     sup.step()  # placeholder on ports[0]
     script.answer = ("1", None)
     sup.step()
+    sup.step()
+    assert capsys.readouterr().err.count("serving models:/churn/1 (alias champion)") == 1, "logged at every poll"
     assert get(ports[1]) == (200, "1")
     assert get(ports[0]) == (None, "")  # the placeholder is gone
     assert serve_model.healthcheck({"MLFLOW_SERVE_PORTS": f"{ports[0]},{ports[1]}"}) == 0
