@@ -51,9 +51,12 @@ describe("proxy config with served models", () => {
         expect(conf).not.toBe(renderProxyConfig(base));
     });
 
-    test("one upstream per model listing both supervisor ports, never marked failed, no kept connections", () => {
+    test("one upstream per model: the first supervisor port, the second as backup, never marked failed, no kept connections", () => {
         const up = /upstream mlflow_model_fraud_detector_v2 \{([^}]*)\}/.exec(conf)![1];
-        expect(up.trim().split("\n").map(l => l.trim())).toEqual(MODEL_SERVER_PORTS.map(p => `server model-fraud-detector-v2:${p} max_fails=0;`));
+        expect(up.trim().split("\n").map(l => l.trim())).toEqual([
+            `server model-fraud-detector-v2:${MODEL_SERVER_PORTS[0]} max_fails=0;`,
+            `server model-fraud-detector-v2:${MODEL_SERVER_PORTS[1]} max_fails=0 backup;`,
+        ]);
         expect(conf).toContain("upstream mlflow_model_churn {");
         expect(up).not.toContain("keepalive");
     });

@@ -8,9 +8,11 @@ export const SERVE_MODEL_COMMAND = ["python", SERVE_MODEL_PATH];
 /** Healthy when one of the two ports answers /ping with 200 (serve_model.py `healthcheck`). */
 export const MODEL_HEALTHCHECK_COMMAND = ["CMD", "python", SERVE_MODEL_PATH, "healthcheck"];
 /**
- * The supervisor serves a version on one of these ports and starts the next version on the
- * other one, stopping the old process only once the new one answers /ping: the proxy lists
- * both, and a refused connection is passed to the other (nothing was sent, so POSTs too).
+ * The supervisor serves on the first port. A new version starts on the second one; once it
+ * answers /ping the old process stops, and the new version is started again on the first port
+ * and the second process stopped. The proxy tries the first port, then the second (`backup`):
+ * a refused connection is passed on (nothing was sent, so POSTs too), so a swap drops no
+ * request, and in steady state no attempt is refused (nginx logs an error for each refusal).
  */
 export const MODEL_SERVER_PORTS: readonly number[] = [8080, 8081];
 export const DEFAULT_MODEL_ALIAS = "champion";
@@ -79,17 +81,19 @@ function checkRoutes(routes: readonly ModelRoute[]): void {
 }
 
 /**
- * One upstream per model, listing both supervisor ports. max_fails=0: a port that refused is
- * never taken out of rotation, so the request after a swap finds the new process at once. No
+ * One upstream per model: the first supervisor port, the second as `backup`. max_fails=0: a
+ * refused port is never taken out of rotation (with both marked failed nginx would answer 502
+ * "no live upstreams"), so the request after a swap finds the process where it is. No
  * `keepalive`: the scoring server's uvicorn closes idle connections after 5 s, and a reused
  * connection it just closed would be a 502 (the race render/keepalive.ts avoids for MLflow).
  */
 export function renderModelUpstreams(routes: readonly ModelRoute[]): string {
     checkRoutes(routes);
     return routes.map(r => `
-# Model ${r.name}: the supervisor moves each new version to the port the previous one does not use.
+# Model ${r.name}: served on the first port; a new version starts on the backup port, then moves.
 upstream ${upstreamName(r)} {
-${MODEL_SERVER_PORTS.map(p => `    server ${r.host}:${p} max_fails=0;`).join("\n")}
+    server ${r.host}:${MODEL_SERVER_PORTS[0]} max_fails=0;
+    server ${r.host}:${MODEL_SERVER_PORTS[1]} max_fails=0 backup;
 }
 `).join("");
 }

@@ -13,8 +13,9 @@ Environment (rendered by components/render/serving.ts; no credentials):
 Every POLL seconds the alias is resolved to a version through the tracking server. A version
 not yet served is started with `mlflow models serve -m models:/<name>/<version> --env-manager
 local` on the port the current process does not use; once its /ping answers 200 the previous
-process is stopped. The proxy lists both ports and passes a refused connection to the other
-one, so moving the alias drops no request.
+process is stopped, and the version is moved back to the first port the same way. The proxy
+tries the first port, then the second (a refused connection is passed on: nothing was sent, so
+POSTs too), so moving the alias drops no request, and in steady state nothing is refused.
 
 While nothing can be served (no such model or alias, tracking server unreachable, the version
 failed to start), a placeholder answers every path, /ping included, with 503 and a JSON body
@@ -210,9 +211,8 @@ class Supervisor:
             return
         self.swap(version)
 
-    def swap(self, version):
-        port = self.free_port()
-        log(f"alias {self.s['alias']!r} of {self.s['name']!r} points to version {version}: starting it on port {port}")
+    def start_ready(self, version, port):
+        """A process serving `version` on `port` that answers /ping, or (None, why it did not)."""
         proc = self.start_process(version, port)
         deadline = self.clock() + self.start_timeout
         while not proc.ready():
@@ -220,21 +220,46 @@ class Supervisor:
                 why = "stopping" if self.stopping.is_set() else (
                     f"exited with status {proc.popen.returncode}" if not proc.alive() else f"not ready after {self.start_timeout} s")
                 proc.stop()
-                self.failed[version] = self.clock()
-                message = (f"version {version} of {self.s['name']} failed to start ({why}; its log is above); "
-                           f"retrying in {FAILED_RETRY_SECONDS} s or when alias {self.s['alias']!r} moves")
-                if self.version is None:
-                    self.unavailable(message)
-                else:
-                    self.say(f"{message}; still serving version {self.version}")
-                return
+                return None, why
             time.sleep(0.5)
+        return proc, None
+
+    def swap(self, version):
+        port = self.free_port()
+        log(f"alias {self.s['alias']!r} of {self.s['name']!r} points to version {version}: starting it on port {port}")
+        proc, why = self.start_ready(version, port)
+        if proc is None:
+            self.failed[version] = self.clock()
+            message = (f"version {version} of {self.s['name']} failed to start ({why}; its log is above); "
+                       f"retrying in {FAILED_RETRY_SECONDS} s or when alias {self.s['alias']!r} moves")
+            if self.version is None:
+                self.unavailable(message)
+            else:
+                self.say(f"{message}; still serving version {self.version}")
+            return
         old, self.current = self.current, proc
         if old is not None:
             old.stop()
             log(f"stopped what was served on port {old.port}")
         self.failed.pop(version, None)
+        if proc.port != self.s["ports"][0]:
+            self.back_to_first_port(version)
         self.say(self.serving())
+
+    def back_to_first_port(self, version):
+        """
+        The proxy tries the first port before the second (`backup`), and logs an error for each
+        refused attempt: so the same version is started again on the first port and the second
+        process stopped, and in steady state nothing is refused. Costs a second load per swap.
+        """
+        first = self.s["ports"][0]
+        proc, why = self.start_ready(version, first)
+        if proc is None:
+            log(f"could not move version {version} to port {first} ({why}); it keeps being served on port {self.current.port}")
+            return
+        old, self.current = self.current, proc
+        old.stop()
+        log(f"moved version {version} to port {first}")
 
     def unavailable(self, reason):
         if isinstance(self.current, Placeholder):

@@ -129,21 +129,24 @@ def test_missing_model_placeholder_is_unhealthy_with_the_reason_logged_once(supe
     assert capsys.readouterr().err.count("cannot serve models:/churn@champion") == 1
 
 
-def test_each_version_starts_on_the_free_port_before_the_old_one_stops(supervisor, capsys):
+def test_each_version_starts_on_the_free_port_before_the_old_one_stops_and_moves_to_the_first(supervisor, capsys):
     sup, script, ports, started = supervisor
-    sup.step()  # placeholder on ports[0]
+    sup.step()  # placeholder on the first port
     script.answer = ("1", None)
     sup.step()
     sup.step()
     assert capsys.readouterr().err.count("serving models:/churn/1 (alias champion)") == 1, "logged at every poll"
-    assert get(ports[1]) == (200, "1")
-    assert get(ports[0]) == (None, "")  # the placeholder is gone
+    # Started on the second port while the placeholder held the first, then moved back to the first.
+    assert [p.port for p in started] == [ports[1], ports[0]]
+    assert get(ports[0]) == (200, "1")
+    assert get(ports[1]) == (None, "")
     assert serve_model.healthcheck({"MLFLOW_SERVE_PORTS": f"{ports[0]},{ports[1]}"}) == 0
     script.answer = ("2", None)
     sup.step()
+    assert [(p.port, p.version) for p in started[2:]] == [(ports[1], "2"), (ports[0], "2")]
     assert get(ports[0]) == (200, "2")
     assert get(ports[1]) == (None, "")
-    assert not started[0].alive() and started[1].alive()
+    assert [p.alive() for p in started] == [False, False, False, True]
     # The alias disappears: keep serving what was served.
     script.answer = (None, "cannot serve models:/churn@champion: alias gone")
     sup.step()
@@ -157,7 +160,8 @@ def test_a_version_that_fails_to_start_leaves_the_served_one_and_is_not_retried_
     script.answer = ("bad", None)
     sup.step()
     sup.step()
-    assert len(started) == 2, "the failed version was started again within FAILED_RETRY_SECONDS"
+    # Nothing held the first port, so version 1 started there directly.
+    assert [p.version for p in started] == ["1", "bad"], "the failed version was started again within FAILED_RETRY_SECONDS"
     assert sup.version == "1" and get(ports[0]) == (200, "1")
     assert "version bad of churn failed to start (exited with status 3" in capsys.readouterr().err
 
@@ -166,10 +170,9 @@ def test_a_served_process_that_dies_is_reported_and_replaced_by_the_placeholder(
     sup, script, ports, started = supervisor
     script.answer = ("1", None)
     sup.step()
-    started[0].stop()
+    started[-1].stop()
     sup.step()
     status, body = get(ports[0]) if get(ports[0])[0] else get(ports[1])
     assert status == 503
     assert "version 1 of churn exited with status" in json.loads(body)["message"]
     assert len(started) == 1, "a version that just died was restarted at once (crash loop)"
-    time.sleep(0.1)
