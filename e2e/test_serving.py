@@ -172,14 +172,14 @@ def served_on(s):
 def test_the_alias_is_served_through_the_proxy_with_the_local_predictions(serving_proxy, supervisors, registered, serving_credentials):
     s = supervisors[SERVED]
     # Straight at the supervisor's ports, so nothing 5xx reaches the proxy's log while it loads.
-    wait_for("version 1 served", lambda: bool(served_on(s)), 300, interval=1, proc=s.proc.popen, log=s.proc.log)
+    wait_for("version 1 served", lambda: "serving models:/e2e-served/1 (alias champion)" in s.log() and served_on(s) == [s.ports[8080]],
+             300, interval=1, proc=s.proc.popen, log=s.proc.log)
     url = f"{serving_proxy.url}/models/{SERVED}"
     r = post(f"{url}/invocations", PAYLOAD, serving_credentials)
     assert r.status_code == 200, r.text
     assert r.json() == {"predictions": registered["1"]}
     assert requests.get(f"{url}/ping", auth=serving_credentials, timeout=10).status_code == 200
     assert s.healthcheck() == 0
-    assert "serving models:/e2e-served/1 (alias champion)" in s.log()
 
 
 def test_no_credentials_or_wrong_ones_get_401(serving_proxy, registered, serving_credentials):
