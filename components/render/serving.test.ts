@@ -75,6 +75,8 @@ describe("proxy config with served models", () => {
             const endpoint = match.split("/").pop();
             expect(body).toMatch(new RegExp(`proxy_pass http://mlflow_model_[a-z0-9_]+/${endpoint};`));
             expect(body).not.toContain("return");
+            // Only a prediction (no side effects) is passed on after the request was sent; never after a timeout.
+            expect([match, body.includes("proxy_next_upstream error non_idempotent;")]).toEqual([match, endpoint === "invocations"]);
         }
         // The open /health map entry still matches only the exact raw /health.
         expect(conf).not.toMatch(/models[^\n]*off;/);

@@ -108,9 +108,12 @@ export function renderModelLocations(routes: readonly ModelRoute[], auth: { real
     const out: string[] = [];
     for (const r of routes) {
         for (const endpoint of ["invocations", "ping", "health"]) {
+            // A prediction has no side effects, so a POST the old process reset while it stopped
+            // (accepted by the kernel, never read) may go to the other port; not after a timeout.
+            const retry = endpoint === "invocations" ? "\n        proxy_next_upstream error non_idempotent;" : "";
             out.push(`    location = ${modelPath(r.name)}/${endpoint} {
         auth_basic "${auth.realm}";
-        auth_basic_user_file ${auth.htpasswdPath};
+        auth_basic_user_file ${auth.htpasswdPath};${retry}
         proxy_pass http://${upstreamName(r)}/${endpoint};
     }
 
