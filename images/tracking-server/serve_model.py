@@ -88,7 +88,8 @@ def resolve_alias(client, tracking_uri, name, alias):
         if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
             return None, (f"cannot serve models:/{name}@{alias}: {e.message.rstrip('. ')}. Fix: register a version of model {name!r} and "
                           f"point alias {alias!r} at it, e.g. MlflowClient().set_registered_model_alias({name!r}, {alias!r}, <version>)")
-        return None, f"the tracking server at {tracking_uri} answered {e.error_code}: {e.message}"
+        # Also what an unreachable server gives (MLflow wraps connection errors, code INTERNAL_ERROR).
+        return None, f"looking up models:/{name}@{alias} at {tracking_uri} failed: {e.error_code}: {e.message}"
     except Exception as e:  # noqa: BLE001 - unreachable server, DNS, timeouts: retried
         return None, f"cannot reach the tracking server at {tracking_uri}: {type(e).__name__}: {e}"
 

@@ -107,7 +107,7 @@ class FakeClient:
 @pytest.mark.parametrize("error,expected", [
     (MlflowException("Registered Model with name=churn not found", error_code=RESOURCE_DOES_NOT_EXIST),
      ["models:/churn@champion", "not found", "Fix:", "set_registered_model_alias('churn', 'champion'"]),
-    (MlflowException("boom", error_code=INTERNAL_ERROR), ["http://mlflow:5000 answered INTERNAL_ERROR: boom"]),
+    (MlflowException("boom", error_code=INTERNAL_ERROR), ["looking up models:/churn@champion at http://mlflow:5000 failed: INTERNAL_ERROR: boom"]),
     (ConnectionError("refused"), ["cannot reach the tracking server at http://mlflow:5000", "refused"]),
 ])
 def test_a_failed_lookup_says_why(error, expected):
