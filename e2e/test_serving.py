@@ -112,9 +112,9 @@ def serving_proxy(serving_spec, serving_mlflow, supervisors):
     conf = conf_file.read_text()
     for s in supervisors.values():
         for rendered, local in s.ports.items():
-            line = f"server {s.host}:{rendered} max_fails=0;"
-            assert conf.count(line) == 1, f"expected exactly one `{line}` in the rendered nginx config"
-            conf = conf.replace(line, f"server 127.0.0.1:{local} max_fails=0;")
+            server = f"server {s.host}:{rendered} "
+            assert conf.count(server) == 1, f"expected exactly one `{server}` in the rendered nginx config"
+            conf = conf.replace(server, f"server 127.0.0.1:{local} ")
     conf_file.write_text(conf)
     try:
         yield n.start()
