@@ -79,6 +79,15 @@ def supervisor():
         p.stop()
 
 
+def test_the_image_carries_the_supervisor_where_the_program_runs_it():
+    here = serve_model.__file__.rsplit("/", 1)[0]
+    dockerfile = open(f"{here}/Dockerfile").read()
+    assert "COPY serve_model.py /opt/mlflow/\n" in dockerfile
+    assert "!serve_model.py\n" in open(f"{here}/.dockerignore").read()
+    # SERVE_MODEL_PATH in components/render/serving.ts.
+    assert '"/opt/mlflow/serve_model.py"' in open(f"{here}/../../components/render/serving.ts").read()
+
+
 def test_settings_need_the_model_and_two_ports():
     env = {"MLFLOW_TRACKING_URI": "http://mlflow:5000", "MLFLOW_SERVE_MODEL_NAME": "churn", "MLFLOW_SERVE_MODEL_ALIAS": "champion",
            "MLFLOW_SERVE_PORTS": "8080,8081", "MLFLOW_SERVE_POLL_SECONDS": "7", "MLFLOW_MODELS_WORKERS": "2"}
