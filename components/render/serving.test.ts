@@ -77,6 +77,8 @@ describe("proxy config with served models", () => {
             expect(body).not.toContain("return");
             // Only a prediction (no side effects) is passed on after the request was sent; never after a timeout.
             expect([match, body.includes("proxy_next_upstream error non_idempotent;")]).toEqual([match, endpoint === "invocations"]);
+            // ... which nginx can do only with the body buffered (the server block turns buffering off for artifacts).
+            expect([match, body.includes("proxy_request_buffering on;")]).toEqual([match, endpoint === "invocations"]);
         }
         // The open /health map entry still matches only the exact raw /health.
         expect(conf).not.toMatch(/models[^\n]*off;/);

@@ -110,7 +110,8 @@ export function renderModelLocations(routes: readonly ModelRoute[], auth: { real
         for (const endpoint of ["invocations", "ping", "health"]) {
             // A prediction has no side effects, so a POST the old process reset while it stopped
             // (accepted by the kernel, never read) may go to the other port; not after a timeout.
-            const retry = endpoint === "invocations" ? "\n        proxy_next_upstream error non_idempotent;" : "";
+            // nginx can resend only a buffered body (the server block streams bodies for artifacts).
+            const retry = endpoint === "invocations" ? "\n        proxy_request_buffering on;\n        proxy_next_upstream error non_idempotent;" : "";
             out.push(`    location = ${modelPath(r.name)}/${endpoint} {
         auth_basic "${auth.realm}";
         auth_basic_user_file ${auth.htpasswdPath};${retry}
