@@ -1,17 +1,19 @@
-// Entry point: read the validated stack config, build the five components for the chosen
+// Entry point: read the validated stack config, build the components for the chosen
 // target, wire them together, export what clients need. Components never read config.
 import * as pulumi from "@pulumi/pulumi";
 import { ArtifactStore } from "./components/artifactStore";
 import { AuthProxy } from "./components/authProxy";
 import { BackendStore } from "./components/backendStore";
 import { BucketInit } from "./components/bucketInit";
-import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig } from "./components/config";
+import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig, ServingSettings } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
-import { renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
+import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { ProjectDatabase } from "./components/projectDatabase";
 import { projectNames } from "./components/render/projects";
+import { ModelServer } from "./components/modelServer";
+import { modelInvocationUrl, modelSlug } from "./components/render/serving";
 import { TrackingServer } from "./components/trackingServer";
 import type { ProjectEndpoint, ProxyProject } from "./components/authProxy";
 
@@ -26,6 +28,8 @@ interface Deployment {
     databaseEndpoint?: pulumi.Output<string>;
     databaseSecretArn?: pulumi.Output<string>;
     projects?: Record<string, ProjectEndpoint>;
+    /** Served model name -> invocation URL; only with servedModels. */
+    servedModels?: pulumi.Output<Record<string, string>>;
 }
 
 /** What every target exports for MLflow clients. */
@@ -110,6 +114,19 @@ function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: L
     });
 }
 
+/** One ModelServer per servedModels entry; it reads the registry through MLflow's internal port. */
+function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, networkName: pulumi.Input<string>, name: string): ModelServer[] {
+    return (serving?.models ?? []).map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
+        platform: "docker",
+        networkName,
+        image: server.imageName,
+        trackingUpstream: server.upstream,
+        model,
+        workers: serving!.workers,
+        pollSeconds: serving!.pollSeconds,
+    }));
+}
+
 function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const local = config.local;
     const retainOnDelete = config.retainDataOnDestroy;
@@ -154,13 +171,15 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         backendStoreUri: backend.connectionUri,
         artifactAccessKeyId: bucketInit.accessKeyId,
         artifactSecretAccessKey: bucketInit.secretAccessKey,
-        allowedHosts: publicHost.allowedHosts,
+        // Model servers look the alias up at MLflow's internal name, which its Host check must admit.
+        allowedHosts: local.serving ? [...publicHost.allowedHosts, MLFLOW_HOSTNAME] : publicHost.allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
         aiGatewayKekPassphrase: kekPassphrase(config),
     });
     const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     });
+    const models = localModelServers(local.serving, server, networkName, name);
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
         networkName,
@@ -175,11 +194,13 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         ...(projects.length === 0 ? {} : { projects }),
+        ...(local.serving ? { models: { routes: models.map(m => m.route), containerIds: models.map(m => m.containerId) } } : {}),
     });
     return {
         ...clientOutputs(proxy, store, backend),
         minioConsoleUrl: store.consoleUrl,
         ...(projects.length === 0 ? {} : { projects: proxy.projects }),
+        servedModels: local.serving ? proxy.url.apply(url => Object.fromEntries(models.map(m => [m.route.name, modelInvocationUrl(url, m.route.name)]))) : undefined,
     };
 }
 
@@ -325,6 +346,7 @@ const stackOutputs: Record<string, pulumi.Input<unknown>> = {
     // One output, secret as a whole because it holds the passwords: `pulumi stack output projects --show-secrets`.
     projects: deployment.projects === undefined ? undefined : pulumi.secret(pulumi.output(Object.fromEntries(Object.entries(deployment.projects).map(([k, p]) =>
         [k, { trackingUri: p.trackingUri, username: p.username, password: p.password }])))),
+    servedModels: deployment.servedModels,
 };
 for (const key of Object.keys(stackOutputs)) {
     if (stackOutputs[key] === undefined) delete stackOutputs[key];

@@ -175,3 +175,36 @@ describe("AI Gateway (issue 8 item 11)", () => {
         expect(problemsOf({ enableAiGateway: "true", aiGatewayKekPassphrase: "secret-but-short" }).join("\n")).not.toContain("secret-but-short");
     });
 });
+
+describe("servedModels (issue 12)", () => {
+    test("unset: no serving settings at all, so the graph is today's", () => {
+        expect(parseConfig({}).local?.serving).toBeUndefined();
+        expect(parseConfig({ servedModels: "[]", servingWorkers: "3" }).local?.serving).toBeUndefined();
+    });
+
+    test("names with an optional alias (default champion), shared workers and poll interval", () => {
+        const c = parseConfig({ servedModels: '["churn","Fraud.Detector@challenger"]', servingWorkers: "2", servingPollSeconds: "5" });
+        expect(c.local?.serving).toEqual({
+            models: [{ name: "churn", alias: "champion" }, { name: "Fraud.Detector", alias: "challenger" }],
+            workers: 2, pollSeconds: 5,
+        });
+        expect(parseConfig({ servedModels: "churn" }).local?.serving).toEqual({ models: [{ name: "churn", alias: "champion" }], workers: 1, pollSeconds: 30 });
+    });
+
+    test.each<[string, RawConfig, RegExp]>([
+        ["a name with a space", { servedModels: '["my model"]' },
+            /mlflow-platform:servedModels = "my model" is invalid: must be "name" or "name@alias".*Fix: pulumi config set servedModels --path 'servedModels\[0\]' churn@champion/],
+        ["a reserved alias", { servedModels: '["churn@latest"]' }, /servedModels = "churn@latest" is invalid: .*other than latest or v<number>/],
+        ["the same model twice", { servedModels: '["churn","churn@challenger"]' }, /servedModels = "churn" is invalid: must name each model once/],
+        ["names equal once lower-cased", { servedModels: '["Churn","churn"]' }, /servedModels = "churn" is invalid: must name each model once/],
+        ["a poll interval of zero", { servedModels: '["churn"]', servingPollSeconds: "0" }, /servingPollSeconds = "0" is invalid: must be a whole number from 1 to 3600\. Fix: pulumi config set servingPollSeconds 30/],
+        ["too many workers", { servingWorkers: "99" }, /servingWorkers = "99" is invalid: must be a whole number from 1 to 16/],
+    ])("%s is refused with the fix", (_, raw, message) => {
+        expect(problemsOf(raw).join("\n")).toMatch(message);
+    });
+
+    test("refused on target aws (not built there yet) rather than silently ignored", () => {
+        expect(problemsOf({ target: "aws", servedModels: '["churn"]' }, "eu-west-1").join("\n"))
+            .toMatch(/mlflow-platform:servedModels = \["churn"\] is invalid: model serving is built for target local only so far.*Fix: pulumi config rm servedModels/);
+    });
+});

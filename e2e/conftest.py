@@ -598,8 +598,9 @@ def pytest_runtest_makereport(item, call):
 def known_secrets():
     """Every secret value in the spec (raw and URL-encoded), to redact from printed logs."""
     values = set()
-    # spec-day2.json: the second render test_lifecycle.py deploys.
-    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-projects.json")):
+    # spec-day2.json: the second render test_lifecycle.py deploys; spec-serving.json: test_serving.py.
+    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-projects.json"),
+                 SPEC_FILE.with_name("spec-serving.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):

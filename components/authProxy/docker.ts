@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
 import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "../render/nginx";
 import { projectNames, projectUpstreamLabels } from "../render/projects";
+import { proxyModelLabels } from "../render/serving";
 import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
 
 export function buildDockerAuthProxy(
@@ -17,7 +18,10 @@ export function buildDockerAuthProxy(
     const nginxConfig = pulumi.all([args.upstream, projectUpstreams]).apply(([upstream, upstreams]) => renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT, upstream, maxUploadSize: args.maxUploadSize, timeoutSeconds: args.timeoutSeconds, htpasswdPath: HTPASSWD_PATH,
         ...(projects.length === 0 ? {} : { projects: projects.map((p, i) => ({ name: p.name, upstream: upstreams[i] })) }),
+        ...(args.models ? { models: args.models.routes } : {}),
     }));
+    const models = args.models;
+    const modelIds = models ? pulumi.all(models.containerIds) : pulumi.output([] as string[]);
     const container = new docker.Container(`${name}-nginx`, {
         name: `${name}-nginx`,
         image: image.imageId,
@@ -30,8 +34,10 @@ export function buildDockerAuthProxy(
         networksAdvanced: [{ name: args.networkName }],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
-        labels: pulumi.all([args.upstreamContainerId, pulumi.all(projects.map(p => p.upstreamContainerId))]).apply(([id, ids]) =>
-            [...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id), ...projectUpstreamLabels(projects.map(p => p.name), ids)]),
+        labels: pulumi.all([args.upstreamContainerId, pulumi.all(projects.map(p => p.upstreamContainerId)), modelIds]).apply(([id, ids, mids]) => [
+            ...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id), ...projectUpstreamLabels(projects.map(p => p.name), ids),
+            ...(models ? proxyModelLabels(models.routes, mids) : []),
+        ]),
         ...WAIT_HEALTHY,
         // Its fixed name and host port cannot exist twice: Pulumi must delete it before creating
         // the replacement (pulumi/pulumi-docker#1356: create-before-delete is the default).

@@ -1,6 +1,7 @@
 // AuthProxy args and outputs per flavour. Imported by the class and both flavour files.
 import type * as pulumi from "@pulumi/pulumi";
 import type { BasicAuthCredentials } from "../credentials";
+import type { ModelRoute } from "../render/serving";
 
 export const AUTH_PROXY_TYPE = "mlflow:index:AuthProxy";
 
@@ -30,6 +31,8 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
     readonly bindAddress?: string;
     /** Host name of the exported URL (default: localhost, or bindAddress when it is a specific address). */
     readonly publicHost?: string;
+    /** Served models (ModelServer): routed at /models/<name>/; their container ids replace the proxy with them. */
+    readonly models?: { readonly routes: readonly ModelRoute[]; readonly containerIds: pulumi.Input<string>[] };
     /** Projects served beside `/`, each at /projects/<name>/ with its own login (render/projects.ts). */
     readonly projects?: readonly ProxyProject[];
 }

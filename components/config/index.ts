@@ -4,12 +4,13 @@
 // one small function per concern and target.
 import * as pulumi from "@pulumi/pulumi";
 import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS, projectsBudgetProblem } from "../render/capacity";
+import { modelSlug, parseServedModel } from "../render/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, supportsAutoPause } from "./checks";
 import { readProjects } from "./projects";
 import { ConfigError, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, Target,
+    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, ServingSettings, Target,
 } from "./types";
 
 export * from "./checks";
@@ -75,6 +76,24 @@ function gatewaySettings(r: Reader): Pick<Common, "aiGateway"> {
     return { aiGateway: { kekPassphrase: passphrase } };
 }
 
+const SERVED_MODEL_CHECK = "must be \"name\" or \"name@alias\": a name of letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit), "
+    + "an alias of letters, digits, '_' or '-' other than latest or v<number>";
+
+/** servedModels entries, each model once (names equal once lower-cased would share a container name). */
+function readServing(r: Reader): ServingSettings | undefined {
+    const entries = r.list("servedModels", [], e => parseServedModel(e) !== undefined, SERVED_MODEL_CHECK, "churn@champion");
+    const workers = r.integer("servingWorkers");
+    const pollSeconds = r.integer("servingPollSeconds");
+    const models = entries.map(parseServedModel).filter(m => m !== undefined);
+    if (models.length !== entries.length || models.length === 0) return undefined;
+    const slugs = models.map(m => modelSlug(m.name));
+    const twice = models.filter((m, i) => slugs.indexOf(slugs[i]) !== i).map(m => m.name);
+    if (twice.length > 0) {
+        r.fail("servedModels", twice.join(","), "must name each model once (names are compared lower-cased, with '.' and '_' as '-'): one model has one alias served", "churn@champion");
+    }
+    return { models, workers, pollSeconds };
+}
+
 function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     const hostPort = r.integer("hostPort");
     const bindAddress = r.string("bindAddress");
@@ -92,13 +111,14 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
         python: r.string("pythonImage"),
     };
     const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, HOST_CHECK, "mlflow.example.internal");
+    const serving = readServing(r);
     checkLocalConnections(r, common);
     finish(r);
     return {
         target: "local", ...common,
         bucketName: common.bucketName ?? "mlflow-artifacts",
         allowedHosts,
-        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images },
+        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images, ...(serving ? { serving } : {}) },
     };
 }
 
@@ -208,6 +228,11 @@ function readRegion(r: Reader, awsRegion: string | undefined): string {
 
 function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsPlatformConfig {
     const region = readRegion(r, awsRegion);
+    if (r.has("servedModels")) {
+        // Refused rather than ignored: nothing would serve the models the user listed.
+        r.problems.push(`${PROJECT}:servedModels = ${JSON.stringify(r.list("servedModels", [], () => true, "", ""))} is invalid: `
+            + "model serving is built for target local only so far (README, \"Serving models\"). Fix: pulumi config rm servedModels");
+    }
     const aurora = readAurora(r, common.backend);
     const ingressCidrs = r.list("ingressCidrs", ["0.0.0.0/0"], isValidCidr, "must be IPv4 CIDR blocks such as 203.0.113.0/24", "203.0.113.0/24");
     const certificateArn = r.optionalString("certificateArn");

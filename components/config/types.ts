@@ -14,12 +14,20 @@ export interface LocalImages {
     readonly python: string;
 }
 
+/** Registered models served over REST (issue 12); undefined when servedModels is empty. */
+export interface ServingSettings {
+    readonly models: ReadonlyArray<{ readonly name: string; readonly alias: string }>;
+    readonly workers: number;
+    readonly pollSeconds: number;
+}
+
 export interface LocalSettings {
     readonly hostPort: number;
     readonly bindAddress: string;
     readonly exposeMinioConsole: boolean;
     readonly minioConsolePort: number;
     readonly images: LocalImages;
+    readonly serving?: ServingSettings;
 }
 
 export interface AwsSettings {

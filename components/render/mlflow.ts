@@ -4,6 +4,8 @@ import { DEFAULT_POOL, PoolSettings } from "./capacity";
 import { renderUvicornOpts } from "./keepalive";
 
 export const MLFLOW_PORT = 5000;
+/** MLflow's name on the Docker network (the proxy and model servers reach it by it). */
+export const MLFLOW_HOSTNAME = "mlflow";
 /** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
 export const ENTRYPOINT_PATH = "/opt/mlflow/entrypoint.py";
 export const ENTRYPOINT_COMMAND = ["python", ENTRYPOINT_PATH];

@@ -2,6 +2,7 @@
 // AWS sidecar and the end-to-end tests.
 import { KeepAliveChain, keepAliveChain } from "./keepalive";
 import { ProjectLocation, renderProjectProxyBlocks } from "./projects";
+import { ModelRoute, renderModelLocations, renderModelUpstreams } from "./serving";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
 export interface ProxyConfigOptions {
@@ -20,6 +21,8 @@ export interface ProxyConfigOptions {
     readonly keepAlive?: KeepAliveChain;
     /** Projects served beside `/` (render/projects.ts); none: the config is unchanged. */
     readonly projects?: readonly ProjectLocation[];
+    /** Served registered models (render/serving.ts): /models/<name>/... behind the same auth. */
+    readonly models?: readonly ModelRoute[];
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -54,7 +57,7 @@ upstream mlflow_tracking {
     # Give idle connections up before uvicorn closes them (render/keepalive.ts).
     keepalive_timeout ${ka.proxyUpstreamKeepaliveSeconds}s;
 }
-${projects.upstreams}
+${projects.upstreams}${o.models ? renderModelUpstreams(o.models) : ""}
 # Only the exact raw URI /health is open; anything nginx merely normalises to it is not.
 map $request_uri $mlflow_auth_realm {
     default "${realm}";
@@ -108,7 +111,7 @@ server {
         proxy_pass http://mlflow_tracking/health;
     }
 
-    location / {
+${o.models ? renderModelLocations(o.models, { realm, htpasswdPath: o.htpasswdPath }) : ""}    location / {
         auth_basic "${realm}";
         auth_basic_user_file ${o.htpasswdPath};
         proxy_pass http://mlflow_tracking;

@@ -4,10 +4,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
-import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
+import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_HOSTNAME, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
 import type { DockerTrackingServerArgs, DockerTrackingServerOutputs } from "./types";
 
-export const MLFLOW_HOSTNAME = "mlflow";
+export { MLFLOW_HOSTNAME };
 
 /** The container's environment: rendered settings plus the credentials, all secret. */
 function trackingServerEnv(args: DockerTrackingServerArgs & { workers: number }): pulumi.Output<Record<string, string>> {
