@@ -197,8 +197,13 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
     });
 }
 
-/** One ModelServer (an ECS service behind the load balancer) per servedModels entry. */
-function awsModelServers(config: AwsPlatformConfig, parts: AwsParts, server: TrackingServer<"aws">, name: string, tags: Record<string, string>): ModelServer<"aws">[] {
+/**
+ * One ModelServer (an ECS service behind the load balancer) per servedModels entry; it reaches
+ * MLflow at the Cloud Map name awsTrackingServer registered under `trackingName`.
+ */
+function awsModelServers(
+    config: AwsPlatformConfig, parts: AwsParts, server: TrackingServer<"aws">, trackingName: string, name: string, tags: Record<string, string>,
+): ModelServer<"aws">[] {
     const aws = config.aws;
     const serving = aws.serving;
     if (!serving) return [];
@@ -212,7 +217,7 @@ function awsModelServers(config: AwsPlatformConfig, parts: AwsParts, server: Tra
         pollSeconds: serving.pollSeconds,
         image: server.imageName,
         ecrRepositoryArn: server.ecrRepositoryArn,
-        trackingUri: internalTrackingUri(trackingNamespaceName(`${name}-tracking`)),
+        trackingUri: internalTrackingUri(trackingNamespaceName(trackingName)),
         clusterName: server.clusterName,
         vpcId: network.vpcId,
         listenerArn: proxy.listenerArn,
@@ -298,8 +303,9 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         tags,
     });
     const parts = { network, store, bucketInit, backend, proxy };
-    const server = awsTrackingServer(config, parts, `${name}-tracking`, tags);
-    const models = awsModelServers(config, parts, server, name, tags);
+    const trackingName = `${name}-tracking`;
+    const server = awsTrackingServer(config, parts, trackingName, tags);
+    const models = awsModelServers(config, parts, server, trackingName, name, tags);
     return {
         ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
