@@ -8,12 +8,15 @@ import { BucketInit } from "./components/bucketInit";
 import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig, ServingSettings } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
-import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
+import { MLFLOW_HOSTNAME, MLFLOW_PORT, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { ProjectDatabase } from "./components/projectDatabase";
 import { projectNames } from "./components/render/projects";
 import { ModelServer } from "./components/modelServer";
 import { modelInvocationUrl, modelSlug } from "./components/render/serving";
+import { internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, renderModelProxyConfig, trackingNamespaceName } from "./components/render/servingEcs";
+import { keepAliveChain } from "./components/render/keepalive";
+import { HTPASSWD_PATH } from "./components/render/nginx";
 import { TrackingServer } from "./components/trackingServer";
 import type { ProjectEndpoint, ProxyProject } from "./components/authProxy";
 
@@ -115,7 +118,7 @@ function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: L
 }
 
 /** One ModelServer per servedModels entry; it reads the registry through MLflow's internal port. */
-function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, networkName: pulumi.Input<string>, name: string): ModelServer[] {
+function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, networkName: pulumi.Input<string>, name: string): ModelServer<"docker">[] {
     return (serving?.models ?? []).map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
         platform: "docker",
         networkName,
@@ -218,6 +221,9 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
     const aws = config.aws;
     const { network, store, bucketInit, backend, proxy } = parts;
     const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
+    // Model servers look the alias up at MLflow's Cloud Map name, which its Host check must admit
+    // (not a browser origin: CORS stays with the public hosts).
+    const internal = aws.serving ? [internalTrackingHost(trackingNamespaceName(name))] : [];
     const scheme = aws.certificateArn ? "https" : "http";
     return new TrackingServer(name, {
         platform: "aws",
@@ -246,7 +252,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.serviceSecurityGroupId,
         assignPublicIp: aws.existingVpc === undefined,
-        allowedHosts,
+        allowedHosts: internal.length > 0 ? allowedHosts.apply(hosts => [...hosts, ...internal]) : allowedHosts,
         corsAllowedOrigins: allowedHosts.apply(hosts => renderPublicOrigins(hosts, scheme, scheme === "https" ? 443 : 80)),
         cpu: aws.taskCpu,
         memory: aws.taskMemory,
@@ -257,7 +263,54 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         ecrKeepImages: aws.ecrKeepImages,
         logRetentionDays: aws.logRetentionDays,
         tags,
+        ...(aws.serving ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
     });
+}
+
+/**
+ * One ModelServer (an ECS service behind the load balancer) per servedModels entry; it reaches
+ * MLflow at the Cloud Map name awsTrackingServer registered under `trackingName`.
+ */
+function awsModelServers(
+    config: AwsPlatformConfig, parts: AwsParts, server: TrackingServer<"aws">, trackingName: string, name: string, tags: Record<string, string>,
+): ModelServer<"aws">[] {
+    const aws = config.aws;
+    const serving = aws.serving;
+    if (!serving) return [];
+    const { network, proxy } = parts;
+    const keepAlive = keepAliveChain({ proxyTimeoutSeconds: config.proxyTimeoutSeconds, loadBalancer: true });
+    return serving.models.map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
+        platform: "aws",
+        region: aws.region,
+        model,
+        workers: serving.workers,
+        pollSeconds: serving.pollSeconds,
+        image: server.imageName,
+        ecrRepositoryArn: server.ecrRepositoryArn,
+        trackingUri: internalTrackingUri(trackingNamespaceName(trackingName)),
+        clusterName: server.clusterName,
+        vpcId: network.vpcId,
+        listenerArn: proxy.listenerArn,
+        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
+        securityGroupId: network.modelSecurityGroupId!,
+        assignPublicIp: aws.existingVpc === undefined,
+        proxy: {
+            image: aws.nginxImage,
+            config: renderModelProxyConfig({
+                listenPort: MODEL_PROXY_PORT, model, htpasswdPath: HTPASSWD_PATH,
+                maxUploadSize: config.maxUploadSize, timeoutSeconds: config.proxyTimeoutSeconds, keepAlive,
+            }),
+            htpasswdSecretArn: proxy.htpasswdSecretArn,
+            htpasswdVersionId: proxy.htpasswdVersionId,
+        },
+        cpu: aws.taskCpu,
+        memory: aws.taskMemory,
+        architecture: aws.taskArchitecture,
+        minTasks: aws.minTasks,
+        maxTasks: aws.maxTasks,
+        logRetentionDays: aws.logRetentionDays,
+        tags,
+    }));
 }
 
 function deployAws(config: AwsPlatformConfig, name: string): Deployment {
@@ -279,6 +332,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         databasePort,
         retainDatabaseNetwork: retainOnDelete,
         tags,
+        ...(aws.serving ? { servingPorts: { modelProxy: MODEL_PROXY_PORT, mlflow: MLFLOW_PORT } } : {}),
     });
     const store = new ArtifactStore(`${name}-artifacts`, {
         platform: "aws",
@@ -318,12 +372,16 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
     });
-    const server = awsTrackingServer(config, { network, store, bucketInit, backend, proxy }, `${name}-tracking`, tags);
+    const parts = { network, store, bucketInit, backend, proxy };
+    const trackingName = `${name}-tracking`;
+    const server = awsTrackingServer(config, parts, trackingName, tags);
+    const models = awsModelServers(config, parts, server, trackingName, name, tags);
     return {
         ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
         databaseEndpoint: backend.host,
         databaseSecretArn: backend.secretArn,
+        servedModels: aws.serving ? proxy.url.apply(url => Object.fromEntries(models.map(m => [m.route.name, modelInvocationUrl(url, m.route.name)]))) : undefined,
     };
 }
 

@@ -203,8 +203,14 @@ describe("servedModels (issue 12)", () => {
         expect(problemsOf(raw).join("\n")).toMatch(message);
     });
 
-    test("refused on target aws (not built there yet) rather than silently ignored", () => {
-        expect(problemsOf({ target: "aws", servedModels: '["churn"]' }, "eu-west-1").join("\n"))
-            .toMatch(/mlflow-platform:servedModels = \["churn"\] is invalid: model serving is built for target local only so far.*Fix: pulumi config rm servedModels/);
+    test("read on target aws too (an ECS service per model), with the same checks", () => {
+        const c = parseConfig({ target: "aws", servedModels: '["churn","Fraud.Detector@challenger"]', servingWorkers: "2", servingPollSeconds: "5" }, "eu-west-1");
+        expect(c.target === "aws" && c.aws.serving).toEqual({
+            models: [{ name: "churn", alias: "champion" }, { name: "Fraud.Detector", alias: "challenger" }], workers: 2, pollSeconds: 5,
+        });
+        expect(c.target === "aws" && "serving" in c.aws).toBe(true);
+        const none = parseConfig({ target: "aws" }, "eu-west-1");
+        expect(none.target === "aws" && "serving" in none.aws).toBe(false);
+        expect(problemsOf({ target: "aws", servedModels: '["Churn","churn"]' }, "eu-west-1").join("\n")).toMatch(/servedModels = "churn" is invalid: must name each model once/);
     });
 });

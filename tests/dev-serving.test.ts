@@ -3,7 +3,7 @@
 // hosts and the proxy's routes and labels.
 import { renderProxyConfig } from "../components/render/nginx";
 import { MODEL_HEALTHCHECK_COMMAND, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "../components/render/serving";
-import { envRecord, ProgramRun, RecordedResource, runFailingProgram, runProgram } from "./harness";
+import { envRecord, ProgramRun, RecordedResource, runProgram } from "./harness";
 import { containerByRole, generatedSecrets, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
 
@@ -100,10 +100,4 @@ test("outputs the invocation URL of each model; the stack without servedModels h
         "Fraud.Detector": "http://localhost:5000/models/Fraud.Detector/invocations",
     });
     expect("servedModels" in plain.outputs).toBe(false);
-});
-
-test("servedModels on target aws fails before any resource is created", async () => {
-    const { error, registered } = await runFailingProgram({ stack: "dev", config: { target: "aws", servedModels: '["churn"]' } });
-    expect(error.message).toMatch(/servedModels = \["churn"\] is invalid: model serving is built for target local only so far/);
-    expect(registered).toBe(0);
 });

@@ -75,6 +75,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         case "aws:ecs/service:Service":
         case "aws:rds/subnetGroup:SubnetGroup":
         case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
+        case "aws:servicediscovery/service:Service":
             return { ...inputs, name: inputs.name ?? name, arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` };
         default:
             return { ...inputs };

@@ -127,6 +127,7 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         // ECS rejects a service whose target group is not yet attached to a load balancer:
         // hand the ARN out only once the forwarding listener exists.
         targetGroupArn: pulumi.all([forwarding.arn, targetGroup.arn]).apply(([, arn]) => arn),
+        listenerArn: forwarding.arn,
         htpasswdSecretArn: htpasswdSecret.arn,
         htpasswdVersionId: htpasswdSecret.versionId,
     };

@@ -94,6 +94,8 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly loadBalancerDnsName: pulumi.Output<string>;
     /** Resolves only once the forwarding listener exists (ECS needs an attached target group). */
     readonly targetGroupArn: pulumi.Output<string>;
+    /** The forwarding listener (HTTPS with a certificate, else HTTP): model routes are rules on it. */
+    readonly listenerArn: pulumi.Output<string>;
     readonly htpasswdSecretArn: pulumi.Output<string>;
     /** The version holding the current htpasswd line (a new one with each password change). */
     readonly htpasswdVersionId: pulumi.Output<string>;

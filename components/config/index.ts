@@ -228,11 +228,7 @@ function readRegion(r: Reader, awsRegion: string | undefined): string {
 
 function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsPlatformConfig {
     const region = readRegion(r, awsRegion);
-    if (r.has("servedModels")) {
-        // Refused rather than ignored: nothing would serve the models the user listed.
-        r.problems.push(`${PROJECT}:servedModels = ${JSON.stringify(r.list("servedModels", [], () => true, "", ""))} is invalid: `
-            + "model serving is built for target local only so far (README, \"Serving models\"). Fix: pulumi config rm servedModels");
-    }
+    const serving = readServing(r);
     const aurora = readAurora(r, common.backend);
     const ingressCidrs = r.list("ingressCidrs", ["0.0.0.0/0"], isValidCidr, "must be IPv4 CIDR blocks such as 203.0.113.0/24", "203.0.113.0/24");
     const certificateArn = r.optionalString("certificateArn");
@@ -257,6 +253,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
         aws: {
             region, ...aurora, ingressCidrs, certificateArn, domainName, existingVpc, ...tasks,
             noncurrentVersionExpirationDays, ecrKeepImages, logRetentionDays, nginxImage, pythonImage,
+            ...(serving ? { serving } : {}),
         },
     };
 }

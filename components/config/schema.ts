@@ -120,11 +120,11 @@ export const CONFIG_SCHEMA = {
     pythonImage: image("both", "python:3.12.11-slim-bookworm", "Base image of the MLflow image built from images/tracking-server."),
     // Issue 12: serve registered models behind the proxy (components/modelServer, render/serving.ts).
     servedModels: {
-        type: "array", scope: "local",
+        type: "array", scope: "both",
         description: "Registered models to serve over REST at /models/<name>/invocations behind the proxy's basic auth, each \"name\" or \"name@alias\" (alias default champion). Moving the alias is picked up within servingPollSeconds. Default none.",
     },
-    servingWorkers: { type: "integer", scope: "local", default: 1, min: 1, max: 16, description: "Scoring-server (uvicorn) workers per served model." },
-    servingPollSeconds: { type: "integer", scope: "local", default: 30, min: 1, max: 3600, description: "Seconds between two look-ups of a served model's alias; a moved alias is served within this plus the new version's load time." },
+    servingWorkers: { type: "integer", scope: "both", default: 1, min: 1, max: 16, description: "Scoring-server (uvicorn) workers per served model." },
+    servingPollSeconds: { type: "integer", scope: "both", default: 30, min: 1, max: 3600, description: "Seconds between two look-ups of a served model's alias; a moved alias is served within this plus the new version's load time." },
     dbEngineVersion: {
         type: "string", scope: "aws", check: v => /^[0-9A-Za-z._-]+$/.test(v), allowed: "must be an Aurora engine version",
         description: "Aurora engine version. Default 8.0.mysql_aurora.3.10.0 (mysql) or 16.8 (postgres): long-term-support releases able to auto-pause.",

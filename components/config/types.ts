@@ -52,6 +52,8 @@ export interface AwsSettings {
     readonly noncurrentVersionExpirationDays: number;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
+    /** Served models: an ECS service each behind the load balancer (components/modelServer/aws.ts). */
+    readonly serving?: ServingSettings;
     readonly nginxImage: string;
     readonly pythonImage: string;
 }

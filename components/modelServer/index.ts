@@ -1,25 +1,34 @@
-// The ModelServer component: the class only; args and outputs are in ./types, the Docker
-// flavour's children in ./docker.
+// The ModelServer component: the class only; args and outputs are in ./types, each flavour's
+// children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { ModelRoute } from "../render/serving";
+import type { FlavouredConstructor } from "../flavour";
+import { buildAwsModelServer } from "./aws";
 import { buildDockerModelServer } from "./docker";
-import { MODEL_SERVER_TYPE, ModelServerArgs } from "./types";
+import { MODEL_SERVER_TYPE, ModelServerArgs, ModelServerOutputs } from "./types";
 
 export * from "./types";
 
 /**
  * One registered model served over REST at an alias (`mlflow models serve` under the supervisor
  * images/tracking-server/serve_model.py), following the alias without `pulumi up`. Reached only
- * through the authenticating proxy at /models/<name>/.
+ * through the authenticating proxy at /models/<name>/ (on AWS: an ECS service behind the
+ * tracking server's load balancer, with its own nginx sidecar and the same htpasswd secret).
  */
-export class ModelServer extends pulumi.ComponentResource {
-    readonly route!: ModelRoute;
-    readonly containerId!: pulumi.Output<string>;
-
+class ModelServerComponent extends pulumi.ComponentResource {
     constructor(name: string, args: ModelServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super(MODEL_SERVER_TYPE, name, {}, opts);
-        const o = buildDockerModelServer(this, name, args);
-        Object.assign(this, o);
-        this.registerOutputs({ containerId: o.containerId });
+        if (args.platform === "docker") {
+            const o = buildDockerModelServer(this, name, args);
+            Object.assign(this, o);
+            this.registerOutputs({ containerId: o.containerId });
+        } else {
+            const o = buildAwsModelServer(this, name, args);
+            Object.assign(this, o);
+            this.registerOutputs({ serviceName: o.serviceName });
+        }
     }
 }
+
+/** A ModelServer whose outputs are those of flavour F. */
+export type ModelServer<F extends "docker" | "aws" = "docker" | "aws"> = ModelServerComponent & ModelServerOutputs[F];
+export const ModelServer = ModelServerComponent as FlavouredConstructor<ModelServerArgs, ModelServerComponent, ModelServerOutputs>;

@@ -1,7 +1,6 @@
 // ModelServer args and outputs. Imported by the class and the flavour file.
-// Only the Docker flavour exists so far: the AWS one (an ECS service per model behind the load
-// balancer) is not built, and the config refuses servedModels on target aws (README, "Serving models").
 import type * as pulumi from "@pulumi/pulumi";
+import type { CpuArchitecture } from "../config";
 import type { ModelRoute, ServedModel } from "../render/serving";
 
 export const MODEL_SERVER_TYPE = "mlflow:index:ModelServer";
@@ -20,11 +19,58 @@ export interface DockerModelServerArgs {
     readonly pollSeconds: number;
 }
 
-export type ModelServerArgs = DockerModelServerArgs;
+export interface AwsModelServerArgs {
+    readonly platform: "aws";
+    readonly region: string;
+    readonly model: ServedModel;
+    readonly workers: number;
+    readonly pollSeconds: number;
+    /** The tracking-server image in ECR, and its repository (the execution role may pull from it only). */
+    readonly image: pulumi.Input<string>;
+    readonly ecrRepositoryArn: pulumi.Input<string>;
+    /** MLflow's internal address at its Cloud Map name (internalTrackingUri). */
+    readonly trackingUri: pulumi.Input<string>;
+    /** The tracking server's cluster: model services run next to it. */
+    readonly clusterName: pulumi.Input<string>;
+    readonly vpcId: pulumi.Input<string>;
+    /** The tracking server's forwarding listener: the model's path rule goes on it. */
+    readonly listenerArn: pulumi.Input<string>;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The model tasks' security group (Network servingPorts). */
+    readonly securityGroupId: pulumi.Input<string>;
+    readonly assignPublicIp: boolean;
+    readonly proxy: {
+        readonly image: string;
+        /** renderModelProxyConfig for this model. */
+        readonly config: pulumi.Input<string>;
+        /** The tracking proxy's htpasswd secret and version: one password for MLflow and the models. */
+        readonly htpasswdSecretArn: pulumi.Input<string>;
+        readonly htpasswdVersionId: pulumi.Input<string>;
+    };
+    readonly cpu: number;
+    readonly memory: number;
+    readonly architecture: CpuArchitecture;
+    readonly minTasks: number;
+    readonly maxTasks: number;
+    readonly logRetentionDays: number;
+    readonly tags?: Record<string, string>;
+}
+
+export type ModelServerArgs = DockerModelServerArgs | AwsModelServerArgs;
+
+export interface AwsModelServerOutputs {
+    readonly route: { readonly name: string; readonly path: string };
+    readonly serviceName: pulumi.Output<string>;
+}
 
 export interface DockerModelServerOutputs {
     /** What the proxy routes to /models/<name>/. */
     readonly route: ModelRoute;
     /** The container's id: a new one replaces the proxy, which resolved the old address once. */
     readonly containerId: pulumi.Output<string>;
+}
+
+export interface ModelServerOutputs {
+    readonly docker: DockerModelServerOutputs;
+    readonly aws: AwsModelServerOutputs;
 }

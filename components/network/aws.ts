@@ -73,6 +73,8 @@ export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: Aws
         referencedSecurityGroupId: service.id, description: "From the MLflow tasks",
     });
 
+    const models = args.servingPorts ? buildModelRules(args.servingPorts, { lb, service, securityGroup, ingress, egress }) : undefined;
+
     return {
         vpcId,
         publicSubnetIds,
@@ -80,7 +82,42 @@ export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: Aws
         loadBalancerSecurityGroupId: lb.id,
         serviceSecurityGroupId: service.id,
         databaseSecurityGroupId: db.id,
+        ...(models ? { modelSecurityGroupId: models.id } : {}),
     };
+}
+
+interface RuleMakers {
+    readonly lb: aws.ec2.SecurityGroup;
+    readonly service: aws.ec2.SecurityGroup;
+    readonly securityGroup: (suffix: string, description: string) => aws.ec2.SecurityGroup;
+    readonly ingress: (ruleName: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => aws.vpc.SecurityGroupIngressRule;
+    readonly egress: (ruleName: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => aws.vpc.SecurityGroupEgressRule;
+}
+
+/** Served models: LB -> model sidecar; model task -> MLflow's internal port (Cloud Map name) and AWS APIs. */
+function buildModelRules(ports: NonNullable<AwsNetworkArgs["servingPorts"]>, m: RuleMakers): aws.ec2.SecurityGroup {
+    const models = m.securityGroup("models-sg", "MLflow model servers: sidecar port from the load balancer only");
+    m.egress("lb-out-models", {
+        securityGroupId: m.lb.id, ipProtocol: "tcp", fromPort: ports.modelProxy, toPort: ports.modelProxy,
+        referencedSecurityGroupId: models.id, description: "To the model servers' authenticating sidecars",
+    });
+    m.ingress("models-in-proxy", {
+        securityGroupId: models.id, ipProtocol: "tcp", fromPort: ports.modelProxy, toPort: ports.modelProxy,
+        referencedSecurityGroupId: m.lb.id, description: "From the load balancer",
+    });
+    m.egress("models-out-https", {
+        securityGroupId: models.id, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, cidrIpv4: "0.0.0.0/0",
+        description: "ECR, CloudWatch Logs, Secrets Manager",
+    });
+    m.egress("models-out-mlflow", {
+        securityGroupId: models.id, ipProtocol: "tcp", fromPort: ports.mlflow, toPort: ports.mlflow,
+        referencedSecurityGroupId: m.service.id, description: "To MLflow's internal port (registry and artifacts)",
+    });
+    m.ingress("service-in-models", {
+        securityGroupId: m.service.id, ipProtocol: "tcp", fromPort: ports.mlflow, toPort: ports.mlflow,
+        referencedSecurityGroupId: models.id, description: "MLflow's internal port, from the model servers",
+    });
+    return models;
 }
 
 type VpcIds = { vpcId: pulumi.Output<string>; publicSubnetIds: pulumi.Output<string[]>; privateSubnetIds: pulumi.Output<string[]> };

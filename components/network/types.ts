@@ -23,6 +23,12 @@ export interface AwsNetworkArgs {
     readonly proxyPort: number;
     /** Database port; reachable only from the tracking server's tasks. */
     readonly databasePort: number;
+    /**
+     * Served models (issue 12): a security group for the model tasks, in from the load balancer
+     * on the model sidecar's port, out to MLflow's internal port in the tracking tasks. Unset:
+     * no group and no rule is added.
+     */
+    readonly servingPorts?: { readonly modelProxy: number; readonly mlflow: number };
     /** Keep what a kept database cluster still uses on destroy: VPC, private subnets, database security group. */
     readonly retainDatabaseNetwork?: boolean;
     readonly tags?: Record<string, string>;
@@ -42,6 +48,8 @@ export interface AwsNetworkOutputs {
     readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
     readonly serviceSecurityGroupId: pulumi.Output<string>;
     readonly databaseSecurityGroupId: pulumi.Output<string>;
+    /** The model tasks' group; only with servingPorts. */
+    readonly modelSecurityGroupId?: pulumi.Output<string>;
 }
 
 export interface NetworkOutputs {

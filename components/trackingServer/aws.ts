@@ -175,7 +175,28 @@ function buildTaskDefinition(
     }, p.opts);
 }
 
-function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ecs.TaskDefinition, roles: Roles): aws.ecs.Service {
+/** Cloud Map: a private DNS namespace and an A-record service the ECS service registers its tasks in. */
+function buildServiceDiscovery(p: Piece): pulumi.Output<string> | undefined {
+    const sd = p.args.serviceDiscovery;
+    if (sd === undefined) return undefined;
+    const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${p.name}-namespace`, {
+        name: sd.namespace,
+        vpc: sd.vpcId,
+        description: "MLflow's internal name for the model servers",
+        tags: p.tags,
+    }, p.opts);
+    const registry = new aws.servicediscovery.Service(`${p.name}-discovery`, {
+        name: sd.serviceName,
+        namespaceId: namespace.id,
+        dnsConfig: { namespaceId: namespace.id, routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 10 }] },
+        // ECS deregisters a task's address when the task stops; the instances are ECS's to manage.
+        forceDestroy: true,
+        tags: p.tags,
+    }, p.opts);
+    return registry.arn;
+}
+
+function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ecs.TaskDefinition, roles: Roles, registryArn?: pulumi.Output<string>): aws.ecs.Service {
     const { name, args } = p;
     return new aws.ecs.Service(`${name}-service`, {
         cluster: cluster.arn,
@@ -188,6 +209,8 @@ function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ec
             assignPublicIp: args.assignPublicIp,
         },
         loadBalancers: [{ targetGroupArn: args.targetGroupArn, containerName: PROXY_CONTAINER, containerPort: args.proxy.port }],
+        // awsvpc with A records: the registry needs no port (ECS API, ServiceRegistry).
+        ...(registryArn === undefined ? {} : { serviceRegistries: { registryArn } }),
         deploymentCircuitBreaker: { enable: true, rollback: true },
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,
@@ -236,13 +259,15 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
     const kekSecretArn = buildGatewayKek(piece);
     const roles = buildRoles(piece, repository, logGroup, kekSecretArn);
     const taskDefinition = buildTaskDefinition(piece, image, logGroup, roles, kekSecretArn);
-    const service = buildService(piece, cluster, taskDefinition, roles);
+    const registryArn = buildServiceDiscovery(piece);
+    const service = buildService(piece, cluster, taskDefinition, roles, registryArn);
     buildAutoscaling(piece, cluster, service);
     return {
         // nginx and MLflow share the task's network namespace (awsvpc).
         upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
         imageName: image.imageName,
         ecrRepositoryUrl: repository.repositoryUrl,
+        ecrRepositoryArn: repository.arn,
         clusterName: cluster.name,
         serviceName: service.name,
     };

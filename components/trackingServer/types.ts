@@ -80,6 +80,11 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
     readonly tags?: Record<string, string>;
+    /**
+     * Served models (issue 12): register the tasks in a Cloud Map private DNS namespace so model
+     * tasks reach MLflow's internal port at a stable name. Unset: nothing is added.
+     */
+    readonly serviceDiscovery?: { readonly vpcId: pulumi.Input<string>; readonly namespace: string; readonly serviceName: string };
 }
 
 export type TrackingServerArgs = DockerTrackingServerArgs | AwsTrackingServerArgs;
@@ -100,6 +105,7 @@ export interface AwsTrackingServerOutputs extends TrackingServerCommonOutputs {
     readonly ecrRepositoryUrl: pulumi.Output<string>;
     readonly clusterName: pulumi.Output<string>;
     readonly serviceName: pulumi.Output<string>;
+    readonly ecrRepositoryArn: pulumi.Output<string>;
 }
 
 export interface TrackingServerOutputs {
