@@ -12,7 +12,7 @@ import { renderLocalPublicHost, renderPublicOrigins } from "./components/render/
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { ProjectDatabase } from "./components/projectDatabase";
 import { projectNames } from "./components/render/projects";
-import { TrackingServer } from "./components/trackingServer";
+import { AwsTrackingServerArgs, TrackingServer } from "./components/trackingServer";
 import type { ProjectEndpoint, ProxyProject } from "./components/authProxy";
 
 interface Deployment {
@@ -192,10 +192,25 @@ interface AwsParts {
     readonly proxy: AuthProxy<"aws">;
 }
 
+/** What differs between the server at `/` and a project's service. */
+interface AwsServerRole {
+    readonly artifactAccessPolicyArn: pulumi.Input<string>;
+    readonly database: { name: pulumi.Input<string>; secretArn: pulumi.Input<string> };
+    readonly proxy: { config: pulumi.Input<string>; htpasswdSecretArn: pulumi.Input<string>; htpasswdVersionId: pulumi.Input<string> };
+    readonly targetGroupArn: pulumi.Input<string>;
+    readonly project?: AwsTrackingServerArgs["project"];
+}
+
 /** ECS Fargate behind the proxy's load balancer, with access to exactly the parts it uses. */
-function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>): TrackingServer<"aws"> {
+function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>, role?: AwsServerRole): TrackingServer<"aws"> {
     const aws = config.aws;
     const { network, store, bucketInit, backend, proxy } = parts;
+    const r: AwsServerRole = role ?? {
+        artifactAccessPolicyArn: bucketInit.policyArn,
+        database: { name: backend.databaseName, secretArn: backend.secretArn },
+        proxy: { config: proxy.nginxConfig, htpasswdSecretArn: proxy.htpasswdSecretArn, htpasswdVersionId: proxy.htpasswdVersionId },
+        targetGroupArn: proxy.targetGroupArn,
+    };
     const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
     const scheme = aws.certificateArn ? "https" : "http";
     return new TrackingServer(name, {
@@ -205,23 +220,23 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         aiGatewayKekPassphrase: kekPassphrase(config),
         workers: config.mlflowWorkers,
         artifactBucket: store.bucketName,
-        artifactAccessPolicyArn: bucketInit.policyArn,
+        artifactAccessPolicyArn: r.artifactAccessPolicyArn,
         database: {
             engine: config.backend,
             host: backend.host,
             port: backend.port,
-            name: backend.databaseName,
-            secretArn: backend.secretArn,
+            name: r.database.name,
+            secretArn: r.database.secretArn,
         },
         releaseIdleConnections: aws.dbMinCapacity === 0,
         proxy: {
             image: aws.nginxImage,
             port: PROXY_LISTEN_PORT,
-            config: proxy.nginxConfig,
-            htpasswdSecretArn: proxy.htpasswdSecretArn,
-            htpasswdVersionId: proxy.htpasswdVersionId,
+            config: r.proxy.config,
+            htpasswdSecretArn: r.proxy.htpasswdSecretArn,
+            htpasswdVersionId: r.proxy.htpasswdVersionId,
         },
-        targetGroupArn: proxy.targetGroupArn,
+        targetGroupArn: r.targetGroupArn,
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.serviceSecurityGroupId,
         assignPublicIp: aws.existingVpc === undefined,
@@ -236,7 +251,36 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         ecrKeepImages: aws.ecrKeepImages,
         logRetentionDays: aws.logRetentionDays,
         tags,
+        ...(r.project === undefined ? {} : { project: r.project }),
     });
+}
+
+/**
+ * One ECS service per project beside the one at `/`, in the same cluster, behind the same load
+ * balancer (its own target group and listener rule), on the same Aurora cluster (its own
+ * database and user, created by its task's init container), with its own task role limited to
+ * its prefix of the bucket. Every resource name derives from the project's name.
+ */
+function deployAwsProjects(config: AwsPlatformConfig, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>): void {
+    const { store, backend, proxy } = parts;
+    for (const project of config.projects) {
+        const n = projectNames(project.name);
+        const base = `${name}-project-${project.name}`;
+        const database = new ProjectDatabase(`${base}-database`, {
+            platform: "aws", databaseName: n.database, username: n.databaseUser, retainOnDelete: config.retainDataOnDestroy, tags,
+        });
+        const identity = new BucketInit(`${base}-bucket-init`, {
+            platform: "aws", bucketName: store.bucketName, bucketArn: store.bucketArn, prefix: n.artifactPrefix, tags,
+        });
+        const target = proxy.projectTargets[project.name];
+        awsTrackingServer(config, parts, `${base}-tracking`, tags, {
+            artifactAccessPolicyArn: identity.policyArn,
+            database: { name: database.databaseName, secretArn: database.secretArn },
+            proxy: { config: target.nginxConfig, htpasswdSecretArn: target.htpasswdSecretArn, htpasswdVersionId: target.htpasswdVersionId },
+            targetGroupArn: target.targetGroupArn,
+            project: { name: project.name, shared: server.shared, adminSecretArn: backend.secretArn, clusterDatabase: backend.databaseName },
+        });
+    }
 }
 
 function deployAws(config: AwsPlatformConfig, name: string): Deployment {
@@ -296,13 +340,17 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
+        ...(config.projects.length === 0 ? {} : { projects: config.projects.map(p => ({ name: p.name, username: p.username })) }),
     });
-    const server = awsTrackingServer(config, { network, store, bucketInit, backend, proxy }, `${name}-tracking`, tags);
+    const parts = { network, store, bucketInit, backend, proxy };
+    const server = awsTrackingServer(config, parts, `${name}-tracking`, tags);
+    deployAwsProjects(config, name, parts, server, tags);
     return {
         ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
         databaseEndpoint: backend.host,
         databaseSecretArn: backend.secretArn,
+        ...(config.projects.length === 0 ? {} : { projects: proxy.projects }),
     };
 }
 
