@@ -70,6 +70,13 @@ test("listener rule priorities are derived from the names and distinct", () => {
     expect(new Set(rules.map(r => r.inputs.priority)).size).toBe(3);
 });
 
+test("with a certificate the rules sit on the HTTPS listener (the HTTP one only redirects)", async () => {
+    const cert = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
+    const https = await runProgram({ stack: "aws", config: { ...BASE, certificateArn: cert, projects: JSON.stringify(PROJECTS) }, calls });
+    expect(https.ofType("aws:lb/listenerRule:ListenerRule").map(r => r.inputs.listenerArn)).toEqual(NAMES.map(() => ARN("lb/listener", "mlflow-aws-proxy-https")));
+    expect((https.outputs.projects as Record<string, { trackingUri: string }>).alpha.trackingUri).toMatch(/^https:\/\/.*\/projects\/alpha$/);
+}, 30000);
+
 test("outputs: one secret map of name -> trackingUri, username, password", () => {
     expect(run.secretOutputs.projects).toBe(true);
     const projects = run.outputs.projects as Record<string, { trackingUri: string; username: string; password: string }>;

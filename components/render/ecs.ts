@@ -187,7 +187,8 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
             startPeriod: 180,
         },
         logConfiguration: logs(s, MLFLOW_CONTAINER),
-        // A project's MLflow starts only once its database and user exist.
+        // A project's MLflow starts only once its database and user exist. SUCCESS = exited 0, and
+        // may only name a non-essential container (ECS API reference, ContainerDependency).
         ...(s.project === undefined ? {} : { dependsOn: [{ containerName: PROJECT_INIT_CONTAINER, condition: "SUCCESS" }] }),
     };
     return [
