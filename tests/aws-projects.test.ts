@@ -77,6 +77,16 @@ test("with a certificate the rules sit on the HTTPS listener (the HTTP one only 
     expect((https.outputs.projects as Record<string, { trackingUri: string }>).alpha.trackingUri).toMatch(/^https:\/\/.*\/projects\/alpha$/);
 }, 30000);
 
+test("with the AI Gateway on, each project's MLflow gets the one KEK secret of / (and only MLflow)", async () => {
+    const on = await runProgram({ stack: "aws", config: { ...BASE, enableAiGateway: "true", aiGatewayKekPassphrase: "a-long-kek-passphrase-0123456789", projects: '["alpha"]' }, calls });
+    const kek = ARN("secretsmanager/secret", "mlflow-aws-tracking-gateway-kek");
+    expect(on.ofType("aws:secretsmanager/secret:Secret").filter(x => x.name.endsWith("gateway-kek"))).toHaveLength(1);
+    const defs = JSON.parse(named(on, "mlflow-aws-project-alpha-tracking-task").inputs.containerDefinitions) as Array<Record<string, any>>;
+    expect(defs.map(d => [d.name, (d.secrets ?? []).some((x: any) => x.valueFrom === kek)])).toEqual([["mlflow", true], ["proxy", false], ["project-db-init", false]]);
+    const exec = JSON.parse(named(on, "mlflow-aws-project-alpha-tracking-execution", "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    expect(exec.Statement.find((x: any) => x.Sid === "Secrets").Resource).toContain(kek);
+}, 30000);
+
 test("outputs: one secret map of name -> trackingUri, username, password", () => {
     expect(run.secretOutputs.projects).toBe(true);
     const projects = run.outputs.projects as Record<string, { trackingUri: string; username: string; password: string }>;

@@ -268,9 +268,9 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
 
 /** A project's service: the shared image, cluster and log group; its own roles, task, service and autoscaling. */
 function buildAwsProjectServer(piece: Piece, shared: AwsSharedServerParts): AwsTrackingServerOutputs {
-    const kekSecretArn = pulumi.output(shared.aiGatewayKekSecretArn).apply(arn => arn === "" ? undefined : arn);
+    // "" when the AI Gateway is off: both builders then leave the KEK out.
     const roles = buildRoles(piece, shared, shared.aiGatewayKekSecretArn);
-    const taskDefinition = buildTaskDefinition(piece, shared, roles, kekSecretArn.apply(arn => arn ?? ""));
+    const taskDefinition = buildTaskDefinition(piece, shared, roles, shared.aiGatewayKekSecretArn);
     const service = buildService(piece, shared.clusterArn, taskDefinition, roles);
     buildAutoscaling(piece, shared.clusterName, service);
     return {
