@@ -17,7 +17,7 @@ import { modelInvocationUrl, modelSlug } from "./components/render/serving";
 import { internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, renderModelProxyConfig, trackingNamespaceName } from "./components/render/servingEcs";
 import { keepAliveChain } from "./components/render/keepalive";
 import { HTPASSWD_PATH } from "./components/render/nginx";
-import { TrackingServer } from "./components/trackingServer";
+import { AwsTrackingServerArgs, TrackingServer } from "./components/trackingServer";
 import type { ProjectEndpoint, ProxyProject } from "./components/authProxy";
 
 interface Deployment {
@@ -216,14 +216,29 @@ interface AwsParts {
     readonly proxy: AuthProxy<"aws">;
 }
 
+/** What differs between the server at `/` and a project's service. */
+interface AwsServerRole {
+    readonly artifactAccessPolicyArn: pulumi.Input<string>;
+    readonly database: { name: pulumi.Input<string>; secretArn: pulumi.Input<string> };
+    readonly proxy: { config: pulumi.Input<string>; htpasswdSecretArn: pulumi.Input<string>; htpasswdVersionId: pulumi.Input<string> };
+    readonly targetGroupArn: pulumi.Input<string>;
+    readonly project?: AwsTrackingServerArgs["project"];
+}
+
 /** ECS Fargate behind the proxy's load balancer, with access to exactly the parts it uses. */
-function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>): TrackingServer<"aws"> {
+function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>, role?: AwsServerRole): TrackingServer<"aws"> {
     const aws = config.aws;
     const { network, store, bucketInit, backend, proxy } = parts;
+    const r: AwsServerRole = role ?? {
+        artifactAccessPolicyArn: bucketInit.policyArn,
+        database: { name: backend.databaseName, secretArn: backend.secretArn },
+        proxy: { config: proxy.nginxConfig, htpasswdSecretArn: proxy.htpasswdSecretArn, htpasswdVersionId: proxy.htpasswdVersionId },
+        targetGroupArn: proxy.targetGroupArn,
+    };
     const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
     // Model servers look the alias up at MLflow's Cloud Map name, which its Host check must admit
     // (not a browser origin: CORS stays with the public hosts).
-    const internal = aws.serving ? [internalTrackingHost(trackingNamespaceName(name))] : [];
+    const internal = aws.serving && r.project === undefined ? [internalTrackingHost(trackingNamespaceName(name))] : [];
     const scheme = aws.certificateArn ? "https" : "http";
     return new TrackingServer(name, {
         platform: "aws",
@@ -232,23 +247,23 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         aiGatewayKekPassphrase: kekPassphrase(config),
         workers: config.mlflowWorkers,
         artifactBucket: store.bucketName,
-        artifactAccessPolicyArn: bucketInit.policyArn,
+        artifactAccessPolicyArn: r.artifactAccessPolicyArn,
         database: {
             engine: config.backend,
             host: backend.host,
             port: backend.port,
-            name: backend.databaseName,
-            secretArn: backend.secretArn,
+            name: r.database.name,
+            secretArn: r.database.secretArn,
         },
         releaseIdleConnections: aws.dbMinCapacity === 0,
         proxy: {
             image: aws.nginxImage,
             port: PROXY_LISTEN_PORT,
-            config: proxy.nginxConfig,
-            htpasswdSecretArn: proxy.htpasswdSecretArn,
-            htpasswdVersionId: proxy.htpasswdVersionId,
+            config: r.proxy.config,
+            htpasswdSecretArn: r.proxy.htpasswdSecretArn,
+            htpasswdVersionId: r.proxy.htpasswdVersionId,
         },
-        targetGroupArn: proxy.targetGroupArn,
+        targetGroupArn: r.targetGroupArn,
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.serviceSecurityGroupId,
         assignPublicIp: aws.existingVpc === undefined,
@@ -263,7 +278,9 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         ecrKeepImages: aws.ecrKeepImages,
         logRetentionDays: aws.logRetentionDays,
         tags,
-        ...(aws.serving ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
+        ...(r.project === undefined ? {} : { project: r.project }),
+        // Only the server at `/` is registered: the model servers read its registry.
+        ...(aws.serving && r.project === undefined ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
     });
 }
 
@@ -311,6 +328,34 @@ function awsModelServers(
         logRetentionDays: aws.logRetentionDays,
         tags,
     }));
+}
+
+/**
+ * One ECS service per project beside the one at `/`, in the same cluster, behind the same load
+ * balancer (its own target group and listener rule), on the same Aurora cluster (its own
+ * database and user, created by its task's init container), with its own task role limited to
+ * its prefix of the bucket. Every resource name derives from the project's name.
+ */
+function deployAwsProjects(config: AwsPlatformConfig, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>): void {
+    const { store, backend, proxy } = parts;
+    for (const project of config.projects) {
+        const n = projectNames(project.name);
+        const base = `${name}-project-${project.name}`;
+        const database = new ProjectDatabase(`${base}-database`, {
+            platform: "aws", databaseName: n.database, username: n.databaseUser, retainOnDelete: config.retainDataOnDestroy, tags,
+        });
+        const identity = new BucketInit(`${base}-bucket-init`, {
+            platform: "aws", bucketName: store.bucketName, bucketArn: store.bucketArn, prefix: n.artifactPrefix, tags,
+        });
+        const target = proxy.projectTargets[project.name];
+        awsTrackingServer(config, parts, `${base}-tracking`, tags, {
+            artifactAccessPolicyArn: identity.policyArn,
+            database: { name: database.databaseName, secretArn: database.secretArn },
+            proxy: { config: target.nginxConfig, htpasswdSecretArn: target.htpasswdSecretArn, htpasswdVersionId: target.htpasswdVersionId },
+            targetGroupArn: target.targetGroupArn,
+            project: { name: project.name, shared: server.shared, adminSecretArn: backend.secretArn, clusterDatabase: backend.databaseName },
+        });
+    }
 }
 
 function deployAws(config: AwsPlatformConfig, name: string): Deployment {
@@ -371,16 +416,19 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
+        ...(config.projects.length === 0 ? {} : { projects: config.projects.map(p => ({ name: p.name, username: p.username })) }),
     });
     const parts = { network, store, bucketInit, backend, proxy };
     const trackingName = `${name}-tracking`;
     const server = awsTrackingServer(config, parts, trackingName, tags);
     const models = awsModelServers(config, parts, server, trackingName, name, tags);
+    deployAwsProjects(config, name, parts, server, tags);
     return {
         ...clientOutputs(proxy, store, backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
         databaseEndpoint: backend.host,
         databaseSecretArn: backend.secretArn,
+        ...(config.projects.length === 0 ? {} : { projects: proxy.projects }),
         servedModels: aws.serving ? proxy.url.apply(url => Object.fromEntries(models.map(m => [m.route.name, modelInvocationUrl(url, m.route.name)]))) : undefined,
     };
 }

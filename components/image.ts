@@ -11,7 +11,7 @@ export const TRACKING_SERVER_CONTEXT = path.join(__dirname, "..", "images", "tra
  */
 export const TRACKING_SERVER_CONTEXT_RELATIVE = "images/tracking-server";
 const CONTEXT_FILES = [
-    "Dockerfile", "requirements.txt", "entrypoint.py", "serve_model.py", "db_dialects.json", ".dockerignore",
+    "Dockerfile", "requirements.txt", "entrypoint.py", "project_db_init.py", "serve_model.py", "db_dialects.json", ".dockerignore",
     "artifacts-plugin/pyproject.toml", "artifacts-plugin/mlflow_proxied_s3/__init__.py",
 ];
 

@@ -64,6 +64,18 @@ const mocks: pulumi.runtime.Mocks = {
 };
 
 
+interface ContainerDef {
+    name: string; entryPoint?: string[]; essential?: boolean; dependsOn?: unknown[];
+    environment?: Array<{ name: string; value: string }>; secrets?: Array<{ name: string; valueFrom: string }>;
+}
+
+function containerOf(taskDefinition: { name: string; inputs: Record<string, unknown> }, name: string): ContainerDef {
+    const containers = JSON.parse(String(taskDefinition.inputs.containerDefinitions)) as ContainerDef[];
+    const found = containers.find(c => c.name === name);
+    if (!found) throw new Error(`no ${name} container in ${taskDefinition.name} (${containers.map(c => c.name).join(", ")})`);
+    return found;
+}
+
 async function main(): Promise<void> {
     const [backend, outFile, ...extra] = process.argv.slice(2);
     if ((backend !== "mysql" && backend !== "postgres") || !outFile) {
@@ -80,14 +92,18 @@ async function main(): Promise<void> {
     await import("../index");
     await settleRegistrations(captured, "render-aws-env");
     const taskDefinitions = captured.filter(c => c.type === TASK_DEFINITION);
-    if (taskDefinitions.length !== 1) throw new Error(`expected one ECS task definition, found ${taskDefinitions.length}`);
-    const containers = JSON.parse(String(taskDefinitions[0].inputs.containerDefinitions)) as Array<{
-        name: string; environment?: Array<{ name: string; value: string }>; secrets?: Array<{ name: string; valueFrom: string }>;
-    }>;
-    const mlflow = containers.find(c => c.name === "mlflow");
-    if (!mlflow) throw new Error(`no mlflow container in the task definition (${containers.map(c => c.name).join(", ")})`);
+    // The server at / and, with `projects`, one task per project (test_projects.py runs their init containers).
+    const root = taskDefinitions.filter(t => !t.name.includes("-project-"));
+    if (root.length !== 1) throw new Error(`expected one ECS task definition for /, found ${root.length}`);
+    const mlflow = containerOf(root[0], "mlflow");
     const environment = Object.fromEntries((mlflow.environment ?? []).map(e => [e.name, e.value]));
-    const out = { backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name) };
+    const projects: Record<string, Record<string, unknown>> = {};
+    for (const t of taskDefinitions.filter(d => d.name.includes("-project-"))) {
+        const name = /-project-([a-z0-9-]+)-tracking-task$/.exec(t.name)?.[1];
+        if (name === undefined) throw new Error(`unexpected task definition ${t.name}`);
+        projects[name] = Object.fromEntries(["mlflow", "project-db-init"].map(c => [c, containerOf(t, c)]));
+    }
+    const out = { backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name), ...(taskDefinitions.length > 1 ? { projects } : {}) };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(out, null, 2), { mode: 0o600 });
     console.log(`render-aws-env: ${backend}: ${Object.keys(environment).length} variables, secrets ${out.secrets.join(", ")} -> ${outFile}`);

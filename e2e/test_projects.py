@@ -471,3 +471,116 @@ def test_memory_per_project_server(project_servers):
     for p, total in totals.items():
         # Measured here after the tests above: ~1.75 GiB (MySQL and PostgreSQL alike); an alarm for growth, not a target.
         assert 300 < total < 2560, f"project {p}'s server tree uses {total:.0f} MiB (see {OUT / 'projects-memory.txt'})"
+
+
+# --- aws flavour: the project task's init container ------------------------------------------
+
+AWS_SPEC = OUT / "aws-env-projects.json"
+INIT_RUNNER = ENTRYPOINT.with_name("project_db_init.py")
+
+
+@pytest.fixture(scope="module")
+def aws_project_tasks():
+    require(AWS_SPEC.exists(), f"spec {AWS_SPEC} not rendered (run e2e/run)")
+    data = json.loads(AWS_SPEC.read_text())
+    assert data["backend"] == BACKEND and sorted(data["projects"]) == list(PROJECTS)
+    return data["projects"]
+
+
+@pytest.fixture(scope="module")
+def master_like_admin():
+    """A per-run admin that, like Aurora's master user, is not a superuser (PostgreSQL: CREATEROLE CREATEDB)."""
+    import secrets as pysecrets
+    user, password = f"e2e_master_{RUN_SUFFIX}", "m@s:t%r" + pysecrets.token_urlsafe(12)
+    if BACKEND == "mysql":
+        try:
+            conn = _mysql_admin()
+        except Exception as e:  # noqa: BLE001
+            require(False, f"MariaDB/MySQL not reachable: {e}")
+        with conn.cursor() as cur:
+            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%' WITH GRANT OPTION")
+        conn.close()
+    else:
+        require(_psql("select 1").returncode == 0, "PostgreSQL not reachable")
+        r = _psql(f"CREATE ROLE \"{user}\" LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
+        assert r.returncode == 0, r.stderr
+    try:
+        yield Redacted({"user": user, "password": password})
+    finally:
+        if BACKEND == "mysql":
+            conn = _mysql_admin()
+            with conn.cursor() as cur:
+                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+            conn.close()
+        else:
+            _psql(f'DROP OWNED BY "{user}"')
+            _psql(f'DROP ROLE IF EXISTS "{user}"')
+
+
+def run_aws_init(task, project, admin, password):
+    """Runs the project's init container as ECS would start it, against this machine's server; returns (database, user)."""
+    init, mlflow = task["project-db-init"], task["mlflow"]
+    assert init["entryPoint"] == ["python", "/opt/mlflow/project_db_init.py"] and init["essential"] is False
+    assert mlflow["dependsOn"] == [{"containerName": "project-db-init", "condition": "SUCCESS"}]
+    env = {e["name"]: e["value"] for e in init["environment"]}
+    app = {e["name"]: e["value"] for e in mlflow["environment"]}
+    assert sorted(s["name"] for s in init["secrets"]) == ["MLFLOW_DB_PASSWORD", "MLFLOW_DB_USER", "MLFLOW_PROJECT_DB_PASSWORD"]
+    assert env["MLFLOW_DB_NAME"] == ("mlflow" if BACKEND == "mysql" else "postgres")
+    # The TLS query names the RDS CA bundle inside the image; this machine's servers have no RDS certificate.
+    assert env.pop("MLFLOW_DB_TLS_QUERY") == app["MLFLOW_DB_TLS_QUERY"]
+    name = app["MLFLOW_DB_NAME"]
+    assert name == f"mlflow_{project}"
+    run_name = f"{name}_{RUN_SUFFIX}"
+    statements = env["MLFLOW_PROJECT_DB_STATEMENTS"]
+    assert password not in statements
+    host, port = (os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), os.environ.get("E2E_MYSQL_PORT", "3306")) if BACKEND == "mysql" \
+        else (PG_ENV["PGHOST"], PG_ENV["PGPORT"])
+    env.update({
+        "MLFLOW_DB_HOST": host, "MLFLOW_DB_PORT": port,
+        # The cluster's own database does not exist here; MariaDB always has `mysql`.
+        "MLFLOW_DB_NAME": "mysql" if BACKEND == "mysql" else "postgres",
+        "MLFLOW_DB_USER": admin["user"], "MLFLOW_DB_PASSWORD": admin["password"], "MLFLOW_PROJECT_DB_PASSWORD": password,
+        "MLFLOW_PROJECT_DB_STATEMENTS": statements.replace(name, run_name),
+    })
+    # Twice: it runs at every task start.
+    for attempt in (1, 2):
+        r = subprocess.run([sys.executable, str(INIT_RUNNER)], env={**base_env(), **env}, capture_output=True, text=True, timeout=120)
+        (OUT / f"aws-project-{project}-db-init.log").write_text(r.stdout + r.stderr)
+        assert r.returncode == 0 and "project database ready" in r.stderr, f"run {attempt}: see {OUT / f'aws-project-{project}-db-init.log'}"
+        assert password not in r.stdout + r.stderr
+    return run_name, run_name
+
+
+def test_aws_init_container_creates_each_project_database_as_a_non_superuser_master(aws_project_tasks, master_like_admin):
+    import secrets as pysecrets
+    created = {}
+    try:
+        for p in PROJECTS:
+            created[p] = (f"mlflow_{p}_{RUN_SUFFIX}",) * 2
+            password = "p@ss:w/%'\\" + pysecrets.token_urlsafe(12)
+            created[p] = run_aws_init(aws_project_tasks[p], p, master_like_admin, password) + (password,)
+        (a_db, a_user, a_pw), (b_db, _, _) = created["alpha"], created["beta"]
+        if BACKEND == "mysql":
+            import pymysql
+            conn = pymysql.connect(host=os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), port=int(os.environ.get("E2E_MYSQL_PORT", "3306")),
+                                   user=a_user, password=a_pw, database=a_db, connect_timeout=10)
+            with conn.cursor() as cur:
+                cur.execute("CREATE TABLE t (x INT)")
+                cur.execute("SHOW DATABASES")
+                assert {row[0] for row in cur.fetchall()} - {"information_schema"} == {a_db}
+                with pytest.raises(pymysql.err.OperationalError) as denied:
+                    cur.execute(f"USE `{b_db}`")
+                assert denied.value.args[0] == 1044
+                cur.execute("SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (a_db,))
+                assert cur.fetchone()[0] == "utf8mb4_bin"
+            conn.close()
+        else:
+            r = _psql(f"SELECT pg_get_userbyid(datdba), datacl::text FROM pg_database WHERE datname = '{a_db}'")
+            assert r.stdout.strip() == f"{a_user}|{{{a_user}=CTc/{a_user}}}", r.stdout
+            r = subprocess.run(["psql", "-w", "--no-psqlrc", "-U", a_user, "-d", b_db, "-tAc", "select 1"], env={**os.environ, **PG_ENV},
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode != 0 and "permission denied for database" in r.stderr
+    finally:
+        for v in created.values():
+            drop_project_db(v[0], v[1])

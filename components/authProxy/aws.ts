@@ -3,10 +3,11 @@
 // Secrets Manager and reaches the sidecar as an ECS secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
+import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, FlavourOutputs } from "./types";
 import { keepAliveChain, type KeepAliveChain } from "../render/keepalive";
 import { MLFLOW_PORT } from "../render/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
+import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../render/projects";
 
 /** TLS 1.3 and 1.2 only, forward-secret ciphers. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -16,7 +17,9 @@ export const HEALTH_PATH = "/health";
 type Args = AwsAuthProxyArgs & AuthProxyResolved;
 
 /** The htpasswd line in Secrets Manager; the sidecar receives it as an ECS secret. */
-function buildHtpasswdSecret(parent: pulumi.Resource, name: string, args: Args): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
+function buildHtpasswdSecret(
+    parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.credentials.htpasswd,
+): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const htpasswdSecret = new aws.secretsmanager.Secret(`${name}-htpasswd`, {
         description: `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
         recoveryWindowInDays: 7,
@@ -24,7 +27,7 @@ function buildHtpasswdSecret(parent: pulumi.Resource, name: string, args: Args):
     }, { parent });
     const version = new aws.secretsmanager.SecretVersion(`${name}-htpasswd`, {
         secretId: htpasswdSecret.id,
-        secretString: pulumi.secret(args.credentials.htpasswd),
+        secretString: pulumi.secret(htpasswd),
     }, { parent });
     return { arn: htpasswdSecret.arn, versionId: version.versionId };
 }
@@ -45,7 +48,13 @@ function buildLoadBalancer(
         dropInvalidHeaderFields: true,
         tags,
     }, { parent });
-    const targetGroup = new aws.lb.TargetGroup(`${name}-tg`, {
+    const targetGroup = buildTargetGroup(parent, `${name}-tg`, args);
+    return { alb, targetGroup };
+}
+
+/** A target group of nginx sidecars, checked on the sidecar's open /health. */
+function buildTargetGroup(parent: pulumi.Resource, name: string, args: Args): aws.lb.TargetGroup {
+    return new aws.lb.TargetGroup(name, {
         namePrefix: "mlflow",
         vpcId: args.vpcId,
         targetType: "ip",
@@ -62,9 +71,8 @@ function buildLoadBalancer(
             healthyThreshold: 2,
             unhealthyThreshold: 3,
         },
-        tags,
+        tags: args.tags ?? {},
     }, { parent });
-    return { alb, targetGroup };
 }
 
 /** HTTPS with a redirect from HTTP when a certificate is given, else plain HTTP; returns the forwarding one. */
@@ -117,6 +125,7 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
     const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
     const forwarding = buildListeners(parent, name, args, alb, targetGroup);
+    const projectTargets = buildProjectTargets(parent, name, args, keepAlive, forwarding);
     const scheme = args.certificateArn ? "https" : "http";
     const host = args.domainName ? pulumi.output(args.domainName) : alb.dnsName;
     return {
@@ -130,5 +139,48 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         listenerArn: forwarding.arn,
         htpasswdSecretArn: htpasswdSecret.arn,
         htpasswdVersionId: htpasswdSecret.versionId,
+        projectTargets,
     };
+}
+
+/**
+ * Per project: its sidecar's config and htpasswd secret, its own target group, and a rule on
+ * the forwarding listener sending /projects/<name> and /projects/<name>/* there. The rule's
+ * priority comes from the name alone (render/projects.ts), so adding or removing a project
+ * changes no other project's rule; config refuses colliding names before this runs.
+ */
+function buildProjectTargets(
+    parent: pulumi.Resource, name: string, args: Args, keepAlive: KeepAliveChain, forwarding: aws.lb.Listener,
+): Record<string, AwsProjectTarget> {
+    const projects = args.projects ?? [];
+    const collisions = projectPriorityCollisions(projects.map(p => p.name));
+    if (collisions.length > 0) throw new Error(`projects ${collisions.map(([a, b, p]) => `${a} and ${b} (${p})`).join(", ")} share a listener rule priority: rename one`);
+    const out: Record<string, AwsProjectTarget> = {};
+    projects.forEach((p, i) => {
+        const base = `${name}-project-${p.name}`;
+        const secret = buildHtpasswdSecret(parent, base, args, args.projectCredentials[i].htpasswd);
+        const targetGroup = buildTargetGroup(parent, `${base}-tg`, args);
+        const rule = new aws.lb.ListenerRule(`${base}-rule`, {
+            listenerArn: forwarding.arn,
+            priority: projectListenerPriority(p.name),
+            conditions: [{ pathPattern: { values: projectPathPatterns(p.name) } }],
+            actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+            tags: args.tags ?? {},
+        }, { parent });
+        out[p.name] = {
+            targetGroupArn: pulumi.all([rule.arn, targetGroup.arn]).apply(([, arn]) => arn),
+            nginxConfig: pulumi.output(renderProxyConfig({
+                listenPort: PROXY_LISTEN_PORT,
+                upstream: `127.0.0.1:${MLFLOW_PORT}`,
+                maxUploadSize: args.maxUploadSize,
+                timeoutSeconds: args.timeoutSeconds,
+                htpasswdPath: HTPASSWD_PATH,
+                keepAlive,
+                servedProject: p.name,
+            })),
+            htpasswdSecretArn: secret.arn,
+            htpasswdVersionId: secret.versionId,
+        };
+    });
+    return out;
 }

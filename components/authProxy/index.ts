@@ -19,7 +19,7 @@ export * from "./types";
 class AuthProxyComponent extends pulumi.ComponentResource {
     constructor(name: string, args: AuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(AUTH_PROXY_TYPE, name, {}, opts);
-        const projects = args.platform === "docker" ? args.projects ?? [] : [];
+        const projects: ReadonlyArray<{ name: string; username: string }> = args.projects ?? [];
         const resolved: AuthProxyResolved = {
             credentials: basicAuthCredentials(this, name, args.username, args.password),
             projectCredentials: projects.map(p => basicAuthCredentials(this, `${name}-project-${p.name}`, p.username)),

@@ -56,6 +56,24 @@ export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
     readonly certificateArn?: string;
     readonly domainName?: string;
     readonly tags?: Record<string, string>;
+    /** Projects, each with its own target group, listener rule on /projects/<name>/ and login (render/projects.ts). */
+    readonly projects?: readonly AwsProxyProject[];
+}
+
+/** A project behind the load balancer: its own service's sidecar and its own basic-auth user. */
+export interface AwsProxyProject {
+    readonly name: string;
+    readonly username: string;
+}
+
+/** What a project's service needs of the proxy: where the load balancer sends it, and its sidecar's config and login. */
+export interface AwsProjectTarget {
+    /** Resolves only once the project's listener rule exists (ECS needs an attached target group). */
+    readonly targetGroupArn: pulumi.Output<string>;
+    /** The project sidecar's config (renderProxyConfig with servedProject). */
+    readonly nginxConfig: pulumi.Output<string>;
+    readonly htpasswdSecretArn: pulumi.Output<string>;
+    readonly htpasswdVersionId: pulumi.Output<string>;
 }
 
 export type AuthProxyArgs = DockerAuthProxyArgs | AwsAuthProxyArgs;
@@ -99,6 +117,8 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly htpasswdSecretArn: pulumi.Output<string>;
     /** The version holding the current htpasswd line (a new one with each password change). */
     readonly htpasswdVersionId: pulumi.Output<string>;
+    /** Per project name; empty without projects. */
+    readonly projectTargets: Record<string, AwsProjectTarget>;
 }
 
 /** What a flavour's builder returns; the class adds username and password. */

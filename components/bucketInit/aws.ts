@@ -6,9 +6,12 @@ import type { AwsBucketInitArgs, AwsBucketInitOutputs } from "./types";
 import { artifactAccessPolicy } from "../render/bucket";
 
 export function buildAwsBucketInit(parent: pulumi.Resource, name: string, args: AwsBucketInitArgs): AwsBucketInitOutputs {
+    const prefix = args.prefix;
     const policy = new aws.iam.Policy(`${name}-artifact-access`, {
-        description: pulumi.interpolate`MLflow tracking server: objects in s3://${args.bucketName} only`,
-        policy: pulumi.output(args.bucketArn).apply(arn => JSON.stringify(artifactAccessPolicy(arn))),
+        description: prefix === undefined
+            ? pulumi.interpolate`MLflow tracking server: objects in s3://${args.bucketName} only`
+            : pulumi.interpolate`MLflow project server: objects under s3://${args.bucketName}/${prefix} only`,
+        policy: pulumi.output(args.bucketArn).apply(arn => JSON.stringify(prefix === undefined ? artifactAccessPolicy(arn) : artifactAccessPolicy(arn, prefix))),
         tags: args.tags ?? {},
     }, { parent });
     return { policyArn: policy.arn };

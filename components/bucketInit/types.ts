@@ -23,6 +23,8 @@ export interface AwsBucketInitArgs {
     readonly bucketName: pulumi.Input<string>;
     readonly bucketArn: pulumi.Input<string>;
     readonly tags?: Record<string, string>;
+    /** Limit the policy to keys under this prefix (a project's `projects/<name>/`); default the whole bucket. */
+    readonly prefix?: string;
 }
 
 export type BucketInitArgs = DockerBucketInitArgs | AwsBucketInitArgs;

@@ -103,3 +103,49 @@ export function projectNameProblem(name: string): string | undefined {
     const reserved = RESERVED_PROJECT_NAMES[name];
     return reserved === undefined ? undefined : `is reserved: ${reserved}`;
 }
+
+/**
+ * ALB listener rule priorities of projects (AWS flavour): derived from the name alone, so adding
+ * or removing a project never re-prioritises another one (a priority change is an in-place
+ * update of the rule, but a list position would shift every later project). 32-bit FNV-1a of
+ * the name, folded into [PROJECT_PRIORITY_MIN, PROJECT_PRIORITY_MAX]; 1..9999 stay free for
+ * rules an operator adds by hand, and 30000..49999 are the served models' (render/servingEcs.ts):
+ * disjoint ranges, so a project's rule and a model's rule never compete for one priority.
+ * ALB allows priorities 1..50000, each at most once per listener (Elastic Load Balancing,
+ * "Listener rules for your Application Load Balancer").
+ */
+export const PROJECT_PRIORITY_MIN = 10000;
+export const PROJECT_PRIORITY_MAX = 29999;
+
+export function fnv1a32(text: string): number {
+    let h = 0x811c9dc5;
+    for (const byte of Buffer.from(text, "utf8")) {
+        h ^= byte;
+        h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h >>> 0;
+}
+
+export function projectListenerPriority(name: string): number {
+    const problem = projectNameProblem(name);
+    if (problem !== undefined) throw new Error(`project name ${JSON.stringify(name)} ${problem}`);
+    return PROJECT_PRIORITY_MIN + (fnv1a32(name) % (PROJECT_PRIORITY_MAX - PROJECT_PRIORITY_MIN + 1));
+}
+
+/**
+ * Pairs of projects whose priorities collide. Two rules cannot share a priority on one
+ * listener, and moving either one to "the next free" slot would make its priority depend on
+ * the other project (the thing the hash avoids), so a collision is refused at config time: the
+ * fix is to rename one of the two. With 20000 slots, 10 projects collide with odds ~0.2%.
+ */
+export function projectPriorityCollisions(names: readonly string[]): Array<[string, string, number]> {
+    const byPriority = new Map<number, string>();
+    const out: Array<[string, string, number]> = [];
+    for (const name of names) {
+        const p = projectListenerPriority(name);
+        const other = byPriority.get(p);
+        if (other !== undefined) out.push([other, name, p]);
+        else byPriority.set(p, name);
+    }
+    return out;
+}

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS, projectsBudgetProblem } from "../render/capacity";
 import { modelSlug, parseServedModel } from "../render/serving";
-import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, supportsAutoPause } from "./checks";
+import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
 import { readProjects } from "./projects";
 import { ConfigError, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
@@ -199,23 +199,37 @@ function checkLocalConnections(r: Reader, common: Common): void {
     // Every project is one more server with the same workers on the same database container.
     projectsBudgetProblem(common.mlflowWorkers, 1, 1, common.projects.length, LOCAL_MAX_CONNECTIONS[common.backend], limitName)
         ?.forEach(([key, value, allowed, fitting]) => r.fail(key, value, allowed,
-            `'${JSON.stringify(common.projects.slice(0, Number(fitting)).map(p => p.name === p.username ? p.name : `${p.name}:${p.username}`))}'`));
+            `'${JSON.stringify(common.projects.slice(0, Number(fitting)).map(projectEntry))}'`));
 }
 
-/** Projects run on the local target only, so far: refused on aws before anything is created. */
-function refuseAwsProjects(r: Reader, common: Common): void {
-    if (common.projects.length > 0) {
-        r.fail("projects", JSON.stringify(common.projects.map(p => p.name)),
-            "is not supported on target aws yet (one MLflow server per project exists for the local target only; see README, \"Projects\"); remove it for aws stacks",
-            "'[]'   (or: pulumi config rm projects)");
+/**
+ * On aws every project's listener rule has a priority derived from its name (render/projects.ts);
+ * two names whose priorities collide are refused here, naming both: rename one.
+ */
+function checkAwsProjectPriorities(r: Reader, common: Common): void {
+    for (const [a, b, priority] of projectPriorityCollisions(common.projects.map(p => p.name))) {
+        r.fail("projects", b, `shares load balancer rule priority ${priority} with project ${a} (priorities derive from names so that no other project's rule moves): rename one of them`,
+            `'${JSON.stringify(common.projects.filter(p => p.name !== b).map(projectEntry))}'`);
     }
 }
 
-/** Aurora's max_connections at dbMaxCapacity must hold every task's pools, old and new tasks overlapping during a deployment. */
+function projectEntry(p: { name: string; username: string }): string {
+    return p.name === p.username ? p.name : `${p.name}:${p.username}`;
+}
+
+/**
+ * Aurora's max_connections at dbMaxCapacity must hold every task's pools, old and new tasks
+ * overlapping during a deployment; with projects, every project's service too (each scales to maxTasks).
+ */
 function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSettings, tasks: TaskSettings): void {
     const limit = auroraMaxConnections(common.backend, aurora.dbMinCapacity, aurora.dbMaxCapacity);
-    connectionBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, limit, `Aurora's max_connections at dbMaxCapacity ${aurora.dbMaxCapacity}`)
-        ?.forEach(p => r.fail(...p));
+    const limitName = `Aurora's max_connections at dbMaxCapacity ${aurora.dbMaxCapacity}`;
+    const workers = connectionBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, limit, limitName);
+    workers?.forEach(p => r.fail(...p));
+    if (workers !== undefined) return;
+    projectsBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, common.projects.length, limit, limitName)
+        ?.forEach(([key, value, allowed, fitting]) => r.fail(key, value, `${allowed}, or raise dbMaxCapacity or lower maxTasks`,
+            `'${JSON.stringify(common.projects.slice(0, Number(fitting)).map(projectEntry))}'`));
 }
 
 function readRegion(r: Reader, awsRegion: string | undefined): string {
@@ -245,7 +259,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     const pythonImage = r.string("pythonImage");
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, HOST_CHECK, "mlflow.example.com");
     checkAuroraConnections(r, common, aurora, tasks);
-    refuseAwsProjects(r, common);
+    checkAwsProjectPriorities(r, common);
     finish(r);
     return {
         target: "aws", ...common,

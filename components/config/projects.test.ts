@@ -42,7 +42,10 @@ describe("projects", () => {
             /^mlflow-platform:projects = "5 projects" is invalid: must fit the mysql container's max_connections: 6 servers \(the one at \/ and 5 projects\) x 24 connections each = 144, but the database allows 151 \(141 after 10 reserved\); at most 4 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3\. Fix: pulumi config set projects '\["p1","p2","p3","p4"\]'$/],
         ["postgres: 3 projects at 4 workers do not fit", { backend: "postgres", projects: '["p1","p2:u","p3"]' },
             /projects = "3 projects" is invalid: .*at most 2 projects fit.*Fix: pulumi config set projects '\["p1","p2:u"\]'$/],
-        ["aws: not yet", { ...AWS, projects: '["ab"]' }, /^mlflow-platform:projects = "\[\\"ab\\"\]" is invalid: is not supported on target aws yet/],
+        ["aws: every project's service counts at maxTasks against Aurora's connections", { ...AWS, projects: '["p0","p1:u","p2"]' },
+            /^mlflow-platform:projects = "3 projects" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: 4 servers \(the one at \/ and 3 projects\) x 36 connections each = 144, but the database allows 90 \(80 after 10 reserved\); at most 1 projects fit with mlflowWorkers 1, or raise dbMaxCapacity or lower maxTasks\. Fix: pulumi config set projects '\["p0"\]'$/],
+        ["aws: names whose listener rule priorities collide (abx, ama: 28902)", { ...AWS, projects: '["abx","ama:bob"]', dbMaxCapacity: "16" },
+            /^mlflow-platform:projects = "ama" is invalid: shares load balancer rule priority 28902 with project abx .*rename one of them\. Fix: pulumi config set projects '\["abx"\]'$/],
     ])("%s", (_, raw, expected) => {
         const problems = problemsOf(raw, "eu-west-1");
         expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
@@ -54,6 +57,11 @@ describe("projects", () => {
 
     test("every bad entry is reported, not just the first", () => {
         expect(problemsOf({ projects: '["A","b","ok"]' })).toHaveLength(2);
+    });
+
+    test("aws: one project fits the defaults; three fit an Aurora of 8 ACU", () => {
+        expect(parseConfig({ ...AWS, projects: '["alpha"]' }, "eu-west-1").projects).toHaveLength(1);
+        expect(parseConfig({ ...AWS, projects: '["alpha","beta","gamma"]', dbMaxCapacity: "8" }, "eu-west-1").projects.map(p => p.name)).toEqual(["alpha", "beta", "gamma"]);
     });
 
     test("aws without projects is unaffected", () => {

@@ -95,7 +95,7 @@ export const CONFIG_SCHEMA = {
     mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md)." },
     projects: {
         type: "array", scope: "both",
-        description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). Local target only for now.",
+        description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). On aws each project is its own ECS service, target group and listener rule (priority from the name), task role and Aurora database.",
     },
     retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
     enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase." },

@@ -1,26 +1,29 @@
 // The ProjectDatabase component: the class only; args and outputs are in ./types, the
 // Docker flavour's children in ./docker.
 import * as pulumi from "@pulumi/pulumi";
+import type { Flavour, FlavouredConstructor } from "../flavour";
+import { buildAwsProjectDatabase } from "./aws";
 import { buildDockerProjectDatabase } from "./docker";
-import { PROJECT_DATABASE_TYPE, ProjectDatabaseArgs, ProjectDatabaseOutputs } from "./types";
+import { AwsProjectDatabaseOutputs, PROJECT_DATABASE_TYPE, ProjectDatabaseArgs, ProjectDatabaseOutputs, ProjectDatabaseOutputsByFlavour } from "./types";
 
 export * from "./types";
 
 /**
  * One project's database and database user on the platform's database server, reaching only
  * that database (render/projects.ts). Docker: a one-shot init container. The database lives
- * in the server's volume, so removing the project keeps it.
+ * in the server's volume, so removing the project keeps it. AWS: the user's password in
+ * Secrets Manager; the project task's init container creates the user and database.
  */
-export class ProjectDatabase extends pulumi.ComponentResource implements ProjectDatabaseOutputs {
-    readonly databaseName!: pulumi.Output<string>;
-    readonly username!: pulumi.Output<string>;
-    readonly password!: pulumi.Output<string>;
-    readonly connectionUri!: pulumi.Output<string>;
-
+class ProjectDatabaseComponent extends pulumi.ComponentResource {
     constructor(name: string, args: ProjectDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super(PROJECT_DATABASE_TYPE, name, {}, opts);
-        const o = buildDockerProjectDatabase(this, name, args);
+        const o: Partial<ProjectDatabaseOutputs & AwsProjectDatabaseOutputs> & { databaseName: pulumi.Output<string>; username: pulumi.Output<string> } =
+            args.platform === "docker" ? buildDockerProjectDatabase(this, name, args) : buildAwsProjectDatabase(this, name, args);
         Object.assign(this, o);
         this.registerOutputs({ databaseName: o.databaseName, username: o.username });
     }
 }
+
+/** A ProjectDatabase whose outputs are those of flavour F. */
+export type ProjectDatabase<F extends Flavour = Flavour> = ProjectDatabaseComponent & ProjectDatabaseOutputsByFlavour[F];
+export const ProjectDatabase = ProjectDatabaseComponent as FlavouredConstructor<ProjectDatabaseArgs, ProjectDatabaseComponent, ProjectDatabaseOutputsByFlavour>;

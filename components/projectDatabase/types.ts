@@ -20,7 +20,29 @@ export interface DockerProjectDatabaseArgs {
     readonly username: string;
 }
 
-export type ProjectDatabaseArgs = DockerProjectDatabaseArgs;
+export interface AwsProjectDatabaseArgs {
+    readonly platform: "aws";
+    readonly databaseName: string;
+    readonly username: string;
+    /** Keep the password's secret on destroy (it opens the project's kept database). */
+    readonly retainOnDelete?: boolean;
+    readonly tags?: Record<string, string>;
+}
+
+export type ProjectDatabaseArgs = DockerProjectDatabaseArgs | AwsProjectDatabaseArgs;
+
+/** AWS: the project user's credentials in Secrets Manager; the project task's init container creates the user. */
+export interface AwsProjectDatabaseOutputs {
+    readonly databaseName: pulumi.Output<string>;
+    readonly username: pulumi.Output<string>;
+    /** Secrets Manager secret with `username` and `password` keys (the master secret's shape). */
+    readonly secretArn: pulumi.Output<string>;
+}
+
+export interface ProjectDatabaseOutputsByFlavour {
+    readonly docker: ProjectDatabaseOutputs;
+    readonly aws: AwsProjectDatabaseOutputs;
+}
 
 export interface ProjectDatabaseOutputs {
     readonly databaseName: pulumi.Output<string>;

@@ -3,11 +3,14 @@
 // Secrets reach the containers only as Secrets Manager references (`secrets`), never as values.
 import type { BackendEngine, CpuArchitecture } from "../config";
 import { renderDatabaseTlsQuery } from "./aurora";
-import { HEALTHCHECK_COMMAND, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
+import { healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
 import { proxyHealthcheckCommand } from "./nginx";
+import { PROJECT_INIT_COMMAND, PROJECT_INIT_ENV, projectInitAdminDatabase, projectNames, renderProjectInitStatements } from "./projects";
 
 export const MLFLOW_CONTAINER = "mlflow";
 export const PROXY_CONTAINER = "proxy";
+/** A project's one-shot database init container (essential: false; MLflow waits for its SUCCESS). */
+export const PROJECT_INIT_CONTAINER = "project-db-init";
 /** How often the entrypoint checks whether the database secret was rotated. */
 export const ROTATION_CHECK_SECONDS = 300;
 
@@ -57,6 +60,18 @@ export interface TaskContainersSettings {
          */
         readonly htpasswdVersionId: string;
     };
+    /**
+     * A project's task (render/projects.ts): `database` is then the project's own database and
+     * secret (`username`, `password` keys, not rotated), MLflow serves under the project's prefix
+     * and waits for the init container, the only container that gets the master secret.
+     */
+    readonly project?: {
+        readonly name: string;
+        /** The database cluster's master secret (`username`, `password` keys). */
+        readonly adminSecretArn: string;
+        /** The database the cluster was created with (MySQL's init connects to it). */
+        readonly clusterDatabase: string;
+    };
 }
 
 interface KeyValue { name: string; value: string }
@@ -76,7 +91,8 @@ function logs(s: TaskContainersSettings, prefix: string) {
 /** MLflow's environment on ECS: shared settings plus the non-secret parts of the database URI. */
 export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<string, string> {
     const db = s.database;
-    return {
+    const project = s.project === undefined ? undefined : projectNames(s.project.name);
+    const env: Record<string, string> = {
         ...renderTrackingServerEnvironment({
             port: MLFLOW_PORT,
             workers: s.mlflow.workers,
@@ -90,6 +106,7 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
             aiGateway: s.mlflow.aiGatewayKekSecretArn !== undefined,
             // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
             presignedTransfers: true,
+            ...(project === undefined ? {} : { project: { staticPrefix: project.urlPath, artifactPrefix: project.artifactPrefix } }),
         }),
         // Non-secret parts of the database URI; entrypoint.py adds the credentials from `secrets`.
         MLFLOW_DB_ENGINE: db.engine,
@@ -102,33 +119,80 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
         MLFLOW_DB_ROTATION_WATCH_ARN: db.secretArn,
         MLFLOW_DB_ROTATION_CHECK_SECONDS: String(ROTATION_CHECK_SECONDS),
     };
+    if (project !== undefined) {
+        // A project's password is its own and is never rotated: nothing to watch (and the task
+        // role gets no DescribeSecret). The master's rotation reaches the init container at the next task start.
+        delete env.MLFLOW_DB_ROTATION_WATCH_ARN;
+        delete env.MLFLOW_DB_ROTATION_CHECK_SECONDS;
+    }
+    return env;
+}
+
+/**
+ * A project's init container: the tracking-server image's runner (images/tracking-server/
+ * project_db_init.py) with the rendered statements, connecting as the master user with the
+ * same URI composition and TLS as the tracking server. It alone gets the master secret; the
+ * project's password it sets comes from the project's secret.
+ */
+export function renderProjectInitContainer(s: TaskContainersSettings): object {
+    if (s.project === undefined) throw new Error("renderProjectInitContainer needs a project");
+    const db = s.database;
+    const admin = s.project.adminSecretArn;
+    return {
+        name: PROJECT_INIT_CONTAINER,
+        image: s.mlflow.image,
+        essential: false,
+        entryPoint: PROJECT_INIT_COMMAND,
+        environment: keyValues({
+            MLFLOW_DB_ENGINE: db.engine,
+            MLFLOW_DB_HOST: db.host,
+            MLFLOW_DB_PORT: String(db.port),
+            MLFLOW_DB_NAME: projectInitAdminDatabase(db.engine, s.project.clusterDatabase),
+            MLFLOW_DB_TLS_QUERY: renderDatabaseTlsQuery(db.engine),
+            [PROJECT_INIT_ENV.statements]: JSON.stringify(renderProjectInitStatements(db.engine, s.project.name)),
+        }),
+        secrets: [
+            { name: "MLFLOW_DB_USER", valueFrom: `${admin}:username::` },
+            { name: "MLFLOW_DB_PASSWORD", valueFrom: `${admin}:password::` },
+            { name: PROJECT_INIT_ENV.password, valueFrom: `${db.secretArn}:password::` },
+        ],
+        logConfiguration: logs(s, PROJECT_INIT_CONTAINER),
+    };
 }
 
 /** The task's container definitions, in the shape of the `containerDefinitions` JSON. */
 export function renderContainerDefinitions(s: TaskContainersSettings): object[] {
-    return [
-        {
-            name: MLFLOW_CONTAINER,
-            image: s.mlflow.image,
-            essential: true,
-            // Reached by the sidecar over the task's localhost only; no port mapping needed.
-            environment: keyValues(renderEcsMlflowEnvironment(s)),
-            secrets: [
-                { name: "MLFLOW_DB_USER", valueFrom: `${s.database.secretArn}:username::` },
-                { name: "MLFLOW_DB_PASSWORD", valueFrom: `${s.database.secretArn}:password::` },
-                ...(s.mlflow.aiGatewayKekSecretArn === undefined ? []
-                    : [{ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: s.mlflow.aiGatewayKekSecretArn }]),
-            ],
-            healthCheck: {
-                command: HEALTHCHECK_COMMAND,
-                interval: 15,
-                timeout: 5,
-                retries: 5,
-                // Schema upgrade on start, and an auto-paused Aurora takes ~15 s to resume.
-                startPeriod: 180,
-            },
-            logConfiguration: logs(s, MLFLOW_CONTAINER),
+    if (s.project !== undefined && s.project.adminSecretArn === s.database.secretArn) {
+        throw new Error(`project ${s.project.name}: its MLflow container must get the project's own database secret, not the master secret`);
+    }
+    const prefix = s.project === undefined ? "" : projectNames(s.project.name).urlPath;
+    const mlflow = {
+        name: MLFLOW_CONTAINER,
+        image: s.mlflow.image,
+        essential: true,
+        // Reached by the sidecar over the task's localhost only; no port mapping needed.
+        environment: keyValues(renderEcsMlflowEnvironment(s)),
+        secrets: [
+            { name: "MLFLOW_DB_USER", valueFrom: `${s.database.secretArn}:username::` },
+            { name: "MLFLOW_DB_PASSWORD", valueFrom: `${s.database.secretArn}:password::` },
+            ...(s.mlflow.aiGatewayKekSecretArn === undefined ? []
+                : [{ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: s.mlflow.aiGatewayKekSecretArn }]),
+        ],
+        healthCheck: {
+            command: healthcheckCommand(prefix),
+            interval: 15,
+            timeout: 5,
+            retries: 5,
+            // Schema upgrade on start, and an auto-paused Aurora takes ~15 s to resume.
+            startPeriod: 180,
         },
+        logConfiguration: logs(s, MLFLOW_CONTAINER),
+        // A project's MLflow starts only once its database and user exist. SUCCESS = exited 0, and
+        // may only name a non-essential container (ECS API reference, ContainerDependency).
+        ...(s.project === undefined ? {} : { dependsOn: [{ containerName: PROJECT_INIT_CONTAINER, condition: "SUCCESS" }] }),
+    };
+    return [
+        mlflow,
         {
             name: PROXY_CONTAINER,
             image: s.proxy.image,
@@ -148,6 +212,7 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
             },
             logConfiguration: logs(s, PROXY_CONTAINER),
         },
+        ...(s.project === undefined ? [] : [renderProjectInitContainer(s)]),
     ];
 }
 

@@ -1,7 +1,7 @@
 // nginx configuration for the authenticating proxy, shared by the Docker container, the
 // AWS sidecar and the end-to-end tests.
 import { KeepAliveChain, keepAliveChain } from "./keepalive";
-import { ProjectLocation, renderProjectProxyBlocks } from "./projects";
+import { ProjectLocation, projectNames, renderProjectProxyBlocks } from "./projects";
 import { ModelRoute, renderModelLocations, renderModelUpstreams } from "./serving";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
@@ -23,6 +23,13 @@ export interface ProxyConfigOptions {
     readonly projects?: readonly ProjectLocation[];
     /** Served registered models (render/serving.ts): /models/<name>/... behind the same auth. */
     readonly models?: readonly ModelRoute[];
+    /**
+     * AWS flavour: this proxy is the sidecar of one project's task (render/projects.ts), with
+     * that project's htpasswd at htpasswdPath. Its MLflow serves every route under the static
+     * prefix, so the open `/health` (the target group's check) maps to `<prefix>/health`, the
+     * project's location is the only authenticated one, and anything else is 404.
+     */
+    readonly servedProject?: string;
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -40,7 +47,7 @@ export const PROXY_CONFIG_PATH = "/etc/nginx/conf.d/default.conf";
  * basic auth; the one exception is a request whose raw URI is exactly `/health` (a map on
  * $request_uri, so `/x/%2e%2e/health`, which nginx normalises to /health, still needs
  * credentials), and that one reaches MLflow as `/health` whatever the client wrote. No
- * location uses `return`: it runs before auth_basic and would bypass it.
+ * authenticated location uses `return`: it runs before auth_basic and would bypass it.
  */
 export function renderProxyConfig(o: ProxyConfigOptions): string {
     if (!/^[A-Za-z0-9.-]+:\d+$/.test(o.upstream)) {
@@ -50,6 +57,8 @@ export function renderProxyConfig(o: ProxyConfigOptions): string {
     const t = `${o.timeoutSeconds}s`;
     const ka = o.keepAlive ?? keepAliveChain({ proxyTimeoutSeconds: o.timeoutSeconds, loadBalancer: false });
     const projects = renderProjectProxyBlocks(o.projects ?? [], ka);
+    if (o.servedProject !== undefined && (o.projects ?? []).length > 0) throw new Error("a project's sidecar serves that project only: no projects list");
+    const served = servedLocations(o, realm);
     return `# Rendered by mlflow-platform (components/render/nginx.ts). Edits are overwritten.
 upstream mlflow_tracking {
     server ${o.upstream};
@@ -107,17 +116,45 @@ server {
     location = /health {
         auth_basic $mlflow_auth_realm;
         auth_basic_user_file ${o.htpasswdPath};
-        # An explicit URI: MLflow gets /health, never the client's raw (encoded) path.
-        proxy_pass http://mlflow_tracking/health;
+        # An explicit URI: MLflow gets ${served.health}, never the client's raw (encoded) path.
+        proxy_pass http://mlflow_tracking${served.health};
     }
+${served.main}${projects.locations}}
+`;
+}
 
+/** The health route MLflow answers and the authenticated location(s): `/`, or one project's prefix. */
+function servedLocations(o: ProxyConfigOptions, realm: string): { health: string; main: string } {
+    if (o.servedProject === undefined) {
+        return {
+            health: "/health",
+            main: `
 ${o.models ? renderModelLocations(o.models, { realm, htpasswdPath: o.htpasswdPath }) : ""}    location / {
         auth_basic "${realm}";
         auth_basic_user_file ${o.htpasswdPath};
         proxy_pass http://mlflow_tracking;
     }
-${projects.locations}}
-`;
+`,
+        };
+    }
+    const n = projectNames(o.servedProject);
+    return {
+        // MLflow registers /health under its static prefix (mlflow/server/__init__.py, _add_static_prefix).
+        health: `${n.urlPath}/health`,
+        main: `
+    # Project ${n.name} only: the load balancer routes ${n.urlPath} and ${n.urlPath}/* here.
+    location ${n.urlPath}/ {
+        auth_basic "MLflow ${n.name}";
+        auth_basic_user_file ${o.htpasswdPath};
+        proxy_pass http://mlflow_tracking;
+    }
+
+    # Nothing else is served (no return before auth matters here: there is nothing to protect).
+    location / {
+        return 404;
+    }
+`,
+    };
 }
 
 /**

@@ -22,6 +22,31 @@ const line = (g: PricedResource[], prefix: string) => {
     return found[0].monthlyUsd;
 };
 
+describe("idleCost with project services", () => {
+    test("each service is priced with its own task definition (<x>-service runs <x>-task)", () => {
+        const g = [
+            ...graph({ cpu: 1024, memory: 2048 }).filter(x => x.type !== "aws:ecs/taskDefinition:TaskDefinition" && x.type !== "aws:ecs/service:Service"),
+            r("aws:ecs/taskDefinition:TaskDefinition", "m-tracking-task", { cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "ARM64" } }),
+            r("aws:ecs/service:Service", "m-tracking-service", { launchType: "FARGATE", desiredCount: 1, networkConfiguration: { assignPublicIp: false } }),
+            r("aws:ecs/taskDefinition:TaskDefinition", "m-project-a-tracking-task", { cpu: "512", memory: "1024", runtimePlatform: { cpuArchitecture: "ARM64" } }),
+            r("aws:ecs/service:Service", "m-project-a-tracking-service", { launchType: "FARGATE", desiredCount: 2, networkConfiguration: { assignPublicIp: false } }),
+        ];
+        const fargate = idleCost(g).lines.filter(l => l.item.startsWith("Fargate"));
+        const perTask = (vcpu: number, gb: number) => HOURS_PER_MONTH * (vcpu * PRICES.fargateVcpuHour.ARM64 + gb * PRICES.fargateGbHour.ARM64);
+        expect(fargate.map(l => l.item)).toEqual(["Fargate m-tracking-service", "Fargate m-project-a-tracking-service"]);
+        expect(fargate[0].monthlyUsd).toBeCloseTo(perTask(1, 2), 6);
+        expect(fargate[1].monthlyUsd).toBeCloseTo(2 * perTask(0.5, 1), 6);
+    });
+    test("a service without its task definition among several is an error", () => {
+        const g = [
+            r("aws:ecs/taskDefinition:TaskDefinition", "a-task", { cpu: "512", memory: "1024" }),
+            r("aws:ecs/taskDefinition:TaskDefinition", "b-task", { cpu: "512", memory: "1024" }),
+            r("aws:ecs/service:Service", "c-service", { launchType: "FARGATE" }),
+        ];
+        expect(() => idleCost(g)).toThrow(/c-service: expected its task definition c-task among 2/);
+    });
+});
+
 describe("idleCost", () => {
     test.each([
         // arch, cpu, memory, tasks, expected Fargate $/month (hand-computed from the list prices)
@@ -60,7 +85,8 @@ describe("idleCost", () => {
     test("unsupported shapes are refused rather than priced wrong", () => {
         const g = graph();
         g.push(r("aws:ecs/taskDefinition:TaskDefinition", "second", { cpu: "256", memory: "512" }));
-        expect(() => idleCost(g)).toThrow(/expected one task definition/);
+        // Two task definitions and a service named after neither: which one it runs is unknown.
+        expect(() => idleCost(g)).toThrow(/svc: expected its task definition svc-task among 2/);
         expect(() => idleCost([r("aws:lb/loadBalancer:LoadBalancer", "nlb", { loadBalancerType: "network" })])).toThrow(/only application/);
         // Without a price for the architecture the line would be NaN dollars.
         const riscv = graph().map(x => x.name === "task" ? r(x.type, x.name, { ...x.inputs, runtimePlatform: { cpuArchitecture: "RISCV" } }) : x);

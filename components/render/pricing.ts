@@ -113,8 +113,10 @@ function fargateLines(graph: readonly PricedResource[]): CostLine[] {
     const taskDefs = ofType(graph, T.taskDef);
     for (const svc of ofType(graph, T.service)) {
         if (svc.inputs.launchType !== "FARGATE") throw new Error(`${svc.name}: only Fargate services are priced`);
-        if (taskDefs.length !== 1) throw new Error(`${svc.name}: expected one task definition, found ${taskDefs.length}`);
-        const td = taskDefs[0].inputs;
+        // One service per task definition; with projects, `<x>-service` runs `<x>-task` (components/trackingServer/aws.ts).
+        const own = taskDefs.length === 1 ? taskDefs[0] : taskDefs.find(t => t.name === `${svc.name.replace(/-service$/, "")}-task`);
+        if (own === undefined) throw new Error(`${svc.name}: expected its task definition ${svc.name.replace(/-service$/, "")}-task among ${taskDefs.length}`);
+        const td = own.inputs;
         const arch = field(td, "runtimePlatform", "cpuArchitecture") ?? "X86_64";
         if (arch !== "X86_64" && arch !== "ARM64") throw new Error(`${svc.name}: unknown cpuArchitecture ${JSON.stringify(arch)}`);
         const vcpu = Number(td.cpu) / 1024;

@@ -7,7 +7,10 @@ import type { BackendEngine } from "../config/types";
 import { MYSQL_CHARSET, mysqlIdentifier, mysqlString, POSTGRES_APP_ENV, renderPostgresReconcileSql } from "./database";
 import type { KeepAliveChain } from "./keepalive";
 
-export { PROJECT_NAME, PROJECT_NAME_MAX, projectNameProblem, RESERVED_PROJECT_NAMES } from "../config/checks";
+export {
+    fnv1a32, PROJECT_NAME, PROJECT_NAME_MAX, PROJECT_PRIORITY_MAX, PROJECT_PRIORITY_MIN, projectListenerPriority, projectNameProblem, projectPriorityCollisions,
+    RESERVED_PROJECT_NAMES,
+} from "../config/checks";
 
 /** Everything a project is called, derived from its name only, so adding one renames nothing. */
 export interface ProjectNames {
@@ -159,4 +162,83 @@ export function projectUpstreamLabels(names: readonly string[], containerIds: re
         if (containerIds[i] === "") throw new Error(`the MLflow container id of project ${n} is empty`);
         return { label: `mlflow-platform.project-upstream-container.${n}`, value: containerIds[i] };
     });
+}
+
+/** ALB path patterns of a project's rule: the exact prefix (nginx redirects it to the slash) and everything under it. */
+export function projectPathPatterns(name: string): string[] {
+    const n = projectNames(name);
+    return [n.urlPath, `${n.urlPath}/*`];
+}
+
+/**
+ * One statement of the AWS init container's runner (images/tracking-server/project_db_init.py).
+ * The runner executes them in order, autocommit, as the Aurora master user. `unless`: a query
+ * that, when it returns a row, skips the statement (PostgreSQL has no CREATE ROLE/DATABASE IF
+ * NOT EXISTS). `bindsPassword`: the statement takes the project's password as the bound
+ * parameter `%(password)s` (the driver quotes it; a literal `%` is written `%%`); the others run
+ * without parameters. No value in these statements is secret: they can sit in the task
+ * definition's environment.
+ */
+export interface ProjectInitStatement {
+    readonly sql: string;
+    readonly unless?: string;
+    readonly bindsPassword?: true;
+}
+
+function pgIdentifier(value: string): string {
+    return `"${value.replace(/"/g, '""')}"`;
+}
+
+function pgString(value: string): string {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The statements of renderProjectMysqlSql / renderProjectDatabaseScript, for a runner that
+ * talks to the database through the tracking server's own drivers and TLS settings instead of
+ * a command-line client. Same effect: idempotent, the project user owns (PostgreSQL) or has
+ * all privileges on (MySQL) its database only, PUBLIC loses CONNECT. PostgreSQL adds one
+ * statement the Docker flavour's superuser does not need: Aurora's master user is not a
+ * superuser, and CREATE DATABASE ... OWNER needs membership in the owner role (PostgreSQL 16,
+ * "CREATE DATABASE": "must be able to SET ROLE to the owner"), so the master grants itself
+ * the project role first (allowed: it created the role, CREATEROLE gives it ADMIN OPTION).
+ */
+export function renderProjectInitStatements(engine: BackendEngine, name: string): ProjectInitStatement[] {
+    const n = projectNames(name);
+    if (engine === "mysql") {
+        const db = mysqlIdentifier(n.database);
+        const user = `${mysqlString(n.databaseUser)}@'%%'`;
+        return [
+            { sql: `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET ${MYSQL_CHARSET.charset} COLLATE ${MYSQL_CHARSET.collation}` },
+            { sql: `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY %(password)s`, bindsPassword: true },
+            { sql: `ALTER USER ${user} IDENTIFIED BY %(password)s`, bindsPassword: true },
+            { sql: `GRANT ALL PRIVILEGES ON ${db}.* TO ${mysqlString(n.databaseUser)}@'%'` },
+        ];
+    }
+    const role = pgIdentifier(n.databaseUser);
+    const db = pgIdentifier(n.database);
+    return [
+        { sql: `CREATE ROLE ${role} LOGIN`, unless: `SELECT 1 FROM pg_roles WHERE rolname = ${pgString(n.databaseUser)}` },
+        { sql: `ALTER ROLE ${role} WITH LOGIN PASSWORD %(password)s`, bindsPassword: true },
+        {
+            sql: `GRANT ${role} TO CURRENT_USER`,
+            unless: `SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE r.rolname = ${pgString(n.databaseUser)} AND m.member = (SELECT oid FROM pg_roles WHERE rolname = CURRENT_USER)`,
+        },
+        { sql: `CREATE DATABASE ${db} OWNER ${role} ENCODING 'UTF8' TEMPLATE template0`, unless: `SELECT 1 FROM pg_database WHERE datname = ${pgString(n.database)}` },
+        { sql: `REVOKE ALL ON DATABASE ${db} FROM PUBLIC` },
+    ];
+}
+
+/** Environment of the AWS init container besides the entrypoint's MLFLOW_DB_* (admin) variables. */
+export const PROJECT_INIT_ENV = {
+    statements: "MLFLOW_PROJECT_DB_STATEMENTS",
+    password: "MLFLOW_PROJECT_DB_PASSWORD",
+} as const;
+
+/** Where the runner lives in the tracking-server image (images/tracking-server/Dockerfile). */
+export const PROJECT_INIT_COMMAND = ["python", "/opt/mlflow/project_db_init.py"];
+
+/** The database the init container connects to as master: one that always exists. */
+export function projectInitAdminDatabase(engine: BackendEngine, clusterDatabase: string): string {
+    return engine === "postgres" ? "postgres" : clusterDatabase;
 }

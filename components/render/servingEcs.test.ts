@@ -2,6 +2,7 @@ import { PROXY_COMMAND, PROXY_CONTAINER } from "./ecs";
 import { keepAliveChain } from "./keepalive";
 import { HTPASSWD_PATH, proxyHealthcheckCommand } from "./nginx";
 import { MODEL_SERVER_PORTS, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "./serving";
+import { PROJECT_PRIORITY_MAX } from "../config/checks";
 import {
     internalTrackingHost, internalTrackingUri, MODEL_CONTAINER, MODEL_PROXY_PORT, MODEL_RULE_PRIORITY_FIRST, MODEL_RULE_PRIORITY_SPAN, modelPathPatterns,
     modelRulePriorities, modelRulePriority, ModelTaskContainersSettings, renderModelProxyConfig, renderModelTaskContainers,
@@ -18,12 +19,14 @@ describe("listener rule priorities", () => {
         expect(p).toBeGreaterThanOrEqual(MODEL_RULE_PRIORITY_FIRST);
         expect(p).toBeLessThan(MODEL_RULE_PRIORITY_FIRST + MODEL_RULE_PRIORITY_SPAN);
         expect(p).toBeLessThanOrEqual(50000);
+        expect(p).toBeGreaterThan(PROJECT_PRIORITY_MAX);
         expect(modelRulePriority(name)).toBe(p);
     });
 
     test("known values (FNV-1a of the slug, checked against a Python FNV-1a): a change here moves every user's rules", () => {
         expect(modelRulePriority("iris")).toBe(31478);
         expect(MODEL_RULE_PRIORITY_FIRST + 0x2ea984a6 % MODEL_RULE_PRIORITY_SPAN).toBe(31478);
+        expect(modelRulePriority("beta")).toBe(35511);
     });
 
     test("a model's priority depends on its name only, not on the list or its position", () => {

@@ -3,6 +3,7 @@
 // auth as the tracking server's. Pure: plain values in, plain documents and text out.
 // The model task reaches MLflow's internal port at a Cloud Map name (private DNS), never
 // through the load balancer: it needs no credential (render/serving.ts, "no secrets").
+import { fnv1a32 } from "../config/checks";
 import type { KeepAliveChain } from "./keepalive";
 import { keyValues, PROXY_COMMAND, PROXY_CONTAINER } from "./ecs";
 import { MLFLOW_HOSTNAME, MLFLOW_PORT } from "./mlflow";
@@ -23,20 +24,11 @@ export const MODEL_PROXY_PORT = 8090;
 
 /**
  * Listener rule priorities of the model routes: [first, first + span). ALB priorities run from 1
- * to 50000; the low range stays free for rules added by hand or by other features.
+ * to 50000; 1..9999 stay free for rules added by hand, 10000..29999 are the projects'
+ * (config/checks.ts, PROJECT_PRIORITY_MIN/MAX): disjoint, so a model and a project never collide.
  */
-export const MODEL_RULE_PRIORITY_FIRST = 10000;
-export const MODEL_RULE_PRIORITY_SPAN = 40000;
-
-/** 32-bit FNV-1a: small, dependency-free and the same on every machine and Node version. */
-function fnv1a(text: string): number {
-    let h = 0x811c9dc5;
-    for (const byte of Buffer.from(text, "utf8")) {
-        h ^= byte;
-        h = Math.imul(h, 0x01000193) >>> 0;
-    }
-    return h;
-}
+export const MODEL_RULE_PRIORITY_FIRST = 30000;
+export const MODEL_RULE_PRIORITY_SPAN = 20000;
 
 /**
  * The listener rule priority of one model, from its name alone (the same name as
@@ -45,7 +37,7 @@ function fnv1a(text: string): number {
  * their order does not matter; only two equal priorities are an error (see below).
  */
 export function modelRulePriority(name: string): number {
-    return MODEL_RULE_PRIORITY_FIRST + fnv1a(modelSlug(name)) % MODEL_RULE_PRIORITY_SPAN;
+    return MODEL_RULE_PRIORITY_FIRST + fnv1a32(modelSlug(name)) % MODEL_RULE_PRIORITY_SPAN;
 }
 
 /** Priority per model name; throws, naming both, when two different names hash alike. */

@@ -12,7 +12,7 @@ import {
     buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
 } from "../render/ecs";
 import { MLFLOW_PORT } from "../render/mlflow";
-import type { AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
+import type { AwsSharedServerParts, AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
 
 /** Average task CPU the autoscaler aims for. */
 export const CPU_TARGET_PERCENT = 60;
@@ -107,8 +107,12 @@ interface Roles {
     readonly artifactAccess: aws.iam.RolePolicyAttachment;
 }
 
-/** The execution role (ECS agent) and the task role (MLflow), each with only what it needs. */
-function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.cloudwatch.LogGroup, kekSecretArn?: pulumi.Output<string>): Roles {
+/**
+ * The execution role (ECS agent) and the task role (MLflow), each with only what it needs. A
+ * project's execution role also injects the master secret (its init container's only); its task
+ * role has its prefix of the bucket and no rotation watch (its own secret is never rotated).
+ */
+function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; logGroupArn: pulumi.Input<string> }, kekSecretArn?: pulumi.Input<string>): Roles {
     const { name, args, opts, tags } = p;
     const executionRole = new aws.iam.Role(`${name}-execution`, {
         description: "ECS agent for the MLflow tasks: pull the image, write logs, inject secrets",
@@ -117,13 +121,13 @@ function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.clou
     }, opts);
     new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
-        policy: pulumi.all([repository.arn, logGroup.arn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? ""])
-            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn]) => JSON.stringify(executionRolePolicy({
-                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : [])],
+        policy: pulumi.all([shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? ""])
+            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn, adminArn]) => JSON.stringify(executionRolePolicy({
+                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : [])],
             }))),
     }, opts);
     const taskRole = new aws.iam.Role(`${name}-task`, {
-        description: "MLflow tasks: the artifact bucket and nothing else",
+        description: args.project === undefined ? "MLflow tasks: the artifact bucket and nothing else" : `MLflow project ${args.project.name} tasks: its prefix of the artifact bucket and nothing else`,
         assumeRolePolicy: ECS_TASKS_TRUST,
         tags,
     }, opts);
@@ -131,6 +135,7 @@ function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.clou
         role: taskRole.name,
         policyArn: args.artifactAccessPolicyArn,
     }, opts);
+    if (args.project !== undefined) return { executionRole, taskRole, artifactAccess };
     // The entrypoint restarts the task when RDS rotates the master password (every 7 days):
     // it reads the secret's metadata, never its value.
     new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
@@ -142,7 +147,7 @@ function buildRoles(p: Piece, repository: aws.ecr.Repository, logGroup: aws.clou
 
 /** The Fargate task: rendered container definitions, once every input they name is known. */
 function buildTaskDefinition(
-    p: Piece, image: docker.Image, logGroup: aws.cloudwatch.LogGroup, roles: Roles, kekSecretArn?: pulumi.Output<string>,
+    p: Piece, shared: { imageName: pulumi.Input<string>; logGroupName: pulumi.Input<string> }, roles: Roles, kekSecretArn?: pulumi.Input<string>,
 ): aws.ecs.TaskDefinition {
     const { name, args } = p;
     const db = args.database;
@@ -150,16 +155,19 @@ function buildTaskDefinition(
         .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
     const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId])
         .apply(([config, htpasswdSecretArn, htpasswdVersionId]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn, htpasswdVersionId }));
-    const mlflow = pulumi.all([image.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, kekSecretArn ?? ""])
+    const mlflow = pulumi.all([shared.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, kekSecretArn ?? ""])
         .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins, kekArn]) => ({
             image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
             releaseIdleConnections: args.releaseIdleConnections,
             maxReplicas: args.maxTasks,
             ...(kekArn ? { aiGatewayKekSecretArn: kekArn } : {}),
         }));
-    const containerDefinitions = pulumi.all([logGroup.name, mlflow, database, proxy])
-        .apply(([logGroupName, m, d, x]) => JSON.stringify(renderContainerDefinitions({
-            region: args.region, logGroupName, mlflow: m, database: d, proxy: x,
+    const project = args.project === undefined ? pulumi.output(undefined)
+        : pulumi.all([args.project.adminSecretArn, args.project.clusterDatabase]).apply(([adminSecretArn, clusterDatabase]) =>
+            ({ name: args.project!.name, adminSecretArn, clusterDatabase }));
+    const containerDefinitions = pulumi.all([shared.logGroupName, mlflow, database, proxy, project])
+        .apply(([logGroupName, m, d, x, pr]) => JSON.stringify(renderContainerDefinitions({
+            region: args.region, logGroupName, mlflow: m, database: d, proxy: x, ...(pr === undefined ? {} : { project: pr }),
         })));
     return new aws.ecs.TaskDefinition(`${name}-task`, {
         family: name,
@@ -196,10 +204,10 @@ function buildServiceDiscovery(p: Piece): pulumi.Output<string> | undefined {
     return registry.arn;
 }
 
-function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ecs.TaskDefinition, roles: Roles, registryArn?: pulumi.Output<string>): aws.ecs.Service {
+function buildService(p: Piece, clusterArn: pulumi.Input<string>, taskDefinition: aws.ecs.TaskDefinition, roles: Roles, registryArn?: pulumi.Output<string>): aws.ecs.Service {
     const { name, args } = p;
     return new aws.ecs.Service(`${name}-service`, {
-        cluster: cluster.arn,
+        cluster: clusterArn,
         taskDefinition: taskDefinition.arn,
         launchType: "FARGATE",
         desiredCount: args.desiredCount,
@@ -228,12 +236,12 @@ function buildService(p: Piece, cluster: aws.ecs.Cluster, taskDefinition: aws.ec
 }
 
 /** Target tracking on the service's average CPU, between minTasks and maxTasks. */
-function buildAutoscaling(p: Piece, cluster: aws.ecs.Cluster, service: aws.ecs.Service): void {
+function buildAutoscaling(p: Piece, clusterName: pulumi.Input<string>, service: aws.ecs.Service): void {
     const { name, args, opts } = p;
     const scalingTarget = new aws.appautoscaling.Target(`${name}-scaling`, {
         serviceNamespace: "ecs",
         scalableDimension: "ecs:service:DesiredCount",
-        resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+        resourceId: pulumi.interpolate`service/${clusterName}/${service.name}`,
         minCapacity: args.minTasks,
         maxCapacity: args.maxTasks,
         tags: p.tags,
@@ -254,14 +262,15 @@ function buildAutoscaling(p: Piece, cluster: aws.ecs.Cluster, service: aws.ecs.S
 
 export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, args: Args): AwsTrackingServerOutputs {
     const piece: Piece = { name, args, opts: { parent }, tags: args.tags ?? {} };
+    if (args.project !== undefined) return buildAwsProjectServer(piece, args.project.shared);
     const { repository, image } = buildImage(piece);
     const { logGroup, cluster } = buildLogsAndCluster(piece);
     const kekSecretArn = buildGatewayKek(piece);
-    const roles = buildRoles(piece, repository, logGroup, kekSecretArn);
-    const taskDefinition = buildTaskDefinition(piece, image, logGroup, roles, kekSecretArn);
+    const roles = buildRoles(piece, { repositoryArn: repository.arn, logGroupArn: logGroup.arn }, kekSecretArn);
+    const taskDefinition = buildTaskDefinition(piece, { imageName: image.imageName, logGroupName: logGroup.name }, roles, kekSecretArn);
     const registryArn = buildServiceDiscovery(piece);
-    const service = buildService(piece, cluster, taskDefinition, roles, registryArn);
-    buildAutoscaling(piece, cluster, service);
+    const service = buildService(piece, cluster.arn, taskDefinition, roles, registryArn);
+    buildAutoscaling(piece, cluster.name, service);
     return {
         // nginx and MLflow share the task's network namespace (awsvpc).
         upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
@@ -270,5 +279,32 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
         ecrRepositoryArn: repository.arn,
         clusterName: cluster.name,
         serviceName: service.name,
+        shared: {
+            imageName: image.imageName,
+            repositoryArn: repository.arn,
+            clusterArn: cluster.arn,
+            clusterName: cluster.name,
+            logGroupName: logGroup.name,
+            logGroupArn: logGroup.arn,
+            aiGatewayKekSecretArn: kekSecretArn ?? pulumi.output(""),
+        },
+    };
+}
+
+/** A project's service: the shared image, cluster and log group; its own roles, task, service and autoscaling. */
+function buildAwsProjectServer(piece: Piece, shared: AwsSharedServerParts): AwsTrackingServerOutputs {
+    // "" when the AI Gateway is off: both builders then leave the KEK out.
+    const roles = buildRoles(piece, shared, shared.aiGatewayKekSecretArn);
+    const taskDefinition = buildTaskDefinition(piece, shared, roles, shared.aiGatewayKekSecretArn);
+    const service = buildService(piece, shared.clusterArn, taskDefinition, roles);
+    buildAutoscaling(piece, shared.clusterName, service);
+    return {
+        upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
+        imageName: pulumi.output(shared.imageName),
+        ecrRepositoryUrl: pulumi.output(""),
+        ecrRepositoryArn: pulumi.output(shared.repositoryArn),
+        clusterName: pulumi.output(shared.clusterName),
+        serviceName: service.name,
+        shared,
     };
 }

@@ -85,6 +85,32 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
      * tasks reach MLflow's internal port at a stable name. Unset: nothing is added.
      */
     readonly serviceDiscovery?: { readonly vpcId: pulumi.Input<string>; readonly namespace: string; readonly serviceName: string };
+    /**
+     * A project's service beside the one at `/` (render/projects.ts): it runs the image of the
+     * server at `/` in that server's cluster and log group, under /projects/<name>/, with
+     * `database` being the project's own (secret from ProjectDatabase) and `artifactAccessPolicyArn`
+     * limited to its prefix. Its task's init container creates the database as the master user.
+     */
+    readonly project?: {
+        readonly name: string;
+        readonly shared: AwsSharedServerParts;
+        /** The database cluster's master secret: only the init container gets it. */
+        readonly adminSecretArn: pulumi.Input<string>;
+        /** The database the cluster was created with (the MySQL init connects to it). */
+        readonly clusterDatabase: pulumi.Input<string>;
+    };
+}
+
+/** What projects' services reuse of the server at `/`: built once. */
+export interface AwsSharedServerParts {
+    readonly imageName: pulumi.Input<string>;
+    readonly repositoryArn: pulumi.Input<string>;
+    readonly clusterArn: pulumi.Input<string>;
+    readonly clusterName: pulumi.Input<string>;
+    readonly logGroupName: pulumi.Input<string>;
+    readonly logGroupArn: pulumi.Input<string>;
+    /** The AI Gateway's KEK secret when enabled, else "". */
+    readonly aiGatewayKekSecretArn: pulumi.Input<string>;
 }
 
 export type TrackingServerArgs = DockerTrackingServerArgs | AwsTrackingServerArgs;
@@ -106,6 +132,8 @@ export interface AwsTrackingServerOutputs extends TrackingServerCommonOutputs {
     readonly clusterName: pulumi.Output<string>;
     readonly serviceName: pulumi.Output<string>;
     readonly ecrRepositoryArn: pulumi.Output<string>;
+    /** For projects' services (the server at `/`'s own when this is a project). */
+    readonly shared: AwsSharedServerParts;
 }
 
 export interface TrackingServerOutputs {

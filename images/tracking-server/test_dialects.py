@@ -25,5 +25,7 @@ def test_composed_uri_uses_the_table_for_both_engines():
 
 def test_the_image_copies_the_table_next_to_the_entrypoint():
     dockerfile = (HERE / "Dockerfile").read_text()
-    assert "COPY entrypoint.py db_dialects.json /opt/mlflow/" in dockerfile
-    assert "!db_dialects.json" in (HERE / ".dockerignore").read_text().splitlines()
+    assert "COPY entrypoint.py project_db_init.py db_dialects.json /opt/mlflow/" in dockerfile
+    ignore = (HERE / ".dockerignore").read_text().splitlines()
+    # The projects' init runner imports the entrypoint from the same directory (aws flavour).
+    assert "!db_dialects.json" in ignore and "!project_db_init.py" in ignore
