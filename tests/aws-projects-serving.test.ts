@@ -1,0 +1,51 @@
+// The aws target with projects (issue 11) and served models (issue 12) together: each adds
+// exactly what it adds alone, every listener rule has its own priority, and only the server at
+// `/` is registered in Cloud Map and admits the internal name the model servers use.
+import { awsCalls as calls, REGION } from "./awsMocks";
+import { ProgramRun, runProgram } from "./harness";
+import { urnSet } from "./urnSets";
+
+const BASE = { "aws:region": REGION, target: "aws", dbMaxCapacity: "8" };
+const PROJECTS = { projects: '["alpha","beta"]' };
+const MODELS = { servedModels: '["churn","beta"]' };
+
+let plain: ProgramRun;
+let projects: ProgramRun;
+let models: ProgramRun;
+let both: ProgramRun;
+beforeAll(async () => {
+    plain = await runProgram({ stack: "aws", config: BASE, calls });
+    projects = await runProgram({ stack: "aws", config: { ...BASE, ...PROJECTS }, calls });
+    models = await runProgram({ stack: "aws", config: { ...BASE, ...MODELS }, calls });
+    both = await runProgram({ stack: "aws", config: { ...BASE, ...PROJECTS, ...MODELS }, calls });
+}, 60000);
+
+test("the stack with both holds the base, each feature's additions, and nothing else", () => {
+    const base = new Set(urnSet(plain));
+    const added = (r: ProgramRun) => urnSet(r).filter(u => !base.has(u));
+    expect(added(projects).length).toBeGreaterThan(0);
+    expect(added(models).length).toBeGreaterThan(0);
+    expect(urnSet(both)).toEqual([...new Set([...urnSet(plain), ...added(projects), ...added(models)])].sort());
+});
+
+test("every listener rule on a listener has its own priority (a project and a model may share a name)", () => {
+    const rules = both.ofType("aws:lb/listenerRule:ListenerRule");
+    expect(rules.length).toBe(4);
+    const byListener = new Map<string, number[]>();
+    for (const r of rules) byListener.set(r.inputs.listenerArn, [...(byListener.get(r.inputs.listenerArn) ?? []), r.inputs.priority]);
+    for (const priorities of byListener.values()) expect(new Set(priorities).size).toBe(priorities.length);
+});
+
+test("only the server at / registers in Cloud Map and admits the internal name", () => {
+    const services = both.ofType("aws:ecs/service:Service");
+    const registered = services.filter(s => (s.inputs.serviceRegistries ?? undefined) !== undefined);
+    expect(registered.map(s => s.name)).toEqual(["mlflow-aws-tracking-service"]);
+    const tasks = both.ofType("aws:ecs/taskDefinition:TaskDefinition");
+    const allowedHosts = (family: RegExp) => {
+        const task = tasks.find(t => family.test(t.name))!;
+        const defs = JSON.parse(task.inputs.containerDefinitions) as Array<{ name: string; environment?: Array<{ name: string; value: string }> }>;
+        return defs.flatMap(d => d.environment ?? []).find(e => e.name === "MLFLOW_SERVER_ALLOWED_HOSTS")?.value ?? "";
+    };
+    expect(allowedHosts(/^mlflow-aws-tracking-task$/)).toMatch(/\.internal/);
+    expect(allowedHosts(/project-alpha-tracking-task$/)).not.toMatch(/\.internal/);
+});
