@@ -24,6 +24,20 @@ export const PROXY_COMMAND = [
     "printf '%s' \"$NGINX_CONF\" > /etc/nginx/conf.d/default.conf && printf '%s' \"$HTPASSWD\" > /etc/nginx/mlflow.htpasswd && exec nginx -g 'daemon off;'",
 ];
 
+/** The nginx sidecar in front of a task's server (the tracking task and a model task). */
+export interface ProxySidecarSettings {
+    readonly image: string;
+    readonly port: number;
+    /** Rendered conf.d snippet (renderProxyConfig). */
+    readonly config: string;
+    readonly htpasswdSecretArn: string;
+    /**
+     * The htpasswd secret's version. ECS reads secrets only when a task starts: naming the
+     * version changes the task definition with the password, so the service rolls.
+     */
+    readonly htpasswdVersionId: string;
+}
+
 export interface TaskContainersSettings {
     readonly region: string;
     readonly logGroupName: string;
@@ -48,18 +62,7 @@ export interface TaskContainersSettings {
         /** Secrets Manager secret with `username` and `password` keys. */
         readonly secretArn: string;
     };
-    readonly proxy: {
-        readonly image: string;
-        readonly port: number;
-        /** Rendered conf.d snippet (renderProxyConfig). */
-        readonly config: string;
-        readonly htpasswdSecretArn: string;
-        /**
-         * The htpasswd secret's version. ECS reads secrets only when a task starts: naming the
-         * version changes the task definition with the password, so the service rolls.
-         */
-        readonly htpasswdVersionId: string;
-    };
+    readonly proxy: ProxySidecarSettings;
     /**
      * A project's task (render/projects.ts): `database` is then the project's own database and
      * secret (`username`, `password` keys, not rotated), MLflow serves under the project's prefix
@@ -81,10 +84,39 @@ export function keyValues(record: Record<string, string>): KeyValue[] {
     return Object.keys(record).sort().map(name => ({ name, value: record[name] }));
 }
 
-function logs(s: TaskContainersSettings, prefix: string) {
+/** awslogs into the task's log group, one stream prefix per container. */
+export function logs(s: { readonly logGroupName: string; readonly region: string }, prefix: string) {
     return {
         logDriver: "awslogs",
         options: { "awslogs-group": s.logGroupName, "awslogs-region": s.region, "awslogs-stream-prefix": prefix },
+    };
+}
+
+/**
+ * The nginx sidecar: the rendered config in its environment, the htpasswd secret named with its
+ * version (arn:json-key:version-stage:version-id, ECS developer guide, "Specifying sensitive
+ * data"), started after `after`, checked on its own /health.
+ */
+export function renderProxySidecar(
+    proxy: ProxySidecarSettings, after: { readonly containerName: string; readonly condition: string }, logConfiguration: object,
+): object {
+    return {
+        name: PROXY_CONTAINER,
+        image: proxy.image,
+        essential: true,
+        portMappings: [{ containerPort: proxy.port, protocol: "tcp" }],
+        command: PROXY_COMMAND,
+        environment: keyValues({ NGINX_CONF: proxy.config }),
+        secrets: [{ name: "HTPASSWD", valueFrom: `${proxy.htpasswdSecretArn}:::${proxy.htpasswdVersionId}` }],
+        dependsOn: [after],
+        healthCheck: {
+            command: proxyHealthcheckCommand(proxy.port),
+            interval: 15,
+            timeout: 5,
+            retries: 3,
+            startPeriod: 10,
+        },
+        logConfiguration,
     };
 }
 
@@ -193,25 +225,7 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
     };
     return [
         mlflow,
-        {
-            name: PROXY_CONTAINER,
-            image: s.proxy.image,
-            essential: true,
-            portMappings: [{ containerPort: s.proxy.port, protocol: "tcp" }],
-            command: PROXY_COMMAND,
-            environment: keyValues({ NGINX_CONF: s.proxy.config }),
-            // arn:json-key:version-stage:version-id (ECS developer guide, "Specifying sensitive data").
-            secrets: [{ name: "HTPASSWD", valueFrom: `${s.proxy.htpasswdSecretArn}:::${s.proxy.htpasswdVersionId}` }],
-            dependsOn: [{ containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }],
-            healthCheck: {
-                command: proxyHealthcheckCommand(s.proxy.port),
-                interval: 15,
-                timeout: 5,
-                retries: 3,
-                startPeriod: 10,
-            },
-            logConfiguration: logs(s, PROXY_CONTAINER),
-        },
+        renderProxySidecar(s.proxy, { containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }, logs(s, PROXY_CONTAINER)),
         ...(s.project === undefined ? [] : [renderProjectInitContainer(s)]),
     ];
 }

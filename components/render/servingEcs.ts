@@ -5,9 +5,8 @@
 // through the load balancer: it needs no credential (render/serving.ts, "no secrets").
 import { fnv1a32 } from "../config/checks";
 import type { KeepAliveChain } from "./keepalive";
-import { keyValues, PROXY_COMMAND, PROXY_CONTAINER } from "./ecs";
+import { keyValues, logs, PROXY_CONTAINER, ProxySidecarSettings, renderProxySidecar } from "./ecs";
 import { MLFLOW_HOSTNAME, MLFLOW_PORT } from "./mlflow";
-import { proxyHealthcheckCommand } from "./nginx";
 import {
     MODEL_SERVER_PORTS, modelPath, modelSlug, renderModelLocations, renderModelServerEnvironment, renderModelUpstreams, SERVE_MODEL_COMMAND, ServedModel,
 } from "./serving";
@@ -156,22 +155,8 @@ export interface ModelTaskContainersSettings {
     readonly trackingUri: string;
     readonly workers: number;
     readonly pollSeconds: number;
-    readonly proxy: {
-        readonly image: string;
-        readonly port: number;
-        /** renderModelProxyConfig. */
-        readonly config: string;
-        /** The tracking server's htpasswd secret, pinned to a version as in render/ecs.ts. */
-        readonly htpasswdSecretArn: string;
-        readonly htpasswdVersionId: string;
-    };
-}
-
-function logs(s: ModelTaskContainersSettings, prefix: string) {
-    return {
-        logDriver: "awslogs",
-        options: { "awslogs-group": s.logGroupName, "awslogs-region": s.region, "awslogs-stream-prefix": prefix },
-    };
+    /** Its config from renderModelProxyConfig; the tracking server's htpasswd secret and version. */
+    readonly proxy: ProxySidecarSettings;
 }
 
 /** A model task's container definitions, in the shape of the `containerDefinitions` JSON. */
@@ -191,24 +176,6 @@ export function renderModelTaskContainers(s: ModelTaskContainersSettings): objec
             // The supervisor exiting stops the task (essential), which ECS does replace.
             logConfiguration: logs(s, MODEL_CONTAINER),
         },
-        {
-            name: PROXY_CONTAINER,
-            image: s.proxy.image,
-            essential: true,
-            portMappings: [{ containerPort: s.proxy.port, protocol: "tcp" }],
-            command: PROXY_COMMAND,
-            environment: keyValues({ NGINX_CONF: s.proxy.config }),
-            // arn:json-key:version-stage:version-id, as the tracking task (render/ecs.ts).
-            secrets: [{ name: "HTPASSWD", valueFrom: `${s.proxy.htpasswdSecretArn}:::${s.proxy.htpasswdVersionId}` }],
-            dependsOn: [{ containerName: MODEL_CONTAINER, condition: "START" }],
-            healthCheck: {
-                command: proxyHealthcheckCommand(s.proxy.port),
-                interval: 15,
-                timeout: 5,
-                retries: 3,
-                startPeriod: 10,
-            },
-            logConfiguration: logs(s, PROXY_CONTAINER),
-        },
+        renderProxySidecar(s.proxy, { containerName: MODEL_CONTAINER, condition: "START" }, logs(s, PROXY_CONTAINER)),
     ];
 }
