@@ -24,3 +24,14 @@ export function committedUrnSet(graph: string, run: ProgramRun): string[] {
     }
     return JSON.parse(fs.readFileSync(urnSetFile(graph), "utf8")) as string[];
 }
+
+/**
+ * The URN set a stack with several features should have: the base stack's plus what each
+ * feature adds to it alone. Each feature must add something, or the comparison proves nothing.
+ */
+export function composedUrnSet(base: ProgramRun, ...features: ProgramRun[]): string[] {
+    const before = new Set(urnSet(base));
+    const additions = features.map(f => urnSet(f).filter(u => !before.has(u)));
+    for (const a of additions) expect(a.length).toBeGreaterThan(0);
+    return [...new Set([...before, ...additions.flat()])].sort();
+}
