@@ -3,7 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, pulledImage, roleLabels } from "../docker/common";
+import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../docker/common";
 import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "../render/bucket";
 import type { DockerBucketInitArgs, DockerBucketInitOutputs } from "./types";
 
@@ -32,18 +32,10 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
         uploads: [{ file: BUCKET_INIT_SCRIPT_PATH, content: script, executable: true }],
         networksAdvanced: [{ name: args.networkName }],
         labels: roleLabels("bucket-init"),
-        // One-shot: run to completion during `pulumi up`, leave it stopped afterwards.
-        mustRun: false,
-        attach: true,
-        logs: true,
-        restart: "no",
+        ...ONE_SHOT,
         // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
     }, { parent, deleteBeforeReplace: true });
-    // The exited container keeps its inputs, so the message names the log and the recovery command.
-    const succeeded = pulumi.all([container.exitCode, container.urn]).apply(([code, urn]) => {
-        if (code !== undefined && code !== null && code !== 0) throw new Error(bucketInitFailureMessage(code, `${name}-mc`, urn));
-        return code;
-    });
+    const succeeded = exitedZero(container, (code, urn) => bucketInitFailureMessage(code, `${name}-mc`, urn));
     return {
         accessKeyId: succeeded.apply(() => accessKeyId),
         secretAccessKey: pulumi.secret(pulumi.all([succeeded, secretKey.result]).apply(([, s]) => s)),

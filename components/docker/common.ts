@@ -22,6 +22,21 @@ export function healthcheck(tests: string[]): docker.types.input.ContainerHealth
 /** `pulumi up` waits until the container reports healthy, so dependents start only after it. */
 export const WAIT_HEALTHY = { wait: true, waitTimeout: 300 } as const;
 
+/** A one-shot container: runs to completion during `pulumi up`, then stays stopped. */
+export const ONE_SHOT = { mustRun: false, attach: true, logs: true, restart: "no" } as const;
+
+/**
+ * The one-shot container's exit code, failing `pulumi up` with `failureMessage(code, urn)` when
+ * it is not 0. The exited container keeps its inputs, so the message can name its log and the
+ * `pulumi up --replace` that runs it again.
+ */
+export function exitedZero(container: docker.Container, failureMessage: (code: number, urn: string) => string): pulumi.Output<number | undefined> {
+    return pulumi.all([container.exitCode, container.urn]).apply(([code, urn]) => {
+        if (code !== undefined && code !== null && code !== 0) throw new Error(failureMessage(code, urn));
+        return code;
+    });
+}
+
 /** Pulls an image and keeps it when the stack is destroyed (other stacks may use it). */
 export function pulledImage(name: string, image: pulumi.Input<string>, parent: pulumi.Resource): docker.RemoteImage {
     return new docker.RemoteImage(name, { name: image, keepLocally: true }, { parent });

@@ -4,7 +4,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, pulledImage, roleLabels } from "../docker/common";
+import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../docker/common";
 import { renderDatabaseUri } from "../render/database";
 import { PROJECT_DB_ENV, PROJECT_DB_FILES, projectDatabaseFailureMessage, renderProjectDatabaseScript, renderProjectMysqlSql } from "../render/projects";
 import type { DockerProjectDatabaseArgs, ProjectDatabaseOutputs } from "./types";
@@ -41,16 +41,9 @@ export function buildDockerProjectDatabase(parent: pulumi.Resource, name: string
         uploads: uploads(args, password.result),
         networksAdvanced: [{ name: args.networkName }],
         labels: roleLabels("project-database"),
-        // One-shot, like bucket init: run to completion during `pulumi up`, then stay stopped.
-        mustRun: false,
-        attach: true,
-        logs: true,
-        restart: "no",
+        ...ONE_SHOT,
     }, { parent, deleteBeforeReplace: true });
-    const succeeded = pulumi.all([container.exitCode, container.urn]).apply(([code, urn]) => {
-        if (code !== undefined && code !== null && code !== 0) throw new Error(projectDatabaseFailureMessage(code, `${name}-init`, urn));
-        return code;
-    });
+    const succeeded = exitedZero(container, (code, urn) => projectDatabaseFailureMessage(code, `${name}-init`, urn));
     return {
         databaseName: pulumi.output(args.databaseName),
         username: pulumi.output(args.username),
