@@ -393,8 +393,9 @@ def test_storage_identity_reaches_only_its_prefix(project_store, pspec):
     denied(alpha.get_object, Key="0/root-run/artifacts/secret.txt")
     denied(alpha.put_object, Key="e2e-outside.txt", Body=b"x")
     # Listing: the policy limits it with the s3:prefix condition (StringLike), which moto does not
-    # evaluate (moto/iam/policy_conditions.py knows StringEquals only), so listings are not proven
-    # here; the rendered condition is asserted in components/render/projects.test.ts.
+    # evaluate (moto/iam/access_control.py evaluates StringEquals on sts:ExternalId only), so
+    # listings are not proven here; the real-deploy job checks them on MinIO, with the probe
+    # test_real_deploy_projects_check runs below; the rendered condition is pinned here.
     listing = project_store["keys"]["alpha"]["policy"]["Statement"][1]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["projects/alpha/", "projects/alpha/*"]}}
 
@@ -584,3 +585,45 @@ def test_aws_init_container_creates_each_project_database_as_a_non_superuser_mas
     finally:
         for v in created.values():
             drop_project_db(v[0], v[1])
+
+
+# --- the real-deploy job's projects check (.github/scripts/projects_check.py) -----------------
+
+def test_real_deploy_projects_check(pspec, pproxy, project_dbs, project_store, tmp_path):
+    """The CI job's check, run here against real nginx, MLflow and database; its in-container probe
+    run with project alpha's rendered environment. On MinIO the probe must find no problem; here
+    it must report exactly the two listings moto lets through (it ignores s3:prefix conditions),
+    and nothing else: so the probe does detect a listing that is not denied."""
+    import boto3
+
+    script = Path(__file__).resolve().parent.parent / ".github" / "scripts" / "projects_check.py"
+    projects = {p: {"trackingUri": f"{pproxy}/projects/{p}", "username": login(pspec, p)[0], "password": login(pspec, p)[1]} for p in PROJECTS}
+    host_env = {**base_env(), "PROJECTS_JSON": json.dumps(projects)}
+    for mode in ("log", "verify"):
+        r = subprocess.run([sys.executable, str(script), mode, str(tmp_path)], env=host_env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"projects_check.py {mode}: {r.stdout}{r.stderr}"
+        assert r.stdout.count("health: 200") == 2 and all(login(pspec, p)[1] not in r.stdout + r.stderr for p in PROJECTS)
+
+    sys.path.insert(0, str(script.parent))
+    import projects_check
+    monkey = dict(os.environ)
+    try:
+        keys = {p: projects_check.artifact_key(str(tmp_path), p, projects[p]) for p in PROJECTS}
+    finally:
+        os.environ.clear()
+        os.environ.update(monkey)
+    admin = boto3.client("s3", **project_store["admin"])
+    for p, key in keys.items():
+        assert key.startswith(f"projects/{p}/") and admin.head_object(Bucket=project_store["bucket"], Key=key)["ContentLength"] > 0
+
+    env = project_server_env(pspec, "alpha", project_dbs["alpha"], project_store)
+    r = subprocess.run([sys.executable, "-", "probe", "beta", keys["beta"], keys["alpha"], project_dbs["beta"]["name"]],
+                       stdin=script.open("rb"), env=env, capture_output=True, timeout=120)
+    out, err = r.stdout.decode(), r.stderr.decode()
+    assert r.returncode == 1, out + err
+    assert err.strip().splitlines()[-1] == "FAIL: list projects/beta/: allowed; list the whole bucket: allowed", out + err
+    for denied in (f"read {keys['beta']}: AccessDenied", "write under projects/beta/: AccessDenied", f"delete {keys['beta']}: AccessDenied"):
+        assert denied in out, out
+    refusal = "1044" if BACKEND == "mysql" else "permission denied for database"
+    assert f"connect to database {project_dbs['beta']['name']}: refused" in out and refusal in out, out
+    assert "connect to own database" in out and "list own projects/alpha/" in out, out

@@ -5,6 +5,8 @@
 #   deploy-check.sh verify       the first logged run is still there and intact
 #   deploy-check.sh expect-kept  after `pulumi destroy` with data kept: no container, both volumes
 #   deploy-check.sh expect-gone  after destroy with retainDataOnDestroy=false: nothing left
+#   deploy-check.sh projects log|verify|isolation
+#                                the `projects` output's servers (projects_check.py)
 set -euo pipefail
 STACK="${STACK:-dev}"
 PREFIX="mlflow-$STACK-"
@@ -18,6 +20,15 @@ client_env() {
     # Masked in the job log before anything could print it.
     [ -z "${GITHUB_ACTIONS:-}" ] || echo "::add-mask::$MLFLOW_TRACKING_PASSWORD"
     export MLFLOW_TRACKING_URI MLFLOW_TRACKING_USERNAME MLFLOW_TRACKING_PASSWORD
+}
+
+projects_env() {
+    PROJECTS_JSON="$(pulumi stack output projects --show-secrets --json)"
+    if [ -n "${GITHUB_ACTIONS:-}" ]; then
+        PROJECTS_JSON="$PROJECTS_JSON" python -c 'import json, os
+for p in json.loads(os.environ["PROJECTS_JSON"]).values(): print("::add-mask::" + p["password"])'
+    fi
+    export PROJECTS_JSON STACK
 }
 
 # The platform's containers carry the mlflow-platform/role label; its names start with the prefix.
@@ -44,6 +55,9 @@ case "${1:-}" in
             echo "FAIL: resources left after destroy with retainDataOnDestroy=false"; exit 1
         fi
         echo "nothing of stack $STACK is left: no container, volume or network" ;;
+    projects)
+        projects_env
+        python "$HERE/projects_check.py" "${2:-}" "$STATE.projects" ;;
     *)
-        sed -n '2,8p' "$0"; exit 2 ;;
+        sed -n '2,10p' "$0"; exit 2 ;;
 esac
