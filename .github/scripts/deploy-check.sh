@@ -7,6 +7,8 @@
 #   deploy-check.sh expect-gone  after destroy with retainDataOnDestroy=false: nothing left
 #   deploy-check.sh projects log|verify|isolation
 #                                the `projects` output's servers (projects_check.py)
+#   deploy-check.sh serving register|expect MODEL N
+#                                a served model through the proxy (serving_check.py)
 set -euo pipefail
 STACK="${STACK:-dev}"
 PREFIX="mlflow-$STACK-"
@@ -58,6 +60,9 @@ case "${1:-}" in
     projects)
         projects_env
         python "$HERE/projects_check.py" "${2:-}" "$STATE.projects" ;;
+    serving)
+        client_env
+        python "$HERE/serving_check.py" "${2:-}" "${3:-}" "${4:-}" ;;
     *)
-        sed -n '2,10p' "$0"; exit 2 ;;
+        sed -n '2,12p' "$0"; exit 2 ;;
 esac
