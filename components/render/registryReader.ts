@@ -11,10 +11,12 @@ export const READER_HTPASSWD_PATH = "/etc/nginx/mlflow-readers.htpasswd";
 export const REGISTRY_READER_HOST = "mlflow-registry";
 
 /**
- * The MLflow REST paths a model download uses, all read with GET: the alias and model version
- * (/api/2.0/mlflow/registered-models/alias, model-versions/get-download-uri, logged-models/<id>,
- * runs/get) and the artifacts MLflow proxies (/api/2.0/mlflow-artifacts/artifacts/...). The
- * calls `mlflow models serve` and serve_model.py make are logged and checked in e2e/test_serving.py.
+ * The MLflow REST paths a model download uses, all read with GET. Seen in the e2e proxy's access
+ * log (MLflow 3.17, e2e/test_serving.py, which fails on any other): /api/2.0/mlflow/
+ * registered-models/alias, registered-models/get, model-versions/get-download-uri, and the
+ * artifacts MLflow proxies, /api/2.0/mlflow-artifacts/artifacts[/...]. The client's
+ * /api/3.0/mlflow/server-info probe is left out on purpose (404): without it the client keeps
+ * multipart downloads off, which would otherwise fetch from the bucket by presigned URL.
  */
 export const REGISTRY_READER_API_PREFIXES: readonly string[] = ["/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/"];
 
