@@ -10,6 +10,7 @@ import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
 import { MLFLOW_HOSTNAME, MLFLOW_PORT, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
+import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "./components/render/registryReader";
 import { ProjectDatabase } from "./components/projectDatabase";
 import { projectNames } from "./components/render/projects";
 import { ModelServer } from "./components/modelServer";
@@ -117,13 +118,16 @@ function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: L
     });
 }
 
-/** One ModelServer per servedModels entry; it reads the registry through MLflow's internal port. */
-function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, networkName: pulumi.Input<string>, name: string): ModelServer<"docker">[] {
+/**
+ * One ModelServer per servedModels entry, on the serving network; it reads the registry with its
+ * own reader account through the proxy's read-only endpoint (render/registryReader.ts).
+ */
+function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, network: Network<"docker">, name: string): ModelServer<"docker">[] {
     return (serving?.models ?? []).map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
         platform: "docker",
-        networkName,
+        networkName: network.servingNetworkName!,
         image: server.imageName,
-        trackingUpstream: server.upstream,
+        registryUri: `http://${REGISTRY_READER_HOST}:${REGISTRY_READER_PORT}`,
         model,
         workers: serving!.workers,
         pollSeconds: serving!.pollSeconds,
@@ -135,7 +139,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const retainOnDelete = config.retainDataOnDestroy;
     // The exported trackingUri's host must be one MLflow accepts.
     const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
-    const network = new Network(`${name}-network`, { platform: "docker" });
+    const network = new Network(`${name}-network`, { platform: "docker", ...(local.serving ? { serving: true } : {}) });
     const networkName = network.dockerNetworkName;
 
     const store = new ArtifactStore(`${name}-artifacts`, {
@@ -174,15 +178,16 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         backendStoreUri: backend.connectionUri,
         artifactAccessKeyId: bucketInit.accessKeyId,
         artifactSecretAccessKey: bucketInit.secretAccessKey,
-        // Model servers look the alias up at MLflow's internal name, which its Host check must admit.
-        allowedHosts: local.serving ? [...publicHost.allowedHosts, MLFLOW_HOSTNAME] : publicHost.allowedHosts,
+        // Model servers look the alias up at the proxy's reader port, which passes on their Host
+        // (REGISTRY_READER_HOST): MLflow's Host check must admit it.
+        allowedHosts: local.serving ? [...publicHost.allowedHosts, REGISTRY_READER_HOST] : publicHost.allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
         aiGatewayKekPassphrase: kekPassphrase(config),
     });
     const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     });
-    const models = localModelServers(local.serving, server, networkName, name);
+    const models = localModelServers(local.serving, server, network, name);
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
         networkName,
@@ -197,7 +202,10 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         ...(projects.length === 0 ? {} : { projects }),
-        ...(local.serving ? { models: { routes: models.map(m => m.route), containerIds: models.map(m => m.containerId) } } : {}),
+        ...(local.serving ? { models: {
+            routes: models.map(m => m.route), containerIds: models.map(m => m.containerId),
+            readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkName: network.servingNetworkName!,
+        } } : {}),
     });
     return {
         ...clientOutputs(proxy, store, backend),

@@ -9,11 +9,18 @@ database and artifact store:
 | tracking-server    | a second MLflow (the entrypoint) with the       | as in conftest, and the serving render's     |
 |                    | session's env                                   | MLFLOW_SERVER_ALLOWED_HOSTS (checked to be   |
 |                    |                                                 | the only non-secret difference)              |
-| model-server (x2)  | images/tracking-server/serve_model.py with the  | MLFLOW_TRACKING_URI http://mlflow:5000 ->    |
-|                    | container's env; it runs the real               | the second MLflow; ports 8080,8081 -> free   |
-|                    | `mlflow models serve --env-manager local`       | ports; listen address -> 127.0.0.1           |
-| auth-proxy         | nginx with the serving render's default.conf    | as in conftest, and each model upstream      |
-|                    | and htpasswd                                    | `model-<name>:<port>` -> 127.0.0.1:<port>    |
+| model-server (x2)  | images/tracking-server/serve_model.py with the  | MLFLOW_TRACKING_URI                          |
+|                    | container's env (its reader account included);  | http://mlflow-registry:8082 -> the proxy's   |
+|                    | it runs the real                                | reader port; ports 8080,8081 -> free ports;  |
+|                    | `mlflow models serve --env-manager local`       | listen address -> 127.0.0.1                  |
+| auth-proxy         | nginx with the serving render's default.conf,   | as in conftest, each model upstream          |
+|                    | htpasswd and readers' htpasswd                  | `model-<name>:<port>` -> 127.0.0.1:<port>,   |
+|                    |                                                 | `listen 8082` -> a free port, the readers'   |
+|                    |                                                 | htpasswd path -> its local copy              |
+
+The model servers read the registry only through the proxy's read-only registry endpoint
+(render/registryReader.ts), with their own reader account: the tests below prove what that
+account can and cannot do there.
 """
 import json
 import subprocess
@@ -25,13 +32,15 @@ import pytest
 import requests
 
 from conftest import (OUT, REPO, MlflowServer, Nginx, Proc, Redacted, RedactedPair, allow_5xx_window, base_env, env_dict, free_port,
-                      mlflow_env, require, wait_for)
+                      mlflow_env, require, upload, wait_for)
 
 SERVING_SPEC = OUT / "spec-serving.json"
 SUPERVISOR = REPO / "images" / "tracking-server" / "serve_model.py"
 SERVED, MISSING = "e2e-served", "e2e-missing"
 PAYLOAD = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.5], [-4.0]]}}
 SECRET_WORDS = ("PASSWORD", "SECRET", "URI", "ACCESS_KEY")
+# render/registryReader.ts: REGISTRY_READER_HOST, REGISTRY_READER_PORT, READER_HTPASSWD_PATH.
+READER_HOST, READER_PORT, READERS_FILE = "mlflow-registry", 8082, "/etc/nginx/mlflow-readers.htpasswd"
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +64,8 @@ def test_serving_render_changes_mlflow_only_by_admitting_its_internal_name(spec,
     assert sorted(before) == sorted(after)
     changed = sorted(k for k in before if before[k] != after[k] and not any(w in k for w in SECRET_WORDS))
     assert changed == ["MLFLOW_SERVER_ALLOWED_HOSTS"], changed
-    assert after["MLFLOW_SERVER_ALLOWED_HOSTS"] == before["MLFLOW_SERVER_ALLOWED_HOSTS"] + ",mlflow,mlflow:*"
+    # The Host the model servers send to the proxy's reader port, which passes it on.
+    assert after["MLFLOW_SERVER_ALLOWED_HOSTS"] == before["MLFLOW_SERVER_ALLOWED_HOSTS"] + f",{READER_HOST},{READER_HOST}:*"
     assert sorted(serving_spec["models"]) == [MISSING, SERVED]
 
 
@@ -70,17 +80,24 @@ def serving_mlflow(spec, serving_spec, mlflow_env_rendered, database, artifact_s
 
 
 class Supervisor:
-    def __init__(self, container, tracking_port):
+    def __init__(self, container, reader_port):
         env = env_dict(container)
         assert container["inputs"]["entrypoints"] == ["python", "/opt/mlflow/serve_model.py"]
         assert container["inputs"]["healthcheck"]["tests"] == ["CMD", "python", "/opt/mlflow/serve_model.py", "healthcheck"]
-        assert not any(w in k for k in env for w in SECRET_WORDS[:2] + ("USERNAME",)), sorted(env)
-        assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000" and env["MLFLOW_SERVE_PORTS"] == "8080,8081"
+        # Its one credential is its own reader account: the user in the env, the password in the secret env.
+        assert sorted(k for k in env if any(w in k for w in SECRET_WORDS[:2] + ("USERNAME", "ACCESS_KEY"))) == \
+            ["MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_USERNAME"], sorted(env)
+        assert "envs" in container["secretPaths"], container["secretPaths"]
+        assert env["MLFLOW_TRACKING_USERNAME"] == "model-" + env["MLFLOW_SERVE_MODEL_NAME"].lower()
+        assert env["MLFLOW_TRACKING_URI"] == f"http://{READER_HOST}:{READER_PORT}" and env["MLFLOW_SERVE_PORTS"] == "8080,8081"
         assert env["MLFLOW_SERVE_HOST"] == "0.0.0.0"
         self.name = env["MLFLOW_SERVE_MODEL_NAME"]
-        self.host = container["inputs"]["networksAdvanced"][0]["aliases"][0]
+        self.credentials = RedactedPair((env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]))
+        networks = container["inputs"]["networksAdvanced"]
+        assert len(networks) == 1 and networks[0]["name"].endswith("-serving-net"), "a model server is on the serving network only"
+        self.host = networks[0]["aliases"][0]
         self.ports = {8080: free_port(), 8081: free_port()}
-        self.env = {**base_env(), **env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{tracking_port}", "MLFLOW_SERVE_HOST": "127.0.0.1",
+        self.env = {**base_env(), **env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{reader_port}", "MLFLOW_SERVE_HOST": "127.0.0.1",
                     "MLFLOW_SERVE_PORTS": ",".join(str(p) for p in self.ports.values())}
         self.poll = int(env["MLFLOW_SERVE_POLL_SECONDS"])
         self.proc = Proc(f"serve-{self.name}", [sys.executable, str(SUPERVISOR)], self.env, cwd=str(OUT)).start()
@@ -94,11 +111,18 @@ class Supervisor:
 
 
 @pytest.fixture(scope="module")
-def supervisors(serving_spec, serving_mlflow):
+def reader_port():
+    """Where the rendered proxy's read-only registry endpoint (listen 8082) listens here."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def supervisors(serving_spec, serving_mlflow, reader_port):
     started = {}
     try:
         for name, c in serving_spec["models"].items():
-            started[name] = Supervisor(c, serving_mlflow.port)
+            # Until the proxy is up its look-ups fail and are retried (logged as unreachable).
+            started[name] = Supervisor(c, reader_port)
         yield started
     finally:
         for s in started.values():
@@ -106,7 +130,7 @@ def supervisors(serving_spec, serving_mlflow):
 
 
 @pytest.fixture(scope="module")
-def serving_proxy(serving_spec, serving_mlflow, supervisors):
+def serving_proxy(serving_spec, serving_mlflow, supervisors, reader_port):
     n = Nginx(serving_spec, serving_mlflow.port, name="nginx-serving")
     conf_file = n.dir / "default.conf"
     conf = conf_file.read_text()
@@ -115,11 +139,29 @@ def serving_proxy(serving_spec, serving_mlflow, supervisors):
             server = f"server {s.host}:{rendered} "
             assert conf.count(server) == 1, f"expected exactly one `{server}` in the rendered nginx config"
             conf = conf.replace(server, f"server 127.0.0.1:{local} ")
+    # The read-only registry endpoint: its port and the readers' file, as rendered.
+    readers = n.dir / "mlflow-readers.htpasswd"
+    readers.write_text(upload(serving_spec["by_role"]["auth-proxy"], READERS_FILE)["content"])
+    readers.chmod(0o644)
+    for old, new, count in ((f"listen {READER_PORT};", f"listen 127.0.0.1:{reader_port};", 1),
+                            (f"auth_basic_user_file {READERS_FILE};", f"auth_basic_user_file {readers};", 2)):
+        assert conf.count(old) == count, f"expected {count} x `{old}` in the rendered nginx config"
+        conf = conf.replace(old, new)
     conf_file.write_text(conf)
+    n.reader_url = f"http://127.0.0.1:{reader_port}"
     try:
         yield n.start()
     finally:
         n.proc.stop()
+
+
+def test_the_proxy_joins_the_serving_network_as_the_registry_and_publishes_only_its_user_port(serving_spec):
+    proxy = serving_spec["by_role"]["auth-proxy"]["inputs"]
+    assert [p["internal"] for p in proxy["ports"]] == [8080]
+    serving = [n for n in proxy["networksAdvanced"] if n["name"].endswith("-serving-net")]
+    assert len(proxy["networksAdvanced"]) == 2 and serving == [{"name": serving[0]["name"], "aliases": [READER_HOST]}]
+    others = [c for c in serving_spec["containers"] if c["role"] not in ("auth-proxy", "model-server")]
+    assert others and all(n["name"] != serving[0]["name"] for c in others for n in c["inputs"]["networksAdvanced"])
 
 
 def post(url, body, auth, **kw):
@@ -198,6 +240,120 @@ def test_no_credentials_or_wrong_ones_get_401(serving_proxy, registered, serving
     assert post(f"{url}/invocations", PAYLOAD, (serving_credentials[0], serving_credentials[1] + "x")).status_code == 401
 
 
+ACCESS_LOG = OUT / "nginx-serving-access.log"
+# Line ranges of the serving proxy's access log written while this module probed the reader port itself.
+PROBE_WINDOWS = []
+
+
+def access_log_lines():
+    return ACCESS_LOG.read_text(errors="replace").splitlines() if ACCESS_LOG.exists() else []
+
+
+@pytest.fixture
+def probe_window():
+    start = len(access_log_lines())
+    yield
+    PROBE_WINDOWS.append((start, len(access_log_lines())))
+
+
+def raw_status(base_url, method, path, auth):
+    """Status of a request sent with the path exactly as given (requests would resolve `..`)."""
+    import base64
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(base_url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    conn.request(method, path, headers={"Authorization": f"Basic {token}"})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def model_files_path(tracking, version):
+    """The reader-port path of a registered version's MLmodel (MLflow proxies the artifacts: mlflow-artifacts:/...)."""
+    uri = tracking.get_model_version_download_uri(SERVED, version)
+    assert uri.startswith("mlflow-artifacts:/"), uri
+    return f"/api/2.0/mlflow-artifacts/artifacts/{uri[len('mlflow-artifacts:/'):].strip('/')}/MLmodel"
+
+
+def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supervisors, registered, tracking, probe_window):
+    reader = supervisors[SERVED].credentials
+    url = f"{serving_proxy.reader_url}/api/2.0/mlflow/registered-models/alias"
+    r = requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=reader, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["model_version"]["version"] == tracking.get_model_version_by_alias(SERVED, "champion").version
+    # With the Host the model server sends in Docker (REGISTRY_READER_HOST:8082): MLflow's Host check admits it.
+    r = requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=reader, timeout=30, headers={"Host": f"{READER_HOST}:{READER_PORT}"})
+    assert r.status_code == 200, r.text
+    r = requests.get(f"{serving_proxy.reader_url}{model_files_path(tracking, '1')}", auth=reader, timeout=30)
+    assert r.status_code == 200 and "flavors" in r.text, (r.status_code, r.text[:200])
+    # Each model's account, not one shared one.
+    other = supervisors[MISSING].credentials
+    assert other[0] != reader[0] and other[1] != reader[1]
+    assert requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code == 200
+
+
+def test_the_reader_account_cannot_write_anything(serving_proxy, supervisors, registered, tracking, experiment, probe_window):
+    reader = supervisors[SERVED].credentials
+    base = serving_proxy.reader_url
+    alias_before = tracking.get_model_version_by_alias(SERVED, "champion").version
+    other_version = "2" if alias_before == "1" else "1"
+    mlmodel = model_files_path(tracking, alias_before)
+    content_before = requests.get(f"{base}{mlmodel}", auth=reader, timeout=30).content
+    name = f"e2e-reader-must-not-create-{int(time.time() * 1000)}"
+    attempts = [
+        ("POST", "/api/2.0/mlflow/experiments/create", {"name": name}),
+        ("POST", "/api/2.0/mlflow/registered-models/alias", {"name": SERVED, "alias": "champion", "version": other_version}),
+        ("DELETE", "/api/2.0/mlflow/registered-models/alias", {"name": SERVED, "alias": "champion"}),
+        ("PATCH", "/api/2.0/mlflow/model-versions/update", {"name": SERVED, "version": alias_before, "description": "x"}),
+        ("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": experiment["id"]}),
+        ("PUT", mlmodel, None),
+        ("POST", mlmodel, None),
+        ("DELETE", mlmodel, None),
+        ("PUT", f"{mlmodel.rsplit('/', 1)[0]}/planted.txt", None),
+    ]
+    for method, path, body in attempts:
+        data = json.dumps(body) if body is not None else b"overwritten by a reader"
+        r = requests.request(method, f"{base}{path}", data=data, auth=reader, timeout=30, headers={"Content-Type": "application/json"})
+        assert r.status_code == 403, (method, path, r.status_code)
+    # MLflow's state is as it was.
+    assert tracking.get_model_version_by_alias(SERVED, "champion").version == alias_before
+    assert tracking.get_model_version(SERVED, alias_before).description in (None, "")
+    assert tracking.get_experiment_by_name(name) is None
+    assert requests.get(f"{base}{mlmodel}", auth=reader, timeout=30).content == content_before
+    # Listed, not fetched: MLflow answers a GET of a missing artifact with 500 (the bucket's NoSuchKey).
+    directory = mlmodel.rsplit("/", 1)[0].removeprefix("/api/2.0/mlflow-artifacts/artifacts/")
+    listed = requests.get(f"{base}/api/2.0/mlflow-artifacts/artifacts", params={"path": directory}, auth=reader, timeout=30)
+    assert listed.status_code == 200, listed.text
+    names = [f["path"].rsplit("/", 1)[-1] for f in listed.json().get("files", [])]
+    assert "MLmodel" in names and "planted.txt" not in names, names
+
+
+def test_the_reader_port_needs_a_reader_account_and_a_reader_account_opens_nothing_else(serving_proxy, supervisors, registered,
+                                                                                       serving_credentials, probe_window):
+    reader = supervisors[SERVED].credentials
+    api = "/api/2.0/mlflow/registered-models/alias?name=e2e-served&alias=champion"
+    assert requests.get(f"{serving_proxy.reader_url}{api}", timeout=30).status_code == 401
+    assert requests.get(f"{serving_proxy.reader_url}{api}", auth=(reader[0], reader[1] + "x"), timeout=30).status_code == 401
+    # The users' login is not a reader account, and a reader account is not a user's login.
+    assert requests.get(f"{serving_proxy.reader_url}{api}", auth=serving_credentials, timeout=30).status_code == 401
+    for path in (api, "/", f"/models/{SERVED}/ping", f"/models/{SERVED}/invocations"):
+        assert requests.get(f"{serving_proxy.url}{path}", auth=reader, timeout=30).status_code == 401, path
+    assert post(f"{serving_proxy.url}/models/{SERVED}/invocations", PAYLOAD, reader).status_code == 401
+
+
+def test_the_reader_port_serves_nothing_outside_the_rest_api(serving_proxy, supervisors, registered, probe_window):
+    reader = supervisors[SERVED].credentials
+    for path in ("/", "/health", "/version", "/ajax-api/2.0/mlflow/experiments/search?max_results=1", "/static-files/index.html",
+                 "/get-artifact?path=MLmodel&run_uuid=x", f"/models/{SERVED}/invocations",
+                 "/api/2.0/mlflow/../../../ajax-api/2.0/mlflow/experiments/search?max_results=1",
+                 "/api/2.0/mlflow/%2e%2e/%2e%2e/%2e%2e/ajax-api/2.0/mlflow/experiments/search?max_results=1",
+                 "/x/../api/2.0/mlflow/registered-models/alias?name=e2e-served&alias=champion"):
+        assert raw_status(serving_proxy.reader_url, "GET", path, reader) == 404, path
+
+
 def test_a_malformed_body_gets_a_4xx_json_error_and_the_server_stays_up(serving_proxy, registered, serving_credentials):
     url = f"{serving_proxy.url}/models/{SERVED}/invocations"
     for bad in ("not json", {"unknown_key": [1]}):
@@ -252,3 +408,35 @@ def test_moving_the_alias_serves_version_2_without_a_failed_request(serving_prox
     for _ in range(20):
         assert post(url, PAYLOAD, serving_credentials).json() == {"predictions": registered["2"]}
     assert error_log.read_text(errors="replace").count("Connection refused") == refused_before, "nginx still tries a refused port"
+
+
+def test_the_model_servers_only_read_through_the_reader_port(serving_proxy, supervisors, registered):
+    """Every call the supervisors and `mlflow models serve` made on the proxy (this module's own probes left out): GETs of the REST API, none refused."""
+    assert len(PROBE_WINDOWS) == 4, "the reader probes ran before this test"
+    probed = {i for start, end in PROBE_WINDOWS for i in range(start, end)}
+    calls = []
+    for i, line in enumerate(access_log_lines()):
+        parts = line.split('"')  # $msec $status "$request" ...
+        if i in probed or len(parts) < 2:
+            continue
+        method, _, rest = parts[1].partition(" ")
+        path = rest.rsplit(" ", 1)[0].split("?", 1)[0]
+        # Not the served models' own routes, nor the harness's readiness probe of nginx (Nginx.start).
+        if not path.startswith("/models/") and path != "/nonexistent":
+            calls.append((method, path, line.split()[1]))
+    # Artifacts: the prefix only (the paths name runs and files).
+    endpoints = sorted({("/api/2.0/mlflow-artifacts/artifacts/..." if p.startswith("/api/2.0/mlflow-artifacts/artifacts/") else p) for _, p, _ in calls})
+    (OUT / "serving-reader-calls.json").write_text(json.dumps({"endpoints": endpoints, "calls": len(calls),
+                                                               "by_status": {st: sum(1 for c in calls if c[2] == st) for st in sorted({c[2] for c in calls})}}, indent=2))
+    assert calls and all(m == "GET" for m, _, _ in calls), sorted({m for m, _, _ in calls})
+    # Expected refusals only: alias look-ups before the model or its alias exists (MLflow's 404 or 400), and MLflow 3's
+    # /api/3.0/mlflow/server-info probe, which the reader port answers 404 (outside the API it opens). With no answer the
+    # client keeps multipart downloads off (mlflow/store/artifact/mlflow_artifacts_repo.py, _fetch_server_capabilities),
+    # so artifacts come through MLflow's proxy, never by presigned URL from the bucket, which a model server cannot reach.
+    expected = {("/api/2.0/mlflow/registered-models/alias", "404"), ("/api/2.0/mlflow/registered-models/alias", "400"),
+                ("/api/3.0/mlflow/server-info", "404")}
+    assert all(st == "200" or (p, st) in expected for _, p, st in calls), sorted({(p, st) for _, p, st in calls if st != "200"})
+    assert "/api/2.0/mlflow/registered-models/alias" in endpoints and "/api/2.0/mlflow-artifacts/artifacts/..." in endpoints, endpoints
+    # (the listing is /api/2.0/mlflow-artifacts/artifacts?path=..., the downloads /api/2.0/mlflow-artifacts/artifacts/<path>)
+    # Every 200 was under the two prefixes the reader port proxies.
+    assert all(p.startswith(("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")) for _, p, st in calls if st == "200"), endpoints

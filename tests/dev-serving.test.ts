@@ -1,10 +1,12 @@
 // The dev stack with servedModels (issue 12), evaluated under mocks, against the same stack
-// without it: the model servers are additions, and nothing else changes but MLflow's allowed
-// hosts and the proxy's routes and labels.
-import { renderProxyConfig } from "../components/render/nginx";
+// without it: the model servers, their reader accounts and the serving network are additions,
+// and nothing else changes but MLflow's allowed hosts and the proxy's routes, files, labels and networks.
+import { renderHtpasswd, renderProxyConfig } from "../components/render/nginx";
+import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT } from "../components/render/registryReader";
 import { MODEL_HEALTHCHECK_COMMAND, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "../components/render/serving";
+import { verifySha512Crypt } from "../components/render/shaCrypt";
 import { envRecord, ProgramRun, RecordedResource, runProgram } from "./harness";
-import { containerByRole, generatedSecrets, T } from "./localInvariants";
+import { containerByRole, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
 
 const DEV = { target: "local", backend: "mysql", hostPort: "5000", bindAddress: "127.0.0.1" };
@@ -27,13 +29,18 @@ test("adds one ModelServer component and one container per model, and changes no
     expect(added).toEqual([
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$docker:index/container:Container::mlflow-dev-model-churn-server",
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$docker:index/container:Container::mlflow-dev-model-fraud-detector-server",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomPassword:RandomPassword::mlflow-dev-model-churn-reader-password",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomPassword:RandomPassword::mlflow-dev-model-fraud-detector-reader-password",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-churn-reader-salt",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-fraud-detector-reader-salt",
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer::mlflow-dev-model-churn",
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer::mlflow-dev-model-fraud-detector",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-net",
     ]);
     expect(urnSet(run)).toEqual(committedUrnSet("dev-serving", run));
 });
 
-test("every other resource has the inputs it has without servedModels, except MLflow's allowed hosts and the proxy's routes and labels", () => {
+test("every other resource has the inputs it has without servedModels, except MLflow's allowed hosts and the proxy's routes, files, labels and networks", () => {
     const byName = new Map(plain.resources.map(r => [r.name, r]));
     for (const r of run.resources) {
         const before = byName.get(r.name);
@@ -42,11 +49,12 @@ test("every other resource has the inputs it has without servedModels, except ML
         const was = { ...before.inputs };
         if (r.name === containerByRole(run, "tracking-server").name) {
             const env = envRecord(inputs.envs);
-            expect(env.MLFLOW_SERVER_ALLOWED_HOSTS).toBe("localhost,localhost:*,127.0.0.1,127.0.0.1:*,mlflow,mlflow:*");
+            // The model servers' Host at the proxy's reader port, which passes it on; not MLflow's own name.
+            expect(env.MLFLOW_SERVER_ALLOWED_HOSTS).toBe("localhost,localhost:*,127.0.0.1,127.0.0.1:*,mlflow-registry,mlflow-registry:*");
             inputs.envs = Object.entries({ ...env, MLFLOW_SERVER_ALLOWED_HOSTS: envRecord(was.envs).MLFLOW_SERVER_ALLOWED_HOSTS }).map(([k, v]) => `${k}=${v}`).sort();
         }
         if (r.name === containerByRole(run, "auth-proxy").name) {
-            for (const k of ["uploads", "labels"]) {
+            for (const k of ["uploads", "labels", "networksAdvanced"]) {
                 delete inputs[k];
                 delete was[k];
             }
@@ -56,18 +64,29 @@ test("every other resource has the inputs it has without servedModels, except ML
     }
 });
 
-test("each model server runs the supervisor from the tracking-server image, with no credentials and no published port", () => {
+/** The serving network's and the platform network's names. */
+function networks(r: ProgramRun): { platform: string; serving: string } {
+    const names: string[] = r.ofType(T.network).map(n => n.inputs.name);
+    return { platform: names.find(n => !n.endsWith("-serving-net"))!, serving: names.find(n => n.endsWith("-serving-net"))! };
+}
+
+test("the serving network exists only with served models; MinIO, the database and MLflow stay off it", () => {
+    expect(plain.ofType(T.network)).toHaveLength(1);
+    const { platform, serving } = networks(run);
+    expect([platform, serving]).toEqual(["mlflow-dev-network-net", "mlflow-dev-network-serving-net"]);
+    for (const role of ["artifact-store", "backend-store", "tracking-server", "bucket-init"]) {
+        expect([role, containerByRole(run, role).inputs.networksAdvanced.map((n: any) => n.name)]).toEqual([role, [platform]]);
+    }
+});
+
+test("each model server runs the supervisor from the tracking-server image, on the serving network only, with no published port", () => {
     const image = run.one(T.image).inputs.imageName;
-    const secrets = generatedSecrets(run);
     const containers = modelContainers(run);
     expect(containers.map(c => c.inputs.name)).toEqual(["mlflow-dev-model-churn-server", "mlflow-dev-model-fraud-detector-server"]);
-    for (const [c, model, host] of [[containers[0], { name: "churn", alias: "champion" }, "model-churn"],
-        [containers[1], { name: "Fraud.Detector", alias: "challenger" }, "model-fraud-detector"]] as const) {
+    for (const [c, host] of [[containers[0], "model-churn"], [containers[1], "model-fraud-detector"]] as const) {
         expect(c.inputs.image).toBe(image);
         expect(c.inputs.entrypoints).toEqual(SERVE_MODEL_COMMAND);
-        expect(envRecord(c.inputs.envs)).toEqual(renderModelServerEnvironment({ trackingUri: "http://mlflow:5000", model, workers: 2, pollSeconds: 5 }));
-        for (const s of secrets) expect(JSON.stringify(c.inputs)).not.toContain(s);
-        expect(c.inputs.networksAdvanced).toEqual([{ name: run.one(T.network).inputs.name, aliases: [host] }]);
+        expect(c.inputs.networksAdvanced).toEqual([{ name: networks(run).serving, aliases: [host] }]);
         expect(c.inputs.ports ?? []).toEqual([]);
         expect(c.inputs.healthcheck.tests).toEqual(MODEL_HEALTHCHECK_COMMAND);
         expect(c.inputs.restart).toBe("unless-stopped");
@@ -78,15 +97,52 @@ test("each model server runs the supervisor from the tracking-server image, with
     }
 });
 
-test("the proxy routes /models/<name>/ to each model server behind the same basic auth, and is replaced with them", () => {
+test("each model server reads the registry at the proxy's reader port with its own account: user in the env, password secret", () => {
+    const containers = modelContainers(run);
+    const proxyPassword = `pw-${run.ofType(T.password).find(p => p.name === "mlflow-dev-proxy-password")!.name}-S3cret!@:%`;
+    expect(proxyPassword).toBe("pw-mlflow-dev-proxy-password-S3cret!@:%");
+    for (const [c, model, user] of [[containers[0], { name: "churn", alias: "champion" }, "model-churn"],
+        [containers[1], { name: "Fraud.Detector", alias: "challenger" }, "model-fraud-detector"]] as const) {
+        const password = `pw-${c.options.parent}-reader-password-S3cret!@:%`;
+        expect(envRecord(c.inputs.envs)).toEqual({
+            ...renderModelServerEnvironment({ trackingUri: `http://mlflow-registry:${REGISTRY_READER_PORT}`, model, workers: 2, pollSeconds: 5, readerUsername: user }),
+            MLFLOW_TRACKING_PASSWORD: password,
+        });
+        expect(envRecord(c.inputs.envs).MLFLOW_TRACKING_URI).toBe("http://mlflow-registry:8082");
+        expect(c.secretInputs).toContain("envs");
+        // Nothing of MLflow's, MinIO's or the database's, nor the users' password.
+        for (const s of run.ofType(T.password).map(p => `pw-${p.name}-S3cret!@:%`).filter(s => s !== password)) {
+            expect(JSON.stringify(c.inputs)).not.toContain(s);
+        }
+        expect(JSON.stringify(c.inputs)).not.toContain(proxyPassword);
+        expect(JSON.stringify(c.inputs)).not.toMatch(/mlflow:5000|minio|AWS_/i);
+    }
+});
+
+test("the proxy routes /models/<name>/ behind the users' basic auth, serves the readers' endpoint on both networks, and is replaced with the models", () => {
     const proxy = containerByRole(run, "auth-proxy");
     const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));
     expect(files["/etc/nginx/conf.d/default.conf"]).toBe(renderProxyConfig({
         listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: "/etc/nginx/mlflow.htpasswd",
         models: [{ name: "churn", host: "model-churn" }, { name: "Fraud.Detector", host: "model-fraud-detector" }],
+        registryReader: { htpasswdPath: READER_HTPASSWD_PATH },
     }));
     const plainFiles = Object.fromEntries(containerByRole(plain, "auth-proxy").inputs.uploads.map((u: any) => [u.file, u.content]));
     expect(files["/etc/nginx/mlflow.htpasswd"]).toBe(plainFiles["/etc/nginx/mlflow.htpasswd"]);
+    expect(Object.keys(files).sort()).toEqual([...Object.keys(plainFiles), READER_HTPASSWD_PATH].sort());
+    // One line per model, each the model server's own password with a kept salt; the users' file holds none of them.
+    const lines = files[READER_HTPASSWD_PATH].split("\n").filter(Boolean);
+    expect(lines.map((l: string) => l.split(":")[0])).toEqual(["model-churn", "model-fraud-detector"]);
+    for (const [line, c] of lines.map((l: string, i: number) => [l, modelContainers(run)[i]] as const)) {
+        expect(renderHtpasswd(line.split(":")[0], line.slice(line.indexOf(":") + 1))).toBe(`${line}\n`);
+        expect(verifySha512Crypt(envRecord(c.inputs.envs).MLFLOW_TRACKING_PASSWORD, line.slice(line.indexOf(":") + 1))).toBe(true);
+        expect(files["/etc/nginx/mlflow.htpasswd"]).not.toContain(line.split(":")[0]);
+    }
+    expect(proxy.secretInputs).toContain("uploads");
+    // The reader port is not published: the host still reaches the proxy's 8080 only.
+    expect(proxy.inputs.ports).toEqual(containerByRole(plain, "auth-proxy").inputs.ports);
+    expect(proxy.inputs.networksAdvanced).toEqual([{ name: networks(run).platform }, { name: networks(run).serving, aliases: ["mlflow-registry"] }]);
+    expect(containerByRole(plain, "auth-proxy").inputs.networksAdvanced).toEqual([{ name: networks(run).platform }]);
     expect(proxy.inputs.labels).toEqual(expect.arrayContaining([
         { label: "mlflow-platform.model-container.churn", value: "mlflow-dev-model-churn-server-id" },
         { label: "mlflow-platform.model-container.fraud-detector", value: "mlflow-dev-model-fraud-detector-server-id" },

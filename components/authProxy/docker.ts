@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
 import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "../render/nginx";
 import { projectNames, projectUpstreamLabels } from "../render/projects";
+import { READER_HTPASSWD_PATH, REGISTRY_READER_HOST } from "../render/registryReader";
 import { proxyModelLabels } from "../render/serving";
 import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
 
@@ -18,7 +19,7 @@ export function buildDockerAuthProxy(
     const nginxConfig = pulumi.all([args.upstream, projectUpstreams]).apply(([upstream, upstreams]) => renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT, upstream, maxUploadSize: args.maxUploadSize, timeoutSeconds: args.timeoutSeconds, htpasswdPath: HTPASSWD_PATH,
         ...(projects.length === 0 ? {} : { projects: projects.map((p, i) => ({ name: p.name, upstream: upstreams[i] })) }),
-        ...(args.models ? { models: args.models.routes } : {}),
+        ...(args.models ? { models: args.models.routes, registryReader: { htpasswdPath: READER_HTPASSWD_PATH } } : {}),
     }));
     const models = args.models;
     const modelIds = models ? pulumi.all(models.containerIds) : pulumi.output([] as string[]);
@@ -29,9 +30,12 @@ export function buildDockerAuthProxy(
             { file: PROXY_CONFIG_PATH, content: nginxConfig },
             { file: HTPASSWD_PATH, content: args.credentials.htpasswd },
             ...projects.map((p, i) => ({ file: projectNames(p.name).htpasswdPath, content: args.projectCredentials[i].htpasswd })),
+            ...(models ? [{ file: READER_HTPASSWD_PATH, content: pulumi.secret(pulumi.all(models.readerHtpasswdLines).apply(lines => lines.join(""))) }] : []),
         ],
         ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
-        networksAdvanced: [{ name: args.networkName }],
+        // With served models also on the serving network, where the model servers find its read-only
+        // registry port (never published) under REGISTRY_READER_HOST, and it finds them.
+        networksAdvanced: [{ name: args.networkName }, ...(models ? [{ name: models.networkName, aliases: [REGISTRY_READER_HOST] }] : [])],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
         labels: pulumi.all([args.upstreamContainerId, pulumi.all(projects.map(p => p.upstreamContainerId)), modelIds]).apply(([id, ids, mids]) => [

@@ -32,7 +32,14 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
     /** Host name of the exported URL (default: localhost, or bindAddress when it is a specific address). */
     readonly publicHost?: string;
     /** Served models (ModelServer): routed at /models/<name>/; their container ids replace the proxy with them. */
-    readonly models?: { readonly routes: readonly ModelRoute[]; readonly containerIds: pulumi.Input<string>[] };
+    readonly models?: {
+        readonly routes: readonly ModelRoute[];
+        readonly containerIds: pulumi.Input<string>[];
+        /** The model servers' reader accounts (one htpasswd line each, secret): the read-only registry endpoint's users. */
+        readonly readerHtpasswdLines: pulumi.Input<string>[];
+        /** The serving network (Network servingNetworkName): the proxy joins it as REGISTRY_READER_HOST. */
+        readonly networkName: pulumi.Input<string>;
+    };
     /** Projects served beside `/`, each at /projects/<name>/ with its own login (render/projects.ts). */
     readonly projects?: readonly ProxyProject[];
 }

@@ -1,10 +1,15 @@
 // Docker model server: one container per served model, from the tracking-server image, on the
-// platform network. It holds no credential: it reads the registry and downloads artifacts through
-// MLflow's internal port (artifacts by MLflow's proxy, so no bucket keys either).
+// serving network only. Its one credential is its own reader account: it reads the registry and
+// downloads artifacts through the proxy's read-only registry endpoint (GET only, API paths only;
+// artifacts by MLflow's proxy, so no bucket keys either), and cannot reach MLflow, MinIO or the DB.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { basicAuthCredentials } from "../credentials";
 import { envList, healthcheck, RESTART_POLICY, roleLabels } from "../docker/common";
-import { MODEL_HEALTHCHECK_COMMAND, modelServerHost, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "../render/serving";
+import { readerUsername } from "../render/registryReader";
+import {
+    MODEL_HEALTHCHECK_COMMAND, modelServerHost, renderModelServerEnvironment, renderModelServerSecretEnvironment, SERVE_MODEL_COMMAND,
+} from "../render/serving";
 import type { DockerModelServerArgs, DockerModelServerOutputs } from "./types";
 
 /** Label naming the registered model a container serves (docker ps --filter label=...). */
@@ -12,9 +17,14 @@ export const MODEL_LABEL = "mlflow-platform/model";
 
 export function buildDockerModelServer(parent: pulumi.Resource, name: string, args: DockerModelServerArgs): DockerModelServerOutputs {
     const host = modelServerHost(args.model.name);
-    const env = pulumi.output(args.trackingUpstream).apply(upstream => renderModelServerEnvironment({
-        trackingUri: `http://${upstream}`, model: args.model, workers: args.workers, pollSeconds: args.pollSeconds,
-    }));
+    const username = readerUsername(args.model.name);
+    // A generated password and a salt kept in state, as the proxy's own login (credentials.ts).
+    const reader = basicAuthCredentials(parent, `${name}-reader`, username);
+    const plain = renderModelServerEnvironment({
+        trackingUri: args.registryUri, model: args.model, workers: args.workers, pollSeconds: args.pollSeconds, readerUsername: username,
+    });
+    // The whole list is secret because one entry is (a preview shows it as [secret]).
+    const env = pulumi.secret(reader.password.apply(p => ({ ...plain, ...renderModelServerSecretEnvironment(p) })));
     const container = new docker.Container(`${name}-server`, {
         name: `${name}-server`,
         image: args.image,
@@ -28,5 +38,5 @@ export function buildDockerModelServer(parent: pulumi.Resource, name: string, ar
         // resolves the container is (correctly) unhealthy; `pulumi up` must not fail on that.
         // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
     }, { parent, deleteBeforeReplace: true });
-    return { route: { name: args.model.name, host }, containerId: container.id };
+    return { route: { name: args.model.name, host }, containerId: container.id, readerHtpasswdLine: reader.htpasswd };
 }

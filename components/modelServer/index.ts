@@ -10,7 +10,9 @@ export * from "./types";
 
 /**
  * One registered model served over REST at an alias (`mlflow models serve` under the supervisor
- * images/tracking-server/serve_model.py), following the alias without `pulumi up`. Reached only
+ * images/tracking-server/serve_model.py), following the alias without `pulumi up`. Docker: it
+ * reads the registry with its own reader account through the proxy's read-only endpoint
+ * (render/registryReader.ts), on a network it shares with the proxy only. Reached only
  * through the authenticating proxy at /models/<name>/ (on AWS: an ECS service behind the
  * tracking server's load balancer, with its own nginx sidecar and the same htpasswd secret).
  */

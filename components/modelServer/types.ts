@@ -7,11 +7,12 @@ export const MODEL_SERVER_TYPE = "mlflow:index:ModelServer";
 
 export interface DockerModelServerArgs {
     readonly platform: "docker";
+    /** The serving network (Network servingNetworkName): the proxy is all the container reaches. */
     readonly networkName: pulumi.Input<string>;
     /** The tracking-server image (it carries the supervisor and the scoring server's libraries). */
     readonly image: pulumi.Input<string>;
-    /** host:port of MLflow on the Docker network: its internal, unauthenticated port. */
-    readonly trackingUpstream: pulumi.Input<string>;
+    /** The proxy's read-only registry endpoint, http://host:port (render/registryReader.ts). */
+    readonly registryUri: string;
     readonly model: ServedModel;
     /** Scoring-server workers. */
     readonly workers: number;
@@ -68,6 +69,8 @@ export interface DockerModelServerOutputs {
     readonly route: ModelRoute;
     /** The container's id: a new one replaces the proxy, which resolved the old address once. */
     readonly containerId: pulumi.Output<string>;
+    /** Its reader account's htpasswd line (secret), for the proxy's read-only registry endpoint. */
+    readonly readerHtpasswdLine: pulumi.Output<string>;
 }
 
 export interface ModelServerOutputs {

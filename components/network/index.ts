@@ -17,11 +17,12 @@ class NetworkComponent extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NETWORK_TYPE, name, {}, opts);
         const o: Partial<DockerNetworkOutputs & AwsNetworkOutputs> = args.platform === "docker"
-            ? buildDockerNetwork(this, name)
+            ? buildDockerNetwork(this, name, args)
             : buildAwsNetwork(this, name, args);
         Object.assign(this, o);
         this.registerOutputs({
             dockerNetworkName: o.dockerNetworkName,
+            servingNetworkName: o.servingNetworkName,
             vpcId: o.vpcId,
             publicSubnetIds: o.publicSubnetIds,
             privateSubnetIds: o.privateSubnetIds,

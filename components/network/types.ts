@@ -5,6 +5,12 @@ export const NETWORK_TYPE = "mlflow:index:Network";
 
 export interface DockerNetworkArgs {
     readonly platform: "docker";
+    /**
+     * Served models (issue 12): a second network for the model containers, which only the proxy
+     * also joins, so they reach its read-only registry port and nothing else of the platform.
+     * Unset: no second network.
+     */
+    readonly serving?: boolean;
 }
 
 export interface AwsNetworkArgs {
@@ -37,8 +43,10 @@ export interface AwsNetworkArgs {
 export type NetworkArgs = DockerNetworkArgs | AwsNetworkArgs;
 
 export interface DockerNetworkOutputs {
-    /** Docker network every container joins. */
+    /** Docker network every container joins (model servers excepted). */
     readonly dockerNetworkName: pulumi.Output<string>;
+    /** The model containers' network, shared with the proxy only; only with `serving`. */
+    readonly servingNetworkName?: pulumi.Output<string>;
 }
 
 export interface AwsNetworkOutputs {

@@ -1,7 +1,7 @@
 import { HTPASSWD_PATH, renderProxyConfig } from "./nginx";
 import {
     MODEL_SERVER_PORTS, modelInvocationUrl, modelServerHost, modelSlug, parseServedModel, proxyModelLabels, renderModelLocations,
-    renderModelServerEnvironment, renderModelUpstreams,
+    READER_PASSWORD_ENV, renderModelServerEnvironment, renderModelServerSecretEnvironment, renderModelUpstreams,
 } from "./serving";
 
 const base = { listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: HTPASSWD_PATH };
@@ -106,12 +106,26 @@ describe("renderModelServerEnvironment", () => {
         });
     });
 
+    test("with a reader account: the user name beside the reader endpoint, never the password", () => {
+        const env = renderModelServerEnvironment({ ...settings, trackingUri: "http://mlflow-registry:8082", readerUsername: "model-churn" });
+        expect(env).toEqual({ ...renderModelServerEnvironment(settings), MLFLOW_TRACKING_URI: "http://mlflow-registry:8082", MLFLOW_TRACKING_USERNAME: "model-churn" });
+        expect(Object.keys(env).filter(k => /PASSWORD|SECRET/.test(k))).toEqual([]);
+    });
+
+    test("the password goes only into the secret environment, under the MLflow client's variable", () => {
+        expect(renderModelServerSecretEnvironment("s3cr:et@")).toEqual({ MLFLOW_TRACKING_PASSWORD: "s3cr:et@" });
+        expect(READER_PASSWORD_ENV).toBe("MLFLOW_TRACKING_PASSWORD");
+        expect(() => renderModelServerSecretEnvironment("")).toThrow(/empty/);
+    });
+
     test.each([
         [{ trackingUri: "mlflow:5000" }, /trackingUri/],
         [{ trackingUri: "http://user:pw@mlflow:5000" }, /trackingUri/],
         [{ model: { name: "churn", alias: "latest" } }, /servable/],
         [{ workers: 0 }, /workers/],
         [{ pollSeconds: 1.5 }, /pollSeconds/],
+        [{ readerUsername: "a:b" }, /readerUsername/],
+        [{ readerUsername: "" }, /readerUsername/],
     ])("refuses %j", (bad, message) => {
         expect(() => renderModelServerEnvironment({ ...settings, ...bad })).toThrow(message);
     });

@@ -125,16 +125,27 @@ export function renderModelLocations(routes: readonly ModelRoute[], auth: { real
 }
 
 export interface ModelServerSettings {
-    /** The tracking server's internal address (no proxy, no credentials): http://host:port. */
+    /**
+     * Where the supervisor reads the registry, http://host:port: the proxy's read-only registry
+     * endpoint (render/registryReader.ts) with readerUsername, or MLflow's internal port.
+     */
     readonly trackingUri: string;
     readonly model: ServedModel;
     /** uvicorn workers of the scoring server. */
     readonly workers: number;
     /** Seconds between alias look-ups. */
     readonly pollSeconds: number;
+    /** The model's reader account (render/registryReader.ts readerUsername); its password: renderModelServerSecretEnvironment. */
+    readonly readerUsername?: string;
 }
 
-/** The supervisor's environment: no secrets, so none is rendered. */
+/** Where the MLflow client (serve_model.py and `mlflow models serve`) takes the reader's password from. */
+export const READER_PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD";
+
+/**
+ * The supervisor's environment without secrets (safe to print): the reader's user name, not its
+ * password, which renderModelServerSecretEnvironment renders for a secret env (Docker) or an ECS secret.
+ */
 export function renderModelServerEnvironment(s: ModelServerSettings): Record<string, string> {
     if (!/^https?:\/\/[A-Za-z0-9.-]+:\d+$/.test(s.trackingUri)) {
         throw new Error(`trackingUri must be http(s)://host:port, got ${JSON.stringify(s.trackingUri)}`);
@@ -145,8 +156,12 @@ export function renderModelServerEnvironment(s: ModelServerSettings): Record<str
     for (const [what, v, max] of [["workers", s.workers, 64], ["pollSeconds", s.pollSeconds, 86400]] as const) {
         if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${what} must be a whole number from 1 to ${max}, got ${v}`);
     }
+    if (s.readerUsername !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s.readerUsername)) {
+        throw new Error(`readerUsername must be letters, digits, '.', '_' or '-', got ${JSON.stringify(s.readerUsername)}`);
+    }
     return {
         MLFLOW_TRACKING_URI: s.trackingUri,
+        ...(s.readerUsername === undefined ? {} : { MLFLOW_TRACKING_USERNAME: s.readerUsername }),
         MLFLOW_SERVE_MODEL_NAME: s.model.name,
         MLFLOW_SERVE_MODEL_ALIAS: s.model.alias,
         MLFLOW_SERVE_HOST: "0.0.0.0",
@@ -154,6 +169,12 @@ export function renderModelServerEnvironment(s: ModelServerSettings): Record<str
         MLFLOW_SERVE_POLL_SECONDS: String(s.pollSeconds),
         MLFLOW_MODELS_WORKERS: String(s.workers),
     };
+}
+
+/** The reader's password as the MLflow client reads it; only ever for a secret environment. */
+export function renderModelServerSecretEnvironment(readerPassword: string): Record<string, string> {
+    if (readerPassword === "") throw new Error("the reader's password is empty");
+    return { [READER_PASSWORD_ENV]: readerPassword };
 }
 
 /** Label prefix on the proxy naming each model container it forwards to. */
