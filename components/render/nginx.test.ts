@@ -1,5 +1,7 @@
+import { createHash } from "crypto";
 import { keepAliveChain } from "./keepalive";
 import { HTPASSWD_PATH, PROXY_UPSTREAM_LABEL, proxyUpstreamLabels, renderHtpasswd, renderProxyConfig } from "./nginx";
+import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT, renderRegistryReaderServer } from "./registryReader";
 import { sha512Crypt } from "./shaCrypt";
 
 const base = { listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: HTPASSWD_PATH };
@@ -137,5 +139,30 @@ describe("proxyUpstreamLabels", () => {
 
     test("refuses an empty id (the label would not change with MLflow)", () => {
         expect(() => proxyUpstreamLabels("")).toThrow(/empty/);
+    });
+});
+
+describe("registryReader", () => {
+    // sha256 of the configs rendered before the option existed (commit e5eb46a): with it absent, byte-identical.
+    const all = {
+        ...base, projects: [{ name: "alpha", upstream: "mlflow-project-alpha:5000" }], models: [{ name: "iris", host: "model-iris" }],
+        keepAlive: keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }),
+    };
+    test.each([
+        ["base", base, "3cd6ab64c5b4dd440c694b509cb483b2b6d7a2712a8f5923958dc086d7c6103d"],
+        ["projects, models and a load balancer", all, "257811065dc75c8755a51a4ac230c728087cacaf76c44e628eaa41f9c414af0f"],
+    ])("absent: the %s config is unchanged", (_, options, sha) => {
+        expect(createHash("sha256").update(renderProxyConfig(options)).digest("hex")).toBe(sha);
+    });
+
+    test("given: the reader server block follows the unchanged config, on its own port with the readers' file", () => {
+        const without = renderProxyConfig(all);
+        const withReader = renderProxyConfig({ ...all, registryReader: { htpasswdPath: READER_HTPASSWD_PATH } });
+        expect(withReader.startsWith(without)).toBe(true);
+        expect(withReader.slice(without.length)).toBe(renderRegistryReaderServer({
+            listenPort: REGISTRY_READER_PORT, htpasswdPath: READER_HTPASSWD_PATH, timeoutSeconds: all.timeoutSeconds,
+        }));
+        // The main server never admits the readers' file.
+        expect(without).not.toContain(READER_HTPASSWD_PATH);
     });
 });

@@ -3,6 +3,7 @@
 import { KeepAliveChain, keepAliveChain } from "./keepalive";
 import { ProjectLocation, projectNames, renderProjectProxyBlocks } from "./projects";
 import { ModelRoute, renderModelLocations, renderModelUpstreams } from "./serving";
+import { REGISTRY_READER_PORT, renderRegistryReaderServer } from "./registryReader";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
 export interface ProxyConfigOptions {
@@ -30,6 +31,11 @@ export interface ProxyConfigOptions {
      * project's location is the only authenticated one, and anything else is 404.
      */
     readonly servedProject?: string;
+    /**
+     * The read-only registry endpoint for model servers (render/registryReader.ts), on
+     * REGISTRY_READER_PORT after the main server, with the readers' htpasswd. None: unchanged.
+     */
+    readonly registryReader?: { readonly htpasswdPath: string };
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -120,7 +126,7 @@ server {
         proxy_pass http://mlflow_tracking${served.health};
     }
 ${served.main}${projects.locations}}
-`;
+${o.registryReader ? renderRegistryReaderServer({ listenPort: REGISTRY_READER_PORT, htpasswdPath: o.registryReader.htpasswdPath, timeoutSeconds: o.timeoutSeconds }) : ""}`;
 }
 
 /** The health route MLflow answers and the authenticated location(s): `/`, or one project's prefix. */
