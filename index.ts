@@ -8,7 +8,7 @@ import { BucketInit } from "./components/bucketInit";
 import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig, ServingSettings } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
-import { MLFLOW_HOSTNAME, MLFLOW_PORT, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
+import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "./components/render/registryReader";
 import { ProjectDatabase } from "./components/projectDatabase";
@@ -228,7 +228,7 @@ interface AwsParts {
 interface AwsServerRole {
     readonly artifactAccessPolicyArn: pulumi.Input<string>;
     readonly database: { name: pulumi.Input<string>; secretArn: pulumi.Input<string> };
-    readonly proxy: { config: pulumi.Input<string>; htpasswdSecretArn: pulumi.Input<string>; htpasswdVersionId: pulumi.Input<string> };
+    readonly proxy: Omit<AwsTrackingServerArgs["proxy"], "image" | "port">;
     readonly targetGroupArn: pulumi.Input<string>;
     readonly project?: AwsTrackingServerArgs["project"];
 }
@@ -237,10 +237,15 @@ interface AwsServerRole {
 function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: string, tags: Record<string, string>, role?: AwsServerRole): TrackingServer<"aws"> {
     const aws = config.aws;
     const { network, store, bucketInit, backend, proxy } = parts;
+    const readers = proxy.registryReaders;
     const r: AwsServerRole = role ?? {
         artifactAccessPolicyArn: bucketInit.policyArn,
         database: { name: backend.databaseName, secretArn: backend.secretArn },
-        proxy: { config: proxy.nginxConfig, htpasswdSecretArn: proxy.htpasswdSecretArn, htpasswdVersionId: proxy.htpasswdVersionId },
+        proxy: {
+            config: proxy.nginxConfig, htpasswdSecretArn: proxy.htpasswdSecretArn, htpasswdVersionId: proxy.htpasswdVersionId,
+            // The model servers' read-only endpoint is on the sidecar at `/` only.
+            ...(readers === undefined ? {} : { readers: { port: REGISTRY_READER_PORT, htpasswdSecretArn: readers.htpasswdSecretArn, htpasswdVersionId: readers.htpasswdVersionId } }),
+        },
         targetGroupArn: proxy.targetGroupArn,
     };
     const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
@@ -264,13 +269,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
             secretArn: r.database.secretArn,
         },
         releaseIdleConnections: aws.dbMinCapacity === 0,
-        proxy: {
-            image: aws.nginxImage,
-            port: PROXY_LISTEN_PORT,
-            config: r.proxy.config,
-            htpasswdSecretArn: r.proxy.htpasswdSecretArn,
-            htpasswdVersionId: r.proxy.htpasswdVersionId,
-        },
+        proxy: { image: aws.nginxImage, port: PROXY_LISTEN_PORT, ...r.proxy },
         targetGroupArn: r.targetGroupArn,
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.serviceSecurityGroupId,
@@ -313,6 +312,7 @@ function awsModelServers(
         image: server.imageName,
         ecrRepositoryArn: server.ecrRepositoryArn,
         trackingUri: internalTrackingUri(trackingNamespaceName(trackingName)),
+        reader: proxy.registryReaders!.logins[model.name],
         clusterName: server.clusterName,
         vpcId: network.vpcId,
         listenerArn: proxy.listenerArn,
@@ -385,7 +385,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         databasePort,
         retainDatabaseNetwork: retainOnDelete,
         tags,
-        ...(aws.serving ? { servingPorts: { modelProxy: MODEL_PROXY_PORT, mlflow: MLFLOW_PORT } } : {}),
+        ...(aws.serving ? { servingPorts: { modelProxy: MODEL_PROXY_PORT, registryReader: REGISTRY_READER_PORT } } : {}),
     });
     const store = new ArtifactStore(`${name}-artifacts`, {
         platform: "aws",
@@ -425,6 +425,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         timeoutSeconds: config.proxyTimeoutSeconds,
         tags,
         ...(config.projects.length === 0 ? {} : { projects: config.projects.map(p => ({ name: p.name, username: p.username })) }),
+        ...(aws.serving ? { registryReaders: aws.serving.models.map(m => m.name) } : {}),
     });
     const parts = { network, store, bucketInit, backend, proxy };
     const trackingName = `${name}-tracking`;

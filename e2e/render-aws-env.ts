@@ -14,8 +14,15 @@ import { qualifyConfig, settleRegistrations, unwrapMockSecrets } from "../tests/
 
 const REGION = "eu-west-1";
 const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
+/** A served model's task (components/modelServer/aws.ts), under the mocks' stack name `aws`. */
+const MODEL_TASK = /^mlflow-aws-model-[a-z0-9-]+-task$/;
 
 const captured: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+
+/** One per generated password, so a test can tell the users' login from each model's reader login. */
+function placeholderPassword(resourceName: string): string {
+    return `e2e-placeholder-${resourceName}`;
+}
 
 /** Enough of each resource's state for the program to derive its text from. */
 function state(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -34,7 +41,10 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
         case "aws:ecr/repository:Repository":
             return { ...base, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.${REGION}.amazonaws.com/${name}` };
         case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: "e2e-placeholder-password", bcryptHash: `$2b$10$${"a".repeat(53)}` };
+            return { ...inputs, result: placeholderPassword(name), bcryptHash: `$2b$10$${"a".repeat(53)}` };
+        case "aws:secretsmanager/secretVersion:SecretVersion":
+            // The task definitions pin secrets to their version (render/ecs.ts).
+            return { ...base, versionId: `${name}-v1` };
         case "random:index/randomString:RandomString":
             // The proxy's htpasswd salt (components/credentials.ts) is cut from this.
             return { ...inputs, result: "abcdefghijklmnopqrstuv".slice(0, Number(inputs.length ?? 22)) };
@@ -65,8 +75,42 @@ const mocks: pulumi.runtime.Mocks = {
 
 
 interface ContainerDef {
-    name: string; entryPoint?: string[]; essential?: boolean; dependsOn?: unknown[];
+    name: string; entryPoint?: string[]; essential?: boolean; dependsOn?: unknown[]; command?: string[];
     environment?: Array<{ name: string; value: string }>; secrets?: Array<{ name: string; valueFrom: string }>;
+    portMappings?: Array<{ containerPort: number }>;
+}
+
+/**
+ * What ECS would inject for a `secrets` entry: the value stored in the Secrets Manager secret
+ * the ARN names, at the version the task definition pins (`<arn>:::<versionId>`).
+ */
+function secretValue(valueFrom: string): string {
+    const m = /^(arn:aws:mock:[^:]+:\d+:secretsmanager\/secret\/([^:]+)):::(.+)$/.exec(valueFrom);
+    if (!m) throw new Error(`render-aws-env: not a version-pinned secret reference: ${valueFrom}`);
+    const version = captured.find(c => c.type === "aws:secretsmanager/secretVersion:SecretVersion" && c.inputs.secretId === `${m[2]}-id`);
+    if (!version || m[3] !== `${version.name}-v1`) throw new Error(`render-aws-env: no secret version ${m[3]} of ${m[2]}`);
+    return String(version.inputs.secretString);
+}
+
+const envOf = (c: ContainerDef) => Object.fromEntries((c.environment ?? []).map(e => [e.name, e.value]));
+
+/**
+ * Served models (test_serving_aws.py): the tracking sidecar as ECS would start it (its config,
+ * ports, command, and the files its secrets hold) and each model task's supervisor environment
+ * with the secrets ECS injects, resolved from the secrets their ARNs name.
+ */
+function servingSpec(tracking: { name: string; inputs: Record<string, unknown> }, models: Array<{ name: string; inputs: Record<string, unknown> }>) {
+    const proxy = containerOf(tracking, "proxy");
+    const resolve = (c: ContainerDef) => Object.fromEntries((c.secrets ?? []).map(x => [x.name, secretValue(x.valueFrom)]));
+    return {
+        sidecar: { environment: envOf(proxy), secrets: resolve(proxy), command: proxy.command, ports: (proxy.portMappings ?? []).map(p => p.containerPort) },
+        models: Object.fromEntries(models.map(t => {
+            const model = containerOf(t, "model");
+            return [envOf(model).MLFLOW_SERVE_MODEL_NAME, { environment: envOf(model), secrets: resolve(model) }];
+        })),
+        // The users' password (the proxy's RandomPassword): the test logs in as a user too.
+        userPassword: placeholderPassword(captured.find(c => c.type === "random:index/randomPassword:RandomPassword" && /-proxy-password$/.test(c.name))!.name),
+    };
 }
 
 function containerOf(taskDefinition: { name: string; inputs: Record<string, unknown> }, name: string): ContainerDef {
@@ -93,7 +137,7 @@ async function main(): Promise<void> {
     await settleRegistrations(captured, "render-aws-env");
     const taskDefinitions = captured.filter(c => c.type === TASK_DEFINITION);
     // The server at / and, with `projects`, one task per project (test_projects.py runs their init containers).
-    const root = taskDefinitions.filter(t => !t.name.includes("-project-"));
+    const root = taskDefinitions.filter(t => !t.name.includes("-project-") && !MODEL_TASK.test(t.name));
     if (root.length !== 1) throw new Error(`expected one ECS task definition for /, found ${root.length}`);
     const mlflow = containerOf(root[0], "mlflow");
     const environment = Object.fromEntries((mlflow.environment ?? []).map(e => [e.name, e.value]));
@@ -103,7 +147,12 @@ async function main(): Promise<void> {
         if (name === undefined) throw new Error(`unexpected task definition ${t.name}`);
         projects[name] = Object.fromEntries(["mlflow", "project-db-init"].map(c => [c, containerOf(t, c)]));
     }
-    const out = { backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name), ...(taskDefinitions.length > 1 ? { projects } : {}) };
+    const models = taskDefinitions.filter(d => MODEL_TASK.test(d.name));
+    const out = {
+        backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name),
+        ...(Object.keys(projects).length > 0 ? { projects } : {}),
+        ...(models.length > 0 ? { serving: servingSpec(root[0], models) } : {}),
+    };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(out, null, 2), { mode: 0o600 });
     console.log(`render-aws-env: ${backend}: ${Object.keys(environment).length} variables, secrets ${out.secrets.join(", ")} -> ${outFile}`);

@@ -45,3 +45,16 @@ test("only the server at / registers in Cloud Map and admits the internal name",
     expect(allowedHosts(/^mlflow-aws-tracking-task$/)).toMatch(/\.internal/);
     expect(allowedHosts(/project-alpha-tracking-task$/)).not.toMatch(/\.internal/);
 });
+
+test("only the sidecar at / serves the model servers' read-only endpoint; a project's sidecar is as without models", () => {
+    const proxyOf = (r: ProgramRun, family: RegExp) => {
+        const task = r.ofType("aws:ecs/taskDefinition:TaskDefinition").find(t => family.test(t.name))!;
+        return (JSON.parse(task.inputs.containerDefinitions) as Array<{ name: string; secrets: Array<{ name: string }> }>).find(d => d.name === "proxy")!;
+    };
+    const root = proxyOf(both, /^mlflow-aws-tracking-task$/);
+    expect(root.secrets.map(s => s.name)).toEqual(["HTPASSWD", "READERS_HTPASSWD"]);
+    for (const p of ["alpha", "beta"]) {
+        const family = new RegExp(`project-${p}-tracking-task$`);
+        expect(proxyOf(both, family)).toEqual(proxyOf(projects, family));
+    }
+});

@@ -3,11 +3,14 @@
 // Secrets Manager and reaches the sidecar as an ECS secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, FlavourOutputs } from "./types";
+import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, AwsRegistryReaders, FlavourOutputs } from "./types";
+import { basicAuthCredentials } from "../credentials";
 import { keepAliveChain, type KeepAliveChain } from "../render/keepalive";
 import { MLFLOW_PORT } from "../render/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
 import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../render/projects";
+import { READER_HTPASSWD_PATH, readerUsername } from "../render/registryReader";
+import { modelSlug } from "../render/serving";
 
 /** TLS 1.3 and 1.2 only, forward-secret ciphers. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -19,9 +22,10 @@ type Args = AwsAuthProxyArgs & AuthProxyResolved;
 /** The htpasswd line in Secrets Manager; the sidecar receives it as an ECS secret. */
 function buildHtpasswdSecret(
     parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.credentials.htpasswd,
+    description = `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
 ): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const htpasswdSecret = new aws.secretsmanager.Secret(`${name}-htpasswd`, {
-        description: `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
+        description,
         recoveryWindowInDays: 7,
         tags: args.tags ?? {},
     }, { parent });
@@ -114,6 +118,7 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
     // ALB idle timeout < nginx client keepalive_timeout (render/keepalive.ts).
     const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
     // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
+    const registryReaders = buildRegistryReaders(parent, name, args);
     const nginxConfig = renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT,
         upstream: `127.0.0.1:${MLFLOW_PORT}`,
@@ -121,6 +126,8 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         timeoutSeconds: args.timeoutSeconds,
         htpasswdPath: HTPASSWD_PATH,
         keepAlive,
+        // The model servers' read-only endpoint, only with served models: without, the config is as before.
+        ...(registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } }),
     });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
     const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
@@ -140,7 +147,29 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         htpasswdSecretArn: htpasswdSecret.arn,
         htpasswdVersionId: htpasswdSecret.versionId,
         projectTargets,
+        ...(registryReaders === undefined ? {} : { registryReaders }),
     };
+}
+
+/**
+ * Per served model a read-only login, made as the proxy's own (random password, SHA-512-crypt
+ * line with its salt in state: stable across `pulumi up`), and one secret holding every
+ * reader's line, which the tracking sidecar writes to READER_HTPASSWD_PATH at start.
+ */
+function buildRegistryReaders(parent: pulumi.Resource, name: string, args: Args): AwsRegistryReaders | undefined {
+    const models = args.registryReaders ?? [];
+    if (models.length === 0) return undefined;
+    const logins: Record<string, { username: string; password: pulumi.Output<string> }> = {};
+    const lines = models.map(model => {
+        const username = readerUsername(model);
+        const credentials = basicAuthCredentials(parent, `${name}-reader-${modelSlug(model)}`, username);
+        logins[model] = { username, password: credentials.password };
+        return credentials.htpasswd;
+    });
+    const htpasswd = pulumi.secret(pulumi.all(lines).apply(ls => ls.join("")));
+    const secret = buildHtpasswdSecret(parent, `${name}-readers`, args, htpasswd,
+        `htpasswd lines of the model servers' read-only logins, for the tracking sidecar's registry reader endpoint (${name})`);
+    return { htpasswdSecretArn: secret.arn, htpasswdVersionId: secret.versionId, logins };
 }
 
 /**

@@ -65,6 +65,19 @@ export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
     readonly tags?: Record<string, string>;
     /** Projects, each with its own target group, listener rule on /projects/<name>/ and login (render/projects.ts). */
     readonly projects?: readonly AwsProxyProject[];
+    /**
+     * Served model names: each gets a read-only login (readerUsername) on the tracking sidecar's
+     * registry reader endpoint (render/registryReader.ts). Absent or empty: no reader server.
+     */
+    readonly registryReaders?: readonly string[];
+}
+
+/** The model servers' read-only logins, and the readers' htpasswd secret the tracking sidecar writes out. */
+export interface AwsRegistryReaders {
+    readonly htpasswdSecretArn: pulumi.Output<string>;
+    readonly htpasswdVersionId: pulumi.Output<string>;
+    /** Per served model name: its reader user and password (secret). */
+    readonly logins: Record<string, { readonly username: string; readonly password: pulumi.Output<string> }>;
 }
 
 /** A project behind the load balancer: its own service's sidecar and its own basic-auth user. */
@@ -126,6 +139,8 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly htpasswdVersionId: pulumi.Output<string>;
     /** Per project name; empty without projects. */
     readonly projectTargets: Record<string, AwsProjectTarget>;
+    /** Only with registryReaders. */
+    readonly registryReaders?: AwsRegistryReaders;
 }
 
 /** What a flavour's builder returns; the class adds username and password. */

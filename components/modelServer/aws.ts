@@ -1,8 +1,9 @@
 // AWS model server: one ECS Fargate service per served model, in the tracking server's cluster,
 // behind the tracking server's load balancer at /models/<name>/*. Each task runs the supervisor
 // from the tracking-server image next to an nginx sidecar with the same htpasswd secret (pinned
-// to its version, as the tracking task). The supervisor reaches MLflow's internal port at its
-// Cloud Map name and holds no credential; the container definitions come from
+// to its version, as the tracking task). The supervisor reads the registry through the tracking
+// sidecar's read-only endpoint at its Cloud Map name, with the model's own reader login (its
+// password in the model's own secret); the container definitions come from
 // components/render/servingEcs.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,24 +22,44 @@ interface Piece {
     readonly tags: Record<string, string>;
 }
 
-/** The task definition and what it names: log group, execution role (image, logs, the htpasswd secret). */
+/** The model's reader password in its own secret; the task definition names the version. */
+function buildReaderSecret(p: Piece): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
+    const { name, args, opts, tags } = p;
+    const secret = new aws.secretsmanager.Secret(`${name}-reader`, {
+        description: `Read-only registry password of the model server ${args.model.name} (MLFLOW_TRACKING_PASSWORD)`,
+        recoveryWindowInDays: 7,
+        tags,
+    }, opts);
+    const version = new aws.secretsmanager.SecretVersion(`${name}-reader`, {
+        secretId: secret.id,
+        secretString: pulumi.secret(args.reader.password),
+    }, opts);
+    return { arn: secret.arn, versionId: version.versionId };
+}
+
+/** The task definition and what it names: log group, execution role (image, logs, the htpasswd and reader secrets). */
 function buildTask(p: Piece): aws.ecs.TaskDefinition {
     const { name, args, opts, tags } = p;
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays, tags }, opts);
+    const readerSecret = buildReaderSecret(p);
     const executionRole = new aws.iam.Role(`${name}-execution`, {
-        description: `ECS agent for the model server ${args.model.name}: pull the image, write logs, inject the htpasswd secret`,
+        description: `ECS agent for the model server ${args.model.name}: pull the image, write logs, inject the htpasswd secret and its reader password`,
         assumeRolePolicy: ECS_TASKS_TRUST,
         tags,
     }, opts);
     new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
-        policy: pulumi.all([args.ecrRepositoryArn, logGroup.arn, args.proxy.htpasswdSecretArn])
-            .apply(([repositoryArn, logGroupArn, htpasswdArn]) => JSON.stringify(executionRolePolicy({ repositoryArn, logGroupArn, secretArns: [htpasswdArn] }))),
+        // This model's reader secret only: no other model's password.
+        policy: pulumi.all([args.ecrRepositoryArn, logGroup.arn, args.proxy.htpasswdSecretArn, readerSecret.arn])
+            .apply(([repositoryArn, logGroupArn, htpasswdArn, readerArn]) => JSON.stringify(executionRolePolicy({ repositoryArn, logGroupArn, secretArns: [htpasswdArn, readerArn] }))),
     }, opts);
-    const containerDefinitions = pulumi.all([logGroup.name, args.image, args.trackingUri, args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId])
-        .apply(([logGroupName, image, trackingUri, config, htpasswdSecretArn, htpasswdVersionId]) => JSON.stringify(renderModelTaskContainers({
+    const reader = pulumi.all([readerSecret.arn, readerSecret.versionId])
+        .apply(([passwordSecretArn, passwordVersionId]) => ({ username: args.reader.username, passwordSecretArn, passwordVersionId }));
+    const containerDefinitions = pulumi.all([logGroup.name, args.image, args.trackingUri, args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId, reader])
+        .apply(([logGroupName, image, trackingUri, config, htpasswdSecretArn, htpasswdVersionId, rd]) => JSON.stringify(renderModelTaskContainers({
             region: args.region, logGroupName, model: args.model, image, trackingUri, workers: args.workers, pollSeconds: args.pollSeconds,
             proxy: { image: args.proxy.image, port: MODEL_PROXY_PORT, config, htpasswdSecretArn, htpasswdVersionId },
+            reader: rd,
         })));
     // No task role: the supervisor calls no AWS API (registry and artifacts come through MLflow).
     return new aws.ecs.TaskDefinition(`${name}-task`, {

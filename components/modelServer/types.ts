@@ -29,8 +29,13 @@ export interface AwsModelServerArgs {
     /** The tracking-server image in ECR, and its repository (the execution role may pull from it only). */
     readonly image: pulumi.Input<string>;
     readonly ecrRepositoryArn: pulumi.Input<string>;
-    /** MLflow's internal address at its Cloud Map name (internalTrackingUri). */
+    /** The tracking sidecar's read-only registry endpoint at its Cloud Map name (internalTrackingUri). */
     readonly trackingUri: pulumi.Input<string>;
+    /**
+     * The model's read-only login on that endpoint (AuthProxy registryReaders): the password goes
+     * into the model's own Secrets Manager secret, which only this model's execution role reads.
+     */
+    readonly reader: { readonly username: string; readonly password: pulumi.Input<string> };
     /** The tracking server's cluster: model services run next to it. */
     readonly clusterName: pulumi.Input<string>;
     readonly vpcId: pulumi.Input<string>;

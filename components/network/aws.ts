@@ -94,7 +94,14 @@ interface RuleMakers {
     readonly egress: (ruleName: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => aws.vpc.SecurityGroupEgressRule;
 }
 
-/** Served models: LB -> model sidecar; model task -> MLflow's internal port (Cloud Map name) and AWS APIs. */
+/**
+ * Served models: LB -> model sidecar; model task -> the tracking sidecar's read-only endpoint
+ * (registry reader port, Cloud Map name) and 443 (AWS APIs, presigned S3 downloads). MLflow's
+ * own port stays closed to them: the read-only endpoint is all they can reach of the registry.
+ * The two reader rules keep the names they had when they opened MLflow's port (5000): same
+ * URNs, and the provider updates a rule's ports in place (ModifySecurityGroupRules; only a new
+ * group or kind of source replaces it: terraform-provider-aws vpc_security_group_ingress_rule.go).
+ */
 function buildModelRules(ports: NonNullable<AwsNetworkArgs["servingPorts"]>, m: RuleMakers): aws.ec2.SecurityGroup {
     const models = m.securityGroup("models-sg", "MLflow model servers: sidecar port from the load balancer only");
     m.egress("lb-out-models", {
@@ -110,12 +117,12 @@ function buildModelRules(ports: NonNullable<AwsNetworkArgs["servingPorts"]>, m: 
         description: "ECR, CloudWatch Logs, Secrets Manager",
     });
     m.egress("models-out-mlflow", {
-        securityGroupId: models.id, ipProtocol: "tcp", fromPort: ports.mlflow, toPort: ports.mlflow,
-        referencedSecurityGroupId: m.service.id, description: "To MLflow's internal port (registry and artifacts)",
+        securityGroupId: models.id, ipProtocol: "tcp", fromPort: ports.registryReader, toPort: ports.registryReader,
+        referencedSecurityGroupId: m.service.id, description: "To the tracking sidecar's read-only registry endpoint",
     });
     m.ingress("service-in-models", {
-        securityGroupId: m.service.id, ipProtocol: "tcp", fromPort: ports.mlflow, toPort: ports.mlflow,
-        referencedSecurityGroupId: models.id, description: "MLflow's internal port, from the model servers",
+        securityGroupId: m.service.id, ipProtocol: "tcp", fromPort: ports.registryReader, toPort: ports.registryReader,
+        referencedSecurityGroupId: models.id, description: "Read-only registry endpoint, from the model servers",
     });
     return models;
 }

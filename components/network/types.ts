@@ -31,10 +31,10 @@ export interface AwsNetworkArgs {
     readonly databasePort: number;
     /**
      * Served models (issue 12): a security group for the model tasks, in from the load balancer
-     * on the model sidecar's port, out to MLflow's internal port in the tracking tasks. Unset:
-     * no group and no rule is added.
+     * on the model sidecar's port, out to the tracking sidecar's read-only registry endpoint
+     * (render/registryReader.ts), never to MLflow's own port. Unset: no group and no rule is added.
      */
-    readonly servingPorts?: { readonly modelProxy: number; readonly mlflow: number };
+    readonly servingPorts?: { readonly modelProxy: number; readonly registryReader: number };
     /** Keep what a kept database cluster still uses on destroy: VPC, private subnets, database security group. */
     readonly retainDatabaseNetwork?: boolean;
     readonly tags?: Record<string, string>;

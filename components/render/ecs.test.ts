@@ -1,7 +1,12 @@
 import {
-    buildPlatform, executionRolePolicy, keyValues, MLFLOW_CONTAINER, PROXY_COMMAND, PROXY_CONTAINER, renderContainerDefinitions,
+    buildPlatform, executionRolePolicy, keyValues, MLFLOW_CONTAINER, PROXY_COMMAND, PROXY_COMMAND_WITH_READERS, PROXY_CONTAINER, renderContainerDefinitions,
     renderEcsMlflowEnvironment, rotationWatchPolicy, TaskContainersSettings,
 } from "./ecs";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT } from "./registryReader";
 import { MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
 import { renderDatabaseTlsQuery } from "./aurora";
 
@@ -126,6 +131,53 @@ test("the proxy healthcheck follows the proxy port", () => {
 test("the proxy command names variables only, never values", () => {
     expect(PROXY_COMMAND.join(" ")).not.toMatch(/server \{|\$2[aby]\$/);
     expect(PROXY_COMMAND.join(" ")).toContain("$HTPASSWD");
+});
+
+describe("the tracking sidecar with the model servers' readers (served models)", () => {
+    const READERS_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:readers-htpasswd-QqQ";
+    const withReaders = (): TaskContainersSettings => {
+        const s = settings();
+        return { ...s, proxy: { ...s.proxy, readers: { port: REGISTRY_READER_PORT, htpasswdSecretArn: READERS_SECRET, htpasswdVersionId: "rv-9" } } };
+    };
+
+    test("listens on the reader port too and gets the readers' htpasswd as a second version-pinned secret", () => {
+        const proxy = defs(withReaders())[1];
+        expect(proxy.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }, { containerPort: 8082, protocol: "tcp" }]);
+        expect(proxy.secrets).toEqual([
+            { name: "HTPASSWD", valueFrom: `${HTPASSWD_SECRET}:::v-1234` },
+            { name: "READERS_HTPASSWD", valueFrom: `${READERS_SECRET}:::rv-9` },
+        ]);
+        expect(proxy.command).toBe(PROXY_COMMAND_WITH_READERS);
+        // Everything else as without readers; the health check stays on the main port.
+        const plain = defs(settings())[1];
+        const strip = (d: Def) => ({ ...d, portMappings: undefined, secrets: undefined, command: undefined });
+        expect(strip(proxy)).toEqual(strip(plain));
+        expect(defs(withReaders())[0]).toEqual(defs(settings())[0]);
+    });
+
+    test("without readers the sidecar is exactly as before: one port, one secret, the old command", () => {
+        const proxy = defs(settings())[1];
+        expect(proxy.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }]);
+        expect(proxy.secrets.map((x: { name: string }) => x.name)).toEqual(["HTPASSWD"]);
+        expect(proxy.command).toBe(PROXY_COMMAND);
+    });
+
+    test("the command writes the three files from the environment, byte for byte, then execs nginx", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidecar-"));
+        fs.mkdirSync(path.join(dir, "conf.d"));
+        // The same script against a scratch /etc/nginx, with `nginx` replaced by a marker.
+        const script = PROXY_COMMAND_WITH_READERS[2].split("/etc/nginx").join(dir).replace("exec nginx -g 'daemon off;'", "echo started");
+        expect(script).not.toBe(PROXY_COMMAND_WITH_READERS[2]);
+        const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", NGINX_CONF: "server { listen 8080; }\n", HTPASSWD: "admin:$6$x$y\n", READERS_HTPASSWD: "model-a:$6$a$b\nmodel-b:$6$c$d\n" };
+        const out = execFileSync(PROXY_COMMAND_WITH_READERS[0], [PROXY_COMMAND_WITH_READERS[1], script], { env }).toString();
+        expect(out).toBe("started\n");
+        expect(fs.readFileSync(path.join(dir, "conf.d", "default.conf"), "utf8")).toBe(env.NGINX_CONF);
+        expect(fs.readFileSync(path.join(dir, "mlflow.htpasswd"), "utf8")).toBe(env.HTPASSWD);
+        expect(fs.readFileSync(path.join(dir, path.basename(READER_HTPASSWD_PATH)), "utf8")).toBe(env.READERS_HTPASSWD);
+        expect(path.dirname(READER_HTPASSWD_PATH)).toBe("/etc/nginx");
+        expect(PROXY_COMMAND_WITH_READERS[2].startsWith(PROXY_COMMAND[2].replace(" && exec nginx -g 'daemon off;'", ""))).toBe(true);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
 });
 
 test.each<["X86_64" | "ARM64", string]>([["X86_64", "linux/amd64"], ["ARM64", "linux/arm64"]])("%s builds for %s", (arch, platform) => {

@@ -6,6 +6,7 @@ import { renderDatabaseTlsQuery } from "./aurora";
 import { healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
 import { proxyHealthcheckCommand } from "./nginx";
 import { PROJECT_INIT_COMMAND, PROJECT_INIT_ENV, projectInitAdminDatabase, projectNames, renderProjectInitStatements } from "./projects";
+import { READER_HTPASSWD_PATH } from "./registryReader";
 
 export const MLFLOW_CONTAINER = "mlflow";
 export const PROXY_CONTAINER = "proxy";
@@ -24,6 +25,24 @@ export const PROXY_COMMAND = [
     "printf '%s' \"$NGINX_CONF\" > /etc/nginx/conf.d/default.conf && printf '%s' \"$HTPASSWD\" > /etc/nginx/mlflow.htpasswd && exec nginx -g 'daemon off;'",
 ];
 
+/**
+ * PROXY_COMMAND for a sidecar that also serves the model servers' read-only endpoint
+ * (render/registryReader.ts): it writes the readers' htpasswd, which arrives as a secret too.
+ */
+export const PROXY_COMMAND_WITH_READERS = [
+    "/bin/sh", "-c",
+    `printf '%s' "$NGINX_CONF" > /etc/nginx/conf.d/default.conf && printf '%s' "$HTPASSWD" > /etc/nginx/mlflow.htpasswd && printf '%s' "$READERS_HTPASSWD" > ${READER_HTPASSWD_PATH} && exec nginx -g 'daemon off;'`,
+];
+
+/** The model servers' reader logins on the tracking sidecar (only with served models). */
+export interface RegistryReaderSidecarSettings {
+    /** REGISTRY_READER_PORT: the reader server of the rendered config listens there. */
+    readonly port: number;
+    /** Secret with one htpasswd line per model (readerUsername), pinned to its version as HTPASSWD is. */
+    readonly htpasswdSecretArn: string;
+    readonly htpasswdVersionId: string;
+}
+
 /** The nginx sidecar in front of a task's server (the tracking task and a model task). */
 export interface ProxySidecarSettings {
     readonly image: string;
@@ -36,6 +55,8 @@ export interface ProxySidecarSettings {
      * version changes the task definition with the password, so the service rolls.
      */
     readonly htpasswdVersionId: string;
+    /** The tracking task's sidecar with served models; absent, the sidecar is exactly as before. */
+    readonly readers?: RegistryReaderSidecarSettings;
 }
 
 export interface TaskContainersSettings {
@@ -100,14 +121,18 @@ export function logs(s: { readonly logGroupName: string; readonly region: string
 export function renderProxySidecar(
     proxy: ProxySidecarSettings, after: { readonly containerName: string; readonly condition: string }, logConfiguration: object,
 ): object {
+    const r = proxy.readers;
     return {
         name: PROXY_CONTAINER,
         image: proxy.image,
         essential: true,
-        portMappings: [{ containerPort: proxy.port, protocol: "tcp" }],
-        command: PROXY_COMMAND,
+        portMappings: [{ containerPort: proxy.port, protocol: "tcp" }, ...(r === undefined ? [] : [{ containerPort: r.port, protocol: "tcp" }])],
+        command: r === undefined ? PROXY_COMMAND : PROXY_COMMAND_WITH_READERS,
         environment: keyValues({ NGINX_CONF: proxy.config }),
-        secrets: [{ name: "HTPASSWD", valueFrom: `${proxy.htpasswdSecretArn}:::${proxy.htpasswdVersionId}` }],
+        secrets: [
+            { name: "HTPASSWD", valueFrom: `${proxy.htpasswdSecretArn}:::${proxy.htpasswdVersionId}` },
+            ...(r === undefined ? [] : [{ name: "READERS_HTPASSWD", valueFrom: `${r.htpasswdSecretArn}:::${r.htpasswdVersionId}` }]),
+        ],
         dependsOn: [after],
         healthCheck: {
             command: proxyHealthcheckCommand(proxy.port),

@@ -3,6 +3,7 @@ import { keepAliveChain } from "./keepalive";
 import { HTPASSWD_PATH, proxyHealthcheckCommand } from "./nginx";
 import { MODEL_SERVER_PORTS, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "./serving";
 import { PROJECT_PRIORITY_MAX } from "../config/checks";
+import { REGISTRY_READER_PORT } from "./registryReader";
 import {
     internalTrackingHost, internalTrackingUri, MODEL_CONTAINER, MODEL_PROXY_PORT, MODEL_RULE_PRIORITY_FIRST, MODEL_RULE_PRIORITY_SPAN, modelPathPatterns,
     modelRulePriorities, modelRulePriority, ModelTaskContainersSettings, renderModelProxyConfig, renderModelTaskContainers,
@@ -10,6 +11,7 @@ import {
 } from "./servingEcs";
 
 const HTPASSWD_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:htpasswd-XyZ";
+const READER_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:model-iris-reader-AbC";
 const keepAlive = keepAliveChain({ proxyTimeoutSeconds: 600, loadBalancer: true });
 
 describe("listener rule priorities", () => {
@@ -57,7 +59,9 @@ test("path pattern and internal names", () => {
     expect(modelPathPatterns("iris")).toEqual(["/models/iris/*"]);
     expect(trackingNamespaceName("mlflow-Dev_1")).toBe("mlflow-dev-1.internal");
     expect(internalTrackingHost("mlflow-dev.internal")).toBe("mlflow.mlflow-dev.internal");
-    expect(internalTrackingUri("mlflow-dev.internal")).toBe("http://mlflow.mlflow-dev.internal:5000");
+    // The tracking sidecar's read-only endpoint, not MLflow's own port 5000.
+    expect(REGISTRY_READER_PORT).toBe(8082);
+    expect(internalTrackingUri("mlflow-dev.internal")).toBe("http://mlflow.mlflow-dev.internal:8082");
     // The supervisor's environment check accepts it.
     expect(() => renderModelServerEnvironment({
         trackingUri: internalTrackingUri("mlflow-dev.internal"), model: { name: "iris", alias: "champion" }, workers: 1, pollSeconds: 30,
@@ -127,6 +131,7 @@ describe("model task container definitions", () => {
         workers: 2,
         pollSeconds: 30,
         proxy: { image: "nginx:1.28.0-alpine", port: 8080, config: "server { listen 8080; }", htpasswdSecretArn: HTPASSWD_SECRET, htpasswdVersionId: "v-1" },
+        reader: { username: `model-${name.toLowerCase()}`, passwordSecretArn: READER_SECRET, passwordVersionId: "r-7" },
     });
     type Def = Record<string, any>;
     const envOf = (d: Def) => Object.fromEntries((d.environment as { name: string; value: string }[]).map(e => [e.name, e.value]));
@@ -136,20 +141,23 @@ describe("model task container definitions", () => {
         expect([model.name, proxy.name]).toEqual([MODEL_CONTAINER, PROXY_CONTAINER]);
         expect([model.essential, proxy.essential]).toEqual([true, true]);
         expect(model.entryPoint).toEqual(SERVE_MODEL_COMMAND);
-        expect(envOf(model)).toEqual(renderModelServerEnvironment({
-            trackingUri: "http://mlflow.mlflow-dev.internal:5000", model: { name, alias }, workers: 2, pollSeconds: 30,
-        }));
+        expect(envOf(model)).toEqual({
+            ...renderModelServerEnvironment({ trackingUri: "http://mlflow.mlflow-dev.internal:8082", model: { name, alias }, workers: 2, pollSeconds: 30 }),
+            MLFLOW_TRACKING_USERNAME: `model-${name.toLowerCase()}`,
+        });
         expect(model.environment.map((e: { name: string }) => e.name)).toEqual([...model.environment.map((e: { name: string }) => e.name)].sort());
         expect(model.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": `mlflow-model-${name}-logs`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "model" } });
         expect(proxy.logConfiguration.options["awslogs-stream-prefix"]).toBe("proxy");
     });
 
-    test("the supervisor has no secrets, no port mapping and no health check (ECS would replace it until a model exists)", () => {
+    test("the supervisor: its reader password as the one secret (version-pinned), no port mapping and no health check (ECS would replace it until a model exists)", () => {
         const [model] = renderModelTaskContainers(settings("iris")) as Def[];
-        expect(model.secrets).toBeUndefined();
+        expect(model.secrets).toEqual([{ name: "MLFLOW_TRACKING_PASSWORD", valueFrom: `${READER_SECRET}:::r-7` }]);
+        expect(envOf(model).MLFLOW_TRACKING_USERNAME).toBe("model-iris");
+        expect(Object.keys(envOf(model)).filter(k => /PASSWORD|HTPASSWD/.test(k))).toEqual([]);
+        expect(JSON.stringify(model.environment)).not.toMatch(/secretsmanager/);
         expect(model.portMappings).toBeUndefined();
         expect(model.healthCheck).toBeUndefined();
-        expect(JSON.stringify(model)).not.toMatch(/secretsmanager|PASSWORD|HTPASSWD/);
     });
 
     test("the sidecar: the only port, the htpasswd by version-pinned ARN only, its own health check, starts after the supervisor", () => {
@@ -157,6 +165,7 @@ describe("model task container definitions", () => {
         expect(proxy.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }]);
         expect(proxy.command).toEqual(PROXY_COMMAND);
         expect(proxy.environment).toEqual([{ name: "NGINX_CONF", value: "server { listen 8080; }" }]);
+        // No readers' htpasswd and no reader port: the reader endpoint is the tracking sidecar's only.
         expect(proxy.secrets).toEqual([{ name: "HTPASSWD", valueFrom: `${HTPASSWD_SECRET}:::v-1` }]);
         expect(proxy.dependsOn).toEqual([{ containerName: MODEL_CONTAINER, condition: "START" }]);
         expect(proxy.healthCheck.command).toEqual(proxyHealthcheckCommand(8080));

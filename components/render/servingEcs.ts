@@ -1,12 +1,14 @@
 // The AWS flavour of served models (issue 12): one ECS task per model, the supervisor
 // (images/tracking-server/serve_model.py) next to an nginx sidecar that applies the same basic
 // auth as the tracking server's. Pure: plain values in, plain documents and text out.
-// The model task reaches MLflow's internal port at a Cloud Map name (private DNS), never
-// through the load balancer: it needs no credential (render/serving.ts, "no secrets").
+// The model task reaches the tracking sidecar's read-only endpoint (render/registryReader.ts)
+// at a Cloud Map name (private DNS), never through the load balancer, with its own reader login:
+// it can read the registry and artifacts, and write nothing.
 import { fnv1a32 } from "../config/checks";
 import type { KeepAliveChain } from "./keepalive";
 import { keyValues, logs, PROXY_CONTAINER, ProxySidecarSettings, renderProxySidecar } from "./ecs";
-import { MLFLOW_HOSTNAME, MLFLOW_PORT } from "./mlflow";
+import { MLFLOW_HOSTNAME } from "./mlflow";
+import { REGISTRY_READER_PORT } from "./registryReader";
 import {
     MODEL_SERVER_PORTS, modelPath, modelSlug, renderModelLocations, renderModelServerEnvironment, renderModelUpstreams, SERVE_MODEL_COMMAND, ServedModel,
 } from "./serving";
@@ -72,9 +74,12 @@ export function internalTrackingHost(namespace: string): string {
     return `${MLFLOW_HOSTNAME}.${namespace}`;
 }
 
-/** What a model task's supervisor uses as MLFLOW_TRACKING_URI. */
+/**
+ * What a model task's supervisor uses as MLFLOW_TRACKING_URI: the tracking sidecar's read-only
+ * endpoint, not MLflow's own port (which the model tasks' security group cannot reach).
+ */
 export function internalTrackingUri(namespace: string): string {
-    return `http://${internalTrackingHost(namespace)}:${MLFLOW_PORT}`;
+    return `http://${internalTrackingHost(namespace)}:${REGISTRY_READER_PORT}`;
 }
 
 export interface ModelProxyConfigOptions {
@@ -155,6 +160,11 @@ export interface ModelTaskContainersSettings {
     readonly trackingUri: string;
     readonly workers: number;
     readonly pollSeconds: number;
+    /**
+     * The model's own read-only login (readerUsername) on the reader endpoint: the password's
+     * secret and the version holding it (pinned as the sidecar's htpasswd is).
+     */
+    readonly reader: { readonly username: string; readonly passwordSecretArn: string; readonly passwordVersionId: string };
     /** Its config from renderModelProxyConfig; the tracking server's htpasswd secret and version. */
     readonly proxy: ProxySidecarSettings;
 }
@@ -168,8 +178,10 @@ export function renderModelTaskContainers(s: ModelTaskContainersSettings): objec
             image: s.image,
             essential: true,
             entryPoint: SERVE_MODEL_COMMAND,
-            // Reached by the sidecar over the task's localhost only; no port mapping, no secrets.
-            environment: keyValues(env),
+            // Reached by the sidecar over the task's localhost only; no port mapping.
+            environment: keyValues({ ...env, MLFLOW_TRACKING_USERNAME: s.reader.username }),
+            // The MLflow client reads both from the environment; ECS injects the password at start.
+            secrets: [{ name: "MLFLOW_TRACKING_PASSWORD", valueFrom: `${s.reader.passwordSecretArn}:::${s.reader.passwordVersionId}` }],
             // No container health check: serve_model.py's `healthcheck` fails until a version of
             // the model is served, and ECS replaces a service task whose essential container is
             // unhealthy, so a stack deployed before anyone registered the model would churn tasks.

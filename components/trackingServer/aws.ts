@@ -121,10 +121,13 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
     }, opts);
     new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
-        policy: pulumi.all([shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? ""])
-            .apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn, adminArn]) => JSON.stringify(executionRolePolicy({
-                repositoryArn, logGroupArn, secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : [])],
-            }))),
+        policy: pulumi.all([
+            shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? "",
+            args.proxy.readers?.htpasswdSecretArn ?? "",
+        ]).apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn, adminArn, readersArn]) => JSON.stringify(executionRolePolicy({
+            repositoryArn, logGroupArn,
+            secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : []), ...(readersArn ? [readersArn] : [])],
+        }))),
     }, opts);
     const taskRole = new aws.iam.Role(`${name}-task`, {
         description: args.project === undefined ? "MLflow tasks: the artifact bucket and nothing else" : `MLflow project ${args.project.name} tasks: its prefix of the artifact bucket and nothing else`,
@@ -153,8 +156,13 @@ function buildTaskDefinition(
     const db = args.database;
     const database = pulumi.all([db.host, db.port, db.name, db.secretArn])
         .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
-    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId])
-        .apply(([config, htpasswdSecretArn, htpasswdVersionId]) => ({ image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn, htpasswdVersionId }));
+    const r = args.proxy.readers;
+    const readers = r === undefined ? pulumi.output(undefined)
+        : pulumi.all([r.htpasswdSecretArn, r.htpasswdVersionId]).apply(([htpasswdSecretArn, htpasswdVersionId]) => ({ port: r.port, htpasswdSecretArn, htpasswdVersionId }));
+    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId, readers])
+        .apply(([config, htpasswdSecretArn, htpasswdVersionId, rd]) => ({
+            image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn, htpasswdVersionId, ...(rd === undefined ? {} : { readers: rd }),
+        }));
     const mlflow = pulumi.all([shared.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, kekSecretArn ?? ""])
         .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins, kekArn]) => ({
             image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
@@ -217,7 +225,8 @@ function buildService(p: Piece, clusterArn: pulumi.Input<string>, taskDefinition
             assignPublicIp: args.assignPublicIp,
         },
         loadBalancers: [{ targetGroupArn: args.targetGroupArn, containerName: PROXY_CONTAINER, containerPort: args.proxy.port }],
-        // awsvpc with A records: the registry needs no port (ECS API, ServiceRegistry).
+        // awsvpc with A records: the registry needs no port (ECS API, ServiceRegistry); clients
+        // take it from their URI (the model servers: the sidecar's reader port 8082).
         ...(registryArn === undefined ? {} : { serviceRegistries: { registryArn } }),
         deploymentCircuitBreaker: { enable: true, rollback: true },
         deploymentMinimumHealthyPercent: 100,

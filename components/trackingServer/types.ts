@@ -65,6 +65,15 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         readonly htpasswdSecretArn: pulumi.Input<string>;
         /** Its current version: the task definition names it, so a new password rolls the service. */
         readonly htpasswdVersionId: pulumi.Input<string>;
+        /**
+         * Served models' read-only logins (AuthProxy registryReaders): the sidecar also listens on
+         * the reader port and writes their htpasswd secret (pinned to its version) at start.
+         */
+        readonly readers?: {
+            readonly port: number;
+            readonly htpasswdSecretArn: pulumi.Input<string>;
+            readonly htpasswdVersionId: pulumi.Input<string>;
+        };
     };
     readonly targetGroupArn: pulumi.Input<string>;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
