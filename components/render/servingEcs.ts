@@ -10,7 +10,7 @@ import { keyValues, logs, PROXY_CONTAINER, ProxySidecarSettings, renderProxySide
 import { MLFLOW_HOSTNAME } from "./mlflow";
 import { REGISTRY_READER_PORT } from "./registryReader";
 import {
-    MODEL_SERVER_PORTS, modelPath, modelSlug, renderModelLocations, renderModelServerEnvironment, renderModelUpstreams, SERVE_MODEL_COMMAND, ServedModel,
+    MODEL_SERVER_PORTS, modelPath, READER_PASSWORD_ENV, modelSlug, renderModelLocations, renderModelServerEnvironment, renderModelUpstreams, SERVE_MODEL_COMMAND, ServedModel,
 } from "./serving";
 
 /** The supervisor's container in a model task. */
@@ -171,7 +171,9 @@ export interface ModelTaskContainersSettings {
 
 /** A model task's container definitions, in the shape of the `containerDefinitions` JSON. */
 export function renderModelTaskContainers(s: ModelTaskContainersSettings): object[] {
-    const env = renderModelServerEnvironment({ trackingUri: s.trackingUri, model: s.model, workers: s.workers, pollSeconds: s.pollSeconds });
+    const env = renderModelServerEnvironment({
+        trackingUri: s.trackingUri, model: s.model, workers: s.workers, pollSeconds: s.pollSeconds, readerUsername: s.reader.username,
+    });
     return [
         {
             name: MODEL_CONTAINER,
@@ -179,9 +181,9 @@ export function renderModelTaskContainers(s: ModelTaskContainersSettings): objec
             essential: true,
             entryPoint: SERVE_MODEL_COMMAND,
             // Reached by the sidecar over the task's localhost only; no port mapping.
-            environment: keyValues({ ...env, MLFLOW_TRACKING_USERNAME: s.reader.username }),
+            environment: keyValues(env),
             // The MLflow client reads both from the environment; ECS injects the password at start.
-            secrets: [{ name: "MLFLOW_TRACKING_PASSWORD", valueFrom: `${s.reader.passwordSecretArn}:::${s.reader.passwordVersionId}` }],
+            secrets: [{ name: READER_PASSWORD_ENV, valueFrom: `${s.reader.passwordSecretArn}:::${s.reader.passwordVersionId}` }],
             // No container health check: serve_model.py's `healthcheck` fails until a version of
             // the model is served, and ECS replaces a service task whose essential container is
             // unhealthy, so a stack deployed before anyone registered the model would churn tasks.
