@@ -440,3 +440,23 @@ def test_the_model_servers_only_read_through_the_reader_port(serving_proxy, supe
     # (the listing is /api/2.0/mlflow-artifacts/artifacts?path=..., the downloads /api/2.0/mlflow-artifacts/artifacts/<path>)
     # Every 200 was under the two prefixes the reader port proxies.
     assert all(p.startswith(("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")) for _, p, st in calls if st == "200"), endpoints
+
+
+def test_the_real_deploy_jobs_serving_check_moves_the_alias_and_sees_it_served(serving_proxy, supervisors, registered, serving_credentials):
+    """.github/scripts/serving_check.py, as the deploy-dev job runs it after `pulumi up`, against this
+    rendered stack: register a new version (x + 7) through the users' port, move champion to it,
+    and wait for the model server to answer it; then its 401 and malformed-body checks. Runs last:
+    it moves the alias the tests above rely on."""
+    script = REPO / ".github" / "scripts" / "serving_check.py"
+    user, password = serving_credentials
+    env = {**base_env(), "MLFLOW_TRACKING_URI": serving_proxy.url, "MLFLOW_TRACKING_USERNAME": user,
+           "MLFLOW_TRACKING_PASSWORD": password, "SERVING_DEADLINE_S": "180", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
+    for mode in ("register", "expect"):
+        r = subprocess.run([sys.executable, str(script), mode, SERVED, "7"], env=env, capture_output=True, text=True, timeout=400)
+        assert r.returncode == 0, f"serving_check.py {mode}: {r.stdout}{r.stderr}"
+        assert password not in r.stdout + r.stderr
+    assert "answers x + 7" in r.stdout and "malformed body: 4xx BAD_REQUEST" in r.stdout, r.stdout
+    # A check that passes whatever is served would be worthless: asking for x + 8 must fail.
+    env["SERVING_DEADLINE_S"] = "8"
+    r = subprocess.run([sys.executable, str(script), "expect", SERVED, "8"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "did not answer x + 8" in r.stderr, r.stdout + r.stderr
