@@ -12,6 +12,7 @@ import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./c
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "./components/render/registryReader";
 import { ProjectDatabase } from "./components/projectDatabase";
+import { ProjectPrune } from "./components/projectPrune";
 import { projectNames } from "./components/render/projects";
 import { ModelServer } from "./components/modelServer";
 import { modelInvocationUrl, modelSlug } from "./components/render/serving";
@@ -119,6 +120,34 @@ function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: L
 }
 
 /**
+ * retainDataOnDestroy=false: the reconciler that removes the data and identities of projects
+ * no longer listed (README "Removing a project"). It exists whenever retain is false, with or
+ * without projects, so removing the last project is covered too; with the default (true) the
+ * graph has no such resource.
+ */
+function localProjectPrune(config: LocalPlatformConfig, name: string, parts: LocalParts): ProjectPrune | undefined {
+    if (config.retainDataOnDestroy) return undefined;
+    const { networkName, store, backend } = parts;
+    return new ProjectPrune(`${name}-prune`, {
+        platform: "docker",
+        keep: config.projects.map(p => p.name),
+        engine: config.backend,
+        networkName,
+        databaseImage: config.backend === "mysql" ? config.local.images.mysql : config.local.images.postgres,
+        databaseHost: backend.host,
+        databasePort: backend.port,
+        adminUsername: backend.adminUsername,
+        adminPassword: backend.adminPassword,
+        protectedNames: [backend.databaseName, backend.username],
+        mcImage: config.local.images.mc,
+        bucketName: store.bucketName,
+        endpointUrl: store.s3EndpointUrl,
+        rootUser: store.rootUser,
+        rootPassword: store.rootPassword,
+    });
+}
+
+/**
  * One ModelServer per servedModels entry, on the serving network; it reads the registry with its
  * own reader account through the proxy's read-only endpoint (render/registryReader.ts).
  */
@@ -187,6 +216,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     });
+    localProjectPrune(config, name, { networkName, store, backend, server });
     const models = localModelServers(local.serving, server, network, name);
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",

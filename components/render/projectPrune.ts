@@ -208,3 +208,10 @@ prune "$names" "$users" "$folders"
 echo "project prune (store) done; kept:$KEEP"
 `;
 }
+
+/** Error for a prune container that exited non-zero: where its output is, how to run it again. */
+export function projectPruneFailureMessage(exitCode: number, containerName: string, urn: string): string {
+    return `project prune exited with ${exitCode}. Its output: \`docker logs ${containerName}\`. `
+        + "It runs again only when the project list changes, so after fixing the cause run it again with: "
+        + `pulumi up --replace '${urn}'`;
+}
