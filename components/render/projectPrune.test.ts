@@ -82,7 +82,7 @@ describe("the rendered SQL", () => {
 describe("the store prune script run by sh with a stand-in mc over a fake MinIO", () => {
     // A stand-in mc answers from files (users, folders), prints --json as the real mc does (admin
     // user ls: indented; ls: one line per entry) and records every call. PATH holds mc alone.
-    function runScript(shell: string, kept: string[], users: string[], folders: string[], failPolicyRm = false) {
+    function runScript(shell: string, kept: string[], users: string[], folders: string[], failPolicyRm = false, failLs = "") {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prune-store-"));
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
@@ -91,9 +91,13 @@ describe("the store prune script run by sh with a stand-in mc over a fake MinIO"
         fs.writeFileSync(path.join(dir, "folders"), folders.map(f => `${f}\n`).join(""));
         fs.writeFileSync(path.join(bin, "mc"), `#!/bin/sh
 printf 'argv=%s|host=%s\\n' "$*" "$MC_HOST_store" >> "${log}"
+if [ "$*" = "${failLs}" ]; then echo "mc: <ERROR> Unable to list folder." >&2; exit 1; fi
 case "$1 $2 $3" in
     "admin user ls")
         while IFS= read -r u; do printf '{\\n "status": "success",\\n "accessKey": "%s",\\n "policyName": "%s-artifacts",\\n "userStatus": "enabled"\\n}\\n' "$u" "$u"; done < "${dir}/users" ;;
+    "ls --json store/mlflow-artifacts/")
+        printf '{"status":"success","type":"folder","lastModified":"2026-11-25T22:00:00Z","size":0,"key":"0/","etag":"","url":"http://minio:9000/mlflow-artifacts/"}\n'
+        if [ -s "${dir}/folders" ]; then printf '{"status":"success","type":"folder","size":0,"key":"projects/"}\n'; fi ;;
     "ls --json store/mlflow-artifacts/projects/")
         while IFS= read -r f; do printf '{"status":"success","type":"folder","lastModified":"2026-11-25T22:00:00Z","size":0,"key":"%s","etag":"","url":"http://minio:9000/mlflow-artifacts/projects/","versionOrdinal":1}\\n' "$f"; done < "${dir}/folders" ;;
     "admin policy rm") ${failPolicyRm ? 'echo "mc: <ERROR> policy not found" >&2; exit 1' : ":"} ;;
@@ -108,7 +112,8 @@ exit 0
         fs.rmSync(dir, { recursive: true, force: true });
         return { status: result.status, stdout: result.stdout, stderr: result.stderr, argv: calls.map(c => c.split("|")[0]), calls };
     }
-    const LISTS = ["argv=ready store", "argv=admin user ls store --json", "argv=ls --json store/mlflow-artifacts/projects/"];
+    const LISTS = ["argv=ready store", "argv=admin user ls store --json", "argv=ls --json store/mlflow-artifacts/", "argv=ls --json store/mlflow-artifacts/projects/"];
+    const NO_FOLDER = LISTS.slice(0, 3);
 
     test.each(["/bin/sh", "/bin/bash"])("%s: removes only managed names outside the list; never / or another identity", shell => {
         const users = ["mlflow-tracking", "mlflow-project-alpha", "mlflow-project-beta-2", "mlflow-project-default", "mlflow-project-Bad", "someone-else"];
@@ -127,9 +132,15 @@ exit 0
 
     test("nothing left to remove: only the listings (idempotent), also with the last project removed", () => {
         expect(runScript("/bin/sh", ["alpha"], ["mlflow-tracking", "mlflow-project-alpha"], ["alpha/"]).argv).toEqual(LISTS);
-        expect(runScript("/bin/sh", [], ["mlflow-tracking"], []).argv).toEqual(LISTS);
+        expect(runScript("/bin/sh", [], ["mlflow-tracking"], []).argv).toEqual(NO_FOLDER);
         const last = runScript("/bin/sh", [], ["mlflow-tracking", "mlflow-project-alpha"], []);
-        expect(last.argv).toEqual([...LISTS, "argv=admin user rm store mlflow-project-alpha", "argv=admin policy rm store mlflow-project-alpha-artifacts"]);
+        expect(last.argv).toEqual([...NO_FOLDER, "argv=admin user rm store mlflow-project-alpha", "argv=admin policy rm store mlflow-project-alpha-artifacts"]);
+    });
+
+    test.each(LISTS.slice(1).map(l => l.slice("argv=".length)))("a failing `mc %s` stops the run before anything is removed", listing => {
+        const { status, argv } = runScript("/bin/sh", [], ["mlflow-project-alpha"], ["alpha/"], false, listing);
+        expect(status).not.toBe(0);
+        expect(argv).toEqual(LISTS.slice(0, LISTS.indexOf(`argv=${listing}`) + 1));
     });
 
     test("a policy that cannot be removed is reported and does not fail the run", () => {

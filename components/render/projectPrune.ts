@@ -195,8 +195,13 @@ for key in $(values accessKey "$out"); do
     users="$users$n "
     case "$names" in *" $n "*) ;; *) names="$names$n " ;; esac
 done
-# An empty or missing projects/ folder lists nothing.
-out=$(mc ls --json "store/\${${e.bucket}}/projects/") || out=""
+# projects/ is listed only when the bucket's top level shows it (listing a missing folder is not
+# relied on), and then a failed listing stops the run instead of skipping the objects.
+top=$(mc ls --json "store/\${${e.bucket}}/")
+out=""
+for key in $(values key "$top"); do
+    if [ "$key" = "projects/" ]; then out=$(mc ls --json "store/\${${e.bucket}}/projects/"); fi
+done
 for key in $(values key "$out"); do
     n="\${key%/}"
     [ "$n/" = "$key" ] || continue
