@@ -122,30 +122,11 @@ echo "project prune (database) done"
 `;
 }
 
-/**
- * The MinIO prune container's script: only sh and mc (the mc image has no grep, sed or cat).
- * Candidates are the MinIO users named `mlflow-project-<n>` and the folders under `projects/`;
- * a candidate is removed when <n> is a valid project name (checked with `case` patterns, the
- * same rule as PROJECT_NAME) that is neither kept nor reserved: its objects, then its user and
- * its policy; each only when the listing showed it, so a second run finds nothing to do. Values are read from mc's --json output by key, whether mc
- * prints one object per line (ls: encoding/json Marshal) or indented (admin user ls:
- * MarshalIndent): minio/mc cmd/ls.go contentMessage `key`, cmd/admin-user-add.go userMessage `accessKey`.
- */
-export function renderProjectPruneStoreScript(kept: readonly string[]): string {
-    for (const k of kept) projectNames(k);
+/** The store script's shell functions: name check, JSON value extraction, removal. Builtins and mc only. */
+function storeScriptFunctions(): string {
     const e = PROJECT_PRUNE_STORE_ENV;
     const reserved = Object.keys(RESERVED_PROJECT_NAMES);
-    return `#!/bin/sh
-# Rendered by mlflow-platform (components/render/projectPrune.ts): removes the objects, MinIO user
-# and policy of every project no longer in \`projects\` (retainDataOnDestroy=false).
-# Only sh and mc: the mc image is ubi-micro plus mc, without grep, sed or cat.
-set -euf
-KEEP=" ${kept.join(" ")} "
-scheme="\${${e.endpoint}%%://*}"
-hostport="\${${e.endpoint}#*://}"
-export MC_HOST_store="\${scheme}://\${${e.rootUser}}:\${${e.rootPassword}}@\${hostport}"
-
-# 0 when $1 is a project name (PROJECT_NAME, 2-${PROJECT_NAME_MAX} characters) that is neither kept nor reserved.
+    return `# 0 when $1 is a project name (PROJECT_NAME, 2-${PROJECT_NAME_MAX} characters) that is neither kept nor reserved.
 prunable() {
     case "$1" in
         ""|*[!a-z0-9-]*|[!a-z]*|*-|*--*${reserved.map(r => `|${r}`).join("")}) return 1 ;;
@@ -183,7 +164,33 @@ prune() {
     done
 }
 
-mc ready store
+`;
+}
+
+/**
+ * The MinIO prune container's script: only sh and mc (the mc image has no grep, sed or cat).
+ * Candidates are the MinIO users named `mlflow-project-<n>` and the folders under `projects/`;
+ * a candidate is removed when <n> is a valid project name (checked with `case` patterns, the
+ * same rule as PROJECT_NAME) that is neither kept nor reserved: its objects, then its user and
+ * its policy; each only when a listing showed it, so a second run finds nothing to do. Values
+ * are read from mc's --json output by key, whether mc prints one object per line (ls:
+ * encoding/json Marshal) or indented (admin user ls: MarshalIndent): minio/mc cmd/ls.go
+ * contentMessage `key`, cmd/admin-user-add.go userMessage `accessKey`.
+ */
+export function renderProjectPruneStoreScript(kept: readonly string[]): string {
+    for (const k of kept) projectNames(k);
+    const e = PROJECT_PRUNE_STORE_ENV;
+    return `#!/bin/sh
+# Rendered by mlflow-platform (components/render/projectPrune.ts): removes the objects, MinIO user
+# and policy of every project no longer in \`projects\` (retainDataOnDestroy=false).
+# Only sh and mc: the mc image is ubi-micro plus mc, without grep, sed or cat.
+set -euf
+KEEP=" ${kept.join(" ")} "
+scheme="\${${e.endpoint}%%://*}"
+hostport="\${${e.endpoint}#*://}"
+export MC_HOST_store="\${scheme}://\${${e.rootUser}}:\${${e.rootPassword}}@\${hostport}"
+
+${storeScriptFunctions()}mc ready store
 names=" "
 users=" "
 folders=" "
