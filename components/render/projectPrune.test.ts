@@ -49,6 +49,9 @@ describe("the rendered SQL", () => {
         expect(sql).toContain(`FROM mysql.user WHERE Host = '%' AND CAST(User AS BINARY) = CAST(LOWER(User) AS BINARY) AND User REGEXP '${PRUNE_DATABASE_PATTERN}' AND CHAR_LENGTH(User) BETWEEN 9 AND 31 AND User ${keep}`);
         expect(sql).toContain(`FROM information_schema.SCHEMATA WHERE CAST(SCHEMA_NAME AS BINARY) = CAST(LOWER(SCHEMA_NAME) AS BINARY) AND SCHEMA_NAME REGEXP '${PRUNE_DATABASE_PATTERN}' AND CHAR_LENGTH(SCHEMA_NAME) BETWEEN 9 AND 31 AND SCHEMA_NAME ${keep}`);
         expect(sql.indexOf("DROP USER")).toBeLessThan(sql.indexOf("DROP DATABASE"));
+        expect(sql).toContain("SELECT 2, CONVERT(CONCAT('DROP DATABASE IF EXISTS `', SCHEMA_NAME, '`;') USING utf8mb4) COLLATE utf8mb4_bin FROM");
+        expect(sql).toContain("SELECT 1, CONVERT(CONCAT('DROP USER IF EXISTS ''', User, '''@''%'';') USING utf8mb4) COLLATE utf8mb4_bin FROM");
+        expect(sql.match(/CONVERT\(.* USING utf8mb4\) COLLATE utf8mb4_bin/g)).toHaveLength(3);
         expect(sql).toMatch(/ORDER BY k, stmt;\n$/);
     });
 

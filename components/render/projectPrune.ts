@@ -73,10 +73,13 @@ function pgMatch(col: string, keep: string[]): string {
  */
 export function renderProjectPruneMysqlQuery(kept: readonly string[], protect: PruneProtected): string {
     const keep = keptDatabaseNames(kept, protect);
+    // One explicit collation for the three rows: mysql.user and information_schema columns differ
+    // (utf8mb3_bin vs the data dictionary's), and a UNION of two implicit collations can fail (error 1271).
+    const text = (expr: string) => `CONVERT(${expr} USING utf8mb4) COLLATE utf8mb4_bin`;
     return `SELECT stmt FROM (
-  SELECT 0 AS k, 'SET SESSION lock_wait_timeout = 60;' AS stmt
-  UNION ALL SELECT 1, CONCAT('DROP USER IF EXISTS ''', User, '''@''%'';') FROM mysql.user WHERE Host = '%' AND ${mysqlMatch("User", keep)}
-  UNION ALL SELECT 2, CONCAT('DROP DATABASE IF EXISTS \`', SCHEMA_NAME, '\`;') FROM information_schema.SCHEMATA WHERE ${mysqlMatch("SCHEMA_NAME", keep)}
+  SELECT 0 AS k, ${text("'SET SESSION lock_wait_timeout = 60;'")} AS stmt
+  UNION ALL SELECT 1, ${text("CONCAT('DROP USER IF EXISTS ''', User, '''@''%'';')")} FROM mysql.user WHERE Host = '%' AND ${mysqlMatch("User", keep)}
+  UNION ALL SELECT 2, ${text("CONCAT('DROP DATABASE IF EXISTS `', SCHEMA_NAME, '`;')")} FROM information_schema.SCHEMATA WHERE ${mysqlMatch("SCHEMA_NAME", keep)}
 ) AS drops ORDER BY k, stmt;
 `;
 }
