@@ -74,6 +74,8 @@ interface LocalParts {
 function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }): ProxyProject[] {
     const local = config.local;
     const { networkName, store, backend, server } = parts;
+    // With retainDataOnDestroy=false, what belongs to projects no longer listed goes too.
+    localProjectPrune(config, name, parts);
     return config.projects.map(project => {
         const n = projectNames(project.name);
         const base = `${name}-project-${project.name}`;
@@ -216,7 +218,6 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     });
-    localProjectPrune(config, name, { networkName, store, backend, server });
     const models = localModelServers(local.serving, server, network, name);
     const proxy = new AuthProxy(`${name}-proxy`, {
         platform: "docker",
