@@ -12,6 +12,7 @@ import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./c
 import { PROXY_LISTEN_PORT } from "./components/render/nginx";
 import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "./components/render/registryReader";
 import { ProjectDatabase } from "./components/projectDatabase";
+import { ProjectPrune } from "./components/projectPrune";
 import { projectNames } from "./components/render/projects";
 import { ModelServer } from "./components/modelServer";
 import { modelInvocationUrl, modelSlug } from "./components/render/serving";
@@ -73,6 +74,8 @@ interface LocalParts {
 function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }): ProxyProject[] {
     const local = config.local;
     const { networkName, store, backend, server } = parts;
+    // With retainDataOnDestroy=false, what belongs to projects no longer listed goes too.
+    localProjectPrune(config, name, parts);
     return config.projects.map(project => {
         const n = projectNames(project.name);
         const base = `${name}-project-${project.name}`;
@@ -115,6 +118,34 @@ function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: L
             project: { staticPrefix: n.urlPath, artifactPrefix: n.artifactPrefix, hostname: n.hostname, image: server.imageName },
         });
         return { name: project.name, username: project.username, upstream: tracking.upstream, upstreamContainerId: tracking.containerId };
+    });
+}
+
+/**
+ * retainDataOnDestroy=false: the reconciler that removes the data and identities of projects
+ * no longer listed (README "Removing a project"). It exists whenever retain is false, with or
+ * without projects, so removing the last project is covered too; with the default (true) the
+ * graph has no such resource.
+ */
+function localProjectPrune(config: LocalPlatformConfig, name: string, parts: LocalParts): ProjectPrune | undefined {
+    if (config.retainDataOnDestroy) return undefined;
+    const { networkName, store, backend } = parts;
+    return new ProjectPrune(`${name}-prune`, {
+        platform: "docker",
+        keep: config.projects.map(p => p.name),
+        engine: config.backend,
+        networkName,
+        databaseImage: config.backend === "mysql" ? config.local.images.mysql : config.local.images.postgres,
+        databaseHost: backend.host,
+        databasePort: backend.port,
+        adminUsername: backend.adminUsername,
+        adminPassword: backend.adminPassword,
+        protectedNames: [backend.databaseName, backend.username],
+        mcImage: config.local.images.mc,
+        bucketName: store.bucketName,
+        endpointUrl: store.s3EndpointUrl,
+        rootUser: store.rootUser,
+        rootPassword: store.rootPassword,
     });
 }
 
