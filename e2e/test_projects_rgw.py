@@ -4,12 +4,12 @@ conditions (issue 11): Ceph RADOS Gateway 16.2 (Debian 12), started by e2e/rgw.s
 moto, the S3 server of the rest of the suite, evaluates no IAM condition but StringEquals on
 sts:ExternalId (moto/iam/access_control.py), so the `s3:prefix` StringLike that limits a
 project's ListBucket is not enforced there (test_projects.py pins the condition only). RGW
-evaluates identity (user) policies with conditions, `s3:prefix` for ListBucket included:
-docs.ceph.com/en/pacific/radosgw/bucketpolicy ("Limitations": s3:prefix is among the supported
-condition keys) and the IAM user policy API (PutUserPolicy, caller needs caps user-policy=*,
-docs.ceph.com/en/pacific/radosgw/role; s3-tests s3tests_boto3/functional/test_iam.py). In RGW an
-identity policy that neither allows nor denies falls back to ACLs, and the bucket and the
-other project's objects are private, so a request outside the policy is AccessDenied.
+evaluates identity (user) policies with conditions: its policy docs list s3:prefix, s3:delimiter
+and s3:max-keys as the condition keys of s3:ListBucket (docs.ceph.com/en/pacific/radosgw/bucketpolicy,
+"Bucket Related Operations"), and user policies are attached with the IAM PutUserPolicy call by a
+user with caps user-policy=* (docs.ceph.com/en/pacific/radosgw/STS; ceph/s3-tests
+s3tests_boto3/functional/test_iam.py). Observed here: a request the user policy does not allow
+is AccessDenied (the bucket and the other project's objects are private to their owners).
 
 | container (role)          | runs here as                                      | rewritten                            |
 |---------------------------|---------------------------------------------------|--------------------------------------|
