@@ -11,7 +11,8 @@ set -euo pipefail
 
 cmd="${1:-}"; dir="${2:-}"
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
-mkdir -p "$dir"
+[ "$cmd" = start ] && mkdir -p "$dir"
+[ -d "$dir" ] || exit 0   # stop: nothing was started there
 dir="$(cd "$dir" && pwd)"
 conf="$dir/ceph.conf"
 log="$dir/log"
