@@ -7,6 +7,9 @@
 #   deploy-check.sh expect-gone  after destroy with retainDataOnDestroy=false: nothing left
 #   deploy-check.sh projects log|verify|isolation
 #                                the `projects` output's servers (projects_check.py)
+#   deploy-check.sh project-gone GONE KEPT
+#                                retainDataOnDestroy=false: GONE's database, user and objects
+#                                are deleted, KEPT's are not (the reconciler, on the real servers)
 #   deploy-check.sh serving register|expect MODEL N
 #                                a served model through the proxy (serving_check.py)
 set -euo pipefail
@@ -31,6 +34,37 @@ projects_env() {
 for p in json.loads(os.environ["PROJECTS_JSON"]).values(): print("::add-mask::" + p["password"])'
     fi
     export PROJECTS_JSON STACK
+}
+
+# Counts of a project's database plus its user, asked as the admin inside the database
+# container (the admin password stays in that container's environment).
+project_db_count() {
+    docker exec -i "${PREFIX}backend-db" sh -s -- "mlflow_${1//-/_}" <<'SQL'
+if [ -n "${MYSQL_ROOT_PASSWORD:-}" ]; then
+    MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -uroot -N -e "SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '$1') + (SELECT COUNT(*) FROM mysql.user WHERE user = '$1')"
+else
+    psql -U "$POSTGRES_USER" -d postgres -tAc "SELECT (SELECT count(*) FROM pg_database WHERE datname = '$1') + (SELECT count(*) FROM pg_roles WHERE rolname = '$1')"
+fi
+SQL
+}
+
+# Objects under projects/<name>/, listed with the identity of the server at / (whole bucket).
+project_object_count() {
+    docker exec -i "${PREFIX}tracking-mlflow" python - "$1" <<'PY'
+import os, sys, boto3
+bucket = os.environ["MLFLOW_ARTIFACTS_DESTINATION"].split("://", 1)[1].split("/", 1)[0]
+s3 = boto3.client("s3", endpoint_url=os.environ["MLFLOW_S3_ENDPOINT_URL"])
+print(s3.list_objects_v2(Bucket=bucket, Prefix=f"projects/{sys.argv[1]}/").get("KeyCount", 0))
+PY
+}
+
+project_gone() {
+    local gone="$1" kept="$2" n
+    n="$(project_db_count "$gone")"; [ "$n" = 0 ] || { echo "FAIL: $gone's database and user: $n left"; exit 1; }
+    n="$(project_object_count "$gone")"; [ "$n" = 0 ] || { echo "FAIL: $n objects left under projects/$gone/"; exit 1; }
+    n="$(project_db_count "$kept")"; [ "$n" = 2 ] || { echo "FAIL: $kept's database and user: $n of 2 left"; exit 1; }
+    n="$(project_object_count "$kept")"; [ "$n" -gt 0 ] || { echo "FAIL: $kept's objects are gone"; exit 1; }
+    echo "$gone's database, user and objects are deleted; $kept's database, user and $n objects are intact"
 }
 
 # The platform's containers carry the mlflow-platform/role label; its names start with the prefix.
@@ -60,6 +94,8 @@ case "${1:-}" in
     projects)
         projects_env
         python "$HERE/projects_check.py" "${2:-}" "$STATE.projects" ;;
+    project-gone)
+        project_gone "${2:?GONE}" "${3:?KEPT}" ;;
     serving)
         client_env
         python "$HERE/serving_check.py" "${2:-}" "${3:-}" "${4:-}" ;;
