@@ -519,6 +519,12 @@ def master_like_admin():
             _psql(f'DROP ROLE IF EXISTS "{user}"')
 
 
+def aws_run_name(name):
+    """Not the name project_dbs gives the same project (`<name>_<suffix>`): this test drops what it
+    creates, and the module's servers keep using theirs (test_real_deploy_projects_check runs after)."""
+    return f"{name}_{RUN_SUFFIX}a"
+
+
 def run_aws_init(task, project, admin, password):
     """Runs the project's init container as ECS would start it, against this machine's server; returns (database, user)."""
     init, mlflow = task["project-db-init"], task["mlflow"]
@@ -532,7 +538,7 @@ def run_aws_init(task, project, admin, password):
     assert env.pop("MLFLOW_DB_TLS_QUERY") == app["MLFLOW_DB_TLS_QUERY"]
     name = app["MLFLOW_DB_NAME"]
     assert name == f"mlflow_{project}"
-    run_name = f"{name}_{RUN_SUFFIX}"
+    run_name = aws_run_name(name)
     statements = env["MLFLOW_PROJECT_DB_STATEMENTS"]
     assert password not in statements
     host, port = (os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), os.environ.get("E2E_MYSQL_PORT", "3306")) if BACKEND == "mysql" \
@@ -558,7 +564,7 @@ def test_aws_init_container_creates_each_project_database_as_a_non_superuser_mas
     created = {}
     try:
         for p in PROJECTS:
-            created[p] = (f"mlflow_{p}_{RUN_SUFFIX}",) * 2
+            created[p] = (aws_run_name(f"mlflow_{p}"),) * 2
             password = "p@ss:w/%'\\" + pysecrets.token_urlsafe(12)
             created[p] = run_aws_init(aws_project_tasks[p], p, master_like_admin, password) + (password,)
         (a_db, a_user, a_pw), (b_db, _, _) = created["alpha"], created["beta"]
