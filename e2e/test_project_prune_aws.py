@@ -22,6 +22,7 @@ import os
 import secrets as pysecrets
 import subprocess
 import sys
+from urllib.parse import quote
 
 import pytest
 
@@ -224,7 +225,7 @@ def test_prune_failure_is_reported_and_the_other_part_still_runs(prune, admin, m
     s3 = boto3.client("s3", endpoint_url=moto_store, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     s3.put_object(Bucket=bucket, Key="projects/gone/x.txt", Body=b"x")
-    wrong = {**admin, "password": "wrong-" + pysecrets.token_urlsafe(8)}
+    wrong = {**admin, "password": "wr@ng:%/" + pysecrets.token_urlsafe(8)}
     env = connection_env(prune["env"], wrong, f"nodb_{SUFFIX}")
     env.update({"AWS_ENDPOINT_URL_S3": moto_store, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
     spec = narrowed(prune["spec"], f"mlflow_root_{SUFFIX}")
@@ -232,5 +233,5 @@ def test_prune_failure_is_reported_and_the_other_part_still_runs(prune, admin, m
     r = run_prune(prune, env, spec, "failure")
     out = r.stdout + r.stderr
     assert r.returncode == 1 and "database failed" in out and "FAILED: database" in out, out[-3000:]
-    assert wrong["password"] not in out
+    assert wrong["password"] not in out and quote(wrong["password"], safe="") not in out
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

@@ -92,6 +92,7 @@ export function renderProjectPruneSpec(engine: BackendEngine, kept: readonly str
  * if one fails; the exit code says whether both succeeded. Idempotent: a second run finds nothing.
  */
 export const PROJECT_PRUNE_SCRIPT = `import json, os, re, sys
+from urllib.parse import quote
 sys.path.insert(0, ${JSON.stringify(PROJECT_PRUNE_CODE_DIR)})
 def log(m):
     print(f"project-prune: {m}", file=sys.stderr, flush=True)
@@ -110,7 +111,8 @@ def prune_database(rule, env):
             cur.execute(s)
         for step in rule["steps"]:
             cur.execute(step["list"])
-            for name in [r[0] for r in cur.fetchall() if allowed(r[0], rule, extra)]:
+            rows = [r[0].decode() if isinstance(r[0], bytes) else r[0] for r in cur.fetchall()]
+            for name in [n for n in rows if allowed(n, rule, extra)]:
                 sql = step["drop"].replace("{name}", name)
                 log(sql)
                 cur.execute(sql)
@@ -138,9 +140,12 @@ def main():
     for part, run in (("database", lambda: prune_database(spec["database"], env)), ("store", lambda: prune_store(spec["store"]))):
         try:
             run()
-        except Exception as e:
-            secret = env.get("MLFLOW_DB_PASSWORD") or "\\0"
-            log(f"{part} failed: {type(e).__name__}: {str(e).replace(secret, '***')}")
+        except (Exception, SystemExit) as e:  # entrypoint.py reports a bad connection setting as SystemExit
+            text = str(e)
+            # The password, raw and as the URI holds it (percent-encoded), never reaches the log.
+            for secret in filter(None, {env.get("MLFLOW_DB_PASSWORD"), quote(env.get("MLFLOW_DB_PASSWORD") or "", safe="")}):
+                text = text.replace(secret, "***")
+            log(f"{part} failed: {type(e).__name__}: {text}")
             failed.append(part)
     log("done" if not failed else f"FAILED: {', '.join(failed)}")
     sys.exit(1 if failed else 0)
