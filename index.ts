@@ -317,6 +317,8 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         logRetentionDays: aws.logRetentionDays,
         tags,
         ...(r.project === undefined ? {} : { project: r.project }),
+        // retainDataOnDestroy=false: `/`'s task deletes removed projects' data (README "Removing a project").
+        ...(r.project === undefined && !config.retainDataOnDestroy ? { projectPrune: { keep: config.projects.map(p => p.name) } } : {}),
         // Only the server at `/` is registered: the model servers read its registry.
         ...(aws.serving && r.project === undefined ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
     });

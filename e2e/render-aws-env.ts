@@ -148,10 +148,14 @@ async function main(): Promise<void> {
         projects[name] = Object.fromEntries(["mlflow", "project-db-init"].map(c => [c, containerOf(t, c)]));
     }
     const models = taskDefinitions.filter(d => MODEL_TASK.test(d.name));
+    // retainDataOnDestroy=false: `/`'s project-prune container (test_project_prune_aws.py runs it).
+    const rootContainers = JSON.parse(String(root[0].inputs.containerDefinitions)) as ContainerDef[];
+    const prune = rootContainers.find(c => c.name === "project-prune");
     const out = {
         backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name),
         ...(Object.keys(projects).length > 0 ? { projects } : {}),
         ...(models.length > 0 ? { serving: servingSpec(root[0], models) } : {}),
+        ...(prune === undefined ? {} : { prune: { container: prune, mlflowEnvironment: environment, containers: rootContainers.map(c => c.name) } }),
     };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(out, null, 2), { mode: 0o600 });

@@ -6,6 +6,7 @@ import { renderDatabaseTlsQuery } from "./aurora";
 import { healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
 import { proxyHealthcheckCommand } from "./nginx";
 import { PROJECT_INIT_COMMAND, PROJECT_INIT_ENV, projectInitAdminDatabase, projectNames, renderProjectInitStatements } from "./projects";
+import { PROJECT_PRUNE_COMMAND, PROJECT_PRUNE_CONTAINER, PROJECT_PRUNE_SPEC_ENV, renderProjectPruneSpec } from "./projectPruneAws";
 import { READER_HTPASSWD_PATH } from "./registryReader";
 
 export const MLFLOW_CONTAINER = "mlflow";
@@ -96,6 +97,12 @@ export interface TaskContainersSettings {
         /** The database the cluster was created with (MySQL's init connects to it). */
         readonly clusterDatabase: string;
     };
+    /**
+     * The server at `/` with retainDataOnDestroy=false only: the project-prune container, which
+     * drops what belongs to projects not in `keep` (render/projectPruneAws.ts). Absent: the task
+     * is exactly as without it.
+     */
+    readonly projectPrune?: { readonly keep: readonly string[] };
 }
 
 interface KeyValue { name: string; value: string }
@@ -217,6 +224,39 @@ export function renderProjectInitContainer(s: TaskContainersSettings): object {
     };
 }
 
+/**
+ * `/`'s prune container: the tracking-server image's Python with the rendered script, the same
+ * master secret MLflow at `/` already gets (so the execution role's scope is unchanged) and `/`'s
+ * task role (the whole bucket). Not essential, and MLflow does not wait for it: it touches nothing
+ * MLflow at `/` uses, a large prefix to delete must not hold `/`'s start past the health-check
+ * grace, and a failure (logged, exit 1) must not stop `/`; it runs again at the next task start.
+ */
+export function renderProjectPruneContainer(s: TaskContainersSettings): object {
+    if (s.projectPrune === undefined || s.project !== undefined) throw new Error("renderProjectPruneContainer is for the server at / with projectPrune only");
+    const db = s.database;
+    const spec = renderProjectPruneSpec(db.engine, s.projectPrune.keep, { names: [db.name] }, s.mlflow.artifactBucket);
+    return {
+        name: PROJECT_PRUNE_CONTAINER,
+        image: s.mlflow.image,
+        essential: false,
+        entryPoint: PROJECT_PRUNE_COMMAND,
+        environment: keyValues({
+            AWS_DEFAULT_REGION: s.region,
+            MLFLOW_DB_ENGINE: db.engine,
+            MLFLOW_DB_HOST: db.host,
+            MLFLOW_DB_PORT: String(db.port),
+            MLFLOW_DB_NAME: projectInitAdminDatabase(db.engine, db.name),
+            MLFLOW_DB_TLS_QUERY: renderDatabaseTlsQuery(db.engine),
+            [PROJECT_PRUNE_SPEC_ENV]: JSON.stringify(spec),
+        }),
+        secrets: [
+            { name: "MLFLOW_DB_USER", valueFrom: `${db.secretArn}:username::` },
+            { name: "MLFLOW_DB_PASSWORD", valueFrom: `${db.secretArn}:password::` },
+        ],
+        logConfiguration: logs(s, PROJECT_PRUNE_CONTAINER),
+    };
+}
+
 /** The task's container definitions, in the shape of the `containerDefinitions` JSON. */
 export function renderContainerDefinitions(s: TaskContainersSettings): object[] {
     if (s.project !== undefined && s.project.adminSecretArn === s.database.secretArn) {
@@ -252,6 +292,7 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
         mlflow,
         renderProxySidecar(s.proxy, { containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }, logs(s, PROXY_CONTAINER)),
         ...(s.project === undefined ? [] : [renderProjectInitContainer(s)]),
+        ...(s.projectPrune === undefined ? [] : [renderProjectPruneContainer(s)]),
     ];
 }
 

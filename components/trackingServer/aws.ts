@@ -176,6 +176,7 @@ function buildTaskDefinition(
     const containerDefinitions = pulumi.all([shared.logGroupName, mlflow, database, proxy, project])
         .apply(([logGroupName, m, d, x, pr]) => JSON.stringify(renderContainerDefinitions({
             region: args.region, logGroupName, mlflow: m, database: d, proxy: x, ...(pr === undefined ? {} : { project: pr }),
+            ...(args.projectPrune === undefined ? {} : { projectPrune: args.projectPrune }),
         })));
     return new aws.ecs.TaskDefinition(`${name}-task`, {
         family: name,

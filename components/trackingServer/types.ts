@@ -95,6 +95,12 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
      */
     readonly serviceDiscovery?: { readonly vpcId: pulumi.Input<string>; readonly namespace: string; readonly serviceName: string };
     /**
+     * The server at `/` with retainDataOnDestroy=false: its task also runs the project-prune
+     * container (render/projectPruneAws.ts), which deletes the database, user and objects of
+     * every project not in `keep`. Unset: the task definition is exactly as without it.
+     */
+    readonly projectPrune?: { readonly keep: readonly string[] };
+    /**
      * A project's service beside the one at `/` (render/projects.ts): it runs the image of the
      * server at `/` in that server's cluster and log group, under /projects/<name>/, with
      * `database` being the project's own (secret from ProjectDatabase) and `artifactAccessPolicyArn`
