@@ -21,6 +21,7 @@ replaced by a host process or a host service, and only addresses are rewritten:
 
 Secrets from the spec are never printed; logs of every process go to e2e/out/<backend>/.
 """
+import contextlib
 import json
 import os
 import re
@@ -238,6 +239,38 @@ def _psql(sql):
     env = {**os.environ, **PG_ENV}
     return subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-U", PG_ADMIN, "-d", "postgres", "-tAc", sql],
                           env=env, capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def non_superuser_admin(user):
+    """A per-run database admin that, like Aurora's master user, is not a superuser (PostgreSQL:
+    CREATEROLE CREATEDB; MySQL: all privileges with grant option); dropped afterwards."""
+    import secrets as pysecrets
+    password = "m@s:t%r" + pysecrets.token_urlsafe(12)
+    if BACKEND == "mysql":
+        try:
+            conn = _mysql_admin()
+        except Exception as e:  # noqa: BLE001
+            require(False, f"MariaDB/MySQL not reachable: {e}")
+        with conn.cursor() as cur:
+            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%' WITH GRANT OPTION")
+        conn.close()
+    else:
+        require(_psql("select 1").returncode == 0, "PostgreSQL not reachable")
+        r = _psql(f"CREATE ROLE \"{user}\" LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
+        assert r.returncode == 0, r.stderr
+    try:
+        yield Redacted({"user": user, "password": password})
+    finally:
+        if BACKEND == "mysql":
+            conn = _mysql_admin()
+            with conn.cursor() as cur:
+                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+            conn.close()
+        else:
+            _psql(f'DROP OWNED BY "{user}"')
+            _psql(f'DROP ROLE IF EXISTS "{user}"')
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import BACKEND, ENTRYPOINT, OUT, PG_ENV, RUN_SUFFIX, _mysql_admin, _psql, base_env, require
+from conftest import BACKEND, ENTRYPOINT, OUT, PG_ENV, RUN_SUFFIX, _mysql_admin, _psql, base_env, non_superuser_admin, require
 from test_project_prune import db_exists, moto_store, user_exists  # noqa: F401 (fixture)
 
 SPEC = OUT / "aws-env-prune.json"
@@ -65,27 +65,8 @@ def host_port():
 @pytest.fixture(scope="module")
 def admin():
     """Like Aurora's master: not a superuser, and named like a project database so only its runtime protection keeps it."""
-    user, password = f"mlflow_admin_{SUFFIX}", "m@s:t%r" + pysecrets.token_urlsafe(12)
-    if BACKEND == "mysql":
-        conn = _mysql_admin()
-        with conn.cursor() as cur:
-            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
-            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%' WITH GRANT OPTION")
-        conn.close()
-    else:
-        r = _psql(f"CREATE ROLE \"{user}\" LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
-        assert r.returncode == 0, r.stderr
-    try:
-        yield {"user": user, "password": password}
-    finally:
-        if BACKEND == "mysql":
-            conn = _mysql_admin()
-            with conn.cursor() as cur:
-                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
-            conn.close()
-        else:
-            _psql(f'DROP OWNED BY "{user}"')
-            _psql(f'DROP ROLE IF EXISTS "{user}"')
+    with non_superuser_admin(f"mlflow_admin_{SUFFIX}") as a:
+        yield a
 
 
 def connection_env(base, admin, database):

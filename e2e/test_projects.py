@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from conftest import (BACKEND, ENTRYPOINT, MINIO_URL, OUT, PG_ADMIN, PG_ENV, RUN_SUFFIX, Proc, Redacted, _mysql_admin, _psql,
-                      base_env, env_dict, free_port, policy_from_script, require, upload, wait_for)
+                      base_env, env_dict, free_port, non_superuser_admin, policy_from_script, require, upload, wait_for)
 
 SPEC = OUT / "spec-projects.json"
 PROJECTS = ("alpha", "beta")
@@ -490,33 +490,8 @@ def aws_project_tasks():
 
 @pytest.fixture(scope="module")
 def master_like_admin():
-    """A per-run admin that, like Aurora's master user, is not a superuser (PostgreSQL: CREATEROLE CREATEDB)."""
-    import secrets as pysecrets
-    user, password = f"e2e_master_{RUN_SUFFIX}", "m@s:t%r" + pysecrets.token_urlsafe(12)
-    if BACKEND == "mysql":
-        try:
-            conn = _mysql_admin()
-        except Exception as e:  # noqa: BLE001
-            require(False, f"MariaDB/MySQL not reachable: {e}")
-        with conn.cursor() as cur:
-            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
-            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%' WITH GRANT OPTION")
-        conn.close()
-    else:
-        require(_psql("select 1").returncode == 0, "PostgreSQL not reachable")
-        r = _psql(f"CREATE ROLE \"{user}\" LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
-        assert r.returncode == 0, r.stderr
-    try:
-        yield Redacted({"user": user, "password": password})
-    finally:
-        if BACKEND == "mysql":
-            conn = _mysql_admin()
-            with conn.cursor() as cur:
-                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
-            conn.close()
-        else:
-            _psql(f'DROP OWNED BY "{user}"')
-            _psql(f'DROP ROLE IF EXISTS "{user}"')
+    with non_superuser_admin(f"e2e_master_{RUN_SUFFIX}") as admin:
+        yield admin
 
 
 def aws_run_name(name):
