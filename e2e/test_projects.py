@@ -585,14 +585,18 @@ def test_real_deploy_projects_check(pspec, pproxy, project_dbs, project_store, t
         assert r.returncode == 0, f"projects_check.py {mode}: {r.stdout}{r.stderr}"
         assert r.stdout.count("health: 200") == 2 and all(login(pspec, p)[1] not in r.stdout + r.stderr for p in PROJECTS)
 
+    import mlflow
     sys.path.insert(0, str(script.parent))
     import projects_check
-    monkey = dict(os.environ)
+    # artifact_key points this process's MLflow client at each project: put both back, or the
+    # modules after this one talk to this module's (stopped) proxy.
+    saved_env, saved_uri = dict(os.environ), mlflow.get_tracking_uri()
     try:
         keys = {p: projects_check.artifact_key(str(tmp_path), p, projects[p]) for p in PROJECTS}
     finally:
         os.environ.clear()
-        os.environ.update(monkey)
+        os.environ.update(saved_env)
+        mlflow.set_tracking_uri(saved_uri)
     admin = boto3.client("s3", **project_store["admin"])
     for p, key in keys.items():
         assert key.startswith(f"projects/{p}/") and admin.head_object(Bucket=project_store["bucket"], Key=key)["ContentLength"] > 0
