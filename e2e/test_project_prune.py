@@ -54,26 +54,26 @@ def load(path):
 
 # --- databases -------------------------------------------------------------------------------
 
-def db_exists(name):
+def _exactly_one(mysql_sql, value, pg_sql):
+    """True when the admin's count query finds exactly one row (MySQL: bound value; PostgreSQL: psql)."""
     if BACKEND == "mysql":
         conn = _mysql_admin()
         with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+            cur.execute(mysql_sql, (value,))
             n = cur.fetchone()[0]
         conn.close()
         return n == 1
-    return _psql(f"SELECT count(*) FROM pg_database WHERE datname = '{name}'").stdout.strip() == "1"
+    return _psql(pg_sql).stdout.strip() == "1"
+
+
+def db_exists(name):
+    return _exactly_one("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", name,
+                        f"SELECT count(*) FROM pg_database WHERE datname = '{name}'")
 
 
 def user_exists(user):
-    if BACKEND == "mysql":
-        conn = _mysql_admin()
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
-            n = cur.fetchone()[0]
-        conn.close()
-        return n == 1
-    return _psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{user}'").stdout.strip() == "1"
+    return _exactly_one("SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = '%%'", user,
+                        f"SELECT count(*) FROM pg_roles WHERE rolname = '{user}'")
 
 
 def admin_env():
