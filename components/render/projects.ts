@@ -2,7 +2,7 @@
 // storage identity, URL path, artifact prefix, container), its nginx location and the
 // script that creates its database. Pure: shared by the Docker flavour, the config checks
 // and the e2e suite.
-import { projectNameProblem } from "../config/checks";
+import { projectNameProblem, projectPrincipalNames } from "../config/checks";
 import type { BackendEngine } from "../config/types";
 import { MYSQL_CHARSET, mysqlGrantDatabase, mysqlIdentifier, mysqlString, POSTGRES_APP_ENV, renderPostgresReconcileSql } from "./database";
 import type { KeepAliveChain } from "./keepalive";
@@ -35,14 +35,15 @@ export function projectNames(name: string): ProjectNames {
     const problem = projectNameProblem(name);
     if (problem !== undefined) throw new Error(`project name ${JSON.stringify(name)} ${problem}`);
     const snake = name.replace(/-/g, "_");
+    const principal = projectPrincipalNames(name);
     return {
         name,
         urlPath: `/projects/${name}`,
         artifactPrefix: `projects/${name}/`,
-        database: `mlflow_${snake}`,
-        databaseUser: `mlflow_${snake}`,
-        accessKeyId: `mlflow-project-${name}`,
-        hostname: `mlflow-${name}`,
+        database: principal.database,
+        databaseUser: principal.databaseUser,
+        accessKeyId: principal.accessKeyId,
+        hostname: principal.hostname,
         upstreamName: `mlflow_project_${snake}`,
         htpasswdPath: `/etc/nginx/projects/${name}.htpasswd`,
     };
