@@ -21,6 +21,7 @@ authenticated request.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,7 +75,7 @@ def run_project_db_init(spec, project, workdir):
         sql = upload(c, "/init/project-db.sql")["content"]
         for quoted in (f"`{name}`", f"'{user}'", f"`{grant_name(name)}`"):
             assert quoted in sql, f"{quoted} not in the rendered SQL"
-        sql = rename_db(rename_db(sql, name, run_name), user, run_user)
+        sql = rename_db(sql, {name: run_name, user: run_user})
         (workdir / "project-db.sql").write_text(sql)
         assert script.count("/init/project-db.sql") == 1
         script = script.replace("/init/project-db.sql", str(workdir / "project-db.sql"))
@@ -98,9 +99,12 @@ def grant_name(name):
     return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
 
-def rename_db(text, old, new):
-    """Rewrites a database or user name in rendered SQL, in its escaped (GRANT) form and plain."""
-    return text.replace(grant_name(old), grant_name(new)).replace(old, new)
+def rename_db(text, renames):
+    """Rewrites database and user names in rendered SQL, in their escaped (GRANT) form and plain,
+    in one pass (a new name contains the old one)."""
+    forms = {**{grant_name(o): grant_name(n) for o, n in renames.items()}, **renames}
+    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, lambda m: forms[m.group(0)], text)
 
 
 def drop_project_db(name, user):
@@ -533,7 +537,7 @@ def run_aws_init(task, project, admin, password):
         # The cluster's own database does not exist here; MariaDB always has `mysql`.
         "MLFLOW_DB_NAME": "mysql" if BACKEND == "mysql" else "postgres",
         "MLFLOW_DB_USER": admin["user"], "MLFLOW_DB_PASSWORD": admin["password"], "MLFLOW_PROJECT_DB_PASSWORD": password,
-        "MLFLOW_PROJECT_DB_STATEMENTS": json.dumps([{k: rename_db(v, name, run_name) if isinstance(v, str) else v for k, v in st.items()}
+        "MLFLOW_PROJECT_DB_STATEMENTS": json.dumps([{k: rename_db(v, {name: run_name}) if isinstance(v, str) else v for k, v in st.items()}
                                                     for st in json.loads(statements)]),
     })
     # Twice: it runs at every task start.
