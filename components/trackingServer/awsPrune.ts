@@ -116,7 +116,7 @@ function buildPruneSchedule(
                 taskCount: 1,
                 networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.securityGroupId], assignPublicIp: args.assignPublicIp },
             },
-            // A missed day is retried within the hour; the next day's run covers the rest.
+            // A start that fails (ECS throttling, capacity) is retried for up to an hour; the next day covers the rest.
             retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
         },
     }, { ...opts, dependsOn: [schedulerPolicy, roles.taskPolicy, roles.executionPolicy] });
