@@ -12,6 +12,7 @@ const A = {
     taskDef: "aws:ecs/taskDefinition:TaskDefinition",
     role: "aws:iam/role:Role",
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     rule: "aws:lb/listenerRule:ListenerRule",
     bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
     publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -40,6 +41,23 @@ describe("aws: every ECS service waits for its permissions and its route", () =>
             expect(attachments.length).toBeGreaterThan(0);
             expect(directNames(aws, service)).toEqual(expect.arrayContaining(attachments.map(a => a.name)));
         }
+    });
+
+    // The ECS agent pulls the image and injects secrets with the execution role; the entrypoint
+    // reads the database secret's metadata with the task role at start, before it serves.
+    test("each service waits for every policy of its task and execution roles", () => {
+        const policyTypes = [A.attachment, A.rolePolicy];
+        const missing: string[] = [];
+        for (const service of aws.ofType(A.service)) {
+            const task = byArn(aws, A.taskDef, service.inputs.taskDefinition);
+            for (const arn of [task.inputs.taskRoleArn, task.inputs.executionRoleArn].filter(a => a !== undefined)) {
+                const role = byArn(aws, A.role, arn);
+                const policies = aws.resources.filter(r => policyTypes.includes(r.type as typeof policyTypes[number]) && r.inputs.role === role.name);
+                expect(policies.length).toBeGreaterThan(0);
+                missing.push(...policies.filter(p => !aws.dependsOn(service, p)).map(p => `${service.name} -> ${p.name}`));
+            }
+        }
+        expect(missing).toEqual([]);
     });
 
     test("a model service starts after its listener rule (ECS refuses a target group no rule uses)", () => {

@@ -103,8 +103,10 @@ function buildGatewayKek(p: Piece): pulumi.Output<string> | undefined {
 interface Roles {
     readonly executionRole: aws.iam.Role;
     readonly taskRole: aws.iam.Role;
-    /** The task role's bucket access: the service waits for it. */
+    /** The task role's bucket access. */
     readonly artifactAccess: aws.iam.RolePolicyAttachment;
+    /** Every policy of both roles: the service waits for them before its first task starts. */
+    readonly permissions: pulumi.Resource[];
 }
 
 /**
@@ -119,7 +121,7 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
         assumeRolePolicy: ECS_TASKS_TRUST,
         tags,
     }, opts);
-    new aws.iam.RolePolicy(`${name}-execution`, {
+    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
         policy: pulumi.all([
             shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? "",
@@ -138,14 +140,14 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
         role: taskRole.name,
         policyArn: args.artifactAccessPolicyArn,
     }, opts);
-    if (args.project !== undefined) return { executionRole, taskRole, artifactAccess };
+    if (args.project !== undefined) return { executionRole, taskRole, artifactAccess, permissions: [executionPolicy, artifactAccess] };
     // The entrypoint restarts the task when RDS rotates the master password (every 7 days):
     // it reads the secret's metadata, never its value.
-    new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
+    const rotationWatch = new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
         role: taskRole.name,
         policy: pulumi.output(args.database.secretArn).apply(secretArn => JSON.stringify(rotationWatchPolicy(secretArn))),
     }, opts);
-    return { executionRole, taskRole, artifactAccess };
+    return { executionRole, taskRole, artifactAccess, permissions: [executionPolicy, artifactAccess, rotationWatch] };
 }
 
 /** The Fargate task: rendered container definitions, once every input they name is known. */
@@ -238,8 +240,9 @@ function buildService(p: Piece, clusterArn: pulumi.Input<string>, taskDefinition
         tags: p.tags,
     }, {
         parent: p.opts.parent,
-        // The task role must hold its bucket access before the first task starts.
-        dependsOn: [roles.artifactAccess],
+        // The ECS agent needs the execution role's policy to pull and inject secrets, the entrypoint
+        // the task role's to read the secret's metadata at start and MLflow its bucket access.
+        dependsOn: roles.permissions,
         // The autoscaler owns the running count after the first deployment.
         ignoreChanges: ["desiredCount"],
     });
