@@ -80,6 +80,15 @@ describe("s3-bucket-not-public", () => {
         const props = { bucket: "b", ...ALL_BLOCKED, [flag]: false };
         expect(await violationsOf(p, res(TYPES.publicAccessBlock, props))).toEqual([expect.stringContaining(flag)]);
     });
+    // The provider's default for an unset flag is false: missing is as open as false.
+    test.each(Object.keys(ALL_BLOCKED))("a public-access block that leaves %s unset fails", async flag => {
+        const props: Record<string, unknown> = { bucket: "b", ...ALL_BLOCKED };
+        delete props[flag];
+        expect(await violationsOf(p, res(TYPES.publicAccessBlock, props))).toEqual([expect.stringContaining(`not set: ${flag}.`)]);
+    });
+    test("a block with no flags at all names all four", async () => {
+        expect(await violationsOf(p, res(TYPES.publicAccessBlock, { bucket: "b" }))).toEqual([expect.stringContaining(`not set: ${Object.keys(ALL_BLOCKED).join(", ")}.`)]);
+    });
 });
 
 describe("s3-bucket-blocked-and-encrypted", () => {

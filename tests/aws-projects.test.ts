@@ -169,6 +169,7 @@ describe.each(NAMES)("project %s", name => {
         const secret = named(run, `${base}-database-secret`);
         expect(secret.options.retainOnDelete).toBe(true);
         const version = run.ofType("aws:secretsmanager/secretVersion:SecretVersion").find(v => v.name === `${base}-database-secret`)!;
+        expect(version.options.retainOnDelete).toBe(true);
         expect(version.secretInputs).toContain("secretString");
         expect(JSON.parse(version.inputs.secretString)).toEqual({ username: n.databaseUser, password: `pw-${base}-database-password-S3cret!@:%` });
         const text = JSON.stringify(run.resources.filter(r => r.type !== "aws:secretsmanager/secretVersion:SecretVersion" && r.type !== "random:index/randomPassword:RandomPassword").map(r => r.inputs));

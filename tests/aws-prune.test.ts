@@ -72,7 +72,7 @@ test("retain=true (default): nothing of the prune, `/`'s task as before, project
     expect(one(keep3, TASK, ROOT_TASK).inputs).toEqual(one(keep0, TASK, ROOT_TASK).inputs);
     expect(urnSet(keep3)).toEqual(committedUrnSet("aws-mysql-projects", keep3));
     expect(one(keep3, "aws:ecs/service:Service", "mlflow-aws-project-alpha-tracking-service").options.dependsOn)
-        .toEqual(["mlflow-aws-project-alpha-tracking-task-artifacts"]);
+        .toEqual(["mlflow-aws-project-alpha-tracking-execution", "mlflow-aws-project-alpha-tracking-task-artifacts"]);
 });
 
 test("retain=false adds exactly the prune's nine resources, children of `/`'s TrackingServer (URN set: additions only)", () => {
@@ -187,9 +187,10 @@ test("the schedule: RunTask of the prune's task in `/`'s cluster and network, by
 test("a project's service starts only after the list naming it was written (dependsOn the parameter)", () => {
     for (const p of ["alpha", "beta-2", "gamma"]) {
         expect(one(prune3, "aws:ecs/service:Service", `mlflow-aws-project-${p}-tracking-service`).options.dependsOn)
-            .toEqual([`mlflow-aws-project-${p}-tracking-task-artifacts`, `${PRUNE}-projects`]);
+            .toEqual([`mlflow-aws-project-${p}-tracking-execution`, `mlflow-aws-project-${p}-tracking-task-artifacts`, `${PRUNE}-projects`]);
     }
-    expect(one(prune3, "aws:ecs/service:Service", `${ROOT}-service`).options.dependsOn).toEqual([`${ROOT}-task-artifacts`]);
+    expect(one(prune3, "aws:ecs/service:Service", `${ROOT}-service`).options.dependsOn)
+        .toEqual([`${ROOT}-execution`, `${ROOT}-task-artifacts`, `${ROOT}-task-rotation-watch`]);
 });
 
 test("removing a project (retain=false) changes only the list parameter of what stays", () => {

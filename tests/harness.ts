@@ -22,6 +22,13 @@ export interface RecordedResource {
 
 export interface ProgramRun {
     readonly resources: RecordedResource[];
+    /**
+     * By URN: the URNs of every resource this one waits for, as the engine orders them (its
+     * `dependsOn`, expanded to a component's children, and every resource its inputs came from).
+     */
+    readonly dependencies: ReadonlyMap<string, readonly string[]>;
+    /** Whether `from` waits for `to`, directly or through other resources. */
+    dependsOn(from: RecordedResource, to: RecordedResource): boolean;
     /** Stack outputs by export name, resolved. */
     readonly outputs: Record<string, unknown>;
     /** Which outputs are marked secret. */
@@ -92,6 +99,8 @@ export async function runProgram(opts: {
     const resources: RecordedResource[] = [];
     const options = new Map<string, RecordedResource["options"]>();
     const qualifiedTypes = new Map<string, string>();
+    // The mock monitor's URNs carry only the parent's type: keyed by type and name until resolved.
+    const dependencyKeys = new Map<string, string[]>();
     let run: ProgramRun | undefined;
     await jestIsolated(async () => {
         const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
@@ -111,6 +120,7 @@ export async function runProgram(opts: {
                 return answer;
             },
         }, PROJECT, opts.stack, opts.preview ?? false);
+        recordDependencies(pulumi, dependencyKeys);
         pulumi.runtime.setAllConfig(qualifyConfig(opts.config));
         let program: Record<string, unknown> = {};
         // Inside a stack, as `pulumi up` runs it, so stack transformations can see resource options.
@@ -142,8 +152,11 @@ export async function runProgram(opts: {
             }
         }
         await pulumi.runtime.disconnect();
+        const dependencies = resolveDependencies(resources, dependencyKeys);
         run = {
             resources,
+            dependencies,
+            dependsOn: (from, to) => reaches(dependencies, from.urn, to.urn),
             outputs,
             secretOutputs,
             ofType: (type: string) => resources.filter(r => r.type === type),
@@ -157,6 +170,49 @@ export async function runProgram(opts: {
         };
     });
     return run!;
+}
+
+/**
+ * Wraps the mock monitor's registerResource to keep each request's direct dependencies (the
+ * URNs the SDK sends: explicit `dependsOn` and the resources behind every input), by the
+ * dependent's and the dependency's type and name.
+ */
+function recordDependencies(pulumi: typeof pulumiType, into: Map<string, string[]>): void {
+    const monitor = (pulumi.runtime as any).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: unknown) => {
+        const key = (urn: string) => { const [, , qualified, ...name] = urn.split("::"); return `${qualified.split("$").pop()}::${name.join("::")}`; };
+        into.set(`${req.getType()}::${req.getName()}`, (req.getDependenciesList() as string[]).map(key));
+        return register(req, callback);
+    };
+}
+
+/** The recorded dependencies as the harness's URNs; a dependency on the stack is left out. */
+function resolveDependencies(resources: RecordedResource[], keys: Map<string, string[]>): Map<string, string[]> {
+    const urnOf = new Map(resources.map(r => [`${r.type}::${r.name}`, r.urn]));
+    const out = new Map<string, string[]>();
+    for (const r of resources) {
+        const deps = (keys.get(`${r.type}::${r.name}`) ?? []).filter(k => !k.startsWith("pulumi:pulumi:Stack::"));
+        out.set(r.urn, [...new Set(deps.map(k => {
+            const urn = urnOf.get(k);
+            if (urn === undefined) throw new Error(`${r.urn} depends on ${k}, which was not registered`);
+            return urn;
+        }))].sort());
+    }
+    return out;
+}
+
+function reaches(dependencies: ReadonlyMap<string, readonly string[]>, from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const stack = [...(dependencies.get(from) ?? [])];
+    while (stack.length > 0) {
+        const next = stack.pop()!;
+        if (next === to) return true;
+        if (seen.has(next)) continue;
+        seen.add(next);
+        stack.push(...(dependencies.get(next) ?? []));
+    }
+    return false;
 }
 
 /**

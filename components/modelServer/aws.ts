@@ -47,7 +47,7 @@ function buildTask(p: Piece): aws.ecs.TaskDefinition {
         assumeRolePolicy: ECS_TASKS_TRUST,
         tags,
     }, opts);
-    new aws.iam.RolePolicy(`${name}-execution`, {
+    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
         // This model's reader secret only: no other model's password.
         policy: pulumi.all([args.ecrRepositoryArn, logGroup.arn, args.proxy.htpasswdSecretArn, readerSecret.arn])
@@ -62,6 +62,7 @@ function buildTask(p: Piece): aws.ecs.TaskDefinition {
             reader: rd,
         })));
     // No task role: the supervisor calls no AWS API (registry and artifacts come through MLflow).
+    // The service waits, through this task definition, for the policy its tasks start with.
     return new aws.ecs.TaskDefinition(`${name}-task`, {
         family: name,
         requiresCompatibilities: ["FARGATE"],
@@ -72,7 +73,7 @@ function buildTask(p: Piece): aws.ecs.TaskDefinition {
         executionRoleArn: executionRole.arn,
         containerDefinitions,
         tags,
-    }, opts);
+    }, { ...opts, dependsOn: [executionPolicy] });
 }
 
 /** The model's target group and its listener rule on the tracking server's forwarding listener. */

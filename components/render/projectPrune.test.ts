@@ -82,6 +82,53 @@ describe("the rendered SQL", () => {
     });
 });
 
+/**
+ * Evaluates the WHERE clause the rendered SQL puts on column `col` for one name: each conjunct
+ * must be one of the forms the renderer writes (anything else throws, so a changed clause is
+ * looked at, not skipped). Only the list and rules in the rendered text decide.
+ */
+function renderedMatch(where: string, col: string, name: string): boolean {
+    const conjuncts = where.replace(/ BETWEEN (\d+) AND (\d+)/g, " BETWEEN $1..$2").split(" AND ");
+    const literal = (text: string) => text.slice(1, -1).replace(/''/g, "'");
+    return conjuncts.every(c => {
+        let m: RegExpExecArray | null;
+        if (c === "Host = '%'") return true;
+        if (c === `CAST(${col} AS BINARY) = CAST(LOWER(${col}) AS BINARY)`) return name === name.toLowerCase();
+        if ((m = new RegExp(`^${col} (?:REGEXP|~) ('(?:[^']|'')*')$`).exec(c))) return new RegExp(literal(m[1])).test(name);
+        if ((m = new RegExp(`^(?:CHAR_LENGTH|char_length)\\(${col}\\) BETWEEN (\\d+)\\.\\.(\\d+)$`).exec(c))) return name.length >= Number(m[1]) && name.length <= Number(m[2]);
+        if ((m = new RegExp(`^${col} NOT IN \\((.*)\\)$`).exec(c))) return !(m[1].match(/'(?:[^']|'')*'/g) ?? []).map(literal).includes(name);
+        throw new Error(`unexpected condition in the rendered SQL: ${c}`);
+    });
+}
+
+describe("the rendered SQL with three kept projects drops exactly the removed ones", () => {
+    // Kept names that are prefixes and extensions of removed ones, unsorted.
+    const kept = ["gamma", "beta", "alpha-2"];
+    const candidates = ["mlflow_gamma", "mlflow_beta", "mlflow_alpha_2", "mlflow_alpha", "mlflow_beta_2", "mlflow_a_beta", "mlflow", "root", "postgres", "mlflow_default"];
+    const removed = ["mlflow_a_beta", "mlflow_alpha", "mlflow_beta_2"];
+    const where = (sql: string, from: string) => {
+        const m = new RegExp(`FROM ${from} WHERE (.*?)(?: ORDER BY 1\\\\gexec)?$`, "m").exec(sql);
+        if (!m) throw new Error(`no WHERE clause on ${from} in:\n${sql}`);
+        return m[1];
+    };
+    test.each([
+        ["mysql users", () => where(renderProjectPruneMysqlQuery(kept, ROOT), "mysql.user"), "User"],
+        ["mysql databases", () => where(renderProjectPruneMysqlQuery(kept, ROOT), "information_schema.SCHEMATA"), "SCHEMA_NAME"],
+        ["postgres databases", () => where(renderProjectPrunePostgresSql(kept, ROOT), "pg_database"), "datname"],
+        ["postgres roles", () => where(renderProjectPrunePostgresSql(kept, ROOT), "pg_roles"), "rolname"],
+    ] as const)("%s", (_label, clause, col) => {
+        const dropped = candidates.filter(n => renderedMatch(clause(), col, n)).sort();
+        expect(dropped).toEqual(removed);
+        expect(candidates.filter(n => isPrunableDatabaseName(n, kept, ROOT)).sort()).toEqual(removed);
+    });
+
+    test.each(["mysql", "postgres"] as const)("the %s script carries that SQL", engine => {
+        const script = renderProjectPruneDatabaseScript(engine, kept, ROOT);
+        expect(script).toContain(engine === "mysql" ? renderProjectPruneMysqlQuery(kept, ROOT) : renderProjectPrunePostgresSql(kept, ROOT));
+        expect(script).toContain("Kept: gamma beta alpha-2\n");
+    });
+});
+
 describe("the store prune script run by sh with a stand-in mc over a fake MinIO", () => {
     // A stand-in mc answers from files (users, folders), prints --json as the real mc does (admin
     // user ls: indented; ls: one line per entry) and records every call. PATH holds mc alone.
@@ -131,6 +178,24 @@ exit 0
             "argv=rm --recursive --force store/mlflow-artifacts/projects/gamma/",
         ]);
         expect(calls.every(c => c.endsWith("|host=http://minio-root:rootpw123@minio:9000"))).toBe(true);
+    });
+
+    // Kept names that are prefixes, suffixes and extensions of removed ones, listed unsorted: the
+    // keep match is on whole names, for every kept project, not the first or the last only.
+    test.each(["/bin/sh", "/bin/bash"])("%s: with three kept projects, all three survive and only the removed ones go", shell => {
+        const kept = ["gamma", "beta", "alpha-2"];
+        const present = ["alpha", "alpha-2", "a-beta", "beta", "beta-2", "gamma"];
+        const { status, stderr, argv, stdout } = runScript(shell, kept, present.map(n => `mlflow-project-${n}`), present.map(n => `${n}/`));
+        expect([status, stderr]).toEqual([0, ""]);
+        const removed = argv.slice(LISTS.length);
+        expect(removed).toEqual(["alpha", "a-beta", "beta-2"].flatMap(n => [
+            `argv=rm --recursive --force store/mlflow-artifacts/projects/${n}/`,
+            `argv=admin user rm store mlflow-project-${n}`,
+            `argv=admin policy rm store mlflow-project-${n}-artifacts`,
+        ]));
+        const touches = (k: string) => (c: string) => [` mlflow-project-${k}`, ` mlflow-project-${k}-artifacts`, `/projects/${k}/`].some(end => c.endsWith(end));
+        for (const k of kept) expect(removed.filter(touches(k))).toEqual([]);
+        expect(stdout).toContain("kept: gamma beta alpha-2 \n");
     });
 
     test("nothing left to remove: only the listings (idempotent), also with the last project removed", () => {

@@ -104,8 +104,10 @@ function buildGatewayKek(p: Piece): pulumi.Output<string> | undefined {
 interface Roles {
     readonly executionRole: aws.iam.Role;
     readonly taskRole: aws.iam.Role;
-    /** The task role's bucket access: the service waits for it. */
+    /** The task role's bucket access. */
     readonly artifactAccess: aws.iam.RolePolicyAttachment;
+    /** Every policy of both roles: the service waits for them before its first task starts. */
+    readonly permissions: pulumi.Resource[];
 }
 
 /**
@@ -120,7 +122,7 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
         assumeRolePolicy: ECS_TASKS_TRUST,
         tags,
     }, opts);
-    new aws.iam.RolePolicy(`${name}-execution`, {
+    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
         role: executionRole.name,
         policy: pulumi.all([
             shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? "",
@@ -139,14 +141,14 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
         role: taskRole.name,
         policyArn: args.artifactAccessPolicyArn,
     }, opts);
-    if (args.project !== undefined) return { executionRole, taskRole, artifactAccess };
+    if (args.project !== undefined) return { executionRole, taskRole, artifactAccess, permissions: [executionPolicy, artifactAccess] };
     // The entrypoint restarts the task when RDS rotates the master password (every 7 days):
     // it reads the secret's metadata, never its value.
-    new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
+    const rotationWatch = new aws.iam.RolePolicy(`${name}-task-rotation-watch`, {
         role: taskRole.name,
         policy: pulumi.output(args.database.secretArn).apply(secretArn => JSON.stringify(rotationWatchPolicy(secretArn))),
     }, opts);
-    return { executionRole, taskRole, artifactAccess };
+    return { executionRole, taskRole, artifactAccess, permissions: [executionPolicy, artifactAccess, rotationWatch] };
 }
 
 /** The Fargate task: rendered container definitions, once every input they name is known. */
@@ -238,9 +240,10 @@ function buildService(p: Piece, clusterArn: pulumi.Input<string>, taskDefinition
         tags: p.tags,
     }, {
         parent: p.opts.parent,
-        // The task role must hold its bucket access before the first task starts; a project's
-        // service, also after the prune's project list names it (args.project.startAfter).
-        dependsOn: [roles.artifactAccess, ...(args.project?.startAfter ?? [])],
+        // The ECS agent needs the execution role's policy to pull and inject secrets, the entrypoint
+        // the task role's to read the secret's metadata at start and MLflow its bucket access; a
+        // project's service also waits until the prune's project list names it (project.startAfter).
+        dependsOn: [...roles.permissions, ...(args.project?.startAfter ?? [])],
         // The autoscaler owns the running count after the first deployment.
         ignoreChanges: ["desiredCount"],
     });
