@@ -86,13 +86,18 @@ describe("the server at / cannot reach any project's artifacts", () => {
     });
 
     test.each([["s3:ListBucket"], ["s3:ListBucketMultipartUploads"]])("%s is refused under projects/ and works elsewhere", action => {
-        for (const prefix of ["projects/", "projects", ...names.map(n => projectNames(n).artifactPrefix), "projects/alpha/1/"]) {
+        for (const prefix of ["projects/", ...names.map(n => projectNames(n).artifactPrefix), "projects/alpha/1/"]) {
             expect([prefix, evaluate(root, action, bucket, { "s3:prefix": prefix })]).toEqual([prefix, "deny"]);
         }
         for (const prefix of ["", "0/", "1/abc/artifacts/", "projectsx/"]) {
             expect([prefix, evaluate(root, action, bucket, { "s3:prefix": prefix })]).toEqual([prefix, "allow"]);
         }
         expect(evaluate(root, action, bucket)).toBe("allow");
+    });
+
+    test("the listing condition has one pattern: RGW reads several in StringNotLike as 'any does not match'", () => {
+        const listing = root.Statement.filter(s => s.Action.includes("s3:ListBucket"));
+        expect(listing.map(s => s.Condition)).toEqual([{ StringNotLike: { "s3:prefix": ["projects/*"] } }]);
     });
 
     test("a project's identity still cannot reach `/`'s keys or a neighbour's", () => {

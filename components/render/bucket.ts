@@ -38,19 +38,19 @@ export function artifactAccessPolicy(bucketArn: string, prefix?: string): Policy
  * would strand them), and is kept out of the projects by an explicit Deny on their objects,
  * which wins over any Allow. Listings under PROJECTS_ROOT are simply not allowed (StringNotLike
  * on s3:prefix) rather than denied: moto evaluates no condition operator but StringEquals and
- * would apply a conditional Deny to every listing. A listing from the root without delimiter
- * still shows project key names (never their content), as S3 cannot tell it apart by prefix.
+ * would apply a conditional Deny to every listing. One pattern only: Ceph RGW 16.2 reads a
+ * multi-valued StringNotLike as "some pattern does not match". A listing whose prefix stops
+ * short of PROJECTS_ROOT, without delimiter, still shows project key names, never content.
  */
 function rootAccessPolicy(bucketArn: string): PolicyDocument {
     const listed = ["s3:ListBucket", "s3:ListBucketMultipartUploads"];
-    const projects = PROJECTS_ROOT.slice(0, -1);
     return {
         Version: "2012-10-17",
         Statement: [
             { Sid: "ArtifactBucketLocation", Effect: "Allow", Action: BUCKET_ACTIONS.filter(a => !listed.includes(a)), Resource: [bucketArn] },
             {
                 Sid: "ArtifactListingOutsideProjects", Effect: "Allow", Action: listed, Resource: [bucketArn],
-                Condition: { StringNotLike: { "s3:prefix": [projects, `${PROJECTS_ROOT}*`] } },
+                Condition: { StringNotLike: { "s3:prefix": [`${PROJECTS_ROOT}*`] } },
             },
             { Sid: "ArtifactObjects", Effect: "Allow", Action: OBJECT_ACTIONS, Resource: [`${bucketArn}/*`] },
             { Sid: "DenyProjectObjects", Effect: "Deny", Action: OBJECT_ACTIONS, Resource: [`${bucketArn}/${PROJECTS_ROOT}*`] },
