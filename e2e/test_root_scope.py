@@ -101,9 +101,11 @@ def test_root_mlflow_client_cannot_reach_projects_through_the_proxy(tracking, pr
     _refused("plant", lambda: MlflowArtifactsRepository("mlflow-artifacts:/projects/beta/1/x/artifacts").log_artifact(str(planted)))
     url = f"{proxy.url}/api/2.0/mlflow-artifacts/artifacts/{project_object}"
     start = time.time()
-    r = requests.delete(url, auth=credentials, timeout=30)
+    requests.delete(url, auth=credentials, timeout=30)
     allow_5xx_window(start, time.time(), "/ refused under projects/: delete")
-    assert r.status_code >= 400, r.status_code
+    # MLflow answers 200 here: S3's DeleteObjects reports per-key AccessDenied inside a 200,
+    # which MLflow does not check. What counts is that the object is still there.
+    _unchanged(artifact_store)
     r = requests.get(url, auth=credentials, timeout=30)
     assert r.status_code >= 400 and PROJECT_BODY not in r.content
     allow_5xx_window(start, time.time(), "/ refused under projects/: raw download")
