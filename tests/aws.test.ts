@@ -246,7 +246,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             }
             const bucketArn = `arn:aws:s3:::${String(run.outputs.artifactBucket)}`;
             const s3 = allows.filter(s => list(s.Action).some(a => a.startsWith("s3:")));
-            expect(s3.flatMap(s => list(s.Resource)).sort()).toEqual([bucketArn, `${bucketArn}/*`]);
+            expect([...new Set(s3.flatMap(s => list(s.Resource)))].sort()).toEqual([bucketArn, `${bucketArn}/*`]);
             const secrets = allows.filter(s => list(s.Action).includes("secretsmanager:GetSecretValue"));
             expect(secrets.flatMap(s => list(s.Resource)).sort()).toEqual([
                 run.outputs.databaseSecretArn,
