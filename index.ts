@@ -317,7 +317,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         logRetentionDays: aws.logRetentionDays,
         tags,
         ...(r.project === undefined ? {} : { project: r.project }),
-        // retainDataOnDestroy=false: `/`'s task deletes removed projects' data (README "Removing a project").
+        // retainDataOnDestroy=false: a scheduled task deletes removed projects' data (README "Removing a project").
         ...(r.project === undefined && !config.retainDataOnDestroy ? { projectPrune: { keep: config.projects.map(p => p.name) } } : {}),
         // Only the server at `/` is registered: the model servers read its registry.
         ...(aws.serving && r.project === undefined ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
@@ -394,7 +394,11 @@ function deployAwsProjects(config: AwsPlatformConfig, name: string, parts: AwsPa
             database: { name: database.databaseName, secretArn: database.secretArn },
             proxy: { config: target.nginxConfig, htpasswdSecretArn: target.htpasswdSecretArn, htpasswdVersionId: target.htpasswdVersionId },
             targetGroupArn: target.targetGroupArn,
-            project: { name: project.name, shared: server.shared, adminSecretArn: backend.secretArn, clusterDatabase: backend.databaseName },
+            project: {
+                name: project.name, shared: server.shared, adminSecretArn: backend.secretArn, clusterDatabase: backend.databaseName,
+                // retainDataOnDestroy=false: the prune's list names the project before its task can create data.
+                ...(server.projectList === undefined ? {} : { startAfter: [server.projectList] }),
+            },
         });
     }
 }

@@ -16,6 +16,8 @@ const REGION = "eu-west-1";
 const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
 /** A served model's task (components/modelServer/aws.ts), under the mocks' stack name `aws`. */
 const MODEL_TASK = /^mlflow-aws-model-[a-z0-9-]+-task$/;
+/** retainDataOnDestroy=false: the scheduled project prune's task and list (components/trackingServer/awsPrune.ts). */
+const PRUNE_TASK = /^mlflow-aws-tracking-prune$/;
 
 const captured: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
 
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     await settleRegistrations(captured, "render-aws-env");
     const taskDefinitions = captured.filter(c => c.type === TASK_DEFINITION);
     // The server at / and, with `projects`, one task per project (test_projects.py runs their init containers).
-    const root = taskDefinitions.filter(t => !t.name.includes("-project-") && !MODEL_TASK.test(t.name));
+    const root = taskDefinitions.filter(t => !t.name.includes("-project-") && !MODEL_TASK.test(t.name) && !PRUNE_TASK.test(t.name));
     if (root.length !== 1) throw new Error(`expected one ECS task definition for /, found ${root.length}`);
     const mlflow = containerOf(root[0], "mlflow");
     const environment = Object.fromEntries((mlflow.environment ?? []).map(e => [e.name, e.value]));
@@ -148,14 +150,22 @@ async function main(): Promise<void> {
         projects[name] = Object.fromEntries(["mlflow", "project-db-init"].map(c => [c, containerOf(t, c)]));
     }
     const models = taskDefinitions.filter(d => MODEL_TASK.test(d.name));
-    // retainDataOnDestroy=false: `/`'s project-prune container (test_project_prune_aws.py runs it).
+    // retainDataOnDestroy=false: the prune task's container and the list parameter (test_project_prune_aws.py runs it).
     const rootContainers = JSON.parse(String(root[0].inputs.containerDefinitions)) as ContainerDef[];
-    const prune = rootContainers.find(c => c.name === "project-prune");
+    const pruneTask = taskDefinitions.find(t => PRUNE_TASK.test(t.name));
+    const list = captured.find(c => c.type === "aws:ssm/parameter:Parameter" && c.name === "mlflow-aws-tracking-prune-projects");
+    const prune = pruneTask === undefined ? undefined : {
+        container: containerOf(pruneTask, "project-prune"),
+        containers: (JSON.parse(String(pruneTask.inputs.containerDefinitions)) as ContainerDef[]).map(c => c.name),
+        rootContainers: rootContainers.map(c => c.name),
+        mlflowEnvironment: environment,
+        list: { value: list?.inputs.insecureValue, type: list?.inputs.type },
+    };
     const out = {
         backend, config, environment, secrets: (mlflow.secrets ?? []).map(s => s.name),
         ...(Object.keys(projects).length > 0 ? { projects } : {}),
         ...(models.length > 0 ? { serving: servingSpec(root[0], models) } : {}),
-        ...(prune === undefined ? {} : { prune: { container: prune, mlflowEnvironment: environment, containers: rootContainers.map(c => c.name) } }),
+        ...(prune === undefined ? {} : { prune }),
     };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(out, null, 2), { mode: 0o600 });

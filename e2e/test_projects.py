@@ -21,6 +21,7 @@ authenticated request.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,9 +73,9 @@ def run_project_db_init(spec, project, workdir):
     run_env = {**base_env(), "TMPDIR": str(workdir), "DB_HOST": "127.0.0.1"}
     if BACKEND == "mysql":
         sql = upload(c, "/init/project-db.sql")["content"]
-        for quoted in (f"`{name}`", f"'{user}'"):
+        for quoted in (f"`{name}`", f"'{user}'", f"`{grant_name(name)}`"):
             assert quoted in sql, f"{quoted} not in the rendered SQL"
-        sql = sql.replace(f"`{name}`", f"`{run_name}`").replace(f"'{user}'", f"'{run_user}'")
+        sql = rename_db(sql, {name: run_name, user: run_user})
         (workdir / "project-db.sql").write_text(sql)
         assert script.count("/init/project-db.sql") == 1
         script = script.replace("/init/project-db.sql", str(workdir / "project-db.sql"))
@@ -91,6 +92,19 @@ def run_project_db_init(spec, project, workdir):
         (OUT / f"project-{project}-db-init.log").write_text(r.stdout + r.stderr)
         assert r.returncode == 0, f"project {project} database init failed (run {attempt}), see {OUT / f'project-{project}-db-init.log'}"
     return run_name, run_user, password
+
+
+def grant_name(name):
+    """The database as a MySQL GRANT names it: `_` and `%` escaped (render/database.ts mysqlGrantDatabase)."""
+    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+def rename_db(text, renames):
+    """Rewrites database and user names in rendered SQL, in their escaped (GRANT) form and plain,
+    in one pass (a new name contains the old one)."""
+    forms = {**{grant_name(o): grant_name(n) for o, n in renames.items()}, **renames}
+    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, lambda m: forms[m.group(0)], text)
 
 
 def drop_project_db(name, user):
@@ -523,7 +537,8 @@ def run_aws_init(task, project, admin, password):
         # The cluster's own database does not exist here; MariaDB always has `mysql`.
         "MLFLOW_DB_NAME": "mysql" if BACKEND == "mysql" else "postgres",
         "MLFLOW_DB_USER": admin["user"], "MLFLOW_DB_PASSWORD": admin["password"], "MLFLOW_PROJECT_DB_PASSWORD": password,
-        "MLFLOW_PROJECT_DB_STATEMENTS": statements.replace(name, run_name),
+        "MLFLOW_PROJECT_DB_STATEMENTS": json.dumps([{k: rename_db(v, {name: run_name}) if isinstance(v, str) else v for k, v in st.items()}
+                                                    for st in json.loads(statements)]),
     })
     # Twice: it runs at every task start.
     for attempt in (1, 2):

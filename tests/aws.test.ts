@@ -55,7 +55,15 @@ const T = {
 const UNTAGGABLE = new Set<string>([
     T.sse, T.versioning, T.publicAccessBlock, T.ownership, T.bucketPolicy, T.lifecycle, T.route, T.rta,
     T.rolePolicy, T.attachment, T.secretVersion, T.repoLifecycle, T.scalingPolicy,
+    // The provider's Schedule has no tags input.
+    "aws:scheduler/schedule:Schedule",
 ]);
+/** `/`'s task definition and roles (with retainDataOnDestroy=false the prune has its own: tests/aws-prune.test.ts). */
+const ROOT_TASK = /-tracking-task$/;
+/** What retainDataOnDestroy=false adds: the prune's parameter, task definition, three roles with a policy each, schedule. */
+const PRUNE_COUNTS = { "aws:ssm/parameter:Parameter": 1, "aws:ecs/taskDefinition:TaskDefinition": 1, "aws:iam/role:Role": 3, "aws:iam/rolePolicy:RolePolicy": 3, "aws:scheduler/schedule:Schedule": 1 };
+/** The prune's resources (retainDataOnDestroy=false), which the invariants below check as they apply. */
+const isPrune = (name: string) => /-tracking-prune(-|$)/.test(name);
 
 
 function aws(config: Record<string, string>): Promise<ProgramRun> {
@@ -69,7 +77,13 @@ function countByType(run: ProgramRun): Record<string, number> {
 }
 
 /** The graph of every stack; listeners and LB ingress rules depend on the certificate. */
-function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean }): Record<string, number> {
+function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean; prune?: boolean }): Record<string, number> {
+    const counts = expectedRootCounts(o);
+    if (o.prune) for (const [t, n] of Object.entries(PRUNE_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
+    return counts;
+}
+
+function expectedRootCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean }): Record<string, number> {
     const withCertificate = o.certificate;
     const ingressCidrs = o.ingressCidrs;
     const vpc: Record<string, number> = o.newVpc ? { [T.vpc]: 1, [T.subnet]: 4, [T.igw]: 1, [T.routeTable]: 2, [T.route]: 1, [T.rta]: 4, [T.endpoint]: 1 } : {};
@@ -108,7 +122,7 @@ interface ContainerDef {
 }
 
 function containers(run: ProgramRun): ContainerDef[] {
-    return JSON.parse(run.one(T.taskDef).inputs.containerDefinitions);
+    return JSON.parse(run.one(T.taskDef, ROOT_TASK).inputs.containerDefinitions);
 }
 
 function container(run: ProgramRun, name: string): ContainerDef {
@@ -202,7 +216,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
 
         test("no plaintext secret anywhere in the task definition", () => {
             const run = get();
-            const text = run.one(T.taskDef).inputs.containerDefinitions as string;
+            const text = run.one(T.taskDef, ROOT_TASK).inputs.containerDefinitions as string;
             for (const c of containers(run)) {
                 for (const e of c.environment ?? []) expect(e.name).not.toMatch(/PASSWORD|SECRET|TOKEN|HTPASSWD|ACCESS_KEY/i);
                 for (const s of c.secrets ?? []) expect(s.valueFrom).toMatch(/^arn:aws:/);
@@ -246,9 +260,10 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             }
             const bucketArn = `arn:aws:s3:::${String(run.outputs.artifactBucket)}`;
             const s3 = allows.filter(s => list(s.Action).some(a => a.startsWith("s3:")));
-            expect([...new Set(s3.flatMap(s => list(s.Resource)))].sort()).toEqual([bucketArn, `${bucketArn}/*`]);
+            const prune = run.resources.some(r => isPrune(r.name)) ? [`${bucketArn}/projects/*`] : [];
+            expect([...new Set(s3.flatMap(s => list(s.Resource)))].sort()).toEqual([bucketArn, `${bucketArn}/*`, ...prune].sort());
             const secrets = allows.filter(s => list(s.Action).includes("secretsmanager:GetSecretValue"));
-            expect(secrets.flatMap(s => list(s.Resource)).sort()).toEqual([
+            expect([...new Set(secrets.flatMap(s => list(s.Resource)))].sort()).toEqual([
                 run.outputs.databaseSecretArn,
                 `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${run.one(T.secret).name}`,
             ].sort());
@@ -256,21 +271,22 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
 
         test("the task role holds the artifact policy and, to notice password rotations, DescribeSecret on the database secret", () => {
             const run = get();
-            const taskRole = run.one(T.role, /-task$/);
-            const taskDef = run.one(T.taskDef).inputs;
+            const taskRole = run.one(T.role, /-tracking-task$/);
+            const taskDef = run.one(T.taskDef, ROOT_TASK).inputs;
             expect(taskDef.taskRoleArn).toContain(taskRole.name);
-            expect(taskDef.executionRoleArn).toContain(run.one(T.role, /-execution$/).name);
+            expect(taskDef.executionRoleArn).toContain(run.one(T.role, /-tracking-execution$/).name);
             const attachments = run.ofType(T.attachment);
             expect(attachments.map(a => [a.inputs.role, a.inputs.policyArn])).toEqual([
                 [taskRole.name, `arn:aws:mock:eu-west-1:123456789012:iam/policy/${run.one(T.iamPolicy).name}`],
             ]);
-            expect(run.ofType(T.rolePolicy).map(p => p.inputs.role).sort()).toEqual([run.one(T.role, /-execution$/).name, taskRole.name].sort());
+            expect(run.ofType(T.rolePolicy).filter(p => !isPrune(p.name)).map(p => p.inputs.role).sort()).toEqual([run.one(T.role, /-tracking-execution$/).name, taskRole.name].sort());
             const watch = run.ofType(T.rolePolicy).find(p => p.inputs.role === taskRole.name)!;
             expect(JSON.parse(watch.inputs.policy).Statement).toEqual([{
                 Sid: "WatchDatabaseSecretRotation", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [run.outputs.databaseSecretArn],
             }]);
             expect(env(container(run, "mlflow"))).toMatchObject({ MLFLOW_DB_ROTATION_WATCH_ARN: run.outputs.databaseSecretArn, MLFLOW_DB_ROTATION_CHECK_SECONDS: "300" });
-            for (const role of run.ofType(T.role)) {
+            // The prune's scheduler role trusts EventBridge Scheduler (tests/aws-prune.test.ts).
+            for (const role of run.ofType(T.role).filter(r => !r.name.endsWith("-prune-scheduler"))) {
                 expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([
                     { Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" },
                 ]);
@@ -458,12 +474,12 @@ describe("mysql with defaults", () => {
     });
 
     test("the task is sized from config and built for ARM64 by default (0.5 vCPU / 1 GB, one MLflow worker)", () => {
-        expect(mysql.one(T.taskDef).inputs).toMatchObject({
+        expect(mysql.one(T.taskDef, ROOT_TASK).inputs).toMatchObject({
             cpu: "512", memory: "1024", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"],
             runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "ARM64" },
         });
         expect(mysql.one(T.image).inputs.build.platform).toBe("linux/arm64");
-        const [mlflow] = JSON.parse(mysql.one(T.taskDef).inputs.containerDefinitions);
+        const [mlflow] = JSON.parse(mysql.one(T.taskDef, ROOT_TASK).inputs.containerDefinitions);
         expect(mlflow.environment).toContainEqual({ name: "MLFLOW_WORKERS", value: "1" });
         // Relative paths: the same state on every checkout (issue 8 item 6).
         expect(mysql.one(T.image).inputs.build.context).toBe("images/tracking-server");
@@ -475,7 +491,7 @@ describe("mysql with defaults", () => {
 
 describe("postgres with a certificate, a domain, custom settings and an existing VPC", () => {
     test("creates exactly these resources", () => {
-        expect(countByType(postgres)).toEqual(expectedCounts({ certificate: true, ingressCidrs: POSTGRES_CIDRS.length, newVpc: false }));
+        expect(countByType(postgres)).toEqual(expectedCounts({ certificate: true, ingressCidrs: POSTGRES_CIDRS.length, newVpc: false, prune: true }));
     });
 
     test("Aurora PostgreSQL without auto-pause when min capacity is 0.5", () => {
@@ -525,7 +541,7 @@ describe("postgres with a certificate, a domain, custom settings and an existing
     });
 
     test("X86_64 tasks get an amd64 image and the configured size", () => {
-        expect(postgres.one(T.taskDef).inputs).toMatchObject({ cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "X86_64" } });
+        expect(postgres.one(T.taskDef, ROOT_TASK).inputs).toMatchObject({ cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "X86_64" } });
         expect(postgres.one(T.image).inputs.build.platform).toBe("linux/amd64");
         // Another platform, another tag: immutable ECR tags never see the same tag twice.
         expect(postgres.one(T.image).inputs.imageName.split(":").pop()).not.toBe(mysql.one(T.image).inputs.imageName.split(":").pop());

@@ -15,7 +15,7 @@ export interface RecordedResource {
     /** Names of the inputs that arrived marked secret. */
     readonly secretInputs: string[];
     /** Resource options the mocks do not see, captured by a stack transformation. */
-    readonly options: { retainOnDelete?: boolean; deleteBeforeReplace?: boolean; parent?: string };
+    readonly options: { retainOnDelete?: boolean; deleteBeforeReplace?: boolean; parent?: string; dependsOn?: string[] };
     /** The URN Pulumi gives this resource: stack, project, parent types joined by `$`, name. */
     readonly urn: string;
 }
@@ -76,6 +76,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         case "aws:rds/subnetGroup:SubnetGroup":
         case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
         case "aws:servicediscovery/service:Service":
+        case "aws:ssm/parameter:Parameter":
             return { ...inputs, name: inputs.name ?? name, arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` };
         default:
             return { ...inputs };
@@ -118,7 +119,11 @@ export async function runProgram(opts: {
                 const parent = t.opts.parent;
                 const deleteBeforeReplace = (t.opts as pulumiType.CustomResourceOptions).deleteBeforeReplace;
                 // By type and name: a subnet and its route table association share a name.
-                options.set(`${t.type}::${t.name}`, { retainOnDelete: t.opts.retainOnDelete, deleteBeforeReplace, parent: parent ? (parent as any).__name : undefined });
+                // dependsOn as resource names (plain resources only: what the program passes).
+                const deps = t.opts.dependsOn === undefined ? undefined : ([] as unknown[]).concat(t.opts.dependsOn as unknown[]).map(d => (d as any).__name as string);
+                options.set(`${t.type}::${t.name}`, {
+                    retainOnDelete: t.opts.retainOnDelete, deleteBeforeReplace, parent: parent ? (parent as any).__name : undefined, ...(deps === undefined ? {} : { dependsOn: deps }),
+                });
                 qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
                 return undefined;
             });

@@ -96,12 +96,81 @@ export const RESERVED_PROJECT_NAMES: Record<string, string> = {
     default: "it names the server at / in the documentation and outputs",
 };
 
+/**
+ * The names of a project that other principals of the platform also have: its database and
+ * database user, its storage user and policy, its container's host name. No truncation: the
+ * longest name fits every limit (MySQL user 32, PostgreSQL 63). `-` becomes `_` only where
+ * hyphens are not allowed, and project names hold no `_`, so two projects never share one.
+ * render/projects.ts projectNames builds on these.
+ */
+export function projectPrincipalNames(name: string): Record<PrincipalKind, string> {
+    const snake = name.replace(/-/g, "_");
+    const accessKeyId = `mlflow-project-${name}`;
+    return {
+        database: `mlflow_${snake}`,
+        databaseUser: `mlflow_${snake}`,
+        accessKeyId,
+        // components/bucketInit/docker.ts names an identity's policy after it.
+        storagePolicy: `${accessKeyId}-artifacts`,
+        hostname: `mlflow-${name}`,
+    };
+}
+
+export type PrincipalKind = "database" | "databaseUser" | "accessKeyId" | "storagePolicy" | "hostname";
+
+const PRINCIPAL_KIND: Record<PrincipalKind, string> = {
+    database: "database", databaseUser: "database user", accessKeyId: "MinIO user", storagePolicy: "MinIO policy", hostname: "host name",
+};
+
+/**
+ * What the platform's own principals are called, on either target (a stack's config must mean
+ * the same on both): a project deriving one of these names would take it over, e.g. project
+ * `admin`'s init would set the Aurora master user's password. tests/principals.test.ts checks
+ * this table against every name the program creates.
+ */
+export const PLATFORM_PRINCIPALS: Record<PrincipalKind, Readonly<Record<string, string>>> = {
+    database: {
+        mlflow: "the database of the server at /",
+        mysql: "a MySQL system schema", postgres: "PostgreSQL's maintenance database", rdsadmin: "Aurora's own database",
+    },
+    databaseUser: {
+        mlflow_admin: "the Aurora master user (target aws), which the server at / and every project's init use",
+        mlflow: "the database user of the server at / (target local)",
+        root: "the MySQL administrator (target local)", postgres: "the PostgreSQL administrator (target local)", rdsadmin: "Aurora's own administrator",
+    },
+    accessKeyId: {
+        "mlflow-tracking": "the storage identity of the server at / (target local)",
+        "minio-root": "MinIO's root user (target local)",
+    },
+    storagePolicy: {
+        "mlflow-tracking-artifacts": "the storage policy of the server at / (target local)",
+        readwrite: "a MinIO built-in policy", readonly: "a MinIO built-in policy", writeonly: "a MinIO built-in policy",
+        diagnostics: "a MinIO built-in policy", consoleAdmin: "a MinIO built-in policy",
+    },
+    hostname: {
+        mlflow: "the server at / on the Docker network", minio: "MinIO on the Docker network", db: "the database on the Docker network",
+        "mlflow-registry": "the proxy's read-only registry endpoint on the serving network (target local)",
+    },
+};
+
+/** The platform principal a project's derived name would be, as the reason to refuse it. */
+export function projectPrincipalCollision(name: string): string | undefined {
+    const derived = projectPrincipalNames(name);
+    for (const kind of Object.keys(derived) as PrincipalKind[]) {
+        const owner = PLATFORM_PRINCIPALS[kind][derived[kind]];
+        if (owner !== undefined) return `its ${PRINCIPAL_KIND[kind]} ${derived[kind]} is ${owner}`;
+    }
+    return undefined;
+}
+
 export function projectNameProblem(name: string): string | undefined {
     if (name.length < 2 || name.length > PROJECT_NAME_MAX || !PROJECT_NAME.test(name)) {
         return `must be 2-${PROJECT_NAME_MAX} lowercase letters, digits and single inner hyphens, starting with a letter (it becomes a URL path, an S3 prefix, a container name and, as mlflow_<name>, a database and user name)`;
     }
     const reserved = RESERVED_PROJECT_NAMES[name];
-    return reserved === undefined ? undefined : `is reserved: ${reserved}`;
+    if (reserved !== undefined) return `is reserved: ${reserved}`;
+    const principal = projectPrincipalCollision(name);
+    return principal === undefined ? undefined : `is reserved: ${principal}`;
 }
 
 /**

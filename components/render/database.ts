@@ -77,6 +77,18 @@ export function mysqlIdentifier(value: string): string {
     return `\`${value.replace(/`/g, "``")}\``;
 }
 
+/**
+ * The database of a database-level grant, `GRANT ... ON <this>.*`. There `_` and `%` are
+ * wildcards (MySQL 8.4 manual, GRANT: "to use a _ character as part of a database name, specify
+ * it using the \\ escape character as \\_ ... to prevent the user from being able to access
+ * additional databases matching the wildcard pattern"; MariaDB alike), so an unescaped grant on
+ * mlflow_zq_7 also covers mlflow_zqx7 and any database created later that matches. Escaped, the
+ * grant names exactly one database.
+ */
+export function mysqlGrantDatabase(value: string): string {
+    return mysqlIdentifier(value.replace(/[\\_%]/g, c => `\\${c}`));
+}
+
 export interface MysqlReconcileArgs {
     readonly database: string;
     readonly username: string;
@@ -104,7 +116,7 @@ export function renderMysqlReconcileSql(a: MysqlReconcileArgs): string {
 CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET ${a.charset} COLLATE ${a.collation};
 CREATE USER IF NOT EXISTS ${app} IDENTIFIED BY ${appPw};
 ALTER USER ${app} IDENTIFIED BY ${appPw};
-GRANT ALL PRIVILEGES ON ${db}.* TO ${app};
+GRANT ALL PRIVILEGES ON ${mysqlGrantDatabase(a.database)}.* TO ${app};
 ALTER USER IF EXISTS 'root'@'localhost' IDENTIFIED BY ${rootPw};
 ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${rootPw};
 `;

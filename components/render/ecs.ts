@@ -97,12 +97,19 @@ export interface TaskContainersSettings {
         /** The database the cluster was created with (MySQL's init connects to it). */
         readonly clusterDatabase: string;
     };
-    /**
-     * The server at `/` with retainDataOnDestroy=false only: the project-prune container, which
-     * drops what belongs to projects not in `keep` (render/projectPruneAws.ts). Absent: the task
-     * is exactly as without it.
-     */
-    readonly projectPrune?: { readonly keep: readonly string[] };
+}
+
+/** The prune task's container (retainDataOnDestroy=false): where it connects, what it reads. */
+export interface PruneContainerSettings {
+    readonly region: string;
+    readonly logGroupName: string;
+    /** The tracking-server image (its Python, SQLAlchemy, drivers, boto3 and entrypoint.py). */
+    readonly image: string;
+    /** `/`'s database: the cluster's master secret, the database MLflow at `/` uses. */
+    readonly database: TaskContainersSettings["database"];
+    readonly artifactBucket: string;
+    /** The SSM parameter holding the current project list. */
+    readonly listParameter: string;
 }
 
 interface KeyValue { name: string; value: string }
@@ -225,20 +232,16 @@ export function renderProjectInitContainer(s: TaskContainersSettings): object {
 }
 
 /**
- * `/`'s prune container: the tracking-server image's Python with the rendered script, the same
- * master secret MLflow at `/` already gets (so the execution role's scope is unchanged) and `/`'s
- * task role (the whole bucket). Not essential, and MLflow does not wait for it: it touches nothing
- * MLflow at `/` uses, a large prefix to delete must not hold `/`'s start past the health-check
- * grace, and a failure (logged, exit 1) must not stop `/`; it runs again at the next task start.
+ * The prune task's one container: the tracking-server image's Python with the rendered script and
+ * the master secret (the prune's own execution role injects it). Essential: it is the task.
  */
-export function renderProjectPruneContainer(s: TaskContainersSettings): object {
-    if (s.projectPrune === undefined || s.project !== undefined) throw new Error("renderProjectPruneContainer is for the server at / with projectPrune only");
+export function renderProjectPruneContainer(s: PruneContainerSettings): object {
     const db = s.database;
-    const spec = renderProjectPruneSpec(db.engine, s.projectPrune.keep, { names: [db.name] }, s.mlflow.artifactBucket);
+    const spec = renderProjectPruneSpec(db.engine, { names: [db.name] }, s.artifactBucket, s.listParameter);
     return {
         name: PROJECT_PRUNE_CONTAINER,
-        image: s.mlflow.image,
-        essential: false,
+        image: s.image,
+        essential: true,
         entryPoint: PROJECT_PRUNE_COMMAND,
         environment: keyValues({
             AWS_DEFAULT_REGION: s.region,
@@ -292,7 +295,6 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
         mlflow,
         renderProxySidecar(s.proxy, { containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }, logs(s, PROXY_CONTAINER)),
         ...(s.project === undefined ? [] : [renderProjectInitContainer(s)]),
-        ...(s.projectPrune === undefined ? [] : [renderProjectPruneContainer(s)]),
     ];
 }
 

@@ -110,7 +110,11 @@ describe("renderProjectInitStatements", () => {
             { sql: "CREATE DATABASE IF NOT EXISTS `mlflow_team_a` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" },
             { sql: "CREATE USER IF NOT EXISTS 'mlflow_team_a'@'%%' IDENTIFIED BY %(password)s", bindsPassword: true },
             { sql: "ALTER USER 'mlflow_team_a'@'%%' IDENTIFIED BY %(password)s", bindsPassword: true },
-            { sql: "GRANT ALL PRIVILEGES ON `mlflow_team_a`.* TO 'mlflow_team_a'@'%'" },
+            {
+                sql: "REVOKE ALL PRIVILEGES ON `mlflow_team_a`.* FROM 'mlflow_team_a'@'%'",
+                unless: "SELECT 1 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM mysql.db WHERE Host = '%' AND User = 'mlflow_team_a' AND Db = 'mlflow_team_a')",
+            },
+            { sql: "GRANT ALL PRIVILEGES ON `mlflow\\_team\\_a`.* TO 'mlflow_team_a'@'%'" },
         ]);
     });
     test("postgres: role, membership for a non-superuser master, owned database, PUBLIC revoked; guarded creates", () => {

@@ -102,3 +102,27 @@ describe("idleCost", () => {
         expect(text.split("\n").pop()).toMatch(/^Idle total\s+\$\d+\.\d\d\s+per month, us-east-1 list prices of \d{4}-\d\d-\d\d$/);
     });
 });
+
+describe("idleCost of a scheduled task (the AWS project prune)", () => {
+    const schedule = (expression: string, arn = "arn:aws:mock:us-east-1:1:ecs/taskDefinition/m-prune") =>
+        r("aws:scheduler/schedule:Schedule", "m-prune", { scheduleExpression: expression, target: { ecsParameters: { taskDefinitionArn: arn, networkConfiguration: { assignPublicIp: true } } } });
+    const pruneTask = r("aws:ecs/taskDefinition:TaskDefinition", "m-prune", { family: "m-prune", cpu: "256", memory: "512", runtimePlatform: { cpuArchitecture: "ARM64" } });
+    test("daily: Fargate minutes and the IPv4 while it runs, and Aurora's resume when it auto-pauses", () => {
+        const g = [...graph({ minAcu: 0 }), pruneTask, schedule("rate(1 day)")];
+        const runs = HOURS_PER_MONTH / 24;
+        const hours = runs * DEFAULT_IDLE_USAGE.scheduledTaskMinutes / 60;
+        expect(line(g, "Fargate scheduled m-prune")).toBeCloseTo(hours * (0.25 * PRICES.fargateVcpuHour.ARM64 + 0.5 * PRICES.fargateGbHour.ARM64 + PRICES.publicIpv4Hour.usd), 6);
+        expect(line(g, "Aurora resumed by m-prune")).toBeCloseTo((hours + runs * 300 / 3600) * 0.5 * PRICES.auroraAcuHour.usd, 6);
+        // The service's line is still priced with its own task definition.
+        expect(idleCost(g).lines.map(l => l.item)).toContain("Fargate svc");
+    });
+    test("Aurora that never pauses costs nothing more; a revisioned ARN finds its family", () => {
+        const g = [...graph({ minAcu: 0.5 }), pruneTask, schedule("rate(6 hours)", "arn:aws:ecs:us-east-1:1:task-definition/m-prune:3")];
+        expect(idleCost(g).lines.filter(l => l.item.startsWith("Aurora resumed"))).toEqual([]);
+        expect(line(g, "Fargate scheduled")).toBeGreaterThan(0);
+    });
+    test("cron expressions and a missing task definition are errors, not guesses", () => {
+        expect(() => idleCost([...graph(), pruneTask, schedule("cron(0 3 * * ? *)")])).toThrow(/only rate/);
+        expect(() => idleCost([...graph(), schedule("rate(1 day)")])).toThrow(/not in the graph/);
+    });
+});

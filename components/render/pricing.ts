@@ -52,6 +52,8 @@ export interface IdleUsage {
     readonly logsIngestGbMonth: number;
     readonly ecrStorageGb: number;
     readonly s3StorageGb: number;
+    /** How long one scheduled task (the project prune) runs, image pull included: Fargate bills per second, at least a minute. */
+    readonly scheduledTaskMinutes: number;
 }
 
 export const DEFAULT_IDLE_USAGE: IdleUsage = {
@@ -63,6 +65,7 @@ export const DEFAULT_IDLE_USAGE: IdleUsage = {
     // Image layers shared between the kept images: about 1 GB (python slim + MLflow).
     ecrStorageGb: 1,
     s3StorageGb: 0,
+    scheduledTaskMinutes: 2,
 };
 
 export interface CostLine {
@@ -83,6 +86,7 @@ const T = {
     bucket: "aws:s3/bucket:Bucket",
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     nat: "aws:ec2/natGateway:NatGateway",
+    schedule: "aws:scheduler/schedule:Schedule",
 } as const;
 
 const month = (hourly: number) => hourly * HOURS_PER_MONTH;
@@ -110,7 +114,9 @@ function loadBalancerLines(graph: readonly PricedResource[], use: IdleUsage): Co
 
 function fargateLines(graph: readonly PricedResource[]): CostLine[] {
     const lines: CostLine[] = [];
-    const taskDefs = ofType(graph, T.taskDef);
+    // A scheduled task's definition runs no service (scheduledTaskLines prices it).
+    const scheduled = ofType(graph, T.schedule).map(sc => scheduledTaskDefinition(ofType(graph, T.taskDef), sc));
+    const taskDefs = ofType(graph, T.taskDef).filter(t => !scheduled.includes(t));
     for (const svc of ofType(graph, T.service)) {
         if (svc.inputs.launchType !== "FARGATE") throw new Error(`${svc.name}: only Fargate services are priced`);
         // One service per task definition; with projects, `<x>-service` runs `<x>-task` (components/trackingServer/aws.ts).
@@ -129,6 +135,55 @@ function fargateLines(graph: readonly PricedResource[]): CostLine[] {
         });
         if (field(svc.inputs, "networkConfiguration", "assignPublicIp")) {
             lines.push({ item: `Public IPv4 of ${svc.name} tasks`, detail: `${tasks} x ${usd(PRICES.publicIpv4Hour.usd)}/h`, monthlyUsd: month(tasks * PRICES.publicIpv4Hour.usd) });
+        }
+    }
+    return lines;
+}
+
+/** Runs a month of a `rate(N unit)` schedule; other expressions are not priced. */
+export function runsPerMonth(expression: string): number {
+    const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+    if (m === null) throw new Error(`schedule ${JSON.stringify(expression)}: only rate(N minutes|hours|days) is priced`);
+    const hours = Number(m[1]) * (m[2].startsWith("minute") ? 1 / 60 : m[2].startsWith("hour") ? 1 : 24);
+    return HOURS_PER_MONTH / hours;
+}
+
+/** The task definition a schedule starts: by name (mock ARNs end in it) or by family (`task-definition/<family>:<rev>`). */
+function scheduledTaskDefinition(taskDefs: readonly PricedResource[], schedule: PricedResource): PricedResource {
+    const ref = field(schedule.inputs, "target", "ecsParameters", "taskDefinitionArn");
+    const arn = typeof ref === "string" ? ref : "";
+    const td = taskDefs.find(t => arn.endsWith(`/${t.name}`) || arn.includes(`task-definition/${String(t.inputs.family)}:`));
+    if (td === undefined) throw new Error(`${schedule.name}: its task definition ${arn} is not in the graph`);
+    return td;
+}
+
+/**
+ * Scheduled ECS tasks (the project prune): Fargate for each run's minutes, its public IPv4 while
+ * it runs, and, when Aurora auto-pauses (min 0 ACU), the resume each run causes: 0.5 ACU until
+ * Aurora pauses again. EventBridge Scheduler's first 14 million invocations a month are free.
+ */
+function scheduledTaskLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[] {
+    const lines: CostLine[] = [];
+    const taskDefs = ofType(graph, T.taskDef);
+    for (const schedule of ofType(graph, T.schedule)) {
+        const td = scheduledTaskDefinition(taskDefs, schedule);
+        const runs = runsPerMonth(String(schedule.inputs.scheduleExpression));
+        const hours = runs * use.scheduledTaskMinutes / 60;
+        const arch = field(td.inputs, "runtimePlatform", "cpuArchitecture") === "ARM64" ? "ARM64" : "X86_64";
+        const vcpu = Number(td.inputs.cpu) / 1024;
+        const gb = Number(td.inputs.memory) / 1024;
+        const publicIp = field(schedule.inputs, "target", "ecsParameters", "networkConfiguration", "assignPublicIp") ? PRICES.publicIpv4Hour.usd : 0;
+        lines.push({
+            item: `Fargate scheduled ${schedule.name}`,
+            detail: `${Math.round(runs)} runs x ${use.scheduledTaskMinutes} min x (${vcpu} vCPU + ${gb} GB${publicIp ? " + public IPv4" : ""}), ${arch}; scheduler invocations free`,
+            monthlyUsd: hours * (vcpu * PRICES.fargateVcpuHour[arch] + gb * PRICES.fargateGbHour[arch] + publicIp),
+        });
+        for (const cluster of ofType(graph, T.cluster)) {
+            const scaling = field(cluster.inputs, "serverlessv2ScalingConfiguration");
+            if (Number(field(scaling, "minCapacity") ?? 0.5) !== 0) continue;
+            const awake = runs * (use.scheduledTaskMinutes / 60 + Number(field(scaling, "secondsUntilAutoPause") ?? 300) / 3600);
+            lines.push({ item: `Aurora resumed by ${schedule.name}`, detail: `${Math.round(runs)} x ${(awake / runs).toFixed(2)} h x 0.5 ACU x ${usd(PRICES.auroraAcuHour.usd)}/h`,
+                monthlyUsd: awake * 0.5 * PRICES.auroraAcuHour.usd });
         }
     }
     return lines;
@@ -181,7 +236,7 @@ function smallLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[
 /** One line per cost item of the idle stack; resource types not listed here cost nothing at idle. */
 export function idleCost(graph: readonly PricedResource[], use: IdleUsage = DEFAULT_IDLE_USAGE): { lines: CostLine[]; totalUsd: number } {
     const lines = [
-        ...loadBalancerLines(graph, use), ...fargateLines(graph), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use),
+        ...loadBalancerLines(graph, use), ...fargateLines(graph), ...scheduledTaskLines(graph, use), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use),
     ];
     return { lines, totalUsd: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
 }

@@ -159,12 +159,16 @@ describe("project tracking server environment", () => {
 });
 
 describe("project database scripts", () => {
-    test("MySQL: database, user, password and privileges on that database only", () => {
+    test("MySQL: database, user, password, the old pattern grant revoked where present, privileges on that database only (name escaped)", () => {
         expect(renderProjectMysqlSql("mlflow_alpha", "mlflow_alpha", "p'w")).toBe(`-- Rendered by mlflow-platform (components/render/projects.ts): project database and user.
 CREATE DATABASE IF NOT EXISTS \`mlflow_alpha\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 CREATE USER IF NOT EXISTS 'mlflow_alpha'@'%' IDENTIFIED BY 'p''w';
 ALTER USER 'mlflow_alpha'@'%' IDENTIFIED BY 'p''w';
-GRANT ALL PRIVILEGES ON \`mlflow_alpha\`.* TO 'mlflow_alpha'@'%';
+SET @mlflow_legacy_grant = IF(EXISTS (SELECT 1 FROM mysql.db WHERE Host = '%' AND User = 'mlflow_alpha' AND Db = 'mlflow_alpha'), 'REVOKE ALL PRIVILEGES ON \`mlflow_alpha\`.* FROM ''mlflow_alpha''@''%''', 'DO 0');
+PREPARE mlflow_legacy_grant FROM @mlflow_legacy_grant;
+EXECUTE mlflow_legacy_grant;
+DEALLOCATE PREPARE mlflow_legacy_grant;
+GRANT ALL PRIVILEGES ON \`mlflow\\_alpha\`.* TO 'mlflow_alpha'@'%';
 `);
     });
 

@@ -2,9 +2,9 @@
 // storage identity, URL path, artifact prefix, container), its nginx location and the
 // script that creates its database. Pure: shared by the Docker flavour, the config checks
 // and the e2e suite.
-import { projectNameProblem } from "../config/checks";
+import { projectNameProblem, projectPrincipalNames } from "../config/checks";
 import type { BackendEngine } from "../config/types";
-import { MYSQL_CHARSET, mysqlIdentifier, mysqlString, POSTGRES_APP_ENV, renderPostgresReconcileSql } from "./database";
+import { MYSQL_CHARSET, mysqlGrantDatabase, mysqlIdentifier, mysqlString, POSTGRES_APP_ENV, renderPostgresReconcileSql } from "./database";
 import type { KeepAliveChain } from "./keepalive";
 
 export {
@@ -35,14 +35,15 @@ export function projectNames(name: string): ProjectNames {
     const problem = projectNameProblem(name);
     if (problem !== undefined) throw new Error(`project name ${JSON.stringify(name)} ${problem}`);
     const snake = name.replace(/-/g, "_");
+    const principal = projectPrincipalNames(name);
     return {
         name,
         urlPath: `/projects/${name}`,
         artifactPrefix: `projects/${name}/`,
-        database: `mlflow_${snake}`,
-        databaseUser: `mlflow_${snake}`,
-        accessKeyId: `mlflow-project-${name}`,
-        hostname: `mlflow-${name}`,
+        database: principal.database,
+        databaseUser: principal.databaseUser,
+        accessKeyId: principal.accessKeyId,
+        hostname: principal.hostname,
         upstreamName: `mlflow_project_${snake}`,
         htpasswdPath: `/etc/nginx/projects/${name}.htpasswd`,
     };
@@ -103,19 +104,40 @@ export const PROJECT_DB_ENV = {
 export const PROJECT_DB_FILES = { script: "/init/project-db.sh", mysqlSql: "/init/project-db.sql" } as const;
 
 /**
+ * MySQL: a project's grant on its database, and the grant earlier versions made on the unescaped
+ * name (a pattern: mlflow_zq_7 also covered mlflow_zqx7), which a kept server still holds. The
+ * old grant is revoked only where mysql.db has it (REVOKE of a missing grant is an error, and
+ * MariaDB has no REVOKE IF EXISTS); `legacyExists` is that condition.
+ */
+export function renderProjectMysqlGrants(database: string, username: string): { grant: string; legacyRevoke: string; legacyExists: string } {
+    const user = `${mysqlString(username)}@'%'`;
+    return {
+        grant: `GRANT ALL PRIVILEGES ON ${mysqlGrantDatabase(database)}.* TO ${user}`,
+        legacyRevoke: `REVOKE ALL PRIVILEGES ON ${mysqlIdentifier(database)}.* FROM ${user}`,
+        legacyExists: `EXISTS (SELECT 1 FROM mysql.db WHERE Host = '%' AND User = ${mysqlString(username)} AND Db = ${mysqlString(database)})`,
+    };
+}
+
+/**
  * MySQL: the project's database and user, the user's password, and privileges on that
- * database only. Idempotent (IF [NOT] EXISTS, ALTER USER), so it runs again on every change.
- * It holds the project's password: upload it as a secret.
+ * database only (its name escaped: see mysqlGrantDatabase). Idempotent (IF [NOT] EXISTS,
+ * ALTER USER, the old pattern grant revoked only where present), so it runs again on every
+ * change. It holds the project's password: upload it as a secret.
  */
 export function renderProjectMysqlSql(database: string, username: string, password: string): string {
     const db = mysqlIdentifier(database);
     const user = `${mysqlString(username)}@'%'`;
     const pw = mysqlString(password);
+    const g = renderProjectMysqlGrants(database, username);
     return `-- Rendered by mlflow-platform (components/render/projects.ts): project database and user.
 CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET ${MYSQL_CHARSET.charset} COLLATE ${MYSQL_CHARSET.collation};
 CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${pw};
 ALTER USER ${user} IDENTIFIED BY ${pw};
-GRANT ALL PRIVILEGES ON ${db}.* TO ${user};
+SET @mlflow_legacy_grant = IF(${g.legacyExists}, ${mysqlString(g.legacyRevoke)}, 'DO 0');
+PREPARE mlflow_legacy_grant FROM @mlflow_legacy_grant;
+EXECUTE mlflow_legacy_grant;
+DEALLOCATE PREPARE mlflow_legacy_grant;
+${g.grant};
 `;
 }
 
@@ -197,7 +219,8 @@ function pgString(value: string): string {
  * The statements of renderProjectMysqlSql / renderProjectDatabaseScript, for a runner that
  * talks to the database through the tracking server's own drivers and TLS settings instead of
  * a command-line client. Same effect: idempotent, the project user owns (PostgreSQL) or has
- * all privileges on (MySQL) its database only, PUBLIC loses CONNECT. PostgreSQL adds one
+ * all privileges on (MySQL, escaped name, old pattern grant revoked) its database only, PUBLIC
+ * loses CONNECT. PostgreSQL adds one
  * statement the Docker flavour's superuser does not need: Aurora's master user is not a
  * superuser, and CREATE DATABASE ... OWNER needs membership in the owner role (PostgreSQL 16,
  * "CREATE DATABASE": "must be able to SET ROLE to the owner"), so the master grants itself
@@ -208,11 +231,13 @@ export function renderProjectInitStatements(engine: BackendEngine, name: string)
     if (engine === "mysql") {
         const db = mysqlIdentifier(n.database);
         const user = `${mysqlString(n.databaseUser)}@'%%'`;
+        const g = renderProjectMysqlGrants(n.database, n.databaseUser);
         return [
             { sql: `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET ${MYSQL_CHARSET.charset} COLLATE ${MYSQL_CHARSET.collation}` },
             { sql: `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY %(password)s`, bindsPassword: true },
             { sql: `ALTER USER ${user} IDENTIFIED BY %(password)s`, bindsPassword: true },
-            { sql: `GRANT ALL PRIVILEGES ON ${db}.* TO ${mysqlString(n.databaseUser)}@'%'` },
+            { sql: g.legacyRevoke, unless: `SELECT 1 FROM DUAL WHERE NOT ${g.legacyExists}` },
+            { sql: g.grant },
         ];
     }
     const role = pgIdentifier(n.databaseUser);

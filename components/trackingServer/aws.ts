@@ -12,6 +12,7 @@ import {
     buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
 } from "../render/ecs";
 import { MLFLOW_PORT } from "../render/mlflow";
+import { buildAwsProjectPrune } from "./awsPrune";
 import type { AwsSharedServerParts, AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
 
 /** Average task CPU the autoscaler aims for. */
@@ -176,7 +177,6 @@ function buildTaskDefinition(
     const containerDefinitions = pulumi.all([shared.logGroupName, mlflow, database, proxy, project])
         .apply(([logGroupName, m, d, x, pr]) => JSON.stringify(renderContainerDefinitions({
             region: args.region, logGroupName, mlflow: m, database: d, proxy: x, ...(pr === undefined ? {} : { project: pr }),
-            ...(args.projectPrune === undefined ? {} : { projectPrune: args.projectPrune }),
         })));
     return new aws.ecs.TaskDefinition(`${name}-task`, {
         family: name,
@@ -238,8 +238,9 @@ function buildService(p: Piece, clusterArn: pulumi.Input<string>, taskDefinition
         tags: p.tags,
     }, {
         parent: p.opts.parent,
-        // The task role must hold its bucket access before the first task starts.
-        dependsOn: [roles.artifactAccess],
+        // The task role must hold its bucket access before the first task starts; a project's
+        // service, also after the prune's project list names it (args.project.startAfter).
+        dependsOn: [roles.artifactAccess, ...(args.project?.startAfter ?? [])],
         // The autoscaler owns the running count after the first deployment.
         ignoreChanges: ["desiredCount"],
     });
@@ -281,7 +282,12 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
     const registryArn = buildServiceDiscovery(piece);
     const service = buildService(piece, cluster.arn, taskDefinition, roles, registryArn);
     buildAutoscaling(piece, cluster.name, service);
+    // retainDataOnDestroy=false: the scheduled prune, its own task beside `/`'s (not in it).
+    const projectList = args.projectPrune === undefined ? undefined : buildAwsProjectPrune(name, args, {
+        imageName: image.imageName, repositoryArn: repository.arn, clusterArn: cluster.arn, logGroupName: logGroup.name, logGroupArn: logGroup.arn,
+    }, piece.opts);
     return {
+        ...(projectList === undefined ? {} : { projectList }),
         // nginx and MLflow share the task's network namespace (awsvpc).
         upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
         imageName: image.imageName,

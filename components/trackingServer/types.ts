@@ -95,9 +95,10 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
      */
     readonly serviceDiscovery?: { readonly vpcId: pulumi.Input<string>; readonly namespace: string; readonly serviceName: string };
     /**
-     * The server at `/` with retainDataOnDestroy=false: its task also runs the project-prune
-     * container (render/projectPruneAws.ts), which deletes the database, user and objects of
-     * every project not in `keep`. Unset: the task definition is exactly as without it.
+     * The server at `/` with retainDataOnDestroy=false: the scheduled project prune beside it
+     * (awsPrune.ts), which deletes the database, user and objects of every project out of the
+     * list (`keep`, written to an SSM parameter) for longer than the grace period. Unset: nothing
+     * is added and `/`'s resources are as without it.
      */
     readonly projectPrune?: { readonly keep: readonly string[] };
     /**
@@ -113,6 +114,8 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         readonly adminSecretArn: pulumi.Input<string>;
         /** The database the cluster was created with (the MySQL init connects to it). */
         readonly clusterDatabase: pulumi.Input<string>;
+        /** What its service waits for: the prune's project list (`/`'s projectList), so the list names it first. */
+        readonly startAfter?: pulumi.Resource[];
     };
 }
 
@@ -149,6 +152,8 @@ export interface AwsTrackingServerOutputs extends TrackingServerCommonOutputs {
     readonly ecrRepositoryArn: pulumi.Output<string>;
     /** For projects' services (the server at `/`'s own when this is a project). */
     readonly shared: AwsSharedServerParts;
+    /** With projectPrune: the SSM parameter holding the project list (projects' services wait for it). */
+    readonly projectList?: pulumi.Resource;
 }
 
 export interface TrackingServerOutputs {
