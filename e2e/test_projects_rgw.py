@@ -163,3 +163,53 @@ def test_rgw_reads_writes_deletes_only_own_prefix(rgw_store, project):
     assert _listed(admin, bucket, "") == sorted(SEEDED.values())
     for key in SEEDED.values():
         assert admin.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()
+
+
+# --- the server at /: everything of the bucket but projects/ -----------------------------------
+
+@pytest.fixture(scope="module")
+def rgw_root(pspec, rgw, rgw_store):  # noqa: F811 - pspec is the imported fixture
+    """`/`'s identity as its bucket-init makes it, on RGW: a user with the rendered policy."""
+    ienv = env_dict(container(pspec, "bucket-init"))
+    policy = policy_from_script(upload(container(pspec, "bucket-init"), "/init/bucket-init.sh")["content"])
+    user = ienv["MLFLOW_ACCESS_KEY"]
+    key = _radosgw_admin("user", "create", f"--uid={user}", f"--display-name={user}")["keys"][0]
+    _client("iam", rgw["endpoint"], rgw["admin"]).put_user_policy(
+        UserName=user, PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(policy))
+    return Redacted({"s3": _client("s3", rgw["endpoint"], key), "policy": policy})
+
+
+def test_rgw_root_lists_its_own_keys_but_nothing_under_projects(rgw_store, rgw_root):
+    s3, bucket = rgw_root["s3"], rgw_store["bucket"]
+    # Its own keys at the bucket root, where upgrading stacks already have theirs.
+    assert _listed(s3, bucket, "0/") == [SEEDED[None]]
+    page = s3.list_objects_v2(Bucket=bucket, Prefix="0/root-run/artifacts/", Delimiter="/")
+    assert [o["Key"] for o in page.get("Contents", [])] == [SEEDED[None]]
+    page = s3.list_objects_v2(Bucket=bucket, Prefix="0/", Delimiter="/")
+    assert [c["Prefix"] for c in page.get("CommonPrefixes", [])] == ["0/root-run/"]
+    # Not checked here: a listing without prefix. RGW 16.2 fails every condition on an absent key
+    # (AWS and MinIO pass StringNotLike then), so / may list the bucket root on AWS and MinIO only.
+    for prefix in ("projects/", "projects/alpha/", "projects/beta/1/"):
+        assert _code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+        assert _code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix, Delimiter="/") == "AccessDenied", prefix
+        assert _code(s3.list_objects, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+        assert _code(s3.list_multipart_uploads, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+
+
+def test_rgw_root_reads_writes_deletes_only_outside_projects(rgw_store, rgw_root):
+    s3, bucket, admin = rgw_root["s3"], rgw_store["bucket"], rgw_store["admin"]
+    assert s3.get_object(Bucket=bucket, Key=SEEDED[None])["Body"].read() == SEEDED[None].encode()
+    own = "0/run-y/artifacts/e2e-root.txt"
+    assert _code(s3.put_object, Bucket=bucket, Key=own, Body=b"root's") == "OK"
+    assert s3.get_object(Bucket=bucket, Key=own)["Body"].read() == b"root's"
+    assert _code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
+    for p in PROJECTS:
+        key = SEEDED[p]
+        assert _code(s3.get_object, Bucket=bucket, Key=key) == "AccessDenied", key
+        assert _code(s3.put_object, Bucket=bucket, Key=key, Body=b"planted pickle") == "AccessDenied", key
+        assert _code(s3.delete_object, Bucket=bucket, Key=key) == "AccessDenied", key
+        assert _code(s3.create_multipart_upload, Bucket=bucket, Key=f"projects/{p}/e2e-root-was-here.bin") == "AccessDenied", p
+    assert _code(s3.put_object, Bucket=bucket, Key="projects/new-project/1/x", Body=b"x") == "AccessDenied"
+    assert _listed(admin, bucket, "") == sorted(SEEDED.values())
+    for key in SEEDED.values():
+        assert admin.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()

@@ -52,6 +52,21 @@ test("adding projects adds only project resources and changes no URN or input th
     expect(after).toEqual(committedUrnSet("aws-mysql-projects", run));
 });
 
+test("the server at `/`'s task role is denied every project's prefix and holds no other S3 grant", () => {
+    const bucketArn = `arn:aws:s3:::${run.outputs.artifactBucket as string}`;
+    const policy = named(run, "mlflow-aws-bucket-init-artifact-access");
+    const doc = JSON.parse(policy.inputs.policy);
+    expect(doc).toEqual(artifactAccessPolicy(bucketArn));
+    expect(doc.Statement.filter((st: any) => st.Effect === "Deny").map((st: any) => st.Resource)).toEqual([[`${bucketArn}/projects/*`]]);
+    for (const n of NAMES) expect(projectNames(n).artifactPrefix.startsWith("projects/")).toBe(true);
+    // Listings under projects/ are refused by a conditional Allow, so nothing else on the role may allow s3.
+    const role = "mlflow-aws-tracking-task";
+    expect(run.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(a => a.inputs.role === role).map(a => a.inputs.policyArn))
+        .toEqual([ARN("iam/policy", policy.name)]);
+    const inline = run.ofType("aws:iam/rolePolicy:RolePolicy").filter(p => p.inputs.role === role).map(p => JSON.parse(p.inputs.policy));
+    expect(inline.flatMap(d => d.Statement).flatMap((st: any) => [st.Action].flat()).filter((a: string) => a.startsWith("s3:"))).toEqual([]);
+});
+
 test("adding a third project changes nothing of the first two (rules, priorities, tasks)", () => {
     for (const r of two.resources) {
         expect({ name: r.name, inputs: run.resources.find(x => x.urn === r.urn)!.inputs }).toEqual({ name: r.name, inputs: r.inputs });

@@ -118,6 +118,21 @@ describe.each(NAMES)("project %s", name => {
     });
 });
 
+test("the server at `/`'s storage identity is denied every project's prefix, whatever the project list", () => {
+    const policyOf = (r: ProgramRun) => {
+        const roots = labelled(r, "bucket-init").filter(c => !c.name.startsWith("mlflow-dev-project-"));
+        expect(roots).toHaveLength(1);
+        return JSON.parse(/<<'POLICY'\n([\s\S]*?)\nPOLICY\n/.exec(roots[0].inputs.uploads[0].content)![1]);
+    };
+    const policy = policyOf(run);
+    expect(policy).toEqual(artifactAccessPolicy(minioBucketArn("mlflow-artifacts")));
+    const deny = policy.Statement.filter((st: any) => st.Effect === "Deny");
+    expect(deny).toEqual([expect.objectContaining({ Resource: ["arn:aws:s3:::mlflow-artifacts/projects/*"] })]);
+    for (const n of NAMES) expect(projectNames(n).artifactPrefix.startsWith("projects/")).toBe(true);
+    // The same document without projects: adding one never rewrites `/`'s identity.
+    expect(policyOf(without)).toEqual(policy);
+});
+
 test("projects output: passwords secret, no project's secret on any command line", () => {
     expect(run.secretOutputs.projects).toBe(true);
     const secrets = generatedSecrets(run);

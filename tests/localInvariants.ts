@@ -177,7 +177,9 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         const script: string = init.inputs.uploads[0].content;
         expect(init.inputs.uploads[0].file).toBe(init.inputs.command[0]);
         const policy = JSON.parse(script.slice(script.indexOf("<<'POLICY'\n") + 11, script.indexOf("\nPOLICY\n")));
-        expect(policy.Statement.flatMap((s: any) => s.Resource).sort()).toEqual(["arn:aws:s3:::mlflow-artifacts", "arn:aws:s3:::mlflow-artifacts/*"]);
+        const allowed = policy.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) => s.Resource);
+        expect([...new Set(allowed)].sort()).toEqual(["arn:aws:s3:::mlflow-artifacts", "arn:aws:s3:::mlflow-artifacts/*"]);
+        expect(policy.Statement.filter((s: any) => s.Effect === "Deny").flatMap((s: any) => s.Resource)).toEqual(["arn:aws:s3:::mlflow-artifacts/projects/*"]);
     });
 
     test("MLflow runs the image's entrypoint with settings only in its environment", () => {

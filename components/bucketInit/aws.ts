@@ -8,6 +8,7 @@ import { artifactAccessPolicy } from "../render/bucket";
 export function buildAwsBucketInit(parent: pulumi.Resource, name: string, args: AwsBucketInitArgs): AwsBucketInitOutputs {
     const prefix = args.prefix;
     const policy = new aws.iam.Policy(`${name}-artifact-access`, {
+        // Kept word for word: a changed description replaces the policy (ForceNew), the document updates in place.
         description: prefix === undefined
             ? pulumi.interpolate`MLflow tracking server: objects in s3://${args.bucketName} only`
             : pulumi.interpolate`MLflow project server: objects under s3://${args.bucketName}/${prefix} only`,

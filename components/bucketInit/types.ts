@@ -14,7 +14,7 @@ export interface DockerBucketInitArgs {
     readonly rootPassword: pulumi.Input<string>;
     /** Access key of the identity MLflow uses (default "mlflow-tracking"). */
     readonly accessKeyId?: string;
-    /** Limit the identity to keys under this prefix (a project's `projects/<name>/`); default the whole bucket. */
+    /** Limit the identity to keys under this prefix (a project's `projects/<name>/`); default the whole bucket except `projects/` (the server at `/`). */
     readonly prefix?: string;
 }
 
@@ -23,7 +23,7 @@ export interface AwsBucketInitArgs {
     readonly bucketName: pulumi.Input<string>;
     readonly bucketArn: pulumi.Input<string>;
     readonly tags?: Record<string, string>;
-    /** Limit the policy to keys under this prefix (a project's `projects/<name>/`); default the whole bucket. */
+    /** Limit the policy to keys under this prefix (a project's `projects/<name>/`); default the whole bucket except `projects/` (the server at `/`). */
     readonly prefix?: string;
 }
 

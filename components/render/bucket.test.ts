@@ -2,7 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { artifactAccessPolicy, BUCKET_INIT_COMMANDS, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "./bucket";
+import { artifactAccessPolicy, BUCKET_INIT_COMMANDS, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, type PolicyDocument, PROJECTS_ROOT, renderBucketInitScript } from "./bucket";
+import { PROJECT_NAME_MAX, projectNames } from "./projects";
 
 describe("artifactAccessPolicy", () => {
     const policy = artifactAccessPolicy("arn:aws:s3:::mlflow-artifacts");
@@ -10,12 +11,15 @@ describe("artifactAccessPolicy", () => {
     const resources = policy.Statement.flatMap(s => s.Resource);
 
     test("is limited to the bucket and its objects", () => {
-        expect(resources.sort()).toEqual(["arn:aws:s3:::mlflow-artifacts", "arn:aws:s3:::mlflow-artifacts/*"]);
+        const allowed = policy.Statement.filter(s => s.Effect === "Allow").flatMap(s => s.Resource);
+        expect([...new Set(allowed)].sort()).toEqual(["arn:aws:s3:::mlflow-artifacts", "arn:aws:s3:::mlflow-artifacts/*"]);
+        expect(resources.every(r => r.startsWith("arn:aws:s3:::mlflow-artifacts"))).toBe(true);
     });
 
-    test("grants no wildcard action and only allows", () => {
+    test("grants no wildcard action, and denies only under the projects' root", () => {
         expect(actions.every(a => /^s3:[A-Za-z]+$/.test(a))).toBe(true);
-        expect(policy.Statement.every(s => s.Effect === "Allow")).toBe(true);
+        const denies = policy.Statement.filter(s => s.Effect === "Deny");
+        expect(denies.flatMap(s => s.Resource)).toEqual(["arn:aws:s3:::mlflow-artifacts/projects/*"]);
     });
 
     test("covers what MLflow's proxied artifact store does, including multipart uploads", () => {
@@ -30,6 +34,78 @@ describe("artifactAccessPolicy", () => {
 
     test.each([["*"], ["arn:aws:s3:::*"], ["mlflow-artifacts"], ["arn:aws:s3:::mlflow-artifacts/*"]])("refuses %p as a bucket ARN", arn => {
         expect(() => artifactAccessPolicy(arn)).toThrow(/needs a bucket ARN/);
+    });
+});
+
+/**
+ * The IAM evaluation order (an explicit Deny wins, else any Allow, else implicit deny) with the
+ * condition operators the policies use; an absent key fails StringLike and passes StringNotLike
+ * (IAM User Guide, "Condition operators"). MinIO and RGW are run for real in e2e.
+ */
+function evaluate(policy: PolicyDocument, action: string, resource: string, context: Record<string, string> = {}): "allow" | "deny" {
+    const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split("*").map(p => p.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&")).join(".*")}$`).test(value);
+    const holds = (condition: Record<string, Record<string, string[]>> = {}) => Object.entries(condition).every(([op, keys]) =>
+        Object.entries(keys).every(([key, patterns]) => {
+            const value = context[key];
+            const like = value !== undefined && patterns.some(p => glob(p, value));
+            if (op === "StringLike") return like;
+            if (op === "StringNotLike") return !like;
+            throw new Error(`operator ${op} is not modelled here`);
+        }));
+    const matching = policy.Statement.filter(s => s.Action.includes(action) && s.Resource.some(r => glob(r, resource)) && holds(s.Condition));
+    if (matching.some(s => s.Effect === "Deny")) return "deny";
+    return matching.some(s => s.Effect === "Allow") ? "allow" : "deny";
+}
+
+describe("the server at / cannot reach any project's artifacts", () => {
+    const bucket = "arn:aws:s3:::mlflow-artifacts";
+    const root = artifactAccessPolicy(bucket);
+    const objectActions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+    // Legal names of every shape: shortest, longest, hyphens, digits.
+    const names = ["ab", "zq-7", "zqx7", "alpha", "x".repeat(PROJECT_NAME_MAX), "a-b-c-1"];
+
+    test("every project prefix lies under the denied root", () => {
+        for (const n of names) expect(projectNames(n).artifactPrefix.startsWith(PROJECTS_ROOT)).toBe(true);
+    });
+
+    test.each(objectActions)("%s on any project's key is denied", action => {
+        for (const n of names) {
+            const prefix = projectNames(n).artifactPrefix;
+            for (const key of [`${prefix}model.pkl`, `${prefix}1/run-id/artifacts/model/python_model.pkl`]) {
+                expect([n, evaluate(root, action, `${bucket}/${key}`)]).toEqual([n, "deny"]);
+            }
+            // The project's own identity keeps its prefix: the Deny is in `/`'s policy only.
+            expect(evaluate(artifactAccessPolicy(bucket, prefix), action, `${bucket}/${prefix}x`)).toBe("allow");
+        }
+    });
+
+    test.each(objectActions)("%s on `/`'s own keys at the bucket root still works (upgraded stacks keep theirs)", action => {
+        for (const key of ["0/abc/artifacts/model.pkl", "1/models/m-1/artifacts/MLmodel", "projectsx/a", "projects", "x/projects/a"]) {
+            expect([key, evaluate(root, action, `${bucket}/${key}`)]).toEqual([key, "allow"]);
+        }
+    });
+
+    test.each([["s3:ListBucket"], ["s3:ListBucketMultipartUploads"]])("%s is refused under projects/ and works elsewhere", action => {
+        for (const prefix of ["projects/", ...names.map(n => projectNames(n).artifactPrefix), "projects/alpha/1/"]) {
+            expect([prefix, evaluate(root, action, bucket, { "s3:prefix": prefix })]).toEqual([prefix, "deny"]);
+        }
+        for (const prefix of ["", "0/", "1/abc/artifacts/", "projectsx/"]) {
+            expect([prefix, evaluate(root, action, bucket, { "s3:prefix": prefix })]).toEqual([prefix, "allow"]);
+        }
+        expect(evaluate(root, action, bucket)).toBe("allow");
+    });
+
+    test("the listing condition has one pattern: RGW reads several in StringNotLike as 'any does not match'", () => {
+        const listing = root.Statement.filter(s => s.Action.includes("s3:ListBucket"));
+        expect(listing.map(s => s.Condition)).toEqual([{ StringNotLike: { "s3:prefix": ["projects/*"] } }]);
+    });
+
+    test("a project's identity still cannot reach `/`'s keys or a neighbour's", () => {
+        const alpha = artifactAccessPolicy(bucket, "projects/alpha/");
+        for (const key of ["0/abc/artifacts/model.pkl", "projects/beta/x", "projects/alphabet/x"]) {
+            expect([key, evaluate(alpha, "s3:GetObject", `${bucket}/${key}`)]).toEqual([key, "deny"]);
+        }
+        expect(evaluate(alpha, "s3:ListBucket", bucket, { "s3:prefix": "projects/" })).toBe("deny");
     });
 });
 

@@ -16,22 +16,44 @@ export const BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:List
 /** Object-level actions: read, write, delete (mlflow gc, run deletion) and multipart uploads of large artifacts. */
 export const OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
+/** Where every project's prefix lives (render/projects.ts: `projects/<name>/`). */
+export const PROJECTS_ROOT = "projects/";
+
 /**
  * Least privilege on one bucket: no s3:*, no "*" resource. With `prefix` (a project's
  * `projects/<name>/`), objects under that prefix only, and listings only of keys under it
  * (the s3:prefix condition key, which AWS IAM and MinIO evaluate on ListBucket and
- * ListBucketMultipartUploads).
+ * ListBucketMultipartUploads). Without it (the server at `/`, whose artifacts sit at the
+ * bucket root), everything but PROJECTS_ROOT: see rootAccessPolicy.
  */
 export function artifactAccessPolicy(bucketArn: string, prefix?: string): PolicyDocument {
     if (!/^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$/.test(bucketArn)) {
         throw new Error(`artifactAccessPolicy needs a bucket ARN, got ${JSON.stringify(bucketArn)}`);
     }
-    if (prefix !== undefined) return prefixAccessPolicy(bucketArn, prefix);
+    return prefix === undefined ? rootAccessPolicy(bucketArn) : prefixAccessPolicy(bucketArn, prefix);
+}
+
+/**
+ * `/` keeps the bucket root, where its existing artifacts are (moving it to a prefix of its own
+ * would strand them), and is kept out of the projects by an explicit Deny on their objects,
+ * which wins over any Allow. Listings under PROJECTS_ROOT are simply not allowed (StringNotLike
+ * on s3:prefix) rather than denied: moto evaluates no condition operator but StringEquals and
+ * would apply a conditional Deny to every listing. One pattern only: Ceph RGW 16.2 reads a
+ * multi-valued StringNotLike as "some pattern does not match". A listing whose prefix stops
+ * short of PROJECTS_ROOT, without delimiter, still shows project key names, never content.
+ */
+function rootAccessPolicy(bucketArn: string): PolicyDocument {
+    const listed = ["s3:ListBucket", "s3:ListBucketMultipartUploads"];
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "ArtifactBucket", Effect: "Allow", Action: BUCKET_ACTIONS, Resource: [bucketArn] },
+            { Sid: "ArtifactBucketLocation", Effect: "Allow", Action: BUCKET_ACTIONS.filter(a => !listed.includes(a)), Resource: [bucketArn] },
+            {
+                Sid: "ArtifactListingOutsideProjects", Effect: "Allow", Action: listed, Resource: [bucketArn],
+                Condition: { StringNotLike: { "s3:prefix": [`${PROJECTS_ROOT}*`] } },
+            },
             { Sid: "ArtifactObjects", Effect: "Allow", Action: OBJECT_ACTIONS, Resource: [`${bucketArn}/*`] },
+            { Sid: "DenyProjectObjects", Effect: "Deny", Action: OBJECT_ACTIONS, Resource: [`${bucketArn}/${PROJECTS_ROOT}*`] },
         ],
     };
 }

@@ -120,8 +120,9 @@ describe("artifactAccessPolicy with a project prefix", () => {
         ]);
     });
 
-    test("without a prefix: the bucket-wide policy as before", () => {
-        expect(artifactAccessPolicy("arn:aws:s3:::b-1").Statement.map(s => s.Sid)).toEqual(["ArtifactBucket", "ArtifactObjects"]);
+    test("without a prefix: the bucket except projects/ (the server at `/`)", () => {
+        expect(artifactAccessPolicy("arn:aws:s3:::b-1").Statement.map(s => s.Sid))
+            .toEqual(["ArtifactBucketLocation", "ArtifactListingOutsideProjects", "ArtifactObjects", "DenyProjectObjects"]);
     });
 
     test.each(["projects/alpha", "/projects/alpha/", "projects/*/", "", "projects/../"])("refuses prefix %p", prefix => {
