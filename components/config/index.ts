@@ -187,9 +187,10 @@ function readTasks(r: Reader): TaskSettings {
     const minTasks = r.integer("minTasks");
     const maxTasks = r.integer("maxTasks");
     const desiredCount = r.integer("desiredCount", minTasks);
+    // A desired count is judged only against a valid range; its fix is the nearest count inside it.
     if (minTasks > maxTasks) r.fail("minTasks", String(minTasks), `must not exceed maxTasks (${maxTasks})`, "1");
-    if (desiredCount < minTasks || desiredCount > maxTasks) {
-        r.fail("desiredCount", String(desiredCount), `must be between minTasks (${minTasks}) and maxTasks (${maxTasks})`, String(minTasks));
+    else if (desiredCount < minTasks || desiredCount > maxTasks) {
+        r.fail("desiredCount", String(desiredCount), `must be between minTasks (${minTasks}) and maxTasks (${maxTasks})`, String(desiredCount < minTasks ? minTasks : maxTasks));
     }
     return { taskCpu, taskMemory, taskArchitecture, desiredCount, minTasks, maxTasks };
 }
