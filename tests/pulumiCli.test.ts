@@ -55,6 +55,13 @@ describe("the port of the CLI's rules reproduces the CLI's own tests (pkg/worksp
     test("a declared secret's default is merged as plaintext and refused (why our secrets stay undeclared)", () => {
         expect(run(p("  pw:\n    type: string\n    secret: true\n    default: \"\""), "")).toThrow("must be encrypted as it's secret");
     });
+    test("Project.Validate and the project schema refuse what they refuse", () => {
+        expect(() => validateProject(p("  a:\n    type: array"))).toThrow("does not specify the underlying type via the 'items' attribute");
+        expect(() => validateProject(p("  a:\n    type: integer\n    default: x"))).toThrow("is not of the expected type 'integer'");
+        expect(() => validateProject(p("  a:\n    type: list"))).toThrow("value must be one of");
+        expect(() => validateProject(p("  a:\n    type: string\n    required: true"))).toThrow("'required' not allowed");
+        expect(() => validateProject(p("  a:\n    type: string\n    default: x\n    value: y"))).toThrow("cannot have both");
+    });
     test("a JSON text set without --path stays a string, and a declared array refuses it", () => {
         const proj = p("  names:\n    type: array\n    items:\n      type: string\n    default: []");
         const stack = loadStack("");

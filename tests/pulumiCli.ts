@@ -1,6 +1,7 @@
 // What the Pulumi CLI does with Pulumi.yaml and a stack's config before the program's first line,
 // which Pulumi mocks skip. Ported from pulumi/pulumi (read at the 2026-08 main):
 //  - sdk/go/common/workspace/project.go: Project.Validate, ValidateConfigValue, InferFullTypeName;
+//    project.json (the project schema): configTypeDeclaration's fields and simpleConfigType;
 //  - pkg/workspace/config.go (formerly sdk/go/common/workspace): ValidateStackConfigAndApplyProjectConfig
 //    = mergeConfig + validateStackConfigValues + validateStackConfigValue;
 //  - pkg/cmd/pulumi/config/config.go: `config set` (--path, --secret, --type), `config rm`, looksLikeSecret's
@@ -77,9 +78,15 @@ export function validateConfigValue(type: string, items: ProjectConfigType["item
     }
 }
 
-/** Project.Validate's config rules. */
+const DECLARATION_FIELDS = ["type", "items", "description", "secret", "default", "value"];
+const SIMPLE_TYPES = ["string", "integer", "boolean", "array", "object"];
+
+/** Project.Validate's config rules, after the project schema's (project.json: configTypeDeclaration). */
 export function validateProject(project: Project): void {
     for (const [key, t] of Object.entries(project.config)) {
+        const extra = Object.keys(t).filter(f => !DECLARATION_FIELDS.includes(f));
+        if (extra.length > 0) throw new Error(`#/config/${key}: additionalProperties '${extra.join("', '")}' not allowed`);
+        if (t.type !== undefined && !SIMPLE_TYPES.includes(t.type)) throw new Error(`#/config/${key}/type: value must be one of ${SIMPLE_TYPES.join(", ")}`);
         if (t.default !== undefined && t.value !== undefined) throw new Error(`project config '${key}' cannot have both a 'default' and 'value' attribute`);
         if (!isNamespacedByProject(project.name, key)) {
             if (t.type !== undefined || t.default !== undefined || t.value === undefined) throw new Error(`Configuration key '${key}' is not namespaced by the project`);
