@@ -18,7 +18,8 @@ const project = loadProject(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf
 /** The problems the program reports for what the CLI passes it (none: []). */
 function programProblems(merged: StackConfig): string[] {
     try {
-        parseConfig(programConfig(project, merged), merged.get("aws:region")?.text);
+        const secretKeys = [...merged].filter(([, v]) => v.secure).map(([k]) => k);
+        parseConfig(programConfig(project, merged), merged.get("aws:region")?.text, secretKeys);
         return [];
     } catch (e) {
         if (e instanceof ConfigError) return e.problems;
@@ -244,6 +245,16 @@ function badStack(values: Record<string, string | string[]>): StackConfig {
     }
     return stack;
 }
+
+test("a password the CLI passed in plaintext is refused, with the --secret fix; encrypted it is read", () => {
+    const stack = loadStack("");
+    applyConfigCommand(project, stack, parseConfigCommand(shellWords("pulumi config set password correct-horse-battery")));
+    expect(programProblems(validateStackConfigAndApplyProjectConfig("dev", project, stack))).toEqual([
+        expect.stringMatching(/^mlflow-platform:password = \(value hidden\) is invalid: must be stored encrypted .*Fix: pulumi config set --secret password /),
+    ]);
+    applyConfigCommand(project, stack, parseConfigCommand(shellWords("pulumi config set --secret password correct-horse-battery")));
+    expect(programProblems(validateStackConfigAndApplyProjectConfig("dev", project, stack))).toEqual([]);
+});
 
 describe("the Fix of every config error", () => {
     test.each(BAD)("%s: each problem's Fix is accepted by the CLI and clears that problem", (_, values) => {

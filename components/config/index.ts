@@ -276,9 +276,24 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     };
 }
 
-export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig {
+/**
+ * The secret keys are not declared in Pulumi.yaml (a declared secret cannot be optional), so the
+ * CLI does not refuse them in plaintext: the program does, from the keys the CLI passed encrypted.
+ */
+function checkEncrypted(r: Reader, secretKeys: readonly string[] | undefined): void {
+    if (secretKeys === undefined) return;
+    for (const key of ["password", "aiGatewayKekPassphrase"] as const) {
+        if (r.has(key) && !secretKeys.includes(`${PROJECT}:${key}`)) {
+            r.fail(key, undefined, "must be stored encrypted (set with --secret), not in plaintext in the stack file", CONFIG_SCHEMA[key].example);
+        }
+    }
+}
+
+/** `secretKeys`: the keys the CLI passed encrypted (undefined when unknown, as under test mocks). */
+export function parseConfig(raw: RawConfig, awsRegion?: string, secretKeys?: readonly string[]): PlatformConfig {
     const r = new Reader(raw);
     const target = r.oneOf<Target>("target");
+    checkEncrypted(r, secretKeys);
     const common = readCommon(r, target);
     return target === "local" ? readLocal(r, common) : readAws(r, common, awsRegion);
 }
@@ -292,5 +307,7 @@ export function loadConfig(): PlatformConfig {
     const cfg = new pulumi.Config(PROJECT);
     const raw: Record<string, string | undefined> = {};
     for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
-    return parseConfig(raw, new pulumi.Config("aws").get("region"));
+    // The language host lists the keys it passed encrypted (PULUMI_CONFIG_SECRET_KEYS, JSON).
+    const secretKeys = process.env.PULUMI_CONFIG_SECRET_KEYS;
+    return parseConfig(raw, new pulumi.Config("aws").get("region"), secretKeys === undefined ? undefined : JSON.parse(secretKeys) as string[]);
 }
