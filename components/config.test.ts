@@ -193,7 +193,7 @@ describe("servedModels (issue 12)", () => {
 
     test.each<[string, RawConfig, RegExp]>([
         ["a name with a space", { servedModels: '["my model"]' },
-            /mlflow-platform:servedModels = "my model" is invalid: must be "name" or "name@alias".*Fix: pulumi config set servedModels --path 'servedModels\[0\]' churn@champion/],
+            /mlflow-platform:servedModels = "my model" is invalid: must be "name" or "name@alias".*Fix: pulumi config rm servedModels && pulumi config set --path 'servedModels\[0\]' churn@champion/],
         ["a reserved alias", { servedModels: '["churn@latest"]' }, /servedModels = "churn@latest" is invalid: .*other than latest or v<number>/],
         ["the same model twice", { servedModels: '["churn","churn@challenger"]' }, /servedModels = "churn" is invalid: must name each model once/],
         ["names equal once lower-cased", { servedModels: '["Churn","churn"]' }, /servedModels = "churn" is invalid: must name each model once/],

@@ -89,7 +89,8 @@ function readServing(r: Reader): ServingSettings | undefined {
     const slugs = models.map(m => modelSlug(m.name));
     const twice = models.filter((m, i) => slugs.indexOf(slugs[i]) !== i).map(m => m.name);
     if (twice.length > 0) {
-        r.fail("servedModels", twice.join(","), "must name each model once (names are compared lower-cased, with '.' and '_' as '-'): one model has one alias served", "churn@champion");
+        r.failList("servedModels", twice.join(","), "must name each model once (names are compared lower-cased, with '.' and '_' as '-'): one model has one alias served",
+            entries.filter((_, i) => slugs.indexOf(slugs[i]) === i));
     }
     return { models, workers, pollSeconds };
 }
@@ -144,14 +145,17 @@ function readAurora(r: Reader, backend: BackendEngine): AuroraSettings {
     };
 }
 
+const EXAMPLE_SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"];
+
 /** All three of vpcId, publicSubnetIds and privateSubnetIds, or none (a new VPC). */
 function readExistingVpc(r: Reader): AwsSettings["existingVpc"] {
     const vpcKeys = ["vpcId", "publicSubnetIds", "privateSubnetIds"];
     const givenVpcKeys = vpcKeys.filter(k => r.has(k));
     if (givenVpcKeys.length > 0 && givenVpcKeys.length < vpcKeys.length) {
         for (const missing of vpcKeys.filter(k => !r.has(k))) {
-            r.fail(missing, undefined, `must be set when ${givenVpcKeys.join(" and ")} ${givenVpcKeys.length > 1 ? "are" : "is"} set (an existing VPC needs vpcId, publicSubnetIds and privateSubnetIds)`,
-                missing === "vpcId" ? "vpc-0123456789abcdef0" : `--path '${missing}[0]' subnet-0123456789abcdef0`);
+            const allowed = `must be set when ${givenVpcKeys.join(" and ")} ${givenVpcKeys.length > 1 ? "are" : "is"} set (an existing VPC needs vpcId, publicSubnetIds and privateSubnetIds)`;
+            if (missing === "vpcId") r.fail(missing, undefined, allowed, "vpc-0123456789abcdef0");
+            else r.failList(missing as "publicSubnetIds" | "privateSubnetIds", undefined, allowed, EXAMPLE_SUBNETS);
         }
         return undefined;
     }
@@ -161,7 +165,7 @@ function readExistingVpc(r: Reader): AwsSettings["existingVpc"] {
     const publicSubnetIds = r.list("publicSubnetIds", [], isSubnet, "must be subnet ids such as subnet-0123456789abcdef0", "subnet-0123456789abcdef0");
     const privateSubnetIds = r.list("privateSubnetIds", [], isSubnet, "must be subnet ids such as subnet-0123456789abcdef0", "subnet-0123456789abcdef0");
     for (const [key, ids] of [["publicSubnetIds", publicSubnetIds], ["privateSubnetIds", privateSubnetIds]] as const) {
-        if (ids.length < 2) r.fail(key, JSON.stringify(ids), "must list at least two subnets in different availability zones", `--path '${key}[1]' subnet-0123456789abcdef1`);
+        if (ids.length < 2) r.failList(key, JSON.stringify(ids), "must list at least two subnets in different availability zones", [...ids, ...EXAMPLE_SUBNETS].slice(0, 2));
     }
     return { vpcId, publicSubnetIds, privateSubnetIds };
 }
@@ -183,9 +187,10 @@ function readTasks(r: Reader): TaskSettings {
     const minTasks = r.integer("minTasks");
     const maxTasks = r.integer("maxTasks");
     const desiredCount = r.integer("desiredCount", minTasks);
+    // A desired count is judged only against a valid range; its fix is the nearest count inside it.
     if (minTasks > maxTasks) r.fail("minTasks", String(minTasks), `must not exceed maxTasks (${maxTasks})`, "1");
-    if (desiredCount < minTasks || desiredCount > maxTasks) {
-        r.fail("desiredCount", String(desiredCount), `must be between minTasks (${minTasks}) and maxTasks (${maxTasks})`, String(minTasks));
+    else if (desiredCount < minTasks || desiredCount > maxTasks) {
+        r.fail("desiredCount", String(desiredCount), `must be between minTasks (${minTasks}) and maxTasks (${maxTasks})`, String(desiredCount < minTasks ? minTasks : maxTasks));
     }
     return { taskCpu, taskMemory, taskArchitecture, desiredCount, minTasks, maxTasks };
 }
@@ -198,8 +203,7 @@ function checkLocalConnections(r: Reader, common: Common): void {
     if (workers !== undefined) return;
     // Every project is one more server with the same workers on the same database container.
     projectsBudgetProblem(common.mlflowWorkers, 1, 1, common.projects.length, LOCAL_MAX_CONNECTIONS[common.backend], limitName)
-        ?.forEach(([key, value, allowed, fitting]) => r.fail(key, value, allowed,
-            `'${JSON.stringify(common.projects.slice(0, Number(fitting)).map(projectEntry))}'`));
+        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, allowed, common.projects.slice(0, Number(fitting)).map(projectEntry)));
 }
 
 /**
@@ -208,8 +212,8 @@ function checkLocalConnections(r: Reader, common: Common): void {
  */
 function checkAwsProjectPriorities(r: Reader, common: Common): void {
     for (const [a, b, priority] of projectPriorityCollisions(common.projects.map(p => p.name))) {
-        r.fail("projects", b, `shares load balancer rule priority ${priority} with project ${a} (priorities derive from names so that no other project's rule moves): rename one of them`,
-            `'${JSON.stringify(common.projects.filter(p => p.name !== b).map(projectEntry))}'`);
+        r.failList("projects", b, `shares load balancer rule priority ${priority} with project ${a} (priorities derive from names so that no other project's rule moves): rename one of them`,
+            common.projects.filter(p => p.name !== b).map(projectEntry));
     }
 }
 
@@ -228,8 +232,8 @@ function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSetting
     workers?.forEach(p => r.fail(...p));
     if (workers !== undefined) return;
     projectsBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, common.projects.length, limit, limitName)
-        ?.forEach(([key, value, allowed, fitting]) => r.fail(key, value, `${allowed}, or raise dbMaxCapacity or lower maxTasks`,
-            `'${JSON.stringify(common.projects.slice(0, Number(fitting)).map(projectEntry))}'`));
+        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, `${allowed}, or raise dbMaxCapacity or lower maxTasks`,
+            common.projects.slice(0, Number(fitting)).map(projectEntry)));
 }
 
 function readRegion(r: Reader, awsRegion: string | undefined): string {
@@ -244,7 +248,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     const region = readRegion(r, awsRegion);
     const serving = readServing(r);
     const aurora = readAurora(r, common.backend);
-    const ingressCidrs = r.list("ingressCidrs", ["0.0.0.0/0"], isValidCidr, "must be IPv4 CIDR blocks such as 203.0.113.0/24", "203.0.113.0/24");
+    const ingressCidrs = r.list("ingressCidrs", [...CONFIG_SCHEMA.ingressCidrs.default], isValidCidr, "must be IPv4 CIDR blocks such as 203.0.113.0/24", "203.0.113.0/24");
     const certificateArn = r.optionalString("certificateArn");
     const domainName = r.optionalString("domainName");
     const existingVpc = readExistingVpc(r);
@@ -272,9 +276,24 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     };
 }
 
-export function parseConfig(raw: RawConfig, awsRegion?: string): PlatformConfig {
+/**
+ * The secret keys are not declared in Pulumi.yaml (a declared secret cannot be optional), so the
+ * CLI does not refuse them in plaintext: the program does, from the keys the CLI passed encrypted.
+ */
+function checkEncrypted(r: Reader, secretKeys: readonly string[] | undefined): void {
+    if (secretKeys === undefined) return;
+    for (const key of ["password", "aiGatewayKekPassphrase"] as const) {
+        if (r.has(key) && !secretKeys.includes(`${PROJECT}:${key}`)) {
+            r.fail(key, undefined, "must be stored encrypted (set with --secret), not in plaintext in the stack file", CONFIG_SCHEMA[key].example);
+        }
+    }
+}
+
+/** `secretKeys`: the keys the CLI passed encrypted (undefined when unknown, as under test mocks). */
+export function parseConfig(raw: RawConfig, awsRegion?: string, secretKeys?: readonly string[]): PlatformConfig {
     const r = new Reader(raw);
     const target = r.oneOf<Target>("target");
+    checkEncrypted(r, secretKeys);
     const common = readCommon(r, target);
     return target === "local" ? readLocal(r, common) : readAws(r, common, awsRegion);
 }
@@ -288,5 +307,7 @@ export function loadConfig(): PlatformConfig {
     const cfg = new pulumi.Config(PROJECT);
     const raw: Record<string, string | undefined> = {};
     for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
-    return parseConfig(raw, new pulumi.Config("aws").get("region"));
+    // The language host lists the keys it passed encrypted (PULUMI_CONFIG_SECRET_KEYS, JSON).
+    const secretKeys = process.env.PULUMI_CONFIG_SECRET_KEYS;
+    return parseConfig(raw, new pulumi.Config("aws").get("region"), secretKeys === undefined ? undefined : JSON.parse(secretKeys) as string[]);
 }

@@ -29,8 +29,8 @@ describe("projects", () => {
 
     test.each<[string, RawConfig, RegExp]>([
         ["duplicate", { projects: '["team-a","team-a:bob"]' },
-            /^mlflow-platform:projects = "team-a:bob" is invalid: names project team-a twice: each project needs its own name\. Fix: pulumi config set projects '\["team-a","team-b:alice"\]'$/],
-        ["uppercase", { projects: '["Team"]' }, /^mlflow-platform:projects = "Team" is invalid: entry name "Team" must be 2-24 lowercase letters.*URL path, an S3 prefix.*database and user name\)\. Fix: pulumi config set projects/],
+            /^mlflow-platform:projects = "team-a:bob" is invalid: names project team-a twice: each project needs its own name\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' team-a && pulumi config set --path 'projects\[1\]' team-b:alice$/],
+        ["uppercase", { projects: '["Team"]' }, /^mlflow-platform:projects = "Team" is invalid: entry name "Team" must be 2-24 lowercase letters.*URL path, an S3 prefix.*database and user name\)\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' /],
         ["underscore (not a URL/prefix/container name we accept)", { projects: '["team_a"]' }, /projects = "team_a" is invalid: entry name "team_a" must be/],
         ["slash", { projects: '["a/b"]' }, /projects = "a\/b" is invalid/],
         ["too long for a MySQL user", { projects: JSON.stringify(["x".repeat(25)]) }, /must be 2-24/],
@@ -44,13 +44,13 @@ describe("projects", () => {
         ["two colons", { projects: '["ab:c:d"]' }, /projects = "ab:c:d" is invalid: entry user/],
         ["not strings", { projects: '[{"name":"ab"}]' }, /projects = "\[\{\\"name\\":\\"ab\\"\}\]" is invalid: must be a list of strings/],
         ["more projects than the mysql container's connections", { projects: '["p1","p2","p3","p4","p5"]' },
-            /^mlflow-platform:projects = "5 projects" is invalid: must fit the mysql container's max_connections: 6 servers \(the one at \/ and 5 projects\) x 24 connections each = 144, but the database allows 151 \(141 after 10 reserved\); at most 4 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3\. Fix: pulumi config set projects '\["p1","p2","p3","p4"\]'$/],
+            /^mlflow-platform:projects = "5 projects" is invalid: must fit the mysql container's max_connections: 6 servers \(the one at \/ and 5 projects\) x 24 connections each = 144, but the database allows 151 \(141 after 10 reserved\); at most 4 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && pulumi config set --path 'projects\[1\]' p2 && pulumi config set --path 'projects\[2\]' p3 && pulumi config set --path 'projects\[3\]' p4$/],
         ["postgres: 3 projects at 4 workers do not fit", { backend: "postgres", projects: '["p1","p2:u","p3"]' },
-            /projects = "3 projects" is invalid: .*at most 2 projects fit.*Fix: pulumi config set projects '\["p1","p2:u"\]'$/],
+            /projects = "3 projects" is invalid: .*at most 2 projects fit.*Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && pulumi config set --path 'projects\[1\]' p2:u$/],
         ["aws: every project's service counts at maxTasks against Aurora's connections", { ...AWS, projects: '["p0","p1:u","p2"]' },
-            /^mlflow-platform:projects = "3 projects" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: 4 servers \(the one at \/ and 3 projects\) x 36 connections each = 144, but the database allows 90 \(80 after 10 reserved\); at most 1 projects fit with mlflowWorkers 1, or raise dbMaxCapacity or lower maxTasks\. Fix: pulumi config set projects '\["p0"\]'$/],
+            /^mlflow-platform:projects = "3 projects" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: 4 servers \(the one at \/ and 3 projects\) x 36 connections each = 144, but the database allows 90 \(80 after 10 reserved\); at most 1 projects fit with mlflowWorkers 1, or raise dbMaxCapacity or lower maxTasks\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p0$/],
         ["aws: names whose listener rule priorities collide (abx, ama: 28902)", { ...AWS, projects: '["abx","ama:bob"]', dbMaxCapacity: "16" },
-            /^mlflow-platform:projects = "ama" is invalid: shares load balancer rule priority 28902 with project abx .*rename one of them\. Fix: pulumi config set projects '\["abx"\]'$/],
+            /^mlflow-platform:projects = "ama" is invalid: shares load balancer rule priority 28902 with project abx .*rename one of them\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' abx$/],
     ])("%s", (_, raw, expected) => {
         const problems = problemsOf(raw, "eu-west-1");
         expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));

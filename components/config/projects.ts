@@ -4,7 +4,7 @@ import { isValidUsername, projectNameProblem } from "./checks";
 import type { Reader } from "./reader";
 import type { ProjectConfig } from "./types";
 
-const EXAMPLE = `'["team-a","team-b:alice"]'`;
+const EXAMPLE = ["team-a", "team-b:alice"];
 
 function parseEntries(r: Reader, text: string): string[] | undefined {
     let parsed: unknown;
@@ -14,7 +14,7 @@ function parseEntries(r: Reader, text: string): string[] | undefined {
         parsed = text.split(",").map(s => s.trim()).filter(s => s !== "");
     }
     if (!Array.isArray(parsed) || parsed.some(v => typeof v !== "string")) {
-        r.fail("projects", text, "must be a list of strings `name` or `name:username`", EXAMPLE);
+        r.failList("projects", text, "must be a list of strings `name` or `name:username`", EXAMPLE);
         return undefined;
     }
     return parsed as string[];
@@ -25,11 +25,11 @@ function parseEntry(r: Reader, entry: string): ProjectConfig | undefined {
     const [name, username, ...rest] = entry.split(":");
     const problem = projectNameProblem(name);
     if (problem !== undefined) {
-        r.fail("projects", entry, `entry name ${JSON.stringify(name)} ${problem}`, EXAMPLE);
+        r.failList("projects", entry, `entry name ${JSON.stringify(name)} ${problem}`, EXAMPLE);
         return undefined;
     }
     if (rest.length > 0 || (username !== undefined && !isValidUsername(username))) {
-        r.fail("projects", entry, "entry user must be 1-64 characters of letters, digits, '.', '_', '@' or '-' after one ':'", EXAMPLE);
+        r.failList("projects", entry, "entry user must be 1-64 characters of letters, digits, '.', '_', '@' or '-' after one ':'", EXAMPLE);
         return undefined;
     }
     return { name, username: username ?? name };
@@ -45,7 +45,7 @@ export function readProjects(r: Reader): ProjectConfig[] {
         const p = parseEntry(r, entry);
         if (p === undefined) continue;
         if (out.some(o => o.name === p.name)) {
-            r.fail("projects", entry, `names project ${p.name} twice: each project needs its own name`, EXAMPLE);
+            r.failList("projects", entry, `names project ${p.name} twice: each project needs its own name`, EXAMPLE);
             continue;
         }
         out.push(p);

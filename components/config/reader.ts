@@ -3,7 +3,7 @@
 // gives the `pulumi config set` that fixes it.
 import { CONFIG_SCHEMA, ConfigKey, KeySpec, KeysOfType, PROJECT, StringSpec } from "./schema";
 
-/** Raw config as Pulumi stores it: every value a string (arrays as JSON), keyed without the project prefix. */
+/** Raw config as the CLI passes it: every value a string (lists as JSON), keyed without the project prefix. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends Error {
@@ -23,9 +23,10 @@ export class Reader {
     readonly problems: string[] = [];
     constructor(private readonly values: RawConfig) {}
 
+    /** Unset, empty, and an empty list (a declared `default: []` reaches the program as "[]") are all "not given". */
     has(key: string): boolean {
         const v = this.values[key];
-        return v !== undefined && v !== "";
+        return v !== undefined && v !== "" && v.trim() !== "[]";
     }
 
     /** The raw text of a key (check `has` first). */
@@ -33,13 +34,21 @@ export class Reader {
         return this.values[key] ?? "";
     }
 
+    /** A problem with a scalar key; the fix sets `example`. For list keys, use failList. */
     fail(key: string, value: string | undefined, allowed: string, example: string): void {
         const secret = key in CONFIG_SCHEMA && (CONFIG_SCHEMA[key as ConfigKey] as KeySpec & { secret?: boolean }).secret === true;
-        const shown = secret ? "(value hidden)" : JSON.stringify(value);
         const secretFlag = secret ? "--secret " : "";
-        this.problems.push(
-            `${PROJECT}:${key} = ${shown} is invalid: ${allowed}. Fix: pulumi config set ${secretFlag}${key} ${example}`,
-        );
+        this.problem(key, value, allowed, `pulumi config set ${secretFlag}${key} ${example}`, secret);
+    }
+
+    /** A problem with a list key; the fix replaces the whole list with `entries`. */
+    failList(key: KeysOfType<"array">, value: string | undefined, allowed: string, entries: readonly string[]): void {
+        this.problem(key, value, allowed, listCommand(key, entries), false);
+    }
+
+    private problem(key: string, value: string | undefined, allowed: string, fix: string, secret: boolean): void {
+        const shown = secret ? "(value hidden)" : JSON.stringify(value);
+        this.problems.push(`${PROJECT}:${key} = ${shown} is invalid: ${allowed}. Fix: ${fix}`);
     }
 
     /** A string key with the schema's default, or `fallback` when the default depends on other keys. */
@@ -112,13 +121,29 @@ export class Reader {
             parsed = text.split(",").map(s => s.trim()).filter(s => s !== "");
         }
         if (!Array.isArray(parsed) || parsed.some(v => typeof v !== "string")) {
-            this.fail(key, text, `must be a list of strings`, `--path '${key}[0]' ${example}`);
+            this.failList(key, text, `must be a list of strings`, [example]);
             return fallback;
         }
         const bad = (parsed as string[]).filter(v => !check(v));
         if (bad.length > 0) {
-            this.fail(key, bad.join(","), allowed, `--path '${key}[0]' ${example}`);
+            const good = (parsed as string[]).filter(v => check(v));
+            this.failList(key, bad.join(","), allowed, good.length > 0 ? good : [example]);
         }
         return parsed as string[];
     }
+}
+
+/** A shell word: plain when it has no character the shell treats specially, else single-quoted. */
+function shellWord(text: string): string {
+    return /^[A-Za-z0-9_./:@=,+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The commands that make a list key hold exactly `entries`: the CLI stores a list only when set
+ * element by element with --path (a JSON text given to plain `config set` stays a string, which a
+ * declared array refuses).
+ */
+export function listCommand(key: string, entries: readonly string[]): string {
+    const sets = entries.map((entry, i) => `pulumi config set --path '${key}[${i}]' ${shellWord(entry)}`);
+    return [`pulumi config rm ${key}`, ...sets].join(" && ");
 }

@@ -30,7 +30,7 @@ export interface IntegerSpec {
     readonly type: "integer";
     readonly scope: Scope;
     readonly description: string;
-    /** Undefined when the default depends on another key (see the description). */
+    /** Undefined when the default depends on other keys (see the description). */
     readonly default?: number;
     readonly min: number;
     readonly max: number;
@@ -51,11 +51,12 @@ export interface BooleanSpec {
     readonly description: string;
     readonly default: boolean;
 }
-/** A list of strings; its default depends on the target, so Pulumi.yaml declares none. */
+/** A list of strings; no default when it depends on other keys (see the description). */
 export interface ArraySpec {
     readonly type: "array";
     readonly scope: Scope;
     readonly description: string;
+    readonly default?: readonly string[];
 }
 export type KeySpec = StringSpec | ChoiceSpec | IntegerSpec | SteppedSpec | BooleanSpec | ArraySpec;
 
@@ -94,7 +95,7 @@ export const CONFIG_SCHEMA = {
     allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added." },
     mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md)." },
     projects: {
-        type: "array", scope: "both",
+        type: "array", scope: "both", default: [],
         description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). On aws each project is its own ECS service, target group and listener rule (priority from the name), task role and Aurora database.",
     },
     retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
@@ -120,7 +121,7 @@ export const CONFIG_SCHEMA = {
     pythonImage: image("both", "python:3.12.11-slim-bookworm", "Base image of the MLflow image built from images/tracking-server."),
     // Issue 12: serve registered models behind the proxy (components/modelServer, render/serving.ts).
     servedModels: {
-        type: "array", scope: "both",
+        type: "array", scope: "both", default: [],
         description: "Registered models to serve over REST at /models/<name>/invocations behind the proxy's basic auth, each \"name\" or \"name@alias\" (alias default champion). Moving the alias is picked up within servingPollSeconds. Default none.",
     },
     servingWorkers: { type: "integer", scope: "both", default: 1, min: 1, max: 16, description: "Scoring-server (uvicorn) workers per served model." },
@@ -134,23 +135,23 @@ export const CONFIG_SCHEMA = {
     dbAutoPauseSeconds: { type: "integer", scope: "aws", default: 900, min: 300, max: 86400, description: "Idle seconds before Aurora pauses when dbMinCapacity is 0 (300-86400)." },
     dbBackupRetentionDays: { type: "integer", scope: "aws", default: 7, min: 1, max: 35, description: "Days of automated database backups (1-35)." },
     dbDeletionProtection: { type: "boolean", scope: "aws", default: true, description: "Refuse to delete the database cluster until this is turned off." },
-    ingressCidrs: { type: "array", scope: "aws", description: "IPv4 CIDR blocks allowed to reach the load balancer. Default 0.0.0.0/0 (basic auth still required)." },
+    ingressCidrs: { type: "array", scope: "aws", default: ["0.0.0.0/0"], description: "IPv4 CIDR blocks allowed to reach the load balancer. Default 0.0.0.0/0 (basic auth still required)." },
     certificateArn: {
-        type: "string", scope: "aws", check: v => ACM_ARN.test(v), example: "arn:aws:acm:eu-west-1:123456789012:certificate/<id>",
+        type: "string", scope: "aws", default: "", check: v => ACM_ARN.test(v), example: "arn:aws:acm:eu-west-1:123456789012:certificate/<id>",
         allowed: "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
         description: "ACM certificate ARN for HTTPS. Without it the load balancer serves plain HTTP (warned at preview).",
     },
     domainName: {
-        type: "string", scope: "aws", check: v => isValidHostPattern(v) && !v.includes(":") && !v.includes("*"),
+        type: "string", scope: "aws", default: "", check: v => isValidHostPattern(v) && !v.includes(":") && !v.includes("*"),
         allowed: "must be a DNS name such as mlflow.example.com", example: "mlflow.example.com",
         description: "DNS name clients use (you point it at the load balancer); added to MLflow's allowed hosts.",
     },
     vpcId: {
-        type: "string", scope: "aws", check: v => /^vpc-[0-9a-f]{8,17}$/.test(v), allowed: "must be a VPC id such as vpc-0123456789abcdef0", example: "vpc-0123456789abcdef0",
+        type: "string", scope: "aws", default: "", check: v => /^vpc-[0-9a-f]{8,17}$/.test(v), allowed: "must be a VPC id such as vpc-0123456789abcdef0", example: "vpc-0123456789abcdef0",
         description: "Existing VPC to deploy into; set with publicSubnetIds and privateSubnetIds, or leave all unset for a new VPC.",
     },
-    publicSubnetIds: { type: "array", scope: "aws", description: "Existing public subnets (2+ AZs) for the load balancer." },
-    privateSubnetIds: { type: "array", scope: "aws", description: "Existing private subnets (2+ AZs, with a route to ECR, S3, Logs and Secrets Manager) for tasks and database." },
+    publicSubnetIds: { type: "array", scope: "aws", default: [], description: "Existing public subnets (2+ AZs) for the load balancer." },
+    privateSubnetIds: { type: "array", scope: "aws", default: [], description: "Existing private subnets (2+ AZs, with a route to ECR, S3, Logs and Secrets Manager) for tasks and database." },
     // Task size from measured MLflow memory (docs/benchmarks.md): idles at <= $45/month (npm run cost).
     taskCpu: { type: "integer", scope: "aws", default: 512, min: 256, max: 16384, description: "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)." },
     taskMemory: { type: "integer", scope: "aws", default: 1024, min: 512, max: 122880, description: "Fargate task memory in MiB; must be valid for taskCpu." },

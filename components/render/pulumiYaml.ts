@@ -20,27 +20,58 @@ function describe(scope: Scope, description: string): string {
     return scope === "both" ? description : `[${scope}] ${description}`;
 }
 
-/** One key's declaration, as Pulumi reads it (type, items, secret, default, description). */
+/**
+ * The CLI refuses to run a stack that lacks a value for a declared key without a default, and
+ * checks a declared secret's default like a stack value (plaintext: refused). So only keys with
+ * a fixed default are declared; a key whose default depends on other keys, and every secret,
+ * stays undeclared (the program still reads and checks it).
+ */
+export function isDeclared(spec: KeySpec): boolean {
+    return "default" in spec && spec.default !== undefined && !(spec.type === "string" && spec.secret === true);
+}
+
+function renderDefault(spec: KeySpec): string {
+    const def = "default" in spec ? spec.default : undefined;
+    // Stepped numbers are strings in Pulumi.yaml (its integer type has no fractions).
+    if (spec.type === "number") return JSON.stringify(String(def));
+    if (Array.isArray(def)) return JSON.stringify(def);
+    return typeof def === "string" ? yamlString(def) : String(def);
+}
+
+/** One key's declaration, as Pulumi reads it (type, items, default, description). */
 function renderKey(key: string, spec: KeySpec): string[] {
     const lines = [`  ${key}:`, `    type: ${PULUMI_TYPES[spec.type]}`];
     if (spec.type === "array") lines.push("    items:", "      type: string");
-    if (spec.type === "string" && spec.secret) lines.push("    secret: true");
-    const def = "default" in spec ? spec.default : undefined;
-    if (def !== undefined) {
-        // Stepped numbers are strings in Pulumi.yaml (its integer type has no fractions).
-        lines.push(`    default: ${spec.type === "number" ? JSON.stringify(String(def)) : typeof def === "string" ? yamlString(def) : String(def)}`);
-    }
+    lines.push(`    default: ${renderDefault(spec)}`);
     lines.push(`    description: ${yamlString(describe(spec.scope, spec.description))}`);
     return lines;
 }
 
+/** Comment lines naming the undeclared keys, wrapped to fit the file's width. */
+function undeclaredComment(keys: string[]): string[] {
+    const lines: string[] = [];
+    let line = "#  ";
+    for (const key of keys) {
+        if (line.length + key.length > 95) {
+            lines.push(line.trimEnd());
+            line = "#  ";
+        }
+        line += ` ${key}`;
+    }
+    return [...lines, line];
+}
+
 export function renderPulumiConfigBlock(schema: Readonly<Record<string, KeySpec>>): string {
+    const undeclared = Object.entries(schema).filter(([, spec]) => !isDeclared(spec)).map(([key]) => key);
     const lines = [
         CONFIG_BLOCK_MARKER,
-        "# do not edit here). Keys without a default have one that depends on other keys; see README.",
+        "# do not edit here). Only keys with a fixed default are declared: the CLI refuses a stack",
+        "# without a value for a declared key that has no default. Also read, with a default that",
+        "# depends on other keys or as a secret (set with --secret), and listed in the README:",
+        ...undeclaredComment(undeclared),
         "config:",
     ];
-    for (const [key, spec] of Object.entries(schema)) lines.push(...renderKey(key, spec));
+    for (const [key, spec] of Object.entries(schema)) if (isDeclared(spec)) lines.push(...renderKey(key, spec));
     return `${lines.join("\n")}\n`;
 }
 
