@@ -84,6 +84,7 @@ function readServing(r: Reader): ServingSettings | undefined {
     const entries = r.list("servedModels", [], e => parseServedModel(e) !== undefined, SERVED_MODEL_CHECK, "churn@champion");
     const workers = r.integer("servingWorkers");
     const pollSeconds = r.integer("servingPollSeconds");
+    const memoryMb = r.integer("servingMemoryMb");
     const models = entries.map(parseServedModel).filter(m => m !== undefined);
     if (models.length !== entries.length || models.length === 0) return undefined;
     const slugs = models.map(m => modelSlug(m.name));
@@ -91,7 +92,7 @@ function readServing(r: Reader): ServingSettings | undefined {
     if (twice.length > 0) {
         r.fail("servedModels", twice.join(","), "must name each model once (names are compared lower-cased, with '.' and '_' as '-'): one model has one alias served", "churn@champion");
     }
-    return { models, workers, pollSeconds };
+    return { models, workers, pollSeconds, memoryMb };
 }
 
 function readLocal(r: Reader, common: Common): LocalPlatformConfig {

@@ -19,6 +19,8 @@ export interface ServingSettings {
     readonly models: ReadonlyArray<{ readonly name: string; readonly alias: string }>;
     readonly workers: number;
     readonly pollSeconds: number;
+    /** Docker only: each model container's memory limit in MiB (servingMemoryMb). */
+    readonly memoryMb: number;
 }
 
 export interface LocalSettings {
