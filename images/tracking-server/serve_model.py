@@ -121,6 +121,22 @@ def starter(s, env, files, argv=None, current_version=lambda: None):
     return start
 
 
+def with_env(overrides, fn):
+    """fn, run with os.environ updated by overrides and put back afterwards (MLflow reads these per request)."""
+    def run():
+        saved = {k: os.environ.get(k) for k in overrides}
+        os.environ.update(overrides)
+        try:
+            return fn()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return run
+
+
 def ping(port, timeout=2):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=timeout) as r:
@@ -345,11 +361,11 @@ def main(argv):
         return healthcheck(os.environ)
     s = settings_from_env(os.environ)
     make_undumpable()
-    # The served process gets the environment as it was, less the credentials; only this
-    # process's own look-ups fail fast instead of retrying for minutes (MLflow's default).
+    # The served process gets the environment as it was, less the credentials. Alias look-ups
+    # fail fast instead of retrying for minutes (MLflow's default), so the next poll tries
+    # again; downloads keep MLflow's retries and timeout (a large model over a slow link).
     child_env = dict(os.environ)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    fast = {k: v for k, v in (("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"), ("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")) if k not in os.environ}
     from mlflow import MlflowClient
     from mlflow.artifacts import download_artifacts
 
@@ -361,7 +377,8 @@ def main(argv):
                        lambda uri, dst: download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=s["tracking_uri"]))
     holder = {}
     start = starter(s, child_env, files, current_version=lambda: holder["sup"].version)
-    supervisor = holder["sup"] = Supervisor(s, lambda: resolve_alias(client, s["tracking_uri"], s["name"], s["alias"]), start, stopping)
+    resolve = with_env(fast, lambda: resolve_alias(client, s["tracking_uri"], s["name"], s["alias"]))
+    supervisor = holder["sup"] = Supervisor(s, resolve, start, stopping)
     log(f"serving models:/{s['name']}@{s['alias']} from {s['tracking_uri']}, alias checked every {s['poll']} s")
     try:
         while not stopping.is_set():

@@ -280,3 +280,12 @@ def test_a_served_process_that_dies_is_reported_and_replaced_by_the_placeholder(
     assert status == 503
     assert "version 1 of churn exited with status" in json.loads(body)["message"]
     assert len(started) == 1, "a version that just died was restarted at once (crash loop)"
+
+
+def test_fast_lookup_settings_apply_to_the_lookup_only(monkeypatch):
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+    import os
+    seen = serve_model.with_env({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}, lambda: os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES"))()
+    assert seen == "0"
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ and os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "60"
