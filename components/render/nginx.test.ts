@@ -191,3 +191,17 @@ describe("redirects keep the client's scheme, host and port", () => {
         expect(conf).not.toMatch(/absolute_redirect on|port_in_redirect on|return 30[1278] http/);
     });
 });
+
+describe("the readers' endpoint and the projects", () => {
+    test("with projects configured, the reader server block proxies only to the MLflow at / and has no project route", () => {
+        const conf = renderProxyConfig({
+            ...base, projects: [{ name: "alpha", upstream: "mlflow-project-alpha:5000" }, { name: "beta", upstream: "mlflow-project-beta:5000" }],
+            models: [{ name: "iris", host: "model-iris" }], registryReader: { htpasswdPath: READER_HTPASSWD_PATH },
+        });
+        const reader = conf.slice(conf.indexOf(`listen ${REGISTRY_READER_PORT};`));
+        expect(reader.length).toBeGreaterThan(0);
+        expect([...reader.matchAll(/proxy_pass ([^;]+);/g)].map(m => m[1])).toEqual(["http://mlflow_tracking", "http://mlflow_tracking"]);
+        expect(reader).not.toMatch(/projects|alpha|beta/);
+        expect(/upstream mlflow_tracking \{\s*server mlflow:5000;/.test(conf)).toBe(true);
+    });
+});
