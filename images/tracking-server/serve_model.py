@@ -386,6 +386,7 @@ def main(argv):
             stopping.wait(s["poll"])
     finally:
         supervisor.close()
+        shutil.rmtree(files.root, ignore_errors=True)
     return 0
 
 
