@@ -14,9 +14,9 @@ Environment (rendered by components/render/serving.ts):
 Every POLL seconds the alias is resolved to a version through the tracking server. A version
 not yet served is downloaded by this process into a local directory and started with `mlflow
 models serve -m <that directory> --env-manager local` on the port the current process does not
-use, in an environment without the reader's credentials (the model's code runs there), while this
-process is not dumpable, so that code cannot read them from /proc/<this pid>/environ or memory; once its /ping answers 200 the previous
-process is stopped, and the version is moved back to the first port the same way. The proxy
+use, in an environment without the reader's credentials (the model's code runs there); this
+process is not dumpable, so that code cannot read them from /proc/<this pid>/environ or this
+process's memory either. Once the new /ping answers 200 the previous process is stopped, and the version is moved back to the first port the same way. The proxy
 tries the first port, then the second (a refused connection is passed on: nothing was sent, so
 POSTs too), so moving the alias drops no request, and in steady state nothing is refused.
 
