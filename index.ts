@@ -5,7 +5,7 @@ import { ArtifactStore } from "./components/artifactStore";
 import { AuthProxy } from "./components/authProxy";
 import { BackendStore } from "./components/backendStore";
 import { BucketInit } from "./components/bucketInit";
-import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig, ServingSettings } from "./components/config";
+import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, LocalServingSettings, PlatformConfig } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
 import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
@@ -153,7 +153,7 @@ function localProjectPrune(config: LocalPlatformConfig, name: string, parts: Loc
  * One ModelServer per servedModels entry, on the serving network; it reads the registry with its
  * own reader account through the proxy's read-only endpoint (render/registryReader.ts).
  */
-function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, network: Network<"docker">, name: string): ModelServer<"docker">[] {
+function localModelServers(serving: LocalServingSettings | undefined, server: TrackingServer<"docker">, network: Network<"docker">, name: string): ModelServer<"docker">[] {
     return (serving?.models ?? []).map((model, i) => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
         platform: "docker",
         networkName: network.servingNetworkNames![i],

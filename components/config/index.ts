@@ -84,7 +84,6 @@ function readServing(r: Reader): ServingSettings | undefined {
     const entries = r.list("servedModels", [], e => parseServedModel(e) !== undefined, SERVED_MODEL_CHECK, "churn@champion");
     const workers = r.integer("servingWorkers");
     const pollSeconds = r.integer("servingPollSeconds");
-    const memoryMb = r.integer("servingMemoryMb");
     const models = entries.map(parseServedModel).filter(m => m !== undefined);
     if (models.length !== entries.length || models.length === 0) return undefined;
     const slugs = models.map(m => modelSlug(m.name));
@@ -92,7 +91,7 @@ function readServing(r: Reader): ServingSettings | undefined {
     if (twice.length > 0) {
         r.fail("servedModels", twice.join(","), "must name each model once (names are compared lower-cased, with '.' and '_' as '-'): one model has one alias served", "churn@champion");
     }
-    return { models, workers, pollSeconds, memoryMb };
+    return { models, workers, pollSeconds };
 }
 
 function readLocal(r: Reader, common: Common): LocalPlatformConfig {
@@ -113,13 +112,14 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     };
     const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, HOST_CHECK, "mlflow.example.internal");
     const serving = readServing(r);
+    const servingMemoryMb = r.integer("servingMemoryMb");
     checkLocalConnections(r, common);
     finish(r);
     return {
         target: "local", ...common,
         bucketName: common.bucketName ?? "mlflow-artifacts",
         allowedHosts,
-        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images, ...(serving ? { serving } : {}) },
+        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images, ...(serving ? { serving: { ...serving, memoryMb: servingMemoryMb } } : {}) },
     };
 }
 

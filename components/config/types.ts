@@ -19,7 +19,10 @@ export interface ServingSettings {
     readonly models: ReadonlyArray<{ readonly name: string; readonly alias: string }>;
     readonly workers: number;
     readonly pollSeconds: number;
-    /** Docker only: each model container's memory limit in MiB (servingMemoryMb). */
+}
+
+/** Docker: the same, and each model container's memory limit in MiB (servingMemoryMb). */
+export interface LocalServingSettings extends ServingSettings {
     readonly memoryMb: number;
 }
 
@@ -29,7 +32,7 @@ export interface LocalSettings {
     readonly exposeMinioConsole: boolean;
     readonly minioConsolePort: number;
     readonly images: LocalImages;
-    readonly serving?: ServingSettings;
+    readonly serving?: LocalServingSettings;
 }
 
 export interface AwsSettings {
