@@ -5,7 +5,7 @@ import { ArtifactStore } from "./components/artifactStore";
 import { AuthProxy } from "./components/authProxy";
 import { BackendStore } from "./components/backendStore";
 import { BucketInit } from "./components/bucketInit";
-import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, PlatformConfig, ServingSettings } from "./components/config";
+import { AwsPlatformConfig, loadConfig, LocalPlatformConfig, LocalServingSettings, PlatformConfig } from "./components/config";
 import { Network } from "./components/network";
 import { ENGINES } from "./components/render/database";
 import { MLFLOW_HOSTNAME, renderLocalPublicHost, renderPublicOrigins } from "./components/render/mlflow";
@@ -153,10 +153,11 @@ function localProjectPrune(config: LocalPlatformConfig, name: string, parts: Loc
  * One ModelServer per servedModels entry, on the serving network; it reads the registry with its
  * own reader account through the proxy's read-only endpoint (render/registryReader.ts).
  */
-function localModelServers(serving: ServingSettings | undefined, server: TrackingServer<"docker">, network: Network<"docker">, name: string): ModelServer<"docker">[] {
-    return (serving?.models ?? []).map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
+function localModelServers(serving: LocalServingSettings | undefined, server: TrackingServer<"docker">, network: Network<"docker">, name: string): ModelServer<"docker">[] {
+    return (serving?.models ?? []).map((model, i) => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
         platform: "docker",
-        networkName: network.servingNetworkName!,
+        networkName: network.servingNetworkNames![i],
+        memoryMb: serving!.memoryMb,
         image: server.imageName,
         registryUri: `http://${REGISTRY_READER_HOST}:${REGISTRY_READER_PORT}`,
         model,
@@ -170,7 +171,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
     const retainOnDelete = config.retainDataOnDestroy;
     // The exported trackingUri's host must be one MLflow accepts.
     const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
-    const network = new Network(`${name}-network`, { platform: "docker", ...(local.serving ? { serving: true } : {}) });
+    const network = new Network(`${name}-network`, { platform: "docker", ...(local.serving ? { servedModels: local.serving.models.map(m => m.name) } : {}) });
     const networkName = network.dockerNetworkName;
 
     const store = new ArtifactStore(`${name}-artifacts`, {
@@ -235,7 +236,7 @@ function deployLocal(config: LocalPlatformConfig, name: string): Deployment {
         ...(projects.length === 0 ? {} : { projects }),
         ...(local.serving ? { models: {
             routes: models.map(m => m.route), containerIds: models.map(m => m.containerId),
-            readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkName: network.servingNetworkName!,
+            readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkNames: network.servingNetworkNames!,
         } } : {}),
     });
     return {

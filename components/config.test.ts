@@ -186,9 +186,9 @@ describe("servedModels (issue 12)", () => {
         const c = parseConfig({ servedModels: '["churn","Fraud.Detector@challenger"]', servingWorkers: "2", servingPollSeconds: "5" });
         expect(c.local?.serving).toEqual({
             models: [{ name: "churn", alias: "champion" }, { name: "Fraud.Detector", alias: "challenger" }],
-            workers: 2, pollSeconds: 5,
+            workers: 2, pollSeconds: 5, memoryMb: 2048,
         });
-        expect(parseConfig({ servedModels: "churn" }).local?.serving).toEqual({ models: [{ name: "churn", alias: "champion" }], workers: 1, pollSeconds: 30 });
+        expect(parseConfig({ servedModels: "churn" }).local?.serving).toEqual({ models: [{ name: "churn", alias: "champion" }], workers: 1, pollSeconds: 30, memoryMb: 2048 });
     });
 
     test.each<[string, RawConfig, RegExp]>([
@@ -199,6 +199,8 @@ describe("servedModels (issue 12)", () => {
         ["names equal once lower-cased", { servedModels: '["Churn","churn"]' }, /servedModels = "churn" is invalid: must name each model once/],
         ["a poll interval of zero", { servedModels: '["churn"]', servingPollSeconds: "0" }, /servingPollSeconds = "0" is invalid: must be a whole number from 1 to 3600\. Fix: pulumi config set servingPollSeconds 30/],
         ["too many workers", { servingWorkers: "99" }, /servingWorkers = "99" is invalid: must be a whole number from 1 to 16/],
+        ["a memory limit too small for a model", { servedModels: '["churn"]', servingMemoryMb: "128" },
+            /servingMemoryMb = "128" is invalid: must be a whole number from 256 to 1048576\. Fix: pulumi config set servingMemoryMb 2048/],
     ])("%s is refused with the fix", (_, raw, message) => {
         expect(problemsOf(raw).join("\n")).toMatch(message);
     });

@@ -384,7 +384,19 @@ def test_credentials_work_only_on_their_own_project(pspec, pproxy):
     assert status("", alpha) == 401
     # Without the trailing slash nginx redirects into the project's location, unauthenticated only as far as that.
     r = requests.get(f"{pproxy}/projects/alpha", allow_redirects=False, timeout=10)
-    assert r.status_code == 301 and r.headers["Location"].endswith("/projects/alpha/")
+    assert r.status_code == 301 and r.headers["Location"] == "/projects/alpha/", r.headers["Location"]
+
+
+@pytest.mark.parametrize("front", [("https", "mlflow.example.com"), ("http", "mlflow.example.com:5000")])
+def test_the_project_redirect_keeps_the_clients_scheme_host_and_port(pproxy, front):
+    """As a browser behind the load balancer (or the Docker host port) meets it: the Location resolves to the URL it used."""
+    from urllib.parse import urljoin
+
+    scheme, host = front
+    r = requests.get(f"{pproxy}/projects/alpha", headers={"Host": host, "X-Forwarded-Proto": scheme}, allow_redirects=False, timeout=10)
+    assert r.status_code == 301
+    # Before: http://mlflow.example.com:<nginx's listen port>/projects/alpha/, a dead port and plain http behind the load balancer.
+    assert urljoin(f"{scheme}://{host}/projects/alpha", r.headers["Location"]) == f"{scheme}://{host}/projects/alpha/", r.headers["Location"]
 
 
 def test_storage_identity_reaches_only_its_prefix(project_store, pspec):

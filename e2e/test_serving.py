@@ -23,6 +23,7 @@ The model servers read the registry only through the proxy's read-only registry 
 account can and cannot do there.
 """
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -94,7 +95,8 @@ class Supervisor:
         self.name = env["MLFLOW_SERVE_MODEL_NAME"]
         self.credentials = RedactedPair((env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]))
         networks = container["inputs"]["networksAdvanced"]
-        assert len(networks) == 1 and networks[0]["name"].endswith("-serving-net"), "a model server is on the serving network only"
+        slug = env["MLFLOW_SERVE_MODEL_NAME"].lower()
+        assert len(networks) == 1 and networks[0]["name"].endswith(f"-serving-{slug}-net"), "a model server is on its own network only"
         self.host = networks[0]["aliases"][0]
         self.ports = {8080: free_port(), 8081: free_port()}
         self.env = {**base_env(), **env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{reader_port}", "MLFLOW_SERVE_HOST": "127.0.0.1",
@@ -155,13 +157,15 @@ def serving_proxy(serving_spec, serving_mlflow, supervisors, reader_port):
         n.proc.stop()
 
 
-def test_the_proxy_joins_the_serving_network_as_the_registry_and_publishes_only_its_user_port(serving_spec):
+def test_the_proxy_joins_each_models_network_as_the_registry_and_publishes_only_its_user_port(serving_spec):
     proxy = serving_spec["by_role"]["auth-proxy"]["inputs"]
     assert [p["internal"] for p in proxy["ports"]] == [8080]
-    serving = [n for n in proxy["networksAdvanced"] if n["name"].endswith("-serving-net")]
-    assert len(proxy["networksAdvanced"]) == 2 and serving == [{"name": serving[0]["name"], "aliases": [READER_HOST]}]
+    own = {name: c["inputs"]["networksAdvanced"][0]["name"] for name, c in serving_spec["models"].items()}
+    assert len(set(own.values())) == len(own) == 2, own
+    serving = proxy["networksAdvanced"][1:]
+    assert sorted(serving, key=lambda n: n["name"]) == [{"name": n, "aliases": [READER_HOST]} for n in sorted(own.values())]
     others = [c for c in serving_spec["containers"] if c["role"] not in ("auth-proxy", "model-server")]
-    assert others and all(n["name"] != serving[0]["name"] for c in others for n in c["inputs"]["networksAdvanced"])
+    assert others and all(n["name"] not in own.values() for c in others for n in c["inputs"]["networksAdvanced"])
 
 
 def post(url, body, auth, **kw):
@@ -230,6 +234,52 @@ def test_the_alias_is_served_through_the_proxy_with_the_local_predictions(servin
     assert r.json() == {"predictions": registered["1"]}
     assert requests.get(f"{url}/ping", auth=serving_credentials, timeout=10).status_code == 200
     assert s.healthcheck() == 0
+
+
+def descendants(pid):
+    """Every live process below pid (from /proc/<pid>/stat's parent field)."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{d}/stat").read()
+            parents[int(d)] = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        out += kids
+        todo += kids
+    return out
+
+
+def environ(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(kv.split("=", 1) for kv in f.read().decode(errors="replace").split("\0") if "=" in kv)
+
+
+def test_the_served_models_processes_hold_no_registry_credential(serving_proxy, supervisors, registered, serving_credentials):
+    """`mlflow models serve` and its uvicorn workers run the model's code: none of them has the reader's login."""
+    s = supervisors[SERVED]
+    wait_for("version 1 served", lambda: served_on(s) == [s.ports[8080]], 300, interval=1, proc=s.proc.popen, log=s.proc.log)
+    assert post(f"{serving_proxy.url}/models/{SERVED}/invocations", PAYLOAD, serving_credentials).status_code == 200
+    # (Booleans, so that a failure prints no password.)
+    supervisor_has_it = environ(s.proc.popen.pid).get("MLFLOW_TRACKING_PASSWORD") == s.credentials[1]
+    assert supervisor_has_it, "the supervisor itself reads the registry with the reader's password"
+    children = descendants(s.proc.popen.pid)
+    assert children, "no served process below the supervisor"
+    cmdlines = [open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode() for p in children]
+    assert any("mlflow models serve" in c.replace("-m mlflow ", "mlflow ") for c in cmdlines), cmdlines
+    for pid, cmd in zip(children, cmdlines):
+        env = environ(pid)
+        assert [k for k in env if k.startswith("MLFLOW_TRACKING")] == [], cmd
+        holds_password = s.credentials[1] in "\0".join(env.values())
+        assert not holds_password, cmd
+        # Served from the local copy the supervisor downloaded, not models:/ through the registry.
+        assert "models:/" not in cmd, cmd
+    # (That the model's code cannot read the supervisor's /proc/<pid>/environ either, as the image's unprivileged
+    # user, is images/tracking-server/test_serve_model.py's: this suite runs as root, which may read it.)
 
 
 def test_no_credentials_or_wrong_ones_get_401(serving_proxy, registered, serving_credentials):

@@ -1,11 +1,11 @@
 // The dev stack with servedModels (issue 12), evaluated under mocks, against the same stack
-// without it: the model servers, their reader accounts and the serving network are additions,
+// without it: the model servers, their reader accounts and one network per model are additions,
 // and nothing else changes but MLflow's allowed hosts and the proxy's routes, files, labels and networks.
 import { renderHtpasswd, renderProxyConfig } from "../components/render/nginx";
 import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT } from "../components/render/registryReader";
 import { MODEL_HEALTHCHECK_COMMAND, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "../components/render/serving";
 import { verifySha512Crypt } from "../components/render/shaCrypt";
-import { envRecord, ProgramRun, RecordedResource, runProgram } from "./harness";
+import { envRecord, ProgramRun, RecordedResource, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
 
@@ -35,7 +35,8 @@ test("adds one ModelServer component and one container per model, and changes no
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-fraud-detector-reader-salt",
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer::mlflow-dev-model-churn",
         "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer::mlflow-dev-model-fraud-detector",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-net",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-churn-net",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-fraud-detector-net",
     ]);
     expect(urnSet(run)).toEqual(committedUrnSet("dev-serving", run));
 });
@@ -64,19 +65,53 @@ test("every other resource has the inputs it has without servedModels, except ML
     }
 });
 
-/** The serving network's and the platform network's names. */
-function networks(r: ProgramRun): { platform: string; serving: string } {
+/** The platform network's name and each model's network (churn's, then Fraud.Detector's). */
+function networks(r: ProgramRun): { platform: string; models: string[] } {
     const names: string[] = r.ofType(T.network).map(n => n.inputs.name);
-    return { platform: names.find(n => !n.endsWith("-serving-net"))!, serving: names.find(n => n.endsWith("-serving-net"))! };
+    return { platform: "mlflow-dev-network-net", models: names.filter(n => n !== "mlflow-dev-network-net") };
 }
 
-test("the serving network exists only with served models; MinIO, the database and MLflow stay off it", () => {
+test("each model has its own internal network with no host-side address; MinIO, the database and MLflow stay off them", () => {
     expect(plain.ofType(T.network)).toHaveLength(1);
-    const { platform, serving } = networks(run);
-    expect([platform, serving]).toEqual(["mlflow-dev-network-net", "mlflow-dev-network-serving-net"]);
+    const { platform, models } = networks(run);
+    expect([platform, ...models]).toEqual(["mlflow-dev-network-net", "mlflow-dev-network-serving-churn-net", "mlflow-dev-network-serving-fraud-detector-net"]);
+    for (const n of run.ofType(T.network).filter(x => models.includes(x.inputs.name))) {
+        // internal: no route off the bridge (no internet); inhibit_ipv4: no address on the host's side, so no host port either.
+        expect([n.name, n.inputs.internal, n.inputs.options]).toEqual([n.name, true, { "com.docker.network.bridge.inhibit_ipv4": "true" }]);
+        expect(n.inputs.driver).toBe("bridge");
+    }
+    // The platform network keeps its inputs (an upgrading stack's network is not replaced).
+    expect(run.ofType(T.network).find(n => n.inputs.name === platform)!.inputs).toEqual(plain.one(T.network).inputs);
     for (const role of ["artifact-store", "backend-store", "tracking-server", "bucket-init"]) {
         expect([role, containerByRole(run, role).inputs.networksAdvanced.map((n: any) => n.name)]).toEqual([role, [platform]]);
     }
+});
+
+test("no two model containers share a network: a model's code cannot call another model's unauthenticated ports", () => {
+    const [churn, fraud] = modelContainers(run).map(c => c.inputs.networksAdvanced.map((n: any) => n.name));
+    expect(churn).toEqual([networks(run).models[0]]);
+    expect(fraud).toEqual([networks(run).models[1]]);
+    // Only the proxy is on both (every container on a model's network: that model's and the proxy).
+    for (const net of networks(run).models) {
+        const members = run.ofType(T.container).filter(c => c.inputs.networksAdvanced.some((n: any) => n.name === net)).map(c => c.inputs.name);
+        expect(members).toHaveLength(2);
+        expect(members).toContain("mlflow-dev-proxy-nginx");
+    }
+});
+
+test("each model container has a hard memory limit, 2048 MiB by default, no swap on top; servingMemoryMb sets it", async () => {
+    for (const c of modelContainers(run)) expect([c.name, c.inputs.memory, c.inputs.memorySwap]).toEqual([c.name, 2048, 2048]);
+    const small = await runProgram({ stack: "dev", config: { ...SERVING, servingMemoryMb: "512" } });
+    for (const c of modelContainers(small)) expect([c.name, c.inputs.memory, c.inputs.memorySwap]).toEqual([c.name, 512, 512]);
+    // No other container gets a limit from it.
+    for (const c of small.ofType(T.container).filter(x => !modelContainers(small).includes(x))) expect([c.name, c.inputs.memory]).toEqual([c.name, undefined]);
+});
+
+test.each([["100", "must be a whole number from 256 to 1048576"], ["2g", "must be a whole number"]])("servingMemoryMb %s is refused before anything is created", async (value, why) => {
+    const { error, registered } = await runFailingProgram({ stack: "dev", config: { ...SERVING, servingMemoryMb: value } });
+    expect(error.message).toContain(`mlflow-platform:servingMemoryMb = "${value}" is invalid: ${why}`);
+    expect(error.message).toMatch(/Fix: pulumi config set servingMemoryMb 2048/);
+    expect(registered).toBe(0);
 });
 
 test("each model server runs the supervisor from the tracking-server image, on the serving network only, with no published port", () => {
@@ -86,7 +121,7 @@ test("each model server runs the supervisor from the tracking-server image, on t
     for (const [c, host] of [[containers[0], "model-churn"], [containers[1], "model-fraud-detector"]] as const) {
         expect(c.inputs.image).toBe(image);
         expect(c.inputs.entrypoints).toEqual(SERVE_MODEL_COMMAND);
-        expect(c.inputs.networksAdvanced).toEqual([{ name: networks(run).serving, aliases: [host] }]);
+        expect(c.inputs.networksAdvanced).toEqual([{ name: networks(run).models[containers.indexOf(c)], aliases: [host] }]);
         expect(c.inputs.ports ?? []).toEqual([]);
         expect(c.inputs.healthcheck.tests).toEqual(MODEL_HEALTHCHECK_COMMAND);
         expect(c.inputs.restart).toBe("unless-stopped");
@@ -119,7 +154,7 @@ test("each model server reads the registry at the proxy's reader port with its o
     }
 });
 
-test("the proxy routes /models/<name>/ behind the users' basic auth, serves the readers' endpoint on both networks, and is replaced with the models", () => {
+test("the proxy routes /models/<name>/ behind the users' basic auth, serves the readers' endpoint on every network, and is replaced with the models", () => {
     const proxy = containerByRole(run, "auth-proxy");
     const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));
     expect(files["/etc/nginx/conf.d/default.conf"]).toBe(renderProxyConfig({
@@ -141,7 +176,7 @@ test("the proxy routes /models/<name>/ behind the users' basic auth, serves the 
     expect(proxy.secretInputs).toContain("uploads");
     // The reader port is not published: the host still reaches the proxy's 8080 only.
     expect(proxy.inputs.ports).toEqual(containerByRole(plain, "auth-proxy").inputs.ports);
-    expect(proxy.inputs.networksAdvanced).toEqual([{ name: networks(run).platform }, { name: networks(run).serving, aliases: ["mlflow-registry"] }]);
+    expect(proxy.inputs.networksAdvanced).toEqual([{ name: networks(run).platform }, ...networks(run).models.map(name => ({ name, aliases: ["mlflow-registry"] }))]);
     expect(containerByRole(plain, "auth-proxy").inputs.networksAdvanced).toEqual([{ name: networks(run).platform }]);
     expect(proxy.inputs.labels).toEqual(expect.arrayContaining([
         { label: "mlflow-platform.model-container.churn", value: "mlflow-dev-model-churn-server-id" },

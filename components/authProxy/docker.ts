@@ -33,9 +33,9 @@ export function buildDockerAuthProxy(
             ...(models ? [{ file: READER_HTPASSWD_PATH, content: pulumi.secret(pulumi.all(models.readerHtpasswdLines).apply(lines => lines.join(""))) }] : []),
         ],
         ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
-        // With served models also on the serving network, where the model servers find its read-only
-        // registry port (never published) under REGISTRY_READER_HOST, and it finds them.
-        networksAdvanced: [{ name: args.networkName }, ...(models ? [{ name: models.networkName, aliases: [REGISTRY_READER_HOST] }] : [])],
+        // With served models also on each model's network, where that model server finds its
+        // read-only registry port (never published) under REGISTRY_READER_HOST, and it finds the model.
+        networksAdvanced: [{ name: args.networkName }, ...(models?.networkNames ?? []).map(n => ({ name: n, aliases: [REGISTRY_READER_HOST] }))],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
         labels: pulumi.all([args.upstreamContainerId, pulumi.all(projects.map(p => p.upstreamContainerId)), modelIds]).apply(([id, ids, mids]) => [

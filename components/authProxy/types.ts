@@ -37,8 +37,8 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
         readonly containerIds: pulumi.Input<string>[];
         /** The model servers' reader accounts (one htpasswd line each, secret): the read-only registry endpoint's users. */
         readonly readerHtpasswdLines: pulumi.Input<string>[];
-        /** The serving network (Network servingNetworkName): the proxy joins it as REGISTRY_READER_HOST. */
-        readonly networkName: pulumi.Input<string>;
+        /** Each model's network (Network servingNetworkNames, routes' order): the proxy joins each as REGISTRY_READER_HOST. */
+        readonly networkNames: pulumi.Input<string>[];
     };
     /** Projects served beside `/`, each at /projects/<name>/ with its own login (render/projects.ts). */
     readonly projects?: readonly ProxyProject[];

@@ -113,13 +113,14 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     };
     const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, HOST_CHECK, "mlflow.example.internal");
     const serving = readServing(r);
+    const servingMemoryMb = r.integer("servingMemoryMb");
     checkLocalConnections(r, common);
     finish(r);
     return {
         target: "local", ...common,
         bucketName: common.bucketName ?? "mlflow-artifacts",
         allowedHosts,
-        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images, ...(serving ? { serving } : {}) },
+        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images, ...(serving ? { serving: { ...serving, memoryMb: servingMemoryMb } } : {}) },
     };
 }
 

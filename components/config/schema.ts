@@ -125,6 +125,10 @@ export const CONFIG_SCHEMA = {
         description: "Registered models to serve over REST at /models/<name>/invocations behind the proxy's basic auth, each \"name\" or \"name@alias\" (alias default champion). Moving the alias is picked up within servingPollSeconds. Default none.",
     },
     servingWorkers: { type: "integer", scope: "both", default: 1, min: 1, max: 16, description: "Scoring-server (uvicorn) workers per served model." },
+    servingMemoryMb: {
+        type: "integer", scope: "local", default: 2048, min: 256, max: 1048576,
+        description: "Memory limit of each served model's container in MiB (Docker; no swap beyond it). It holds the supervisor and, while the alias moves, two loaded versions; a model that exceeds it is killed and restarted.",
+    },
     servingPollSeconds: { type: "integer", scope: "both", default: 30, min: 1, max: 3600, description: "Seconds between two look-ups of a served model's alias; a moved alias is served within this plus the new version's load time." },
     dbEngineVersion: {
         type: "string", scope: "aws", check: v => /^[0-9A-Za-z._-]+$/.test(v), allowed: "must be an Aurora engine version",

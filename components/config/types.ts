@@ -21,13 +21,18 @@ export interface ServingSettings {
     readonly pollSeconds: number;
 }
 
+/** Docker: the same, and each model container's memory limit in MiB (servingMemoryMb). */
+export interface LocalServingSettings extends ServingSettings {
+    readonly memoryMb: number;
+}
+
 export interface LocalSettings {
     readonly hostPort: number;
     readonly bindAddress: string;
     readonly exposeMinioConsole: boolean;
     readonly minioConsolePort: number;
     readonly images: LocalImages;
-    readonly serving?: ServingSettings;
+    readonly serving?: LocalServingSettings;
 }
 
 export interface AwsSettings {

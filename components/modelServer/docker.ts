@@ -31,6 +31,10 @@ export function buildDockerModelServer(parent: pulumi.Resource, name: string, ar
         entrypoints: SERVE_MODEL_COMMAND,
         envs: envList(env),
         networksAdvanced: [{ name: args.networkName, aliases: [host] }],
+        // A model that grows is killed (and restarted) at its own limit, not the host's other
+        // containers; memorySwap equal to memory: no swap on top of it.
+        memory: args.memoryMb,
+        memorySwap: args.memoryMb,
         healthcheck: healthcheck(MODEL_HEALTHCHECK_COMMAND),
         restart: RESTART_POLICY,
         labels: [...roleLabels("model-server"), { label: MODEL_LABEL, value: args.model.name }],

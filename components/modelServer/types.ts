@@ -7,8 +7,10 @@ export const MODEL_SERVER_TYPE = "mlflow:index:ModelServer";
 
 export interface DockerModelServerArgs {
     readonly platform: "docker";
-    /** The serving network (Network servingNetworkName): the proxy is all the container reaches. */
+    /** This model's own network (Network servingNetworkNames): the proxy is all the container reaches. */
     readonly networkName: pulumi.Input<string>;
+    /** Hard memory limit of the container in MiB (no swap beyond it): servingMemoryMb. */
+    readonly memoryMb: number;
     /** The tracking-server image (it carries the supervisor and the scoring server's libraries). */
     readonly image: pulumi.Input<string>;
     /** The proxy's read-only registry endpoint, http://host:port (render/registryReader.ts). */

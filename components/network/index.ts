@@ -22,7 +22,7 @@ class NetworkComponent extends pulumi.ComponentResource {
         Object.assign(this, o);
         this.registerOutputs({
             dockerNetworkName: o.dockerNetworkName,
-            servingNetworkName: o.servingNetworkName,
+            servingNetworkNames: o.servingNetworkNames,
             vpcId: o.vpcId,
             publicSubnetIds: o.publicSubnetIds,
             privateSubnetIds: o.privateSubnetIds,

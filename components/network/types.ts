@@ -6,11 +6,11 @@ export const NETWORK_TYPE = "mlflow:index:Network";
 export interface DockerNetworkArgs {
     readonly platform: "docker";
     /**
-     * Served models (issue 12): a second network for the model containers, which only the proxy
-     * also joins, so they reach its read-only registry port and nothing else of the platform.
-     * Unset: no second network.
+     * Served models' names: one internal network per model, which only that model's container
+     * and the proxy join, so it reaches the proxy's read-only registry port and nothing else:
+     * not the platform, not another model, not the host, not the internet. Unset: none.
      */
-    readonly serving?: boolean;
+    readonly servedModels?: readonly string[];
 }
 
 export interface AwsNetworkArgs {
@@ -45,8 +45,8 @@ export type NetworkArgs = DockerNetworkArgs | AwsNetworkArgs;
 export interface DockerNetworkOutputs {
     /** Docker network every container joins (model servers excepted). */
     readonly dockerNetworkName: pulumi.Output<string>;
-    /** The model containers' network, shared with the proxy only; only with `serving`. */
-    readonly servingNetworkName?: pulumi.Output<string>;
+    /** Each served model's network (servedModels' order), shared with the proxy only. */
+    readonly servingNetworkNames?: pulumi.Output<string>[];
 }
 
 export interface AwsNetworkOutputs {

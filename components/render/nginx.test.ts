@@ -143,7 +143,9 @@ describe("proxyUpstreamLabels", () => {
 });
 
 describe("registryReader", () => {
-    // sha256 of the configs rendered before the option existed (commit e5eb46a): with it absent, byte-identical.
+    // sha256 of the configs rendered before the option existed (commit e5eb46a): with it absent, byte-identical
+    // but for the absolute_redirect setting added to the main server block since (tested below).
+    const withoutRedirectSetting = (conf: string) => conf.replace(/\n {4}# nginx's own redirects[^\n]*\n[^\n]*\n {4}absolute_redirect off;/, "");
     const all = {
         ...base, projects: [{ name: "alpha", upstream: "mlflow-project-alpha:5000" }], models: [{ name: "iris", host: "model-iris" }],
         keepAlive: keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }),
@@ -152,7 +154,7 @@ describe("registryReader", () => {
         ["base", base, "3cd6ab64c5b4dd440c694b509cb483b2b6d7a2712a8f5923958dc086d7c6103d"],
         ["projects, models and a load balancer", all, "257811065dc75c8755a51a4ac230c728087cacaf76c44e628eaa41f9c414af0f"],
     ])("absent: the %s config is unchanged", (_, options, sha) => {
-        expect(createHash("sha256").update(renderProxyConfig(options)).digest("hex")).toBe(sha);
+        expect(createHash("sha256").update(withoutRedirectSetting(renderProxyConfig(options))).digest("hex")).toBe(sha);
     });
 
     test("given: the reader server block follows the unchanged config, on its own port with the readers' file", () => {
@@ -164,5 +166,42 @@ describe("registryReader", () => {
         }));
         // The main server never admits the readers' file.
         expect(without).not.toContain(READER_HTPASSWD_PATH);
+    });
+});
+
+describe("redirects keep the client's scheme, host and port", () => {
+    // Behind a load balancer nginx's automatic 301 (`/projects/<name>` -> `.../`) named its own
+    // listen port and plain http; a relative Location is resolved by the client against the URL it used.
+    const variants = {
+        "`/` with projects, models and the reader endpoint": renderProxyConfig({
+            ...base, projects: [{ name: "alpha", upstream: "mlflow-project-alpha:5000" }], models: [{ name: "iris", host: "model-iris" }],
+            registryReader: { htpasswdPath: READER_HTPASSWD_PATH },
+        }),
+        "a project's AWS sidecar": renderProxyConfig({ ...base, servedProject: "alpha" }),
+        "the reader endpoint alone": renderRegistryReaderServer({ listenPort: REGISTRY_READER_PORT, htpasswdPath: READER_HTPASSWD_PATH, timeoutSeconds: 60 }),
+    };
+    test.each(Object.entries(variants))("every server block of %s has absolute_redirect off", (_, conf) => {
+        const servers = conf.split(/^server \{$/m).slice(1);
+        expect(servers.length).toBeGreaterThan(0);
+        for (const server of servers) {
+            const body = server.slice(0, server.search(/^\}$/m));
+            expect(body).toMatch(/^ {4}absolute_redirect off;$/m);
+        }
+        // Nothing turns it back on or writes an absolute redirect of its own.
+        expect(conf).not.toMatch(/absolute_redirect on|port_in_redirect on|return 30[1278] http/);
+    });
+});
+
+describe("the readers' endpoint and the projects", () => {
+    test("with projects configured, the reader server block proxies only to the MLflow at / and has no project route", () => {
+        const conf = renderProxyConfig({
+            ...base, projects: [{ name: "alpha", upstream: "mlflow-project-alpha:5000" }, { name: "beta", upstream: "mlflow-project-beta:5000" }],
+            models: [{ name: "iris", host: "model-iris" }], registryReader: { htpasswdPath: READER_HTPASSWD_PATH },
+        });
+        const reader = conf.slice(conf.indexOf(`listen ${REGISTRY_READER_PORT};`));
+        expect(reader.length).toBeGreaterThan(0);
+        expect([...reader.matchAll(/proxy_pass ([^;]+);/g)].map(m => m[1])).toEqual(["http://mlflow_tracking", "http://mlflow_tracking"]);
+        expect(reader).not.toMatch(/projects|alpha|beta/);
+        expect(/upstream mlflow_tracking \{\s*server mlflow:5000;/.test(conf)).toBe(true);
     });
 });

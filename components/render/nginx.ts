@@ -89,6 +89,9 @@ server {
     listen ${o.listenPort};
     server_name _;
     server_tokens off;
+    # nginx's own redirects (/projects/<name> to /projects/<name>/) as a path: the client keeps
+    # its scheme, host and port; an absolute one would name our listen port and plain http.
+    absolute_redirect off;
     # Longer than the load balancer in front keeps idle connections (render/keepalive.ts).
     keepalive_timeout ${ka.proxyClientKeepaliveSeconds}s;
 

@@ -71,6 +71,8 @@ server {
     listen ${o.listenPort};
     server_name _;
     server_tokens off;
+    # Redirects as a path, never naming this port or scheme (render/nginx.ts).
+    absolute_redirect off;
 
     # Readers send no bodies (GET); a model download streams back without spooling to disk.
     client_max_body_size 1m;

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Serves one registered model at an alias and follows the alias (issue 12).
 
-Environment (rendered by components/render/serving.ts; no credentials):
-  MLFLOW_TRACKING_URI         the tracking server's internal address, not the proxy
+Environment (rendered by components/render/serving.ts):
+  MLFLOW_TRACKING_URI         the proxy's read-only registry endpoint
+  MLFLOW_TRACKING_USERNAME    this model's reader account, and MLFLOW_TRACKING_PASSWORD its password
   MLFLOW_SERVE_MODEL_NAME     registered model name
   MLFLOW_SERVE_MODEL_ALIAS    alias to serve (e.g. champion)
   MLFLOW_SERVE_HOST           address to listen on (0.0.0.0 in a container)
@@ -11,9 +12,11 @@ Environment (rendered by components/render/serving.ts; no credentials):
   MLFLOW_MODELS_WORKERS       uvicorn workers of `mlflow models serve`
 
 Every POLL seconds the alias is resolved to a version through the tracking server. A version
-not yet served is started with `mlflow models serve -m models:/<name>/<version> --env-manager
-local` on the port the current process does not use; once its /ping answers 200 the previous
-process is stopped, and the version is moved back to the first port the same way. The proxy
+not yet served is downloaded by this process into a local directory and started with `mlflow
+models serve -m <that directory> --env-manager local` on the port the current process does not
+use, in an environment without the reader's credentials (the model's code runs there); this
+process is not dumpable, so that code cannot read them from /proc/<this pid>/environ or this
+process's memory either. Once the new /ping answers 200 the previous process is stopped, and the version is moved back to the first port the same way. The proxy
 tries the first port, then the second (a refused connection is passed on: nothing was sent, so
 POSTs too), so moving the alias drops no request, and in steady state nothing is refused.
 
@@ -25,11 +28,14 @@ When the alias disappears while a version is served, that version keeps being se
 
 `serve_model.py healthcheck` exits 0 when one of the ports answers /ping with 200.
 """
+import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -41,6 +47,11 @@ START_TIMEOUT_SECONDS = 900
 STOP_TIMEOUT_SECONDS = 30
 # A version that failed to start is tried again after this long, or at once when the alias moves.
 FAILED_RETRY_SECONDS = 300
+
+
+# What this process reads the registry with; the served model's process gets none of them.
+CREDENTIAL_ENV = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_URI")
+PR_SET_DUMPABLE = 4
 
 
 def log(message):
@@ -63,6 +74,67 @@ def settings_from_env(env):
         "alias": env["MLFLOW_SERVE_MODEL_ALIAS"], "host": env.get("MLFLOW_SERVE_HOST", "0.0.0.0"),
         "ports": ports, "poll": poll, "workers": workers,
     }
+
+
+def served_env(env):
+    """The served process's environment: this one's without the registry credentials."""
+    return {k: v for k, v in env.items() if k not in CREDENTIAL_ENV}
+
+
+def make_undumpable():
+    """
+    A process of the same user (the served model's code) may read another's /proc/<pid>/environ
+    and memory only while that one is dumpable (ptrace access mode checks, proc(5)): clearing
+    the flag keeps the password in this process's environment out of the model's reach.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+
+
+class ModelFiles:
+    """Downloaded versions, one directory each; at most the served one and the one starting are kept."""
+
+    def __init__(self, name, root, download):
+        self.name, self.root, self.download, self.dirs = name, root, download, {}
+
+    def path(self, version, keep):
+        for v in [v for v in self.dirs if v not in (version, keep)]:
+            shutil.rmtree(self.dirs.pop(v), ignore_errors=True)
+        if version not in self.dirs:
+            target = tempfile.mkdtemp(prefix=f"v{version}-", dir=self.root)
+            try:
+                self.dirs[version] = self.download(f"models:/{self.name}/{version}", target)
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+        return self.dirs[version]
+
+
+def starter(s, env, files, argv=None, current_version=lambda: None):
+    """start_process for the Supervisor: download with this process's credentials, serve without them."""
+    argv = argv or (lambda path, port: serve_argv(path, s["host"], port, s["workers"]))
+    child_env = served_env(env)
+
+    def start(version, port):
+        return ModelProcess(argv(files.path(version, current_version()), port), child_env, port, version)
+    return start
+
+
+def with_env(overrides, fn):
+    """fn, run with os.environ updated by overrides and put back afterwards (MLflow reads these per request)."""
+    def run():
+        saved = {k: os.environ.get(k) for k in overrides}
+        os.environ.update(overrides)
+        try:
+            return fn()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return run
 
 
 def ping(port, timeout=2):
@@ -160,8 +232,8 @@ class ModelProcess:
         self.popen.wait()
 
 
-def serve_argv(name, version, host, port, workers):
-    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{name}/{version}", "--env-manager", "local",
+def serve_argv(path, host, port, workers):
+    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", path, "--env-manager", "local",
             "-h", host, "-p", str(port), "-w", str(workers)]
 
 
@@ -214,7 +286,10 @@ class Supervisor:
 
     def start_ready(self, version, port):
         """A process serving `version` on `port` that answers /ping, or (None, why it did not)."""
-        proc = self.start_process(version, port)
+        try:
+            proc = self.start_process(version, port)
+        except Exception as e:  # noqa: BLE001 - a failed download is retried like a failed start
+            return None, f"download failed: {type(e).__name__}: {e}"
         deadline = self.clock() + self.start_timeout
         while not proc.ready():
             if not proc.alive() or self.clock() > deadline or self.stopping.is_set():
@@ -285,22 +360,25 @@ def main(argv):
     if argv[1:] == ["healthcheck"]:
         return healthcheck(os.environ)
     s = settings_from_env(os.environ)
-    # The served process gets the environment as it was; only this process's own look-ups fail
-    # fast instead of retrying for minutes (MLflow's default), so the next poll tries again.
+    make_undumpable()
+    # The served process gets the environment as it was, less the credentials. Alias look-ups
+    # fail fast instead of retrying for minutes (MLflow's default), so the next poll tries
+    # again; downloads keep MLflow's retries and timeout (a large model over a slow link).
     child_env = dict(os.environ)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    fast = {k: v for k, v in (("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"), ("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")) if k not in os.environ}
     from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
 
     client = MlflowClient(s["tracking_uri"])
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    supervisor = Supervisor(
-        s, lambda: resolve_alias(client, s["tracking_uri"], s["name"], s["alias"]),
-        lambda version, port: ModelProcess(serve_argv(s["name"], version, s["host"], port, s["workers"]), child_env, port, version),
-        stopping,
-    )
+    files = ModelFiles(s["name"], tempfile.mkdtemp(prefix="served-model-"),
+                       lambda uri, dst: download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=s["tracking_uri"]))
+    holder = {}
+    start = starter(s, child_env, files, current_version=lambda: holder["sup"].version)
+    resolve = with_env(fast, lambda: resolve_alias(client, s["tracking_uri"], s["name"], s["alias"]))
+    supervisor = holder["sup"] = Supervisor(s, resolve, start, stopping)
     log(f"serving models:/{s['name']}@{s['alias']} from {s['tracking_uri']}, alias checked every {s['poll']} s")
     try:
         while not stopping.is_set():
@@ -308,6 +386,7 @@ def main(argv):
             stopping.wait(s["poll"])
     finally:
         supervisor.close()
+        shutil.rmtree(files.root, ignore_errors=True)
     return 0
 
 

@@ -99,10 +99,105 @@ def test_settings_need_the_model_and_two_ports():
         serve_model.settings_from_env({**env, "MLFLOW_SERVE_PORTS": "8080,8080"})
 
 
-def test_the_served_command_uses_the_image_environment_and_a_pinned_version():
-    assert serve_model.serve_argv("churn", "3", "0.0.0.0", 8081, 2) == [
-        sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/churn/3", "--env-manager", "local",
+def test_the_served_command_uses_the_image_environment_and_the_downloaded_version():
+    assert serve_model.serve_argv("/tmp/served-model-x/v3-abc", "0.0.0.0", 8081, 2) == [
+        sys.executable, "-m", "mlflow", "models", "serve", "-m", "/tmp/served-model-x/v3-abc", "--env-manager", "local",
         "-h", "0.0.0.0", "-p", "8081", "-w", "2"]
+
+
+# Stands in for the served model's code: answers what it can learn of the registry credentials,
+# from its own environment and from its parent's /proc/<pid>/environ.
+NOSY_MODEL = """
+import http.server, json, os, sys
+port = int(sys.argv[1])
+def parent_environ():
+    try:
+        with open(f"/proc/{os.getppid()}/environ", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError as e:
+        return f"denied: {e.strerror}"
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"env": sorted(os.environ), "parent": parent_environ(), "model": open(sys.argv[2]).read()}).encode()
+        self.send_response(200); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""
+
+# The supervisor's side as main() wires it: undumpable, downloads with its credentials, serves with starter().
+SUPERVISOR_SIDE = """
+import json, os, sys, tempfile, time
+sys.path.insert(0, sys.argv[1])
+import serve_model
+port, nosy = int(sys.argv[2]), sys.argv[3]
+serve_model.make_undumpable()
+def download(uri, dst):
+    assert os.environ["MLFLOW_TRACKING_PASSWORD"] == "reader-secret-pw"
+    open(os.path.join(dst, "MLmodel"), "w").write(uri)
+    return dst
+s = {"host": "127.0.0.1", "workers": 1}
+files = serve_model.ModelFiles("churn", tempfile.mkdtemp(), download)
+start = serve_model.starter(s, dict(os.environ), files, argv=lambda path, p: [sys.executable, "-c", nosy, str(p), os.path.join(path, "MLmodel")])
+proc = start("7", port)
+print(proc.popen.pid, flush=True)
+proc.popen.wait()
+"""
+
+
+def test_the_served_process_gets_no_credential_and_cannot_read_the_supervisors():
+    """The model's code runs as the supervisor's user: neither its environment nor the supervisor's /proc holds the password."""
+    import os
+    import subprocess
+
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": "http://mlflow-registry:8082", "MLFLOW_TRACKING_USERNAME": "model-churn",
+           "MLFLOW_TRACKING_PASSWORD": "reader-secret-pw", "MLFLOW_TRACKING_TOKEN": "tok", "MLFLOW_SERVE_MODEL_NAME": "churn"}
+    here = os.path.dirname(serve_model.__file__)
+    # Both as one unprivileged user, as in the image (USER 10001): root would bypass the ptrace checks.
+    # (The supervisor's side needs only the standard library: a system python the other user can run.)
+    user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
+    python = "/usr/bin/python3" if user and os.path.exists("/usr/bin/python3") else sys.executable
+    sup = subprocess.Popen([python, "-c", SUPERVISOR_SIDE, here, str(port), NOSY_MODEL], env=env, cwd="/",
+                           stdout=subprocess.PIPE, text=True, **user)
+    served = None
+    try:
+        served = int(sup.stdout.readline())
+        deadline = time.time() + 30
+        while get(port, "/")[0] != 200 and time.time() < deadline:
+            time.sleep(0.2)
+        seen = json.loads(get(port, "/")[1])
+    finally:
+        if served is not None:
+            os.killpg(served, 9)  # its own session (ModelProcess), so its group
+        sup.kill()
+        sup.wait()
+    assert seen["model"] == "models:/churn/7", "the served process loads the version the supervisor downloaded"
+    assert [k for k in seen["env"] if k.startswith("MLFLOW_TRACKING")] == []
+    assert "MLFLOW_SERVE_MODEL_NAME" in seen["env"]
+    assert "reader-secret-pw" not in seen["parent"] and seen["parent"].startswith("denied"), seen["parent"][:80]
+
+
+def test_model_files_keep_only_the_served_and_the_starting_version(tmp_path):
+    downloads = []
+
+    def download(uri, dst):
+        downloads.append(uri)
+        if uri.endswith("/bad"):
+            raise OSError("registry unreachable")
+        (tmp_path / "x").touch()
+        return dst
+
+    files = serve_model.ModelFiles("churn", str(tmp_path), download)
+    one = files.path("1", None)
+    assert files.path("1", None) == one and downloads == ["models:/churn/1"], "a version moved back to the first port is not downloaded again"
+    two = files.path("2", "1")
+    with pytest.raises(OSError):
+        files.path("bad", "2")
+    three = files.path("3", "2")
+    import os
+    assert not os.path.exists(one) and os.path.isdir(two) and os.path.isdir(three)
+    assert sorted(p for p in os.listdir(tmp_path) if p.startswith("v")) == sorted(os.path.basename(p) for p in (two, three))
 
 
 class FakeClient:
@@ -185,3 +280,12 @@ def test_a_served_process_that_dies_is_reported_and_replaced_by_the_placeholder(
     assert status == 503
     assert "version 1 of churn exited with status" in json.loads(body)["message"]
     assert len(started) == 1, "a version that just died was restarted at once (crash loop)"
+
+
+def test_fast_lookup_settings_apply_to_the_lookup_only(monkeypatch):
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+    import os
+    seen = serve_model.with_env({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}, lambda: os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES"))()
+    assert seen == "0"
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ and os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "60"
