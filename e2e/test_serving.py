@@ -345,6 +345,26 @@ def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supe
     assert requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code == 200
 
 
+def test_the_reader_account_reads_nothing_of_the_projects(serving_proxy, supervisors, registered, artifact_store):
+    """The reader port proxies to /'s MLflow only, and /'s storage identity is denied projects/*:
+    a project's artifact, present in the bucket, never reaches a model server's account. (Listings
+    under projects/ are refused by an s3:prefix condition moto does not evaluate: proven on Ceph
+    RGW for the identity in test_projects_rgw.py.)"""
+    import boto3
+
+    key = f"projects/alpha/1/e2e-reader-{os.getpid()}/artifacts/secret.txt"
+    body = b"a project's artifact"
+    admin = boto3.client("s3", **artifact_store["admin"])
+    admin.put_object(Bucket=artifact_store["bucket"], Key=key, Body=body)
+    reader, start = supervisors[SERVED].credentials, time.time()
+    try:
+        r = requests.get(f"{serving_proxy.reader_url}/api/2.0/mlflow-artifacts/artifacts/{key}", auth=reader, timeout=30)
+        assert r.status_code != 200 and body not in r.content, r.status_code
+    finally:
+        allow_5xx_window(start, time.time(), "the store refuses /'s identity under projects/: MLflow answers 500")
+        admin.delete_object(Bucket=artifact_store["bucket"], Key=key)
+
+
 def test_the_reader_account_cannot_write_anything(serving_proxy, supervisors, registered, tracking, experiment, probe_window):
     reader = supervisors[SERVED].credentials
     base = serving_proxy.reader_url
