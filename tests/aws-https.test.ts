@@ -109,11 +109,6 @@ describe("default (no certificate): CloudFront in front", () => {
         expect(e.MLFLOW_SERVER_ALLOWED_HOSTS).not.toContain("elb.amazonaws.com");
         expect(e.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS.split(",")).toContain(`https://${CLOUDFRONT_DNS}`);
     });
-
-    test("the ECS service waits for the origin rule: its target group is attached only through it", () => {
-        const service = front.one("aws:ecs/service:Service").inputs;
-        expect(service.loadBalancers).toEqual([expect.objectContaining({ targetGroupArn: arn("lb/targetGroup", front.one(T.tg).name) })]);
-    });
 });
 
 describe("plainHttp: today's graph, for private networks", () => {
