@@ -158,6 +158,8 @@ describe("config: plain HTTP only on purpose, and nothing the front door would i
 
     test("accepts the default, plainHttp with private CIDRs, and a certificate with CIDRs and a domain", () => {
         expect(parseConfig({ target: "aws" }, REGION)).toMatchObject({ aws: { plainHttp: false } });
+        // Pulumi.yaml's default list, handed to the program as if set, is not a CIDR restriction.
+        expect(parseConfig({ target: "aws", ingressCidrs: '["0.0.0.0/0"]' }, REGION)).toMatchObject({ aws: { ingressCidrs: ["0.0.0.0/0"] } });
         expect(parseConfig({ target: "aws", plainHttp: "true", ingressCidrs: '["10.0.0.0/8"]' }, REGION)).toMatchObject({ aws: { plainHttp: true } });
         expect(parseConfig({ target: "aws", certificateArn: CERT, domainName: "m.example.com", ingressCidrs: '["203.0.113.0/24"]' }, REGION))
             .toMatchObject({ aws: { ingressCidrs: ["203.0.113.0/24"], domainName: "m.example.com" } });
