@@ -284,7 +284,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
     // Model servers look the alias up at MLflow's Cloud Map name, which its Host check must admit
     // (not a browser origin: CORS stays with the public hosts).
     const internal = aws.serving && r.project === undefined ? [internalTrackingHost(trackingNamespaceName(name))] : [];
-    const scheme = aws.certificateArn ? "https" : "http";
+    const scheme = aws.plainHttp ? "http" : "https";
     return new TrackingServer(name, {
         platform: "aws",
         region: aws.region,
@@ -350,6 +350,7 @@ function awsModelServers(
         clusterName: server.clusterName,
         vpcId: network.vpcId,
         listenerArn: proxy.listenerArn,
+        listenerConditions: proxy.originConditions,
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.modelSecurityGroupId!,
         assignPublicIp: aws.existingVpc === undefined,
@@ -410,14 +411,17 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
     const tags = { "mlflow-platform:stack": pulumi.getStack() };
     const databasePort = ENGINES[config.backend].port;
     const listenerPorts = aws.certificateArn ? [80, 443] : [80];
-    if (!aws.certificateArn) {
-        void pulumi.log.warn("certificateArn is not set: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
-            + "Fix: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>");
+    // No certificate: CloudFront's HTTPS in front, unless plain HTTP was chosen for a private network.
+    const cloudFront = !aws.certificateArn && !aws.plainHttp;
+    if (aws.plainHttp) {
+        void pulumi.log.warn("plainHttp is true: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
+            + "Fix: pulumi config set plainHttp false (HTTPS through CloudFront), or set certificateArn");
     }
     const network = new Network(`${name}-network`, {
         platform: "aws",
         existingVpc: aws.existingVpc,
         ingressCidrs: aws.ingressCidrs,
+        ...(cloudFront ? { cloudFrontOnly: true } : {}),
         listenerPorts,
         proxyPort: PROXY_LISTEN_PORT,
         databasePort,
@@ -457,6 +461,7 @@ function deployAws(config: AwsPlatformConfig, name: string): Deployment {
         securityGroupId: network.loadBalancerSecurityGroupId,
         certificateArn: aws.certificateArn,
         domainName: aws.domainName,
+        cloudFront,
         username: config.username,
         password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,

@@ -103,7 +103,9 @@ describe("aws", () => {
     });
 
     test("the domain name joins the allowed hosts", () => {
-        expect(aws({ domainName: "mlflow.example.com" }).allowedHosts).toEqual(["mlflow.example.com"]);
+        // A domain needs its certificate (or plainHttp): behind CloudFront it would be ignored (tests/aws-https.test.ts).
+        const certificateArn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
+        expect(aws({ domainName: "mlflow.example.com", certificateArn }).allowedHosts).toEqual(["mlflow.example.com"]);
     });
 
     test("an existing VPC is taken whole", () => {

@@ -19,6 +19,9 @@ function call(token: string): Record<string, unknown> {
             return { id: REGION, names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], zoneIds: ["use1-az1", "use1-az2", "use1-az4"] };
         case "aws:index/getRegion:getRegion":
             return { id: REGION, region: REGION, name: REGION, description: "US East (N. Virginia)", endpoint: `ec2.${REGION}.amazonaws.com` };
+        case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            // CloudFront's origin-facing list (the default stack's load balancer admits only it).
+            return { id: "pl-3b927c52", name: "com.amazonaws.global.cloudfront.origin-facing", addressFamily: "IPv4", maxEntries: 55, entries: [] };
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return { id: "123456789012", userName: "AWS", password: "mock", authorizationToken: "bW9jaw==", proxyEndpoint: "https://mock", expiresAt: "2030-01-01T00:00:00Z", registryId: "123456789012" };
         default:
@@ -37,6 +40,8 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
             const bucket = typeof inputs.bucket === "string" ? inputs.bucket : `${name}-0a1b2c3`;
             return { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}` };
         }
+        case "aws:cloudfront/distribution:Distribution":
+            return { ...inputs, arn, domainName: "d111111abcdef8.cloudfront.net" };
         case "aws:rds/cluster:Cluster":
             return { ...inputs, arn, endpoint: `${name}.cluster-x.${REGION}.rds.amazonaws.com`, masterUserSecrets: [{ secretArn: `${arn}-secret` }] };
         case "aws:ecr/repository:Repository":

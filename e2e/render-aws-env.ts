@@ -33,6 +33,8 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
     switch (type) {
         case "aws:s3/bucket:Bucket":
             return { ...base, bucket: inputs.bucket ?? `${name}-0a1b2c3`, arn: `arn:aws:s3:::${name}-0a1b2c3` };
+        case "aws:cloudfront/distribution:Distribution":
+            return { ...base, domainName: "d111111abcdef8.cloudfront.net" };
         case "aws:rds/cluster:Cluster":
             return {
                 ...base, endpoint: `${name}.cluster-abc123.${REGION}.rds.amazonaws.com`,
@@ -67,6 +69,9 @@ const mocks: pulumi.runtime.Mocks = {
                 return { id: REGION, names: [`${REGION}a`, `${REGION}b`], zoneIds: ["euw1-az1", "euw1-az2"] };
             case "aws:index/getRegion:getRegion":
                 return { id: REGION, region: REGION, name: REGION };
+            case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+                // CloudFront's origin-facing list (the default stack's load balancer admits only it).
+                return { id: "pl-3b927c52", name: "com.amazonaws.global.cloudfront.origin-facing", addressFamily: "IPv4", maxEntries: 55, entries: [] };
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                 return { id: "123456789012", userName: "AWS", password: "placeholder", proxyEndpoint: `https://123456789012.dkr.ecr.${REGION}.amazonaws.com` };
             default:

@@ -11,6 +11,8 @@ import { projectListenerPriority, projectNames, renderProjectInitStatements } fr
 import { verifySha512Crypt } from "../components/render/shaCrypt";
 
 const BASE = { "aws:region": REGION, target: "aws", dbMaxCapacity: "8" };
+/** The `/` rule's header condition; the value is the mocked RandomPassword's. */
+const ORIGIN_CONDITION = { httpHeader: { httpHeaderName: "X-Origin-Verify", values: ["pw-mlflow-aws-proxy-origin-secret-S3cret!@:%"] } };
 const PROJECTS = ["alpha", "beta-2:bob", "gamma"];
 const NAMES = ["alpha", "beta-2", "gamma"];
 const ARN = (type: string, name: string) => `arn:aws:mock:eu-west-1:123456789012:${type}/${name}`;
@@ -80,7 +82,7 @@ test("one cluster, one image, one load balancer, one listener, one Aurora cluste
 });
 
 test("listener rule priorities are derived from the names and distinct", () => {
-    const rules = run.ofType("aws:lb/listenerRule:ListenerRule");
+    const rules = run.ofType("aws:lb/listenerRule:ListenerRule").filter(r => r.name !== "mlflow-aws-proxy-origin");
     expect(rules.map(r => [r.name, r.inputs.priority])).toEqual(NAMES.map(n => [`mlflow-aws-proxy-project-${n}-rule`, projectListenerPriority(n)]));
     expect(new Set(rules.map(r => r.inputs.priority)).size).toBe(3);
 });
@@ -123,7 +125,8 @@ describe.each(NAMES)("project %s", name => {
         const tg = named(run, `mlflow-aws-proxy-project-${name}-tg`);
         expect(rule.inputs).toMatchObject({
             listenerArn: ARN("lb/listener", "mlflow-aws-proxy-http"),
-            conditions: [{ pathPattern: { values: [n.urlPath, `${n.urlPath}/*`] } }],
+            // Behind CloudFront, as the `/` rule: only requests carrying the secret origin header.
+            conditions: [{ pathPattern: { values: [n.urlPath, `${n.urlPath}/*`] } }, ORIGIN_CONDITION],
             actions: [{ type: "forward", targetGroupArn: ARN("lb/targetGroup", tg.name) }],
         });
         expect(tg.inputs.healthCheck).toMatchObject({ path: "/health", matcher: "200" });

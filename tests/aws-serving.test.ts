@@ -233,7 +233,9 @@ describe.each(MODELS)("model $name", m => {
         expect(run.one(T.listener).name).toBe("mlflow-aws-proxy-http");
         expect(rule.inputs.priority).toBe(modelRulePriority(m.name));
         expect(rule.inputs.actions).toEqual([expect.objectContaining({ type: "forward", targetGroupArn: expect.stringContaining(`${n}-tg`) })]);
-        expect(rule.inputs.conditions).toEqual([expect.objectContaining({ pathPattern: { values: [`/models/${m.name}/*`] } })]);
+        // Behind CloudFront, as the `/` rule: only requests carrying the secret origin header.
+        expect(rule.inputs.conditions).toEqual([{ pathPattern: { values: [`/models/${m.name}/*`] } }, byName(run, T.rule, "mlflow-aws-proxy-origin").inputs.conditions[0]]);
+        expect(rule.secretInputs).toContain("conditions");
         expect(byName(run, T.service, `${n}-service`).options.parent).toBe(n);
     });
 

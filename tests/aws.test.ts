@@ -38,6 +38,8 @@ const T = {
     alb: "aws:lb/loadBalancer:LoadBalancer",
     targetGroup: "aws:lb/targetGroup:TargetGroup",
     listener: "aws:lb/listener:Listener",
+    listenerRule: "aws:lb/listenerRule:ListenerRule",
+    distribution: "aws:cloudfront/distribution:Distribution",
     repo: "aws:ecr/repository:Repository",
     repoLifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     image: "docker:index/image:Image",
@@ -77,18 +79,22 @@ function countByType(run: ProgramRun): Record<string, number> {
 }
 
 /** The graph of every stack; listeners and LB ingress rules depend on the certificate. */
-function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean; prune?: boolean }): Record<string, number> {
+function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean; prune?: boolean; cloudFront?: boolean }): Record<string, number> {
     const counts = expectedRootCounts(o);
     if (o.prune) for (const [t, n] of Object.entries(PRUNE_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
     return counts;
 }
 
-function expectedRootCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean }): Record<string, number> {
+function expectedRootCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean; cloudFront?: boolean }): Record<string, number> {
     const withCertificate = o.certificate;
-    const ingressCidrs = o.ingressCidrs;
+    // Behind CloudFront: one rule from its prefix list instead of one per CIDR.
+    const ingressCidrs = o.cloudFront ? 1 : o.ingressCidrs;
+    // CloudFront: the distribution, the `/` rule requiring the origin header, and that header's secret.
+    const cloudFront: Record<string, number> = o.cloudFront ? { [T.distribution]: 1, [T.listenerRule]: 1 } : {};
     const vpc: Record<string, number> = o.newVpc ? { [T.vpc]: 1, [T.subnet]: 4, [T.igw]: 1, [T.routeTable]: 2, [T.route]: 1, [T.rta]: 4, [T.endpoint]: 1 } : {};
     return {
         ...vpc,
+        ...cloudFront,
         "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
         "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
         [T.sg]: 3,
@@ -100,7 +106,7 @@ function expectedRootCounts(o: { certificate: boolean; ingressCidrs: number; new
         [T.iamPolicy]: 1,
         [T.subnetGroup]: 1, [T.cluster]: 1, [T.clusterParams]: 1, [T.instance]: 1,
         // The generated basic-auth password (none is configured in these runs).
-        [T.password]: 1,
+        [T.password]: o.cloudFront ? 2 : 1,
         // The salt of its htpasswd entry, kept in state so the entry does not change per run.
         [T.randomString]: 1,
         [T.secret]: 1, [T.secretVersion]: 1, [T.alb]: 1, [T.targetGroup]: 1, [T.listener]: withCertificate ? 2 : 1,
@@ -209,8 +215,8 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             expect(rulesOf(run, T.ingress, sgId(run, "service-sg")).map(r => r.inputs)).toEqual([expect.objectContaining({
                 fromPort: 8080, toPort: 8080, referencedSecurityGroupId: sgId(run, "lb-sg"),
             })]);
-            // Only the load balancer's group takes traffic from IP ranges.
-            const cidrIngress = run.ofType(T.ingress).filter(r => r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined);
+            // Only the load balancer's group takes traffic from IP ranges (CIDRs or CloudFront's prefix list).
+            const cidrIngress = run.ofType(T.ingress).filter(r => r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined || r.inputs.prefixListId !== undefined);
             expect(new Set(cidrIngress.map(r => r.inputs.securityGroupId))).toEqual(new Set([sgId(run, "lb-sg")]));
         });
 
@@ -330,7 +336,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             const tg = run.one(T.targetGroup).inputs;
             expect(tg).toMatchObject({ targetType: "ip", port: 8080, protocol: "HTTP", healthCheck: { path: "/health", matcher: "200" } });
             expect(run.one(T.alb).inputs).toMatchObject({ internal: false, loadBalancerType: "application", dropInvalidHeaderFields: true });
-            expect(env(container(run, "mlflow")).MLFLOW_SERVER_ALLOWED_HOSTS).toContain(run.one(T.alb).name);
+            expect(env(container(run, "mlflow")).MLFLOW_SERVER_ALLOWED_HOSTS.split(",")).toContain(new URL(String(run.outputs.trackingUri)).host);
         });
 
         test("keep-alive chain: ALB idle < nginx client keepalive_timeout; nginx upstream < uvicorn", () => {
@@ -370,7 +376,7 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
     });
 }
 
-// --- MySQL, defaults: new VPC, plain HTTP, auto-pause ------------------------------------
+// --- MySQL, defaults: new VPC, CloudFront in front, auto-pause -----------------------------
 
 let mysql: ProgramRun;
 let postgres: ProgramRun;
@@ -398,7 +404,7 @@ describeAwsInvariants("postgres with HTTPS in an existing VPC", () => postgres);
 
 describe("mysql with defaults", () => {
     test("creates exactly these resources", () => {
-        expect(countByType(mysql)).toEqual(expectedCounts({ certificate: false, ingressCidrs: 1, newVpc: true }));
+        expect(countByType(mysql)).toEqual(expectedCounts({ certificate: false, ingressCidrs: 1, newVpc: true, cloudFront: true }));
     });
 
     test("Aurora MySQL Serverless v2 scales to zero and pauses after the configured idle time", () => {
@@ -438,14 +444,13 @@ describe("mysql with defaults", () => {
         expect(rules.find((r: any) => r.noncurrentVersionExpiration).noncurrentVersionExpiration.noncurrentDays).toBe(30);
     });
 
-    test("without a certificate: one plain HTTP listener forwarding, port 80 open to 0.0.0.0/0", () => {
+    test("without a certificate: HTTPS through CloudFront, the load balancer's port 80 open to CloudFront only (tests/aws-https.test.ts)", () => {
         const [listener] = mysql.ofType(T.listener);
         expect(listener.inputs).toMatchObject({ port: 80, protocol: "HTTP" });
-        expect(listener.inputs.defaultActions).toEqual([expect.objectContaining({ type: "forward" })]);
-        expect(listener.inputs.certificateArn).toBeUndefined();
+        expect(listener.inputs.defaultActions).toEqual([expect.objectContaining({ type: "fixed-response" })]);
         expect(rulesOf(mysql, T.ingress, sgId(mysql, "lb-sg")).map(r => [r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort]))
-            .toEqual([["0.0.0.0/0", 80, 80]]);
-        expect(mysql.outputs.trackingUri).toBe(`http://${mysql.one(T.alb).name}-123456789.eu-west-1.elb.amazonaws.com`);
+            .toEqual([[undefined, 80, 80]]);
+        expect(mysql.outputs.trackingUri).toBe("https://d111111abcdef8.cloudfront.net");
     });
 
     test("a new VPC over two zones with isolated private subnets, no NAT, and a free S3 endpoint", () => {

@@ -69,6 +69,8 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
             };
         case "aws:lb/loadBalancer:LoadBalancer":
             return { ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}/0123`, dnsName: `${name}-123456789.eu-west-1.elb.amazonaws.com` };
+        case "aws:cloudfront/distribution:Distribution":
+            return { ...inputs, arn: `arn:aws:cloudfront::123456789012:distribution/E${name.length}ABCDEF`, domainName: "d111111abcdef8.cloudfront.net" };
         case "aws:ecr/repository:Repository":
             return { ...inputs, name, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${name}` };
         case "aws:lb/targetGroup:TargetGroup":

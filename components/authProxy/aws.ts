@@ -3,9 +3,10 @@
 // Secrets Manager and reaches the sidecar as an ECS secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, AwsRegistryReaders, FlavourOutputs } from "./types";
+import * as random from "@pulumi/random";
+import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, AwsRegistryReaders, FlavourOutputs, OriginCondition } from "./types";
 import { basicAuthCredentials } from "../credentials";
-import { keepAliveChain, type KeepAliveChain } from "../render/keepalive";
+import { cloudFrontOriginTimeouts, keepAliveChain, type KeepAliveChain } from "../render/keepalive";
 import { MLFLOW_PORT } from "../render/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
 import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../render/projects";
@@ -16,6 +17,16 @@ import { modelSlug } from "../render/serving";
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** nginx answers /health without authentication (its own exact-match location). */
 export const HEALTH_PATH = "/health";
+/** The header CloudFront adds to every origin request; the load balancer forwards nothing without it. */
+export const ORIGIN_HEADER = "X-Origin-Verify";
+/** The `/` rule with CloudFront: the last before the default 403 (projects 10000-29999, models 30000-49999). */
+export const ORIGIN_RULE_PRIORITY = 50000;
+/** Managed policies by ID (CloudFront Developer Guide, "Use managed cache policies", "... origin request policies"). */
+export const CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+/** All viewer headers, Host and Authorization included (allowed with caching disabled): MLflow checks Host, nginx the login. */
+export const ALL_VIEWER_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3";
+/** Every method MLflow's REST API and artifact uploads use. */
+const ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
 
 type Args = AwsAuthProxyArgs & AuthProxyResolved;
 
@@ -79,18 +90,36 @@ function buildTargetGroup(parent: pulumi.Resource, name: string, args: Args): aw
     }, { parent });
 }
 
-/** HTTPS with a redirect from HTTP when a certificate is given, else plain HTTP; returns the forwarding one. */
-function buildListeners(parent: pulumi.Resource, name: string, args: Args, alb: aws.lb.LoadBalancer, targetGroup: aws.lb.TargetGroup): aws.lb.Listener {
+/**
+ * HTTPS with a redirect from HTTP when a certificate is given, else HTTP on 80: forwarding
+ * everything (plainHttp), or with CloudFront answering 403 to any request without the secret
+ * origin header, which only the `origin` rule (and the project and model rules) forward.
+ * Returns the forwarding listener and the rule the `/` target group hangs on, if any.
+ */
+function buildListeners(
+    parent: pulumi.Resource, name: string, args: Args, alb: aws.lb.LoadBalancer, targetGroup: aws.lb.TargetGroup, origin?: OriginSecret,
+): { listener: aws.lb.Listener; originRule?: aws.lb.ListenerRule } {
     const tags = args.tags ?? {};
     const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
     if (!args.certificateArn) {
-        return new aws.lb.Listener(`${name}-http`, {
+        const listener = new aws.lb.Listener(`${name}-http`, {
             loadBalancerArn: alb.arn,
             port: 80,
             protocol: "HTTP",
-            defaultActions: forward,
+            defaultActions: origin
+                ? [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "Forbidden", statusCode: "403" } }]
+                : forward,
             tags,
         }, { parent });
+        if (!origin) return { listener };
+        const originRule = new aws.lb.ListenerRule(`${name}-origin`, {
+            listenerArn: listener.arn,
+            priority: ORIGIN_RULE_PRIORITY,
+            conditions: origin.conditions,
+            actions: forward,
+            tags,
+        }, { parent });
+        return { listener, originRule };
     }
     const forwarding = new aws.lb.Listener(`${name}-https`, {
         loadBalancerArn: alb.arn,
@@ -111,7 +140,58 @@ function buildListeners(parent: pulumi.Resource, name: string, args: Args, alb: 
         }],
         tags,
     }, { parent });
-    return forwarding;
+    return { listener: forwarding };
+}
+
+/** The secret CloudFront sends as ORIGIN_HEADER, and the listener rule condition requiring it. */
+interface OriginSecret {
+    readonly value: pulumi.Output<string>;
+    readonly conditions: pulumi.Output<OriginCondition[]>;
+}
+
+function buildOriginSecret(parent: pulumi.Resource, name: string): OriginSecret {
+    // Alphanumeric: a listener rule value treats * and ? as wildcards. Secret wherever it goes.
+    const value = pulumi.secret(new random.RandomPassword(`${name}-origin-secret`, { length: 48, special: false }, { parent }).result);
+    return { value, conditions: value.apply(v => [{ httpHeader: { httpHeaderName: ORIGIN_HEADER, values: [v] } }]) };
+}
+
+/**
+ * HTTPS on CloudFront's default certificate (*.cloudfront.net) in front of the load balancer:
+ * nothing cached, every method and viewer header (Host, Authorization) passed on, HTTP
+ * redirected to HTTPS, and the secret origin header added to every request to the load balancer.
+ */
+function buildDistribution(parent: pulumi.Resource, name: string, args: Args, alb: aws.lb.LoadBalancer, origin: OriginSecret, keepAlive: KeepAliveChain): aws.cloudfront.Distribution {
+    const timeouts = cloudFrontOriginTimeouts(keepAlive, args.timeoutSeconds);
+    return new aws.cloudfront.Distribution(`${name}-cdn`, {
+        enabled: true,
+        comment: `MLflow ${name}: HTTPS in front of its load balancer`,
+        isIpv6Enabled: true,
+        httpVersion: "http2",
+        // North America and Europe edges only: the lowest request and transfer prices.
+        priceClass: "PriceClass_100",
+        origins: [{
+            originId: "alb",
+            domainName: alb.dnsName,
+            // The load balancer has no certificate for its own name: CloudFront reaches it on 80.
+            customOriginConfig: {
+                httpPort: 80, httpsPort: 443, originProtocolPolicy: "http-only", originSslProtocols: ["TLSv1.2"],
+                originReadTimeout: timeouts.readSeconds, originKeepaliveTimeout: timeouts.keepaliveSeconds,
+            },
+            customHeaders: [{ name: ORIGIN_HEADER, value: origin.value }],
+        }],
+        defaultCacheBehavior: {
+            targetOriginId: "alb",
+            viewerProtocolPolicy: "redirect-to-https",
+            allowedMethods: ALL_METHODS,
+            cachedMethods: ["GET", "HEAD"],
+            cachePolicyId: CACHING_DISABLED_POLICY_ID,
+            originRequestPolicyId: ALL_VIEWER_POLICY_ID,
+            compress: false,
+        },
+        restrictions: { geoRestriction: { restrictionType: "none" } },
+        viewerCertificate: { cloudfrontDefaultCertificate: true },
+        tags: args.tags ?? {},
+    }, { parent });
 }
 
 export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): FlavourOutputs<AwsAuthProxyOutputs> {
@@ -131,23 +211,38 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
     });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
     const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
-    const forwarding = buildListeners(parent, name, args, alb, targetGroup);
-    const projectTargets = buildProjectTargets(parent, name, args, keepAlive, forwarding);
-    const scheme = args.certificateArn ? "https" : "http";
-    const host = args.domainName ? pulumi.output(args.domainName) : alb.dnsName;
+    const origin = args.cloudFront && !args.certificateArn ? buildOriginSecret(parent, name) : undefined;
+    const { listener: forwarding, originRule } = buildListeners(parent, name, args, alb, targetGroup, origin);
+    const originConditions = origin?.conditions ?? pulumi.output([]);
+    const projectTargets = buildProjectTargets(parent, name, args, keepAlive, forwarding, originConditions);
+    const front = origin ? frontDoorOfDistribution(buildDistribution(parent, name, args, alb, origin, keepAlive)) : frontDoorOfAlb(args, alb);
     return {
-        url: pulumi.interpolate`${scheme}://${host}`,
+        ...front,
         nginxConfig: pulumi.output(nginxConfig),
-        publicHosts: alb.dnsName.apply(dns => args.domainName ? [dns, args.domainName] : [dns]),
         loadBalancerDnsName: alb.dnsName,
         // ECS rejects a service whose target group is not yet attached to a load balancer:
-        // hand the ARN out only once the forwarding listener exists.
-        targetGroupArn: pulumi.all([forwarding.arn, targetGroup.arn]).apply(([, arn]) => arn),
+        // hand the ARN out only once the forwarding listener (and with CloudFront its rule) exists.
+        targetGroupArn: pulumi.all([forwarding.arn, originRule?.arn ?? "", targetGroup.arn]).apply(([, , arn]) => arn),
         listenerArn: forwarding.arn,
+        originConditions,
         htpasswdSecretArn: htpasswdSecret.arn,
         htpasswdVersionId: htpasswdSecret.versionId,
         projectTargets,
         ...(registryReaders === undefined ? {} : { registryReaders }),
+    };
+}
+
+/** The tracking URI and the Host names MLflow accepts: CloudFront's name; with CloudFront, the load balancer's is not reachable. */
+function frontDoorOfDistribution(d: aws.cloudfront.Distribution): { url: pulumi.Output<string>; publicHosts: pulumi.Output<string[]> } {
+    return { url: pulumi.interpolate`https://${d.domainName}`, publicHosts: d.domainName.apply(dns => [dns]) };
+}
+
+function frontDoorOfAlb(args: Args, alb: aws.lb.LoadBalancer): { url: pulumi.Output<string>; publicHosts: pulumi.Output<string[]> } {
+    const scheme = args.certificateArn ? "https" : "http";
+    const host = args.domainName ? pulumi.output(args.domainName) : alb.dnsName;
+    return {
+        url: pulumi.interpolate`${scheme}://${host}`,
+        publicHosts: alb.dnsName.apply(dns => args.domainName ? [dns, args.domainName] : [dns]),
     };
 }
 
@@ -180,6 +275,7 @@ function buildRegistryReaders(parent: pulumi.Resource, name: string, args: Args)
  */
 function buildProjectTargets(
     parent: pulumi.Resource, name: string, args: Args, keepAlive: KeepAliveChain, forwarding: aws.lb.Listener,
+    originConditions: pulumi.Output<OriginCondition[]>,
 ): Record<string, AwsProjectTarget> {
     const projects = args.projects ?? [];
     const collisions = projectPriorityCollisions(projects.map(p => p.name));
@@ -192,7 +288,7 @@ function buildProjectTargets(
         const rule = new aws.lb.ListenerRule(`${base}-rule`, {
             listenerArn: forwarding.arn,
             priority: projectListenerPriority(p.name),
-            conditions: [{ pathPattern: { values: projectPathPatterns(p.name) } }],
+            conditions: originConditions.apply(extra => [{ pathPattern: { values: projectPathPatterns(p.name) } }, ...extra]),
             actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
             tags: args.tags ?? {},
         }, { parent });

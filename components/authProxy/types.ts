@@ -59,8 +59,14 @@ export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
     readonly vpcId: pulumi.Input<string>;
     readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
-    /** ACM certificate for HTTPS; without one the load balancer serves plain HTTP (warned at preview). */
+    /** ACM certificate for HTTPS on the load balancer. */
     readonly certificateArn?: string;
+    /**
+     * Without a certificate: true puts a CloudFront distribution (HTTPS on its default
+     * certificate) in front, and the load balancer forwards only requests carrying its secret
+     * origin header; false serves plain HTTP from the load balancer (config plainHttp).
+     */
+    readonly cloudFront?: boolean;
     readonly domainName?: string;
     readonly tags?: Record<string, string>;
     /** Projects, each with its own target group, listener rule on /projects/<name>/ and login (render/projects.ts). */
@@ -97,6 +103,11 @@ export interface AwsProjectTarget {
 }
 
 export type AuthProxyArgs = DockerAuthProxyArgs | AwsAuthProxyArgs;
+
+/** A listener rule condition on a request header (aws.lb.ListenerRule conditions[].httpHeader). */
+export interface OriginCondition {
+    readonly httpHeader: { readonly httpHeaderName: string; readonly values: string[] };
+}
 
 /** What the class resolves once for both flavours and hands to the flavour's builder. */
 export interface AuthProxyResolved {
@@ -139,6 +150,11 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly htpasswdVersionId: pulumi.Output<string>;
     /** Per project name; empty without projects. */
     readonly projectTargets: Record<string, AwsProjectTarget>;
+    /**
+     * Conditions every forwarding rule on the listener carries besides its path (the secret
+     * origin header with CloudFront; empty without): model routes add them to theirs.
+     */
+    readonly originConditions: pulumi.Output<OriginCondition[]>;
     /** Only with registryReaders. */
     readonly registryReaders?: AwsRegistryReaders;
 }

@@ -245,6 +245,31 @@ function readRegion(r: Reader, awsRegion: string | undefined): string {
     return region;
 }
 
+/**
+ * How clients reach the load balancer. Default (no certificateArn, no plainHttp): CloudFront's
+ * HTTPS in front, and only CloudFront reaches the load balancer, so a CIDR list or a domain of
+ * the load balancer's own would be ignored: refused instead. plainHttp is for private networks.
+ */
+function checkFrontDoor(r: Reader, k: { ingressCidrs: string[]; certificateArn?: string; domainName?: string; plainHttp: boolean }): void {
+    const openToAll = k.ingressCidrs.some(c => c.endsWith("/0"));
+    if (k.plainHttp && k.certificateArn) {
+        r.fail("plainHttp", "true", "cannot be combined with certificateArn (which serves HTTPS)", "false");
+    } else if (k.plainHttp && openToAll) {
+        r.fail("plainHttp", "true", `sends passwords unencrypted and is only for private networks: set ingressCidrs to your networks first (now ${k.ingressCidrs.join(", ")})`, "false");
+    }
+    if (k.certificateArn || k.plainHttp) return;
+    const why = "without certificateArn or plainHttp, CloudFront is the front door and only CloudFront reaches the load balancer";
+    // Pulumi.yaml's default may arrive as if set: only a list other than it is refused.
+    if (r.has("ingressCidrs") && !(k.ingressCidrs.length === 1 && k.ingressCidrs[0] === "0.0.0.0/0")) {
+        r.problems.push(`${PROJECT}:ingressCidrs = ${JSON.stringify(k.ingressCidrs.join(","))} is invalid: it applies only with certificateArn or plainHttp; ${why}. `
+            + "Fix: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id> (HTTPS on the load balancer, which keeps the CIDR list), or pulumi config rm ingressCidrs");
+    }
+    if (k.domainName) {
+        r.problems.push(`${PROJECT}:domainName = ${JSON.stringify(k.domainName)} is invalid: it needs certificateArn (an ACM certificate for it in the stack's region); ${why}, at https://<id>.cloudfront.net. `
+            + "Fix: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>, or pulumi config rm domainName");
+    }
+}
+
 function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsPlatformConfig {
     const region = readRegion(r, awsRegion);
     const serving = readServing(r);
@@ -252,6 +277,8 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     const ingressCidrs = r.list("ingressCidrs", [...CONFIG_SCHEMA.ingressCidrs.default], isValidCidr, "must be IPv4 CIDR blocks such as 203.0.113.0/24", "203.0.113.0/24");
     const certificateArn = r.optionalString("certificateArn");
     const domainName = r.optionalString("domainName");
+    const plainHttp = r.boolean("plainHttp");
+    checkFrontDoor(r, { ingressCidrs, certificateArn, domainName, plainHttp });
     const existingVpc = readExistingVpc(r);
     const tasks = readTasks(r);
     const noncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays");
@@ -270,7 +297,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
         target: "aws", ...common,
         allowedHosts: domainName && !allowedHosts.includes(domainName) ? [domainName, ...allowedHosts] : allowedHosts,
         aws: {
-            region, ...aurora, ingressCidrs, certificateArn, domainName, existingVpc, ...tasks,
+            region, ...aurora, ingressCidrs, certificateArn, domainName, plainHttp, existingVpc, ...tasks,
             noncurrentVersionExpirationDays, ecrKeepImages, logRetentionDays, nginxImage, pythonImage,
             ...(serving ? { serving } : {}),
         },

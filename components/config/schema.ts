@@ -139,16 +139,20 @@ export const CONFIG_SCHEMA = {
     dbAutoPauseSeconds: { type: "integer", scope: "aws", default: 900, min: 300, max: 86400, description: "Idle seconds before Aurora pauses when dbMinCapacity is 0 (300-86400)." },
     dbBackupRetentionDays: { type: "integer", scope: "aws", default: 7, min: 1, max: 35, description: "Days of automated database backups (1-35)." },
     dbDeletionProtection: { type: "boolean", scope: "aws", default: true, description: "Refuse to delete the database cluster until this is turned off." },
-    ingressCidrs: { type: "array", scope: "aws", default: ["0.0.0.0/0"], description: "IPv4 CIDR blocks allowed to reach the load balancer. Default 0.0.0.0/0 (basic auth still required)." },
+    ingressCidrs: { type: "array", scope: "aws", default: ["0.0.0.0/0"], description: "IPv4 CIDR blocks allowed to reach the load balancer, with certificateArn or plainHttp. Default 0.0.0.0/0 (basic auth still required). Behind CloudFront (neither set) only CloudFront reaches it." },
     certificateArn: {
         type: "string", scope: "aws", default: "", check: v => ACM_ARN.test(v), example: "arn:aws:acm:eu-west-1:123456789012:certificate/<id>",
         allowed: "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
-        description: "ACM certificate ARN for HTTPS. Without it the load balancer serves plain HTTP (warned at preview).",
+        description: "ACM certificate ARN for HTTPS on the load balancer (with domainName). Without it a CloudFront distribution serves HTTPS on its *.cloudfront.net name in front of the load balancer.",
+    },
+    plainHttp: {
+        type: "boolean", scope: "aws", default: false,
+        description: "Serve plain HTTP from the load balancer, with no CloudFront in front: basic-auth passwords cross the network unencrypted. Only for private networks: needs ingressCidrs without 0.0.0.0/0 and no certificateArn.",
     },
     domainName: {
         type: "string", scope: "aws", default: "", check: v => isValidHostPattern(v) && !v.includes(":") && !v.includes("*"),
         allowed: "must be a DNS name such as mlflow.example.com", example: "mlflow.example.com",
-        description: "DNS name clients use (you point it at the load balancer); added to MLflow's allowed hosts.",
+        description: "DNS name clients use (you point it at the load balancer; needs certificateArn, or plainHttp); added to MLflow's allowed hosts.",
     },
     vpcId: {
         type: "string", scope: "aws", default: "", check: v => /^vpc-[0-9a-f]{8,17}$/.test(v), allowed: "must be a VPC id such as vpc-0123456789abcdef0", example: "vpc-0123456789abcdef0",

@@ -46,6 +46,8 @@ export interface AwsSettings {
     readonly ingressCidrs: string[];
     readonly certificateArn?: string;
     readonly domainName?: string;
+    /** Plain HTTP on the load balancer, no CloudFront (private networks only). */
+    readonly plainHttp: boolean;
     /** Set together or not at all; when unset a new VPC is created. */
     readonly existingVpc?: { vpcId: string; publicSubnetIds: string[]; privateSubnetIds: string[] };
     readonly taskCpu: number;

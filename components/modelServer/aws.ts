@@ -97,7 +97,7 @@ function buildRoute(p: Piece): { targetGroup: aws.lb.TargetGroup; rule: aws.lb.L
         // From the name alone: adding or removing another model never moves this rule.
         priority: modelRulePriority(args.model.name),
         actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-        conditions: [{ pathPattern: { values: modelPathPatterns(args.model.name) } }],
+        conditions: pulumi.output(args.listenerConditions ?? []).apply(extra => [{ pathPattern: { values: modelPathPatterns(args.model.name) } }, ...extra]),
         tags,
     }, opts);
     return { targetGroup, rule };

@@ -1,4 +1,5 @@
 // ModelServer args and outputs. Imported by the class and the flavour file.
+import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { CpuArchitecture } from "../config";
 import type { ModelRoute, ServedModel } from "../render/serving";
@@ -43,6 +44,8 @@ export interface AwsModelServerArgs {
     readonly vpcId: pulumi.Input<string>;
     /** The tracking server's forwarding listener: the model's path rule goes on it. */
     readonly listenerArn: pulumi.Input<string>;
+    /** Further conditions of that rule besides the path (AuthProxy originConditions: CloudFront's secret header). */
+    readonly listenerConditions?: pulumi.Input<pulumi.Input<aws.types.input.lb.ListenerRuleCondition>[]>;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The model tasks' security group (Network servingPorts). */
     readonly securityGroupId: pulumi.Input<string>;

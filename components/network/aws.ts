@@ -8,6 +8,8 @@ import type { AwsNetworkArgs, AwsNetworkOutputs } from "./types";
 export const VPC_CIDR = "10.40.0.0/16";
 const PUBLIC_CIDRS = ["10.40.0.0/24", "10.40.1.0/24"];
 const PRIVATE_CIDRS = ["10.40.10.0/24", "10.40.11.0/24"];
+/** AWS-managed prefix list of the addresses CloudFront connects to origins from. */
+export const CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing";
 /** Outbound HTTPS: ECR, CloudWatch Logs, Secrets Manager and S3 (through the gateway endpoint). */
 const HTTPS_PORT = 443;
 
@@ -39,15 +41,7 @@ export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: Aws
     const egress = (ruleName: string, a: aws.vpc.SecurityGroupEgressRuleArgs) =>
         new aws.vpc.SecurityGroupEgressRule(`${name}-${ruleName}`, { ...a, tags }, opts);
 
-    // Load balancer: in from the configured CIDRs on the listener ports, out to the proxy only.
-    args.ingressCidrs.forEach((cidr, i) => {
-        for (const port of args.listenerPorts) {
-            ingress(`lb-in-${port}-${i}`, {
-                securityGroupId: lb.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: cidr,
-                description: `Clients on ${port}`,
-            });
-        }
-    });
+    buildLoadBalancerIngress(parent, args, lb, ingress);
     egress("lb-out-proxy", {
         securityGroupId: lb.id, ipProtocol: "tcp", fromPort: args.proxyPort, toPort: args.proxyPort,
         referencedSecurityGroupId: service.id, description: "To the authenticating proxy in the tasks",
@@ -84,6 +78,32 @@ export function buildAwsNetwork(parent: pulumi.Resource, name: string, args: Aws
         databaseSecurityGroupId: db.id,
         ...(models ? { modelSecurityGroupId: models.id } : {}),
     };
+}
+
+/** Load balancer: in from CloudFront only, or from the configured CIDRs, on the listener ports. */
+function buildLoadBalancerIngress(
+    parent: pulumi.Resource, args: AwsNetworkArgs, lb: aws.ec2.SecurityGroup,
+    ingress: (ruleName: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => aws.vpc.SecurityGroupIngressRule,
+): void {
+    if (args.cloudFrontOnly) {
+        // AWS keeps this list to CloudFront's origin-facing addresses; it counts as 55 rules of the group's quota.
+        const cloudFront = aws.ec2.getManagedPrefixListOutput({ name: CLOUDFRONT_ORIGIN_FACING }, { parent });
+        for (const port of args.listenerPorts) {
+            ingress(`lb-in-cloudfront-${port}`, {
+                securityGroupId: lb.id, ipProtocol: "tcp", fromPort: port, toPort: port, prefixListId: cloudFront.id,
+                description: `CloudFront origin-facing servers on ${port}`,
+            });
+        }
+        return;
+    }
+    args.ingressCidrs.forEach((cidr, i) => {
+        for (const port of args.listenerPorts) {
+            ingress(`lb-in-${port}-${i}`, {
+                securityGroupId: lb.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: cidr,
+                description: `Clients on ${port}`,
+            });
+        }
+    });
 }
 
 interface RuleMakers {

@@ -21,8 +21,13 @@ export interface AwsNetworkArgs {
         readonly publicSubnetIds: pulumi.Input<string>[];
         readonly privateSubnetIds: pulumi.Input<string>[];
     };
-    /** CIDR blocks admitted to the load balancer. */
+    /** CIDR blocks admitted to the load balancer; ignored with `cloudFrontOnly`. */
     readonly ingressCidrs: pulumi.Input<string>[];
+    /**
+     * CloudFront is the front door: the load balancer admits its listener port from CloudFront's
+     * origin-facing managed prefix list only, and no CIDR rule is created.
+     */
+    readonly cloudFrontOnly?: boolean;
     /** Ports the load balancer listens on (80, and 443 with a certificate). */
     readonly listenerPorts: number[];
     /** Port of the authenticating proxy in the task; the only port the load balancer reaches. */

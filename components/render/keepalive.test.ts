@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { assertKeepAliveOrder, keepAliveChain, KeepAliveChain, renderUvicornOpts } from "./keepalive";
+import { assertKeepAliveOrder, cloudFrontOriginTimeouts, keepAliveChain, KeepAliveChain, renderUvicornOpts } from "./keepalive";
 
 describe("keepAliveChain", () => {
     test.each([
@@ -50,5 +50,25 @@ describe("the image's uvicorn", () => {
         const requirements = fs.readFileSync(path.join(__dirname, "..", "..", "images", "tracking-server", "requirements.txt"), "utf8");
         expect(requirements).toMatch(/^uvicorn==0\.54\.0$/m);
         expect(renderUvicornOpts()).toContain("--timeout-worker-healthcheck");
+    });
+});
+
+describe("cloudFrontOriginTimeouts", () => {
+    test.each<[number, number, number]>([
+        // proxy timeout -> CloudFront response timeout, keep-alive (ALB idle = proxy timeout, up to 4000 s)
+        [3600, 60, 60],
+        [45, 45, 42],
+        [10, 10, 7],
+        [2, 2, 1],
+    ])("proxy timeout %i s: response timeout %i s, keep-alive %i s", (proxy, read, keepalive) => {
+        const chain = keepAliveChain({ proxyTimeoutSeconds: proxy, loadBalancer: true });
+        expect(cloudFrontOriginTimeouts(chain, proxy)).toEqual({ readSeconds: read, keepaliveSeconds: keepalive });
+        // CloudFront drops an idle connection to the load balancer before the load balancer does.
+        if (proxy > 3) expect(keepalive + 3).toBeLessThanOrEqual(chain.loadBalancerIdleSeconds!);
+        expect(read).toBeLessThanOrEqual(60);
+    });
+
+    test("needs a chain with a load balancer", () => {
+        expect(() => cloudFrontOriginTimeouts(keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: false }), 3600)).toThrow(/load balancer/);
     });
 });

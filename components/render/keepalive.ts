@@ -54,6 +54,26 @@ export function keepAliveChain(o: { proxyTimeoutSeconds: number; loadBalancer: b
     return chain;
 }
 
+/**
+ * The longest origin response and keep-alive timeouts CloudFront accepts without a quota
+ * increase (CloudFront Developer Guide, "Quotas": response timeout per origin, keep-alive
+ * timeout per origin); docs/aws.md has what they mean for artifact transfers.
+ */
+export const CLOUDFRONT_MAX_ORIGIN_TIMEOUT = 60;
+
+/**
+ * CloudFront in front of the load balancer: it waits for each answer (and between its bytes)
+ * as long as it may, but never longer than the proxy timeout; it drops an idle pooled
+ * connection KEEPALIVE_MARGIN seconds before the load balancer would (the same rule as above).
+ */
+export function cloudFrontOriginTimeouts(c: KeepAliveChain, proxyTimeoutSeconds: number): { readSeconds: number; keepaliveSeconds: number } {
+    if (c.loadBalancerIdleSeconds === undefined) throw new Error("CloudFront's origin here is a load balancer: build the chain with loadBalancer: true");
+    return {
+        readSeconds: Math.min(proxyTimeoutSeconds, CLOUDFRONT_MAX_ORIGIN_TIMEOUT),
+        keepaliveSeconds: Math.max(1, Math.min(CLOUDFRONT_MAX_ORIGIN_TIMEOUT, c.loadBalancerIdleSeconds - KEEPALIVE_MARGIN)),
+    };
+}
+
 /** Each sender gives up an idle connection at least KEEPALIVE_MARGIN seconds before its receiver. */
 export function assertKeepAliveOrder(c: KeepAliveChain): void {
     const pairs: Array<[string, number | undefined, string, number]> = [

@@ -1,4 +1,4 @@
-import { DEFAULT_IDLE_USAGE, formatCost, HOURS_PER_MONTH, idleCost, PricedResource, PRICES } from "./pricing";
+import { cloudFrontUsageUsd, DEFAULT_IDLE_USAGE, formatCost, HOURS_PER_MONTH, idleCost, PricedResource, PRICES } from "./pricing";
 
 const r = (type: string, name: string, inputs: Record<string, any>): PricedResource => ({ type, name, inputs });
 
@@ -124,5 +124,26 @@ describe("idleCost of a scheduled task (the AWS project prune)", () => {
     test("cron expressions and a missing task definition are errors, not guesses", () => {
         expect(() => idleCost([...graph(), pruneTask, schedule("cron(0 3 * * ? *)")])).toThrow(/only rate/);
         expect(() => idleCost([...graph(), schedule("rate(1 day)")])).toThrow(/not in the graph/);
+    });
+});
+
+describe("CloudFront", () => {
+    test("a distribution costs nothing at idle and says what use costs", () => {
+        const g = [...graph(), r("aws:cloudfront/distribution:Distribution", "cdn", {})];
+        const [cdn] = idleCost(g).lines.filter(l => l.item === "CloudFront cdn");
+        expect(cdn.monthlyUsd).toBe(0);
+        expect(cdn.detail).toMatch(/no idle fee; per use \$0\.01\/10k HTTPS requests, \$0\.085\/GB out, \$0\.02\/GB uploaded/);
+        expect(idleCost(g).totalUsd).toBeCloseTo(idleCost(graph()).totalUsd, 9);
+    });
+
+    test.each([
+        // downloads GB, uploads GB, requests -> $ (free tier: 1 TB out and 10M requests a month)
+        [0, 0, 0, 0],
+        [500, 0, 2_000_000, 0],
+        [100, 200, 1_000_000, 200 * 0.02],
+        [2048, 0, 0, 1024 * 0.085],
+        [0, 0, 20_000_000, 1000 * 0.01],
+    ])("%i GB down, %i GB up, %i requests: $%d", (downloadGb, uploadGb, requests, expected) => {
+        expect(cloudFrontUsageUsd({ downloadGb, uploadGb, requests })).toBeCloseTo(expected, 9);
     });
 });

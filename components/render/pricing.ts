@@ -39,6 +39,13 @@ export const PRICES = {
     alarmMonth: { usd: 0.10, source: "https://aws.amazon.com/cloudwatch/pricing/ (standard-resolution metric alarm, per month)" },
     ecrGbMonth: { usd: 0.10, source: "https://aws.amazon.com/ecr/pricing/ (private repository storage, per GB-month)" },
     natGatewayHour: { usd: 0.045, source: "https://aws.amazon.com/vpc/pricing/ (NAT gateway, per hour)" },
+    // CloudFront, pay as you go, United States/Europe edges (PriceClass_100): no monthly or hourly
+    // fee, so $0 at idle. Data from an AWS origin (the ALB) to CloudFront is not charged.
+    cloudFrontHttpsPer10k: { usd: 0.01, source: "https://aws.amazon.com/cloudfront/pricing/ (HTTPS requests, United States/Europe, per 10,000)" },
+    cloudFrontOutGb: { usd: 0.085, source: "https://aws.amazon.com/cloudfront/pricing/ (data transfer out to internet, first 10 TB, United States/Europe, per GB)" },
+    cloudFrontToOriginGb: { usd: 0.02, source: "https://aws.amazon.com/cloudfront/pricing/ (data transfer out to origin: uploads, United States/Europe, per GB)" },
+    cloudFrontFreeOutGb: { gb: 1024, source: "https://aws.amazon.com/cloudfront/pricing/ (always-free tier: 1 TB out per month)" },
+    cloudFrontFreeRequests: { requests: 10_000_000, source: "https://aws.amazon.com/cloudfront/pricing/ (always-free tier: 10 million requests per month)" },
 } as const;
 
 /** AWS bills a month as 730 hours. */
@@ -87,6 +94,7 @@ const T = {
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     nat: "aws:ec2/natGateway:NatGateway",
     schedule: "aws:scheduler/schedule:Schedule",
+    distribution: "aws:cloudfront/distribution:Distribution",
 } as const;
 
 const month = (hourly: number) => hourly * HOURS_PER_MONTH;
@@ -233,10 +241,26 @@ function smallLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[
     return lines;
 }
 
+/** What CloudFront adds for a month of use (free tier first); at idle nothing. */
+export function cloudFrontUsageUsd(u: { downloadGb: number; uploadGb: number; requests: number }): number {
+    const out = Math.max(0, u.downloadGb - PRICES.cloudFrontFreeOutGb.gb) * PRICES.cloudFrontOutGb.usd;
+    const requests = Math.max(0, u.requests - PRICES.cloudFrontFreeRequests.requests) / 10_000 * PRICES.cloudFrontHttpsPer10k.usd;
+    return out + requests + u.uploadGb * PRICES.cloudFrontToOriginGb.usd;
+}
+
+function cloudFrontLines(graph: readonly PricedResource[]): CostLine[] {
+    return ofType(graph, T.distribution).map(d => ({
+        item: `CloudFront ${d.name}`,
+        detail: `no idle fee; per use ${usd(PRICES.cloudFrontHttpsPer10k.usd)}/10k HTTPS requests, ${usd(PRICES.cloudFrontOutGb.usd)}/GB out, `
+            + `${usd(PRICES.cloudFrontToOriginGb.usd)}/GB uploaded (1 TB out, 10M requests a month free)`,
+        monthlyUsd: 0,
+    }));
+}
+
 /** One line per cost item of the idle stack; resource types not listed here cost nothing at idle. */
 export function idleCost(graph: readonly PricedResource[], use: IdleUsage = DEFAULT_IDLE_USAGE): { lines: CostLine[]; totalUsd: number } {
     const lines = [
-        ...loadBalancerLines(graph, use), ...fargateLines(graph), ...scheduledTaskLines(graph, use), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use),
+        ...loadBalancerLines(graph, use), ...cloudFrontLines(graph), ...fargateLines(graph), ...scheduledTaskLines(graph, use), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use),
     ];
     return { lines, totalUsd: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
 }
