@@ -210,6 +210,9 @@ describe("every documented config command", () => {
 // ---- the Fix of every config error ------------------------------------------------------------
 
 const AWS = { target: "aws", "aws:region": "eu-west-1" };
+// ingressCidrs and domainName apply with HTTPS on the load balancer (without it CloudFront is the
+// front door and both are refused as such): their format errors are judged in that setting.
+const CERTIFICATE = { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7" };
 const collision = (() => {
     const names = Array.from({ length: 2000 }, (_, i) => `p${i}`);
     const [a, b] = projectPriorityCollisions(names)[0];
@@ -228,8 +231,8 @@ const BAD: Array<[string, Record<string, string | string[]>]> = [
     ["minioImage", { minioImage: "minio:latest" }], ["servedModels entry", { servedModels: ["my model"] }], ["servedModels twice", { servedModels: ["a", "A"] }],
     ["servingWorkers", { servingWorkers: "99" }],
     ["aws:region", { target: "aws" }], ["dbMinCapacity", { ...AWS, dbMinCapacity: "0.3" }], ["min over max", { ...AWS, dbMinCapacity: "2", dbMaxCapacity: "1" }],
-    ["no auto-pause", { ...AWS, dbEngineVersion: "16.1" }], ["ingressCidrs", { ...AWS, ingressCidrs: ["10.0.0.0/33"] }],
-    ["certificateArn", { ...AWS, certificateArn: "nope" }], ["domainName", { ...AWS, domainName: "bad_domain" }],
+    ["no auto-pause", { ...AWS, dbEngineVersion: "16.1" }], ["ingressCidrs", { ...AWS, ...CERTIFICATE, ingressCidrs: ["10.0.0.0/33"] }],
+    ["certificateArn", { ...AWS, certificateArn: "nope" }], ["domainName", { ...AWS, ...CERTIFICATE, domainName: "bad_domain" }],
     ["vpc without subnets", { ...AWS, vpcId: "vpc-0123456789abcdef0" }],
     ["one subnet", { ...AWS, vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-0123456789abcdef0"], privateSubnetIds: ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"] }],
     ["taskCpu", { ...AWS, taskCpu: "300" }], ["taskMemory", { ...AWS, taskMemory: "3000" }], ["desiredCount", { ...AWS, desiredCount: "9" }],
