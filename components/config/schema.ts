@@ -70,7 +70,7 @@ function image(scope: Scope, reference: string, description: string): StringSpec
 }
 
 export const CONFIG_SCHEMA = {
-    target: { type: "choice", scope: "both", default: "local", choices: ["local", "aws"], description: "Where to deploy, \"local\" (Docker on this machine) or \"aws\"." },
+    target: { type: "choice", scope: "both", default: "local", choices: ["local", "aws"], description: "Where to deploy, \"local\" (Docker on the host that runs pulumi) or \"aws\"." },
     backend: { type: "choice", scope: "both", default: "mysql", choices: ["mysql", "postgres"], description: "Metadata database engine, \"mysql\" (MySQL 8 / Aurora MySQL) or \"postgres\"." },
     username: {
         type: "string", scope: "both", default: "mlflow", check: isValidUsername, example: "mlflow",
@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = {
     postgresImage: image("local", "postgres:16.10-bookworm", "PostgreSQL image for backend postgres."),
     nginxImage: image("both", "nginx:1.28.0-alpine", "nginx image of the authenticating proxy (container locally, sidecar on AWS)."),
     pythonImage: image("both", "python:3.12.11-slim-bookworm", "Base image of the MLflow image built from images/tracking-server."),
-    // Issue 12: serve registered models behind the proxy (components/modelServer, render/serving.ts).
+    // Serve registered models behind the proxy (components/modelServer, render/serving.ts).
     servedModels: {
         type: "array", scope: "both", default: [],
         description: "Registered models to serve over REST at /models/<name>/invocations behind the proxy's basic auth, each \"name\" or \"name@alias\" (alias default champion). Moving the alias is picked up within servingPollSeconds. Default none.",
