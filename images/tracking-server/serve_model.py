@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Serves one registered model at an alias and follows the alias.
+"""Serves one registered model at an alias and follows the alias (issue 12).
 
 Environment (rendered by components/render/serving.ts):
   MLFLOW_TRACKING_URI         the proxy's read-only registry endpoint
