@@ -123,7 +123,7 @@ function deployLocalProjects(config: LocalPlatformConfig, name: string, parts: L
 
 /**
  * retainDataOnDestroy=false: the reconciler that removes the data and identities of projects
- * no longer listed (README "Removing a project"). It exists whenever retain is false, with or
+ * no longer listed (docs/projects.md, "Removing a project"). It exists whenever retain is false, with or
  * without projects, so removing the last project is covered too; with the default (true) the
  * graph has no such resource.
  */
@@ -318,7 +318,7 @@ function awsTrackingServer(config: AwsPlatformConfig, parts: AwsParts, name: str
         logRetentionDays: aws.logRetentionDays,
         tags,
         ...(r.project === undefined ? {} : { project: r.project }),
-        // retainDataOnDestroy=false: a scheduled task deletes removed projects' data (README "Removing a project").
+        // retainDataOnDestroy=false: a scheduled task deletes removed projects' data (docs/projects.md, "Removing a project").
         ...(r.project === undefined && !config.retainDataOnDestroy ? { projectPrune: { keep: config.projects.map(p => p.name) } } : {}),
         // Only the server at `/` is registered: the model servers read its registry.
         ...(aws.serving && r.project === undefined ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),

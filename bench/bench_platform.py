@@ -28,7 +28,7 @@ BIG_BYTES = int(os.environ.get("BENCH_BIG_BYTES", str(100_000_000 if QUICK else 
 TRANSFER_ROUNDS = int(os.environ.get("BENCH_TRANSFER_ROUNDS", "1" if QUICK else "2"))
 MIB = 1 << 20
 
-# Targets (issue 9): ratio of medians proxy/direct, or an absolute bound.
+# Targets: ratio of medians proxy/direct, or an absolute bound.
 TARGETS = {
     "log_metric sequential": 0.95,
     "get_run sequential": 0.95,

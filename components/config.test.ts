@@ -162,7 +162,7 @@ test.each<["mysql" | "postgres", string, boolean]>([
     expect(supportsAutoPause(engine, version)).toBe(expected);
 });
 
-describe("AI Gateway (issue 8 item 11)", () => {
+describe("AI Gateway", () => {
     const passphrase = "a-passphrase-of-at-least-32-characters-0123";
     test.each<[string, Record<string, string>, { kekPassphrase: string } | undefined]>([
         ["off by default", {}, undefined],
@@ -178,7 +178,7 @@ describe("AI Gateway (issue 8 item 11)", () => {
     });
 });
 
-describe("servedModels (issue 12)", () => {
+describe("servedModels", () => {
     test("unset: no serving settings at all, so the graph is today's", () => {
         expect(parseConfig({}).local?.serving).toBeUndefined();
         expect(parseConfig({ servedModels: "[]", servingWorkers: "3" }).local?.serving).toBeUndefined();

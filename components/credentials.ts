@@ -11,7 +11,7 @@ export interface BasicAuthCredentials {
 }
 
 /**
- * SHA-512-crypt rounds, chosen by measurement (README, "Proxy authentication cost"). A generated
+ * SHA-512-crypt rounds, chosen by measurement (docs/security.md, "Proxy authentication cost"). A generated
  * password has 24 random alphanumerics (~143 bits): no number of rounds changes what guessing it
  * costs, so the spec's minimum. A user-chosen one gets the spec's default, 5x slower to guess,
  * still about 3 ms of nginx CPU per request.

@@ -1,10 +1,12 @@
 // Files generated from the single sources in TypeScript must be committed as rendered:
-// Pulumi.yaml's config block (from the config schema) and the image's DB dialect table
-// (from ENGINES). `npm run generate` rewrites both; in CI this test fails on a stale file.
+// Pulumi.yaml's config block and docs/configuration.md (from the config schema) and the image's
+// DB dialect table (from ENGINES). `npm run generate` rewrites them; in CI this test fails on a
+// stale file.
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_SCHEMA } from "./config/schema";
+import { renderConfigReference } from "./render/configReference";
 import { ENGINES } from "./render/database";
 import { DIALECTS_FILE, renderDialectsJson } from "./render/dialects";
 import { isDeclared, renderPulumiConfigBlock, withRenderedConfig, yamlString } from "./render/pulumiYaml";
@@ -12,6 +14,7 @@ import { isDeclared, renderPulumiConfigBlock, withRenderedConfig, yamlString } f
 const ROOT = path.join(__dirname, "..");
 const GENERATED: Array<[string, (current: string) => string]> = [
     ["Pulumi.yaml", current => withRenderedConfig(current, CONFIG_SCHEMA)],
+    [path.join("docs", "configuration.md"), () => renderConfigReference(CONFIG_SCHEMA)],
     [path.join("images", "tracking-server", DIALECTS_FILE), () => renderDialectsJson()],
 ];
 

@@ -47,8 +47,10 @@ test("the stack files select the intended targets", () => {
     expect(stack("Pulumi.aws.yaml")["aws:region"]).toMatch(/^[a-z]{2}-[a-z]+-\d$/);
 });
 
-test("the README's configuration table names every key", () => {
+test("the README's table of the keys that matter most names only keys the program reads", () => {
     const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-    const table = readme.slice(readme.indexOf("| Key | Default | Meaning |"), readme.indexOf("### Images"));
-    expect(CONFIG_KEYS.filter(key => !table.includes(`\`${key}\``))).toEqual([]);
+    const table = readme.slice(readme.indexOf("| Key | Default | Meaning |"), readme.indexOf("Every key, with type"));
+    const named = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap(m => [...m[1].matchAll(/`([A-Za-z]+)`/g)].map(k => k[1]));
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter(key => !(CONFIG_KEYS as string[]).includes(key))).toEqual([]);
 });

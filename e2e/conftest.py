@@ -451,7 +451,7 @@ def mlflow_env(rendered, database, store, **overrides):
         "MLFLOW_HOST": "127.0.0.1",
         "MLFLOW_PORT": str(free_port()),
         # Only the address MinIO has on the Docker network is mapped; any other value is kept
-        # as rendered (and then fails as it would in Docker: see README, "manual checks").
+        # as rendered (and then fails as it would in Docker: see docs/testing.md, "Commands").
         "MLFLOW_S3_ENDPOINT_URL": store["endpoint"] if env.get("MLFLOW_S3_ENDPOINT_URL") == MINIO_URL else env.get("MLFLOW_S3_ENDPOINT_URL"),
         "MLFLOW_BACKEND_STORE_URI": database["uri"],
         "AWS_ACCESS_KEY_ID": store["mlflow_key"],

@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     if (!clientUser || !clientPassword || !verifySha512Crypt(clientPassword, hash ?? "")) {
         throw new Error("render-spec: could not recover the proxy user's password from the htpasswd upload");
     }
-    // The entry 3c89792 rendered for the same password (random's bcryptHash, cost 10): the "before"
+    // The entry the program rendered before SHA-512-crypt, for the same password (random's bcryptHash, cost 10): the "before"
     // side of the e2e proxy CPU comparison (test_proxy.py), never used by the platform.
     const baselineHtpasswd = `${clientUser}:${bcrypt.hashSync(clientPassword, 10)}\n`;
 

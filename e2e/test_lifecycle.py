@@ -1,4 +1,4 @@
-"""Day two on the Docker flavour (issue 8, lifecycle steps 1, 2 and 4), per backend.
+"""Day two on the Docker flavour, per backend.
 
 1. Deploy the first render (spec.json) and log runs, metric histories, params, tags,
    artifacts and a registered model version with an alias, through the proxy.
@@ -488,7 +488,7 @@ def test_day2_destroy_keep_data_and_redeploy(life):
         d.stop()
     new_app, new_admin = KeptDatabase.passwords(second)
     old_app, old_admin = KeptDatabase.passwords(first)
-    # What the kept volume holds: the first render's passwords. The new ones are refused (issue 8 item 1).
+    # What the kept volume holds: the first render's passwords. The new ones are refused.
     assert db.accepts(db.run_user, old_app) and not db.accepts(db.run_user, new_app)
 
     # pulumi up from fresh state: bucket-init, the database container's start, MLflow, nginx.

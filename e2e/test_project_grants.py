@@ -57,7 +57,7 @@ def render(script, out, *config):
 
 
 def docker_init(spec, project, workdir):
-    """Runs the project's rendered init script as the Docker flavour would, against this machine's server."""
+    """Runs the project's rendered init script as the Docker flavour would, against the test host's server."""
     [c] = [c for c in spec["containers"] if c["role"] == "project-database" and c["name"].startswith(f"mlflow-dev-project-{project}-")]
     env = env_dict(c)
     assert env["MLFLOW_DB_NAME"] == database_of(project), env["MLFLOW_DB_NAME"]
@@ -83,7 +83,7 @@ def aws_init(tasks, project, admin):
     import secrets as pysecrets
     init = tasks[project]["project-db-init"]
     env = {e["name"]: e["value"] for e in init["environment"]}
-    env.pop("MLFLOW_DB_TLS_QUERY")  # the RDS CA bundle: this machine's servers have no RDS certificate
+    env.pop("MLFLOW_DB_TLS_QUERY")  # the RDS CA bundle: the test host's servers have no RDS certificate
     password = "p@ss:w/%'" + pysecrets.token_urlsafe(12)
     env.update({
         "MLFLOW_DB_HOST": MYSQL["host"] if BACKEND == "mysql" else PG_ENV["PGHOST"],

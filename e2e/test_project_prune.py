@@ -1,4 +1,4 @@
-"""Removing a project with retainDataOnDestroy=false (issue 11): the rendered reconciler, run for real.
+"""Removing a project with retainDataOnDestroy=false: the rendered reconciler, run for real.
 
 spec-prune.json is the local target rendered with `projects=["alpha"]` and
 `retainDataOnDestroy=false` (e2e/run): the stack after project beta was removed. Two projects'
@@ -15,7 +15,7 @@ suffix and the rendered name pattern is narrowed to names ending in it (the rewr
 to hit exactly the expected places). The unit tests (components/render/projectPrune.test.ts)
 cover the unnarrowed pattern.
 
-What is not proven here: real mc against real MinIO (no MinIO or mc binary on this machine). The
+What is not proven here: real mc against real MinIO (no MinIO or mc binary on the test host; the CI deploy-dev job runs them). The
 stand-in prints mc's --json shapes (minio/mc cmd/ls.go contentMessage, cmd/admin-user-add.go
 userMessage) and maps `admin user rm` / `admin policy rm` / `rm --recursive --force` to the
 matching moto calls.

@@ -9,7 +9,7 @@ runs here as ECS would start it: its entry point (`python -c <script>`) with the
 
 | in AWS                         | here                                                                 |
 |--------------------------------|----------------------------------------------------------------------|
-| Aurora, the master user        | this machine's MariaDB / PostgreSQL and a per-run admin that, like Aurora's master, is not a superuser (PostgreSQL: CREATEROLE CREATEDB) |
+| Aurora, the master user        | the test host's MariaDB / PostgreSQL and a per-run admin that, like Aurora's master, is not a superuser (PostgreSQL: CREATEROLE CREATEDB) |
 | the projects' databases/users  | created by the projects' rendered AWS init runner (aws-env-projects.json) as that admin, as on AWS |
 | the bucket, the SSM parameter  | moto S3 and SSM (AWS_ENDPOINT_URL_S3 / _SSM), any credentials        |
 | the grace period (1 hour)      | narrowed to 20 seconds, slept through                                |

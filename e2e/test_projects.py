@@ -1,4 +1,4 @@
-"""Two projects beside the server at / (issue 11), run from spec-projects.json.
+"""Two projects beside the server at /, run from spec-projects.json.
 
 The spec is the local target rendered with `projects=["alpha","beta:bob"]` (e2e/run). Every
 project container is replaced as conftest.py replaces the platform's own, and only addresses,
@@ -527,7 +527,7 @@ def aws_run_name(name):
 
 
 def run_aws_init(task, project, admin, password):
-    """Runs the project's init container as ECS would start it, against this machine's server; returns (database, user)."""
+    """Runs the project's init container as ECS would start it, against the test host's server; returns (database, user)."""
     init, mlflow = task["project-db-init"], task["mlflow"]
     assert init["entryPoint"] == ["python", "/opt/mlflow/project_db_init.py"] and init["essential"] is False
     assert mlflow["dependsOn"] == [{"containerName": "project-db-init", "condition": "SUCCESS"}]
@@ -535,7 +535,7 @@ def run_aws_init(task, project, admin, password):
     app = {e["name"]: e["value"] for e in mlflow["environment"]}
     assert sorted(s["name"] for s in init["secrets"]) == ["MLFLOW_DB_PASSWORD", "MLFLOW_DB_USER", "MLFLOW_PROJECT_DB_PASSWORD"]
     assert env["MLFLOW_DB_NAME"] == ("mlflow" if BACKEND == "mysql" else "postgres")
-    # The TLS query names the RDS CA bundle inside the image; this machine's servers have no RDS certificate.
+    # The TLS query names the RDS CA bundle inside the image; the test host's servers have no RDS certificate.
     assert env.pop("MLFLOW_DB_TLS_QUERY") == app["MLFLOW_DB_TLS_QUERY"]
     name = app["MLFLOW_DB_NAME"]
     assert name == f"mlflow_{project}"

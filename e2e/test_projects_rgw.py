@@ -1,5 +1,5 @@
 """A project's storage identity reaches only its own prefix, on an S3 server that enforces IAM
-conditions (issue 11): Ceph RADOS Gateway 16.2 (Debian 12), started by e2e/rgw.sh.
+conditions: Ceph RADOS Gateway 16.2 (Debian 12), started by e2e/rgw.sh.
 
 moto, the S3 server of the rest of the suite, evaluates no IAM condition but StringEquals on
 sts:ExternalId (moto/iam/access_control.py), so the `s3:prefix` StringLike that limits a

@@ -204,7 +204,7 @@ def counters(db):
 
 
 def test_idle_server_leaves_the_database_alone(aws_env, fresh_database, artifact_store):
-    """Issue 8 item 7, e2e step 5: with the aws environment, an idle server lets Aurora pause.
+    """With the aws environment, an idle server lets Aurora pause.
 
     Aurora Serverless v2 pauses only after it has had no connections for the auto-pause delay,
     so over a 150 s idle window the MLflow user must open no connection and run no statement.
@@ -241,7 +241,7 @@ def test_idle_server_leaves_the_database_alone(aws_env, fresh_database, artifact
 
 
 def test_two_servers_starting_at_once_migrate_once(aws_env, fresh_database, artifact_store):
-    """Issue 8 item 8: a rolling deploy starts several tasks on one database at the same moment.
+    """A rolling deploy starts several tasks on one database at the same moment.
 
     Both come up; exactly one creates the schema, the other waits for the advisory lock and
     finds it current (the entrypoint's log says which).
@@ -279,7 +279,7 @@ def _start(server, errors):
 
 
 def test_ai_gateway_is_off_and_says_so(proxy, credentials, spec):
-    """Issue 8 item 11, e2e step 6: no provider API key can be stored under MLflow's public default passphrase.
+    """No provider API key can be stored under MLflow's public default passphrase.
 
     The stack renders the gateway off unless enableAiGateway is set (which then requires the
     aiGatewayKekPassphrase secret); through the proxy MLflow says it is off.

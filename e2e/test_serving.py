@@ -1,4 +1,4 @@
-"""Registered models served over REST behind the proxy (issue 12), from the rendered config.
+"""Registered models served over REST behind the proxy, from the rendered config.
 
 e2e/run renders `spec-serving.json`: the same stack config as spec.json plus
 servedModels=["e2e-served","e2e-missing"] and servingPollSeconds=2. Here, on the session's
@@ -469,7 +469,7 @@ def test_moving_the_alias_serves_version_2_without_a_failed_request(serving_prox
         "poll_seconds": s.poll, "alias_move_to_v2_seconds": round(delay, 2), "requests_during_swap": len(answers), "failed": len(failed)}, indent=2))
     assert failed == [], f"{len(failed)} of {len(answers)} requests failed during the swap: {failed[:5]}"
     assert after and all(p == registered["2"] for p in after), "version 1 answered after version 2 took over"
-    # Documented bound (README, "Serving models"): the poll interval plus the new version's load time.
+    # Documented bound (docs/serving.md): the poll interval plus the new version's load time.
     assert delay < s.poll + 120, delay
     # Steady state: one process, on the first port, and nginx refused nothing any more.
     wait_for("version 2 back on the first port", lambda: served_on(s) == [s.ports[8080]], 120, interval=0.5, proc=s.proc.popen, log=s.proc.log)

@@ -46,7 +46,7 @@ const WEAK_VALUES = new Set([
 
 /**
  * Why a secret-named variable's value is evidently not a generated secret, or undefined.
- * Policies receive secrets already unwrapped (see README), so the value itself is all there is:
+ * Policies receive secrets already unwrapped (see docs/testing.md, "CI"), so the value itself is all there is:
  * a known default, a placeholder, the variable's own name, or something shorter than 16 characters.
  */
 export function weakSecretValueReason(name: string, value: string): string | undefined {

@@ -1,4 +1,4 @@
-// The aws target with projects (issue 11) and served models (issue 12) together: each adds
+// The aws target with projects and served models together: each adds
 // exactly what it adds alone, every listener rule has its own priority, and only the server at
 // `/` is registered in Cloud Map and admits the internal name the model servers use.
 import { awsCalls as calls, REGION } from "./awsMocks";

@@ -1,4 +1,4 @@
-// The aws stack with servedModels (issue 12), under mocks, against the same stack without it:
+// The aws stack with servedModels, under mocks, against the same stack without it:
 // the model services, their read-only logins, the Cloud Map registration and the model security
 // group are additions; nothing else changes but MLflow's allowed hosts, the tracking service's
 // registry, and the tracking sidecar (reader server, port and htpasswd) and its execution role.

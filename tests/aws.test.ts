@@ -435,7 +435,7 @@ describe("mysql with defaults", () => {
         expect(mysql.one(T.bucket).inputs.forceDestroy).toBe(false);
         expect(mysql.one(T.cluster).options.retainOnDelete).toBe(true);
         expect(mysql.one(T.instance).options.retainOnDelete).toBe(true);
-        // Images are rebuilt from source; a non-empty repository would fail pulumi destroy (issue 8 item 5).
+        // Images are rebuilt from source; a non-empty repository would fail pulumi destroy.
         expect(mysql.one(T.repo).inputs.forceDelete).toBe(true);
     });
 
@@ -486,7 +486,7 @@ describe("mysql with defaults", () => {
         expect(mysql.one(T.image).inputs.build.platform).toBe("linux/arm64");
         const [mlflow] = JSON.parse(mysql.one(T.taskDef, ROOT_TASK).inputs.containerDefinitions);
         expect(mlflow.environment).toContainEqual({ name: "MLFLOW_WORKERS", value: "1" });
-        // Relative paths: the same state on every checkout (issue 8 item 6).
+        // Relative paths: the same state on every checkout.
         expect(mysql.one(T.image).inputs.build.context).toBe("images/tracking-server");
         expect(mysql.one(T.image).inputs.build.dockerfile).toBe("images/tracking-server/Dockerfile");
     });

@@ -98,7 +98,7 @@ describe("with the MinIO console, a given password, a LAN binding and data not r
         const proxy = containerByRole(custom, "auth-proxy");
         expect(proxy.inputs.ports).toEqual([{ internal: 8080, external: 8081, ip: "0.0.0.0", protocol: "tcp" }]);
         expect(proxy.inputs.uploads[0].content).toContain("client_max_body_size 0;");
-        // MLflow accepts only mlflow.lan here: the exported URI uses it (issue 8 item 4).
+        // MLflow accepts only mlflow.lan here: the exported URI uses it.
         expect(custom.outputs.trackingUri).toBe("http://mlflow.lan:8081");
     });
 

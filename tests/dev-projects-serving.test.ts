@@ -1,4 +1,4 @@
-// Projects (issue 11) and served models (issue 12) in one stack: each feature's resources are
+// Projects and served models in one stack: each feature's resources are
 // exactly what it adds alone, and the one proxy routes and follows both kinds of upstream.
 import { PROXY_CONFIG_PATH } from "../components/render/nginx";
 import { ProgramRun, runProgram } from "./harness";

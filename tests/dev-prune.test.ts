@@ -1,4 +1,4 @@
-// Removing a project with retainDataOnDestroy=false (issue 11): the dev stack evaluated under
+// Removing a project with retainDataOnDestroy=false: the dev stack evaluated under
 // mocks with the project-prune reconciler. It exists whenever retain is false (also with no
 // projects, so removing the last one is covered), holds the current list, and removing a
 // project changes only it (besides the removed project's resources and the proxy, which every

@@ -1,4 +1,4 @@
-// The dev stack with servedModels (issue 12), evaluated under mocks, against the same stack
+// The dev stack with servedModels, evaluated under mocks, against the same stack
 // without it: the model servers, their reader accounts and one network per model are additions,
 // and nothing else changes but MLflow's allowed hosts and the proxy's routes, files, labels and networks.
 import { renderHtpasswd, renderProxyConfig } from "../components/render/nginx";

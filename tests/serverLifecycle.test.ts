@@ -1,4 +1,4 @@
-// Issue 8 items 7 and 11 through the whole program, both targets: background work per replica
+// Through the whole program, both targets: background work per replica
 // count, and the AI Gateway off by default or on with the passphrase from stack config only.
 import { awsCalls as calls, REGION } from "./awsMocks";
 import { envRecord, ProgramRun, runProgram } from "./harness";
@@ -111,7 +111,7 @@ describe.each([
     });
 });
 
-// Issue 8 item 5: with retainDataOnDestroy (default) everything the kept cluster and bucket use is kept.
+// With retainDataOnDestroy (default) everything the kept cluster and bucket use is kept.
 describe.each([
     ["retainDataOnDestroy true (default)", {}, true],
     ["retainDataOnDestroy false", { retainDataOnDestroy: "false" }, false],

@@ -1,5 +1,5 @@
 // The URN of every resource a stack registers, committed under tests/urns/ as computed before
-// the components moved into per-component folders (issue 7). A URN is what Pulumi matches
+// the components moved into per-component folders. A URN is what Pulumi matches
 // state by: an equal set means an existing stack sees no replacements after a refactor.
 // Regenerate only on purpose (a change that is meant to rename or re-parent resources):
 //   WRITE_URN_SETS=1 npx jest tests/

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Projects check of the real-deploy CI job (issue 11), on the real MinIO and database server.
+"""Projects check of the real-deploy CI job, on the real MinIO and database server.
 
     projects_check.py log    STATE_DIR   # per project: a run with params, metrics and an artifact
     projects_check.py verify STATE_DIR   # per project: the run logged by `log` is still intact

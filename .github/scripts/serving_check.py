@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Serving check of the real-deploy CI job (issue 12): a registered model behind the proxy.
+"""Serving check of the real-deploy CI job: a registered model behind the proxy.
 
     serving_check.py register MODEL N   # log a pyfunc model returning x + N as a new version of
                                         # MODEL and point its alias champion at it

@@ -70,7 +70,7 @@ function image(scope: Scope, reference: string, description: string): StringSpec
 }
 
 export const CONFIG_SCHEMA = {
-    target: { type: "choice", scope: "both", default: "local", choices: ["local", "aws"], description: "Where to deploy, \"local\" (Docker on this machine) or \"aws\"." },
+    target: { type: "choice", scope: "both", default: "local", choices: ["local", "aws"], description: "Where to deploy, \"local\" (Docker on the host that runs pulumi) or \"aws\"." },
     backend: { type: "choice", scope: "both", default: "mysql", choices: ["mysql", "postgres"], description: "Metadata database engine, \"mysql\" (MySQL 8 / Aurora MySQL) or \"postgres\"." },
     username: {
         type: "string", scope: "both", default: "mlflow", check: isValidUsername, example: "mlflow",
@@ -92,14 +92,14 @@ export const CONFIG_SCHEMA = {
         description: "Largest request body the proxy accepts (nginx size syntax, e.g. 500m, 5g; 0 = no limit).",
     },
     proxyTimeoutSeconds: { type: "integer", scope: "both", default: 3600, min: 1, max: 86400, description: "Proxy read/send timeout in seconds, long enough for multi-GB artifact transfers." },
-    allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added." },
-    mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md)." },
+    allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added. Also sets the UI's allowed CORS origins." },
+    mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md). Refused when pool x workers x tasks exceeds the database's connections." },
     projects: {
         type: "array", scope: "both", default: [],
         description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). On aws each project is its own ECS service, target group and listener rule (priority from the name), task role and Aurora database.",
     },
-    retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed." },
-    enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase." },
+    retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed. false also deletes a removed project's database, user, storage identity and objects at pulumi up (docs/projects.md, Removing a project)." },
+    enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase. Off, its API answers 501." },
     aiGatewayKekPassphrase: {
         type: "string", scope: "both", secret: true, check: v => v.length >= 32 && v.length <= 1024 && !/[\r\n]/.test(v),
         allowed: "must be 32 to 1024 characters on one line", example: "\"$(openssl rand -base64 32)\"",
@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = {
     postgresImage: image("local", "postgres:16.10-bookworm", "PostgreSQL image for backend postgres."),
     nginxImage: image("both", "nginx:1.28.0-alpine", "nginx image of the authenticating proxy (container locally, sidecar on AWS)."),
     pythonImage: image("both", "python:3.12.11-slim-bookworm", "Base image of the MLflow image built from images/tracking-server."),
-    // Issue 12: serve registered models behind the proxy (components/modelServer, render/serving.ts).
+    // Serve registered models behind the proxy (components/modelServer, render/serving.ts).
     servedModels: {
         type: "array", scope: "both", default: [],
         description: "Registered models to serve over REST at /models/<name>/invocations behind the proxy's basic auth, each \"name\" or \"name@alias\" (alias default champion). Moving the alias is picked up within servingPollSeconds. Default none.",

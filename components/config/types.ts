@@ -14,7 +14,7 @@ export interface LocalImages {
     readonly python: string;
 }
 
-/** Registered models served over REST (issue 12); undefined when servedModels is empty. */
+/** Registered models served over REST; undefined when servedModels is empty. */
 export interface ServingSettings {
     readonly models: ReadonlyArray<{ readonly name: string; readonly alias: string }>;
     readonly workers: number;

@@ -35,7 +35,7 @@ export interface AwsNetworkArgs {
     /** Database port; reachable only from the tracking server's tasks. */
     readonly databasePort: number;
     /**
-     * Served models (issue 12): a security group for the model tasks, in from the load balancer
+     * Served models: a security group for the model tasks, in from the load balancer
      * on the model sidecar's port, out to the tracking sidecar's read-only registry endpoint
      * (render/registryReader.ts), never to MLflow's own port. Unset: no group and no rule is added.
      */

@@ -4,7 +4,7 @@ import type { BackendEngine } from "../config";
 
 export const PROJECT_PRUNE_TYPE = "mlflow:index:ProjectPrune";
 
-/** Docker only: AWS is not covered (README "Removing a project"). */
+/** Docker only: AWS is not covered (docs/projects.md, "Removing a project"). */
 export interface DockerProjectPruneArgs {
     readonly platform: "docker";
     /** The names in `projects` now: everything project-named outside this list is removed. */

@@ -36,7 +36,7 @@ export interface DatabaseUriParts {
     readonly password: string;
 }
 
-/** The SQLAlchemy URI MLflow takes as its backend store, credentials URL-encoded (mlflow#1419, #7851). */
+/** The SQLAlchemy URI MLflow takes as its backend store, credentials URL-encoded (mlflow#1419, mlflow#7851). */
 export function renderDatabaseUri(p: DatabaseUriParts): string {
     const e = ENGINES[p.engine];
     const host = p.host.includes(":") && !p.host.startsWith("[") ? `[${p.host}]` : p.host;

@@ -1,4 +1,4 @@
-// A project's ECS task (AWS flavour of issue 11): its three container definitions and the
+// A project's ECS task (AWS flavour): its three container definitions and the
 // init container's statements, rendered by pure functions.
 import { renderDatabaseTlsQuery } from "./aurora";
 import {

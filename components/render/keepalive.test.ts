@@ -30,7 +30,7 @@ describe("keepAliveChain", () => {
     const ok: KeepAliveChain = { loadBalancerIdleSeconds: 60, proxyClientKeepaliveSeconds: 75, proxyUpstreamKeepaliveSeconds: 8, mlflowKeepAliveSeconds: 12 };
     test.each([
         ["ALB idle not below nginx client", { ...ok, loadBalancerIdleSeconds: 75 }, /load balancer idle timeout \(75s\)/],
-        ["ALB idle 3600 vs nginx's default 75 (the state at 3c89792)", { ...ok, loadBalancerIdleSeconds: 3600 }, /load balancer idle timeout/],
+        ["ALB idle 3600 vs nginx's default 75 (the earlier state)", { ...ok, loadBalancerIdleSeconds: 3600 }, /load balancer idle timeout/],
         ["nginx upstream 60 (its default) vs uvicorn 5 (its default)", { ...ok, proxyUpstreamKeepaliveSeconds: 60, mlflowKeepAliveSeconds: 5 }, /nginx upstream keepalive_timeout \(60s\)/],
         ["margin under 3 s", { ...ok, proxyUpstreamKeepaliveSeconds: 10 }, /at least 3s shorter/],
     ])("rejects %s", (_name, chain, message) => {

@@ -143,7 +143,7 @@ describe("proxyUpstreamLabels", () => {
 });
 
 describe("registryReader", () => {
-    // sha256 of the configs rendered before the option existed (commit e5eb46a): with it absent, byte-identical
+    // sha256 of the configs rendered before the option existed (before the reader endpoint): with it absent, byte-identical
     // but for the absolute_redirect setting added to the main server block since (tested below).
     const withoutRedirectSetting = (conf: string) => conf.replace(/\n {4}# nginx's own redirects[^\n]*\n[^\n]*\n {4}absolute_redirect off;/, "");
     const all = {

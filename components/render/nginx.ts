@@ -169,7 +169,7 @@ ${o.models ? renderModelLocations(o.models, { realm, htpasswdPath: o.htpasswdPat
 /**
  * The most SHA-512-crypt rounds an htpasswd entry may use: nginx verifies the entry on every
  * request, in its event loop. 5000 rounds measured about 3 ms of CPU on the e2e machine; the
- * budget per authenticated request is 5 ms (README, "Proxy authentication cost").
+ * budget per authenticated request is 5 ms (docs/security.md, "Proxy authentication cost").
  */
 export const HTPASSWD_MAX_ROUNDS = 5000;
 

@@ -1,5 +1,5 @@
 // Removing a project with retainDataOnDestroy=false: the one-shot reconciler that drops what
-// belongs to managed project names no longer in `projects` (issue 11). A one-shot container
+// belongs to managed project names no longer in `projects`. A one-shot container
 // has no delete-time hook, so instead of "on delete of project X" this runs with the CURRENT
 // list whenever it changes and removes every project-named object that is not in it. It only
 // ever matches the naming scheme of projectNames(): database/user `mlflow_<n>`, MinIO user

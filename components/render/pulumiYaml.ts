@@ -67,7 +67,7 @@ export function renderPulumiConfigBlock(schema: Readonly<Record<string, KeySpec>
         CONFIG_BLOCK_MARKER,
         "# do not edit here). Only keys with a fixed default are declared: the CLI refuses a stack",
         "# without a value for a declared key that has no default. Also read, with a default that",
-        "# depends on other keys or as a secret (set with --secret), and listed in the README:",
+        "# depends on other keys or as a secret (set with --secret), and listed in docs/configuration.md:",
         ...undeclaredComment(undeclared),
         "config:",
     ];

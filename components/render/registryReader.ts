@@ -1,4 +1,4 @@
-// The read-only registry endpoint model servers use (issue 12, "its own minimal credentials"):
+// The read-only registry endpoint model servers use ("its own minimal credentials"):
 // a second nginx server block in front of MLflow that admits only the readers' htpasswd users,
 // only GET/HEAD, and only the REST API paths a model download needs. Shared by the Docker proxy
 // (render/nginx.ts registryReader), the AWS flavour and the e2e suite (test_serving.py).

@@ -1,4 +1,4 @@
-// Serving registered models over REST (issue 12): what a model server container runs with, and
+// Serving registered models over REST: what a model server container runs with, and
 // the nginx upstreams and locations that put it behind the proxy's basic auth. Shared by the
 // Docker flavour, the proxy's config (render/nginx.ts) and the e2e suite (test_serving.py).
 

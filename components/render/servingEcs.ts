@@ -1,4 +1,4 @@
-// The AWS flavour of served models (issue 12): one ECS task per model, the supervisor
+// The AWS flavour of served models: one ECS task per model, the supervisor
 // (images/tracking-server/serve_model.py) next to an nginx sidecar that applies the same basic
 // auth as the tracking server's. Pure: plain values in, plain documents and text out.
 // The model task reaches the tracking sidecar's read-only endpoint (render/registryReader.ts)

@@ -90,7 +90,7 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
     readonly logRetentionDays: number;
     readonly tags?: Record<string, string>;
     /**
-     * Served models (issue 12): register the tasks in a Cloud Map private DNS namespace so model
+     * Served models: register the tasks in a Cloud Map private DNS namespace so model
      * tasks reach MLflow's internal port at a stable name. Unset: nothing is added.
      */
     readonly serviceDiscovery?: { readonly vpcId: pulumi.Input<string>; readonly namespace: string; readonly serviceName: string };

@@ -19,8 +19,8 @@ for (const [file, ruleId] of expectations) {
         failed++;
     }
 }
-// import-x/no-cycle skips `import type`; madge follows type imports too (the six cycles issue 7
-// removed were type-only: each AWS flavour file imported its args type from the class file).
+// import-x/no-cycle skips `import type`; madge follows type imports too (the six cycles removed
+// earlier were type-only: each AWS flavour file imported its args type from the class file).
 const graph = await madge(path.join(root, "tests/lint/fixtures"), { fileExtensions: ["ts"], tsConfig: path.join(root, "tsconfig.json") });
 if (graph.circular().length !== 1) {
     console.error(`lint selftest: madge should find the fixtures' cycle, found ${JSON.stringify(graph.circular())}`);
