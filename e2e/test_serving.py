@@ -345,7 +345,7 @@ def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supe
     assert requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code == 200
 
 
-def test_the_reader_account_reads_nothing_of_the_projects(serving_proxy, supervisors, registered, artifact_store):
+def test_the_reader_account_reads_nothing_of_the_projects(serving_proxy, supervisors, registered, artifact_store, probe_window):
     """The reader port proxies to /'s MLflow only, and /'s storage identity is denied projects/*:
     a project's artifact, present in the bucket, never reaches a model server's account. (Listings
     under projects/ are refused by an s3:prefix condition moto does not evaluate: proven on Ceph
@@ -482,7 +482,7 @@ def test_moving_the_alias_serves_version_2_without_a_failed_request(serving_prox
 
 def test_the_model_servers_only_read_through_the_reader_port(serving_proxy, supervisors, registered):
     """Every call the supervisors and `mlflow models serve` made on the proxy (this module's own probes left out): GETs of the REST API, none refused."""
-    assert len(PROBE_WINDOWS) == 4, "the reader probes ran before this test"
+    assert len(PROBE_WINDOWS) == 5, "the reader probes ran before this test"
     probed = {i for start, end in PROBE_WINDOWS for i in range(start, end)}
     calls = []
     for i, line in enumerate(access_log_lines()):
