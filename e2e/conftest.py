@@ -62,6 +62,16 @@ class RedactedPair(tuple):
         return "<redacted credentials>"
 
 
+def s3_error_code(call, **kw):
+    """The S3 error code of a boto3 call, or "OK"."""
+    from botocore.exceptions import ClientError
+    try:
+        call(**kw)
+        return "OK"
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+
+
 def require(condition, message):
     """A missing prerequisite fails under CI=true and skips elsewhere."""
     if not condition:

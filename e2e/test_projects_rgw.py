@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import OUT, Redacted, env_dict, policy_from_script, require, upload
+from conftest import OUT, Redacted, env_dict, policy_from_script, require, s3_error_code, upload
 from test_projects import PROJECTS, container, pspec  # noqa: F401 - pspec is a fixture used here
 
 RGW_SH = Path(__file__).resolve().parent / "rgw.sh"
@@ -100,15 +100,6 @@ def rgw_store(pspec, rgw):  # noqa: F811 - pspec is the imported fixture
     return Redacted({"bucket": bucket, "admin": s3, "keys": keys})
 
 
-def _code(call, **kw):
-    """The S3 error code of a call, or "OK"."""
-    from botocore.exceptions import ClientError
-    try:
-        call(**kw)
-        return "OK"
-    except ClientError as e:
-        return e.response["Error"]["Code"]
-
 
 def _listed(s3, bucket, prefix, **kw):
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix, **kw).get("Contents", []))
@@ -136,10 +127,10 @@ def test_rgw_lists_only_own_prefix(rgw_store, project):
     run_dir = SEEDED[project].rsplit("/", 2)[0] + "/"
     page = s3.list_objects_v2(Bucket=bucket, Prefix=run_dir, Delimiter="/")
     assert [c["Prefix"] for c in page.get("CommonPrefixes", [])] == [run_dir + "model/"]
-    assert _code(s3.list_objects, Bucket=bucket, Prefix=own) == "OK"  # ListObjects v1: same permission
+    assert s3_error_code(s3.list_objects, Bucket=bucket, Prefix=own) == "OK"  # ListObjects v1: same permission
     for prefix in (f"projects/{other}/", f"projects/{other}/1/", "", "projects/", "projects/alph", "0/"):
-        assert _code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
-    assert _code(s3.list_objects, Bucket=bucket) == "AccessDenied"
+        assert s3_error_code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+    assert s3_error_code(s3.list_objects, Bucket=bucket) == "AccessDenied"
 
 
 @pytest.mark.parametrize("project", PROJECTS)
@@ -147,18 +138,18 @@ def test_rgw_reads_writes_deletes_only_own_prefix(rgw_store, project):
     other = next(p for p in PROJECTS if p != project)
     s3, bucket, admin = rgw_store["keys"][project]["s3"], rgw_store["bucket"], rgw_store["admin"]
     own = f"projects/{project}/2/run-x/artifacts/e2e-own.txt"
-    assert _code(s3.put_object, Bucket=bucket, Key=own, Body=b"mine") == "OK"
+    assert s3_error_code(s3.put_object, Bucket=bucket, Key=own, Body=b"mine") == "OK"
     assert s3.get_object(Bucket=bucket, Key=own)["Body"].read() == b"mine"
     # Written by someone else (the admin), under its prefix: readable too.
     assert s3.get_object(Bucket=bucket, Key=SEEDED[project])["Body"].read() == SEEDED[project].encode()
-    assert _code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
+    assert s3_error_code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
     assert own not in _listed(admin, bucket, f"projects/{project}/")
     for key in (SEEDED[other], SEEDED[None]):
-        assert _code(s3.get_object, Bucket=bucket, Key=key) == "AccessDenied", key
-        assert _code(s3.put_object, Bucket=bucket, Key=key, Body=b"overwritten") == "AccessDenied", key
-        assert _code(s3.delete_object, Bucket=bucket, Key=key) == "AccessDenied", key
+        assert s3_error_code(s3.get_object, Bucket=bucket, Key=key) == "AccessDenied", key
+        assert s3_error_code(s3.put_object, Bucket=bucket, Key=key, Body=b"overwritten") == "AccessDenied", key
+        assert s3_error_code(s3.delete_object, Bucket=bucket, Key=key) == "AccessDenied", key
     for key in (f"projects/{other}/e2e-{project}-was-here.txt", "e2e-outside.txt", f"projects/{project}"):
-        assert _code(s3.put_object, Bucket=bucket, Key=key, Body=b"x") == "AccessDenied", key
+        assert s3_error_code(s3.put_object, Bucket=bucket, Key=key, Body=b"x") == "AccessDenied", key
     # Nothing of the other project or of / was changed or added.
     assert _listed(admin, bucket, "") == sorted(SEEDED.values())
     for key in SEEDED.values():
@@ -190,26 +181,26 @@ def test_rgw_root_lists_its_own_keys_but_nothing_under_projects(rgw_store, rgw_r
     # Not checked here: a listing without prefix. RGW 16.2 fails every condition on an absent key
     # (AWS and MinIO pass StringNotLike then), so / may list the bucket root on AWS and MinIO only.
     for prefix in ("projects/", "projects/alpha/", "projects/beta/1/"):
-        assert _code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
-        assert _code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix, Delimiter="/") == "AccessDenied", prefix
-        assert _code(s3.list_objects, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
-        assert _code(s3.list_multipart_uploads, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+        assert s3_error_code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+        assert s3_error_code(s3.list_objects_v2, Bucket=bucket, Prefix=prefix, Delimiter="/") == "AccessDenied", prefix
+        assert s3_error_code(s3.list_objects, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
+        assert s3_error_code(s3.list_multipart_uploads, Bucket=bucket, Prefix=prefix) == "AccessDenied", prefix
 
 
 def test_rgw_root_reads_writes_deletes_only_outside_projects(rgw_store, rgw_root):
     s3, bucket, admin = rgw_root["s3"], rgw_store["bucket"], rgw_store["admin"]
     assert s3.get_object(Bucket=bucket, Key=SEEDED[None])["Body"].read() == SEEDED[None].encode()
     own = "0/run-y/artifacts/e2e-root.txt"
-    assert _code(s3.put_object, Bucket=bucket, Key=own, Body=b"root's") == "OK"
+    assert s3_error_code(s3.put_object, Bucket=bucket, Key=own, Body=b"root's") == "OK"
     assert s3.get_object(Bucket=bucket, Key=own)["Body"].read() == b"root's"
-    assert _code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
+    assert s3_error_code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
     for p in PROJECTS:
         key = SEEDED[p]
-        assert _code(s3.get_object, Bucket=bucket, Key=key) == "AccessDenied", key
-        assert _code(s3.put_object, Bucket=bucket, Key=key, Body=b"planted pickle") == "AccessDenied", key
-        assert _code(s3.delete_object, Bucket=bucket, Key=key) == "AccessDenied", key
-        assert _code(s3.create_multipart_upload, Bucket=bucket, Key=f"projects/{p}/e2e-root-was-here.bin") == "AccessDenied", p
-    assert _code(s3.put_object, Bucket=bucket, Key="projects/new-project/1/x", Body=b"x") == "AccessDenied"
+        assert s3_error_code(s3.get_object, Bucket=bucket, Key=key) == "AccessDenied", key
+        assert s3_error_code(s3.put_object, Bucket=bucket, Key=key, Body=b"planted pickle") == "AccessDenied", key
+        assert s3_error_code(s3.delete_object, Bucket=bucket, Key=key) == "AccessDenied", key
+        assert s3_error_code(s3.create_multipart_upload, Bucket=bucket, Key=f"projects/{p}/e2e-root-was-here.bin") == "AccessDenied", p
+    assert s3_error_code(s3.put_object, Bucket=bucket, Key="projects/new-project/1/x", Body=b"x") == "AccessDenied"
     assert _listed(admin, bucket, "") == sorted(SEEDED.values())
     for key in SEEDED.values():
         assert admin.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from conftest import RUN_SUFFIX, allow_5xx_window
+from conftest import RUN_SUFFIX, allow_5xx_window, s3_error_code
 
 PROJECT_KEY = f"projects/alpha/1/e2e-{RUN_SUFFIX}/artifacts/model/python_model.pkl"
 PROJECT_BODY = b"the project's own pickle"
@@ -28,14 +28,6 @@ def _as_root(store):
     return _s3(store, endpoint_url=store["endpoint"], region_name=store["region"],
                aws_access_key_id=store["mlflow_key"], aws_secret_access_key=store["mlflow_secret"])
 
-
-def _code(call, **kw):
-    from botocore.exceptions import ClientError
-    try:
-        call(**kw)
-        return "OK"
-    except ClientError as e:
-        return e.response["Error"]["Code"]
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +48,17 @@ def _unchanged(store):
 
 def test_root_identity_cannot_read_write_or_delete_project_objects(artifact_store, project_object):
     s3, bucket = _as_root(artifact_store), artifact_store["bucket"]
-    assert _code(s3.get_object, Bucket=bucket, Key=project_object) == "AccessDenied"
-    assert _code(s3.put_object, Bucket=bucket, Key=project_object, Body=b"planted") == "AccessDenied"
-    assert _code(s3.delete_object, Bucket=bucket, Key=project_object) == "AccessDenied"
-    assert _code(s3.put_object, Bucket=bucket, Key="projects/beta/1/x/artifacts/model.pkl", Body=b"planted") == "AccessDenied"
-    assert _code(s3.create_multipart_upload, Bucket=bucket, Key="projects/alpha/big.bin") == "AccessDenied"
+    assert s3_error_code(s3.get_object, Bucket=bucket, Key=project_object) == "AccessDenied"
+    assert s3_error_code(s3.put_object, Bucket=bucket, Key=project_object, Body=b"planted") == "AccessDenied"
+    assert s3_error_code(s3.delete_object, Bucket=bucket, Key=project_object) == "AccessDenied"
+    assert s3_error_code(s3.put_object, Bucket=bucket, Key="projects/beta/1/x/artifacts/model.pkl", Body=b"planted") == "AccessDenied"
+    assert s3_error_code(s3.create_multipart_upload, Bucket=bucket, Key="projects/alpha/big.bin") == "AccessDenied"
     _unchanged(artifact_store)
     # Its own keys at the bucket root: read, write, delete.
     own = f"0/e2e-root-{RUN_SUFFIX}/artifacts/own.txt"
-    assert _code(s3.put_object, Bucket=bucket, Key=own, Body=b"root's") == "OK"
+    assert s3_error_code(s3.put_object, Bucket=bucket, Key=own, Body=b"root's") == "OK"
     assert s3.get_object(Bucket=bucket, Key=own)["Body"].read() == b"root's"
-    assert _code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
+    assert s3_error_code(s3.delete_object, Bucket=bucket, Key=own) == "OK"
 
 
 def _refused(what, call):
