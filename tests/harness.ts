@@ -5,6 +5,7 @@ import { createHash } from "crypto";
 import type * as pulumiType from "@pulumi/pulumi";
 import { inspect } from "util";
 import { PROJECT } from "../components/config";
+import { qualifiedType, resolveAliasUrns } from "./aliasUrns";
 import { qualifyConfig, unwrapMockSecrets } from "./mockValues";
 
 export interface RecordedResource {
@@ -18,6 +19,11 @@ export interface RecordedResource {
     readonly options: { retainOnDelete?: boolean; deleteBeforeReplace?: boolean; parent?: string; dependsOn?: string[] };
     /** The URN Pulumi gives this resource: stack, project, parent types joined by `$`, name. */
     readonly urn: string;
+    /**
+     * The URNs the engine takes as this resource's earlier identity: its own `aliases` and,
+     * as the engine derives them, one per alias of each ancestor (aliasUrns.ts).
+     */
+    readonly aliasUrns: string[];
 }
 
 export interface ProgramRun {
@@ -101,6 +107,7 @@ export async function runProgram(opts: {
     const resources: RecordedResource[] = [];
     const options = new Map<string, RecordedResource["options"]>();
     const qualifiedTypes = new Map<string, string>();
+    const aliasUrns = new Map<string, string[]>();
     // The mock monitor's URNs carry only the parent's type: keyed by type and name until resolved.
     const dependencyKeys = new Map<string, string[]>();
     let run: ProgramRun | undefined;
@@ -113,7 +120,8 @@ export async function runProgram(opts: {
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
                 const qualified = qualifiedTypes.get(`${args.type}::${args.name}`) ?? args.type;
                 const urn = `urn:pulumi:${opts.stack}::${PROJECT}::${qualified}::${args.name}`;
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(`${args.type}::${args.name}`) ?? {}, urn });
+                const aliases = aliasUrns.get(`${args.type}::${args.name}`) ?? [];
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(`${args.type}::${args.name}`) ?? {}, urn, aliasUrns: aliases });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call(args) {
@@ -137,6 +145,7 @@ export async function runProgram(opts: {
                     retainOnDelete: t.opts.retainOnDelete, deleteBeforeReplace, parent: parent ? (parent as any).__name : undefined, ...(deps === undefined ? {} : { dependsOn: deps }),
                 });
                 qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
+                aliasUrns.set(`${t.type}::${t.name}`, resolveAliasUrns({ stack: opts.stack, project: PROJECT, type: t.type, name: t.name, parent, aliases: t.opts.aliases, aliasUrnsOf: aliasUrns }));
                 return undefined;
             });
             program = await import("../index");
@@ -240,18 +249,6 @@ export async function runFailingProgram(opts: { stack: string; config: Record<st
     });
     if (!error) throw new Error("the program was expected to fail but did not");
     return { error, registered };
-}
-
-/**
- * A resource's type qualified by its ancestors' types, as the engine builds URNs: every
- * parent's type joined by `$`, the root stack left out.
- */
-function qualifiedType(type: string, parent: pulumiType.Resource | undefined): string {
-    const chain = [type];
-    for (let p: any = parent; p !== undefined; p = p.__parentResource) {
-        if (p.__pulumiType !== "pulumi:pulumi:Stack") chain.unshift(p.__pulumiType);
-    }
-    return chain.join("$");
 }
 
 /** The program and the Pulumi runtime keep module-level state: give each run its own modules. */
