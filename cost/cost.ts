@@ -1,12 +1,12 @@
 // `npm run cost`: the idle monthly cost of the aws stack. Evaluates the program for the aws
 // target under Pulumi mocks (no AWS account, nothing created), as e2e/render-spec.ts does for
-// the local target, and prices the registered resources with components/render/pricing.ts.
+// the local target, and prices the registered resources with cost/pricing.ts.
 //
 // Usage (Node 22): npm run cost [-- key=value ...]   extra stack config, e.g. taskArchitecture=X86_64
 // Prices are us-east-1 list prices, so the stack is evaluated in us-east-1.
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
-import { formatCost, idleCost, PricedResource, PRICES } from "../components/render/pricing";
+import { formatCost, idleCost, PricedResource, PRICES } from "./pricing";
 import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
 
 const REGION = PRICES.region;

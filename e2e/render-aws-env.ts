@@ -47,10 +47,10 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: placeholderPassword(name), bcryptHash: `$2b$10$${"a".repeat(53)}` };
         case "aws:secretsmanager/secretVersion:SecretVersion":
-            // The task definitions pin secrets to their version (render/ecs.ts).
+            // The task definitions pin secrets to their version (shared/ecs.ts).
             return { ...base, versionId: `${name}-v1` };
         case "random:index/randomString:RandomString":
-            // The proxy's htpasswd salt (components/credentials.ts) is cut from this.
+            // The proxy's htpasswd salt (components/authProxy/credentials.ts) is cut from this.
             return { ...inputs, result: "abcdefghijklmnopqrstuv".slice(0, Number(inputs.length ?? 22)) };
         default:
             return base;

@@ -16,8 +16,8 @@ import * as crypto from "crypto";
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
-import { ROLE_LABEL } from "../components/docker/common";
-import { verifySha512Crypt } from "../components/render/shaCrypt";
+import { ROLE_LABEL } from "../components/shared/docker";
+import { verifySha512Crypt } from "../components/authProxy/shaCrypt";
 import { qualifyConfig, settleRegistrations, unwrapMockSecrets } from "../tests/mockValues";
 
 const STACK = "dev";
@@ -113,7 +113,7 @@ function roleOf(inputs: Record<string, unknown>): string | undefined {
 }
 
 /**
- * Each project's login (render/projects.ts): the user and the RandomPassword whose
+ * Each project's login (shared/projects.ts): the user and the RandomPassword whose
  * SHA-512-crypt is that project's htpasswd upload entry. Empty without projects.
  */
 function projectCredentials(uploads: Array<{ file: string; content?: string }>): Record<string, { user: string; password: string }> {

@@ -1,4 +1,4 @@
-"""Day two on the Docker flavour, per backend.
+"""Day two on the local target, per backend.
 
 1. Deploy the first render (spec.json) and log runs, metric histories, params, tags,
    artifacts and a registered model version with an alias, through the proxy.

@@ -57,7 +57,7 @@ def render(script, out, *config):
 
 
 def docker_init(spec, project, workdir):
-    """Runs the project's rendered init script as the Docker flavour would, against the test host's server."""
+    """Runs the project's rendered init script as the local target would, against the test host's server."""
     [c] = [c for c in spec["containers"] if c["role"] == "project-database" and c["name"].startswith(f"mlflow-dev-project-{project}-")]
     env = env_dict(c)
     assert env["MLFLOW_DB_NAME"] == database_of(project), env["MLFLOW_DB_NAME"]

@@ -12,7 +12,7 @@ the rendered project init of spec-projects.json, the project list before the rem
 
 Shared database servers: other suites run at the same time, so every name carries a per-module
 suffix and the rendered name pattern is narrowed to names ending in it (the rewrite is asserted
-to hit exactly the expected places). The unit tests (components/render/projectPrune.test.ts)
+to hit exactly the expected places). The unit tests (components/projectPrune/scripts.test.ts)
 cover the unnarrowed pattern.
 
 What is not proven here: real mc against real MinIO (no MinIO or mc binary on the test host; the CI deploy-dev job runs them). The

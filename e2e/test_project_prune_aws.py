@@ -3,7 +3,7 @@
 aws-env-prune.json and aws-env-prune-added.json are the aws target rendered with
 `retainDataOnDestroy=false` and `projects=["alpha"]`, then `["alpha","gamma"]` (e2e/run). Each
 holds the prune task's one container (components/trackingServer/awsPrune.ts,
-render/projectPruneAws.ts) and the value `pulumi up` writes to the list parameter. The container
+projectPrune/awsSpec.ts) and the value `pulumi up` writes to the list parameter. The container
 runs here as ECS would start it: its entry point (`python -c <script>`) with the venv's Python
 (the image's requirements), its environment and the master secret's values, against:
 

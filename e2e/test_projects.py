@@ -95,7 +95,7 @@ def run_project_db_init(spec, project, workdir):
 
 
 def grant_name(name):
-    """The database as a MySQL GRANT names it: `_` and `%` escaped (render/database.ts mysqlGrantDatabase)."""
+    """The database as a MySQL GRANT names it: `_` and `%` escaped (backendStore/database.ts mysqlGrantDatabase)."""
     return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
 
@@ -489,7 +489,7 @@ def test_memory_per_project_server(project_servers):
     report, totals = [], {}
     for p, s in project_servers.items():
         totals[p], rows = tree_memory(s["proc"])
-        # MLflow's job execution (on where one server runs: render/mlflow.ts) adds a job runner and huey consumers.
+        # MLflow's job execution (on where one server runs: trackingServer/mlflow.ts) adds a job runner and huey consumers.
         jobs = sum(pss for _, cmd, _, pss in rows if "mlflow.server.jobs" in cmd)
         report.append(f"{p}: {totals[p]:.0f} MiB PSS (mlflowWorkers=1), of which job runner and huey consumers {jobs:.0f} MiB\n")
         report += [f"    {pid} rss={rss:.0f} pss={pss:.0f} {cmd}\n" for pid, cmd, rss, pss in rows]
@@ -500,7 +500,7 @@ def test_memory_per_project_server(project_servers):
         assert 300 < total < 2560, f"project {p}'s server tree uses {total:.0f} MiB (see {OUT / 'projects-memory.txt'})"
 
 
-# --- aws flavour: the project task's init container ------------------------------------------
+# --- aws target: the project task's init container ------------------------------------------
 
 AWS_SPEC = OUT / "aws-env-projects.json"
 INIT_RUNNER = ENTRYPOINT.with_name("project_db_init.py")

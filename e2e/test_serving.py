@@ -19,7 +19,7 @@ database and artifact store:
 |                    |                                                 | htpasswd path -> its local copy              |
 
 The model servers read the registry only through the proxy's read-only registry endpoint
-(render/registryReader.ts), with their own reader account: the tests below prove what that
+(authProxy/registryReader.ts), with their own reader account: the tests below prove what that
 account can and cannot do there.
 """
 import json
@@ -40,7 +40,7 @@ SUPERVISOR = REPO / "images" / "tracking-server" / "serve_model.py"
 SERVED, MISSING = "e2e-served", "e2e-missing"
 PAYLOAD = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.5], [-4.0]]}}
 SECRET_WORDS = ("PASSWORD", "SECRET", "URI", "ACCESS_KEY")
-# render/registryReader.ts: REGISTRY_READER_HOST, REGISTRY_READER_PORT, READER_HTPASSWD_PATH.
+# authProxy/registryReader.ts: REGISTRY_READER_HOST, REGISTRY_READER_PORT, READER_HTPASSWD_PATH.
 READER_HOST, READER_PORT, READERS_FILE = "mlflow-registry", 8082, "/etc/nginx/mlflow-readers.htpasswd"
 
 

@@ -13,7 +13,7 @@ value stored in the secret its ARN names):
   (the Cloud Map name) resolves to 127.0.0.1 in that process, so MLflow sees the Host header a
   model task sends.
 
-What the Docker flavour's reader endpoint does end to end (serving through it, alias moves)
+What the local target's reader endpoint does end to end (serving through it, alias moves)
 is test_serving.py's; this file proves the aws wiring: the right files reach the sidecar, the
 model task's credentials are accepted there and nowhere else, and they cannot write.
 """

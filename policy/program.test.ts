@@ -1,5 +1,5 @@
 // The pack against the resource graphs the program really registers (under Pulumi mocks): the
-// defaults of every flavour pass every policy, and weakening a default by config fails one.
+// defaults of every target pass every policy, and weakening a default by config fails one.
 import { awsCalls as calls, REGION } from "../tests/awsMocks";
 import { ProgramRun, RecordedResource, runProgram } from "../tests/harness";
 import { policies } from "./policies";

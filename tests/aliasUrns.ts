@@ -48,7 +48,7 @@ export function resolveAliasUrns(a: {
         }
         const parent: any = "parent" in spec ? spec.parent : a.parent;
         if (typeof parent === "string") throw new Error("aliases by parent URN are not modelled");
-        out.add(childUrn(a.stack, a.project, (spec.type as string | undefined) ?? a.type, (spec.name as string | undefined) ?? a.name, urnOf(a.stack, a.project, parent)));
+        out.add(childUrn(a.stack, a.project, (spec.type) ?? a.type, (spec.name) ?? a.name, urnOf(a.stack, a.project, parent)));
     }
     const p: any = a.parent;
     if (p !== undefined && p.__pulumiType !== STACK_TYPE) {

@@ -1,14 +1,14 @@
 // The aws target with three projects, under mocks: exactly which resources each project adds,
 // its listener rule and priority, its task role's scope, its task's containers (rendered by
-// render/ecs.ts), its secrets, the outputs, and no change to anything the stack had before.
+// shared/ecs.ts), its secrets, the outputs, and no change to anything the stack had before.
 import { awsCalls as calls, REGION } from "./awsMocks";
 import { ProgramRun, RecordedResource, runProgram } from "./harness";
 import { committedUrnSet, urnSet } from "./urnSets";
-import { artifactAccessPolicy } from "../components/render/bucket";
-import { renderProxyConfig } from "../components/render/nginx";
-import { keepAliveChain } from "../components/render/keepalive";
-import { projectListenerPriority, projectNames, renderProjectInitStatements } from "../components/render/projects";
-import { verifySha512Crypt } from "../components/render/shaCrypt";
+import { artifactAccessPolicy } from "../components/bucketInit/bucket";
+import { renderProxyConfig } from "../components/authProxy/nginx";
+import { keepAliveChain } from "../components/shared/keepalive";
+import { projectListenerPriority, projectNames, renderProjectInitStatements } from "../components/shared/projects";
+import { verifySha512Crypt } from "../components/authProxy/shaCrypt";
 
 const BASE = { "aws:region": REGION, target: "aws", dbMaxCapacity: "8" };
 /** The `/` rule's header condition; the value is the mocked RandomPassword's. */

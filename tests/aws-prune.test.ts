@@ -9,7 +9,7 @@ import { ProgramRun, RecordedResource, runProgram } from "./harness";
 import { committedUrnSet, urnSet } from "./urnSets";
 import {
     PRUNE_GRACE_SECONDS, PRUNE_SCHEDULE, PROJECT_PRUNE_COMMAND, PROJECT_PRUNE_SPEC_ENV, renderProjectPruneSpec,
-} from "../components/render/projectPruneAws";
+} from "../components/projectPrune/awsSpec";
 
 const BASE = { "aws:region": REGION, target: "aws", dbMaxCapacity: "8" };
 const PROJECTS = ["alpha", "beta-2:bob", "gamma"];

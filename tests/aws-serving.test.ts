@@ -5,15 +5,15 @@
 import { awsCalls as calls, REGION } from "./awsMocks";
 import { mockVersionId, ProgramRun, RecordedResource, runProgram } from "./harness";
 import { committedUrnSet, urnSet } from "./urnSets";
-import { keepAliveChain } from "../components/render/keepalive";
-import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../components/render/nginx";
-import { MLFLOW_PORT } from "../components/render/mlflow";
-import { READER_HTPASSWD_PATH, readerUsername, REGISTRY_READER_PORT } from "../components/render/registryReader";
-import { PROXY_COMMAND, PROXY_COMMAND_WITH_READERS } from "../components/render/ecs";
-import { stableHtpasswdEntry } from "../components/credentials";
+import { keepAliveChain } from "../components/shared/keepalive";
+import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../components/authProxy/nginx";
+import { MLFLOW_PORT } from "../components/trackingServer/mlflow";
+import { READER_HTPASSWD_PATH, readerUsername, REGISTRY_READER_PORT } from "../components/authProxy/registryReader";
+import { PROXY_COMMAND, PROXY_COMMAND_WITH_READERS } from "../components/shared/ecs";
+import { stableHtpasswdEntry } from "../components/authProxy/credentials";
 import {
     internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, modelRulePriority, renderModelProxyConfig, renderModelTaskContainers,
-} from "../components/render/servingEcs";
+} from "../components/modelServer/ecs";
 
 const BASE = { "aws:region": REGION, target: "aws", backend: "mysql" };
 const SERVING = { ...BASE, servedModels: '["churn","Fraud.Detector@challenger"]', servingWorkers: "2", servingPollSeconds: "5" };
@@ -65,44 +65,44 @@ test("adds exactly the model services, the Cloud Map registration and the model 
     const added = urnSet(run).filter(u => !urnSet(plain).includes(u));
     expect(urnSet(run)).toEqual(expect.arrayContaining(committedUrnSet("aws-mysql", plain)));
     expect(added).toEqual([
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:AuthProxy$aws:secretsmanager/secret:Secret::mlflow-aws-proxy-readers-htpasswd",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:AuthProxy$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-proxy-readers-htpasswd",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:AuthProxy$random:index/randomPassword:RandomPassword::mlflow-aws-proxy-reader-churn-password",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:AuthProxy$random:index/randomPassword:RandomPassword::mlflow-aws-proxy-reader-fraud-detector-password",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:AuthProxy$random:index/randomString:RandomString::mlflow-aws-proxy-reader-churn-salt",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:AuthProxy$random:index/randomString:RandomString::mlflow-aws-proxy-reader-fraud-detector-salt",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:appautoscaling/policy:Policy::mlflow-aws-model-churn-cpu",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:appautoscaling/policy:Policy::mlflow-aws-model-fraud-detector-cpu",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:appautoscaling/target:Target::mlflow-aws-model-churn-scaling",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:appautoscaling/target:Target::mlflow-aws-model-fraud-detector-scaling",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:cloudwatch/logGroup:LogGroup::mlflow-aws-model-churn-logs",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:cloudwatch/logGroup:LogGroup::mlflow-aws-model-fraud-detector-logs",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:ecs/service:Service::mlflow-aws-model-churn-service",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:ecs/service:Service::mlflow-aws-model-fraud-detector-service",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:ecs/taskDefinition:TaskDefinition::mlflow-aws-model-churn-task",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:ecs/taskDefinition:TaskDefinition::mlflow-aws-model-fraud-detector-task",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:iam/role:Role::mlflow-aws-model-churn-execution",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:iam/role:Role::mlflow-aws-model-fraud-detector-execution",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:iam/rolePolicy:RolePolicy::mlflow-aws-model-churn-execution",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:iam/rolePolicy:RolePolicy::mlflow-aws-model-fraud-detector-execution",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:lb/listenerRule:ListenerRule::mlflow-aws-model-churn-rule",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:lb/listenerRule:ListenerRule::mlflow-aws-model-fraud-detector-rule",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:lb/targetGroup:TargetGroup::mlflow-aws-model-churn-tg",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:lb/targetGroup:TargetGroup::mlflow-aws-model-fraud-detector-tg",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:secretsmanager/secret:Secret::mlflow-aws-model-churn-reader",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:secretsmanager/secret:Secret::mlflow-aws-model-fraud-detector-reader",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-model-churn-reader",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-model-fraud-detector-reader",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer::mlflow-aws-model-churn",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:ModelServer::mlflow-aws-model-fraud-detector",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:Network$aws:ec2/securityGroup:SecurityGroup::mlflow-aws-network-models-sg",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-lb-out-models",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-models-out-https",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-models-out-mlflow",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:Network$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::mlflow-aws-network-models-in-proxy",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:Network$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::mlflow-aws-network-service-in-models",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:TrackingServer$aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace::mlflow-aws-tracking-namespace",
-        "urn:pulumi:aws::mlflow-platform::mlflow:index:TrackingServer$aws:servicediscovery/service:Service::mlflow-aws-tracking-discovery",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:AuthProxy$aws:secretsmanager/secret:Secret::mlflow-aws-proxy-readers-htpasswd",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:AuthProxy$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-proxy-readers-htpasswd",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:AuthProxy$random:index/randomPassword:RandomPassword::mlflow-aws-proxy-reader-churn-password",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:AuthProxy$random:index/randomPassword:RandomPassword::mlflow-aws-proxy-reader-fraud-detector-password",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:AuthProxy$random:index/randomString:RandomString::mlflow-aws-proxy-reader-churn-salt",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:AuthProxy$random:index/randomString:RandomString::mlflow-aws-proxy-reader-fraud-detector-salt",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:appautoscaling/policy:Policy::mlflow-aws-model-churn-cpu",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:appautoscaling/policy:Policy::mlflow-aws-model-fraud-detector-cpu",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:appautoscaling/target:Target::mlflow-aws-model-churn-scaling",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:appautoscaling/target:Target::mlflow-aws-model-fraud-detector-scaling",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:cloudwatch/logGroup:LogGroup::mlflow-aws-model-churn-logs",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:cloudwatch/logGroup:LogGroup::mlflow-aws-model-fraud-detector-logs",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:ecs/service:Service::mlflow-aws-model-churn-service",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:ecs/service:Service::mlflow-aws-model-fraud-detector-service",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:ecs/taskDefinition:TaskDefinition::mlflow-aws-model-churn-task",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:ecs/taskDefinition:TaskDefinition::mlflow-aws-model-fraud-detector-task",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:iam/role:Role::mlflow-aws-model-churn-execution",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:iam/role:Role::mlflow-aws-model-fraud-detector-execution",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:iam/rolePolicy:RolePolicy::mlflow-aws-model-churn-execution",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:iam/rolePolicy:RolePolicy::mlflow-aws-model-fraud-detector-execution",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:lb/listenerRule:ListenerRule::mlflow-aws-model-churn-rule",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:lb/listenerRule:ListenerRule::mlflow-aws-model-fraud-detector-rule",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:lb/targetGroup:TargetGroup::mlflow-aws-model-churn-tg",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:lb/targetGroup:TargetGroup::mlflow-aws-model-fraud-detector-tg",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:secretsmanager/secret:Secret::mlflow-aws-model-churn-reader",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:secretsmanager/secret:Secret::mlflow-aws-model-fraud-detector-reader",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-model-churn-reader",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-model-fraud-detector-reader",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer::mlflow-aws-model-churn",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer::mlflow-aws-model-fraud-detector",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:ec2/securityGroup:SecurityGroup::mlflow-aws-network-models-sg",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-lb-out-models",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-models-out-https",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-models-out-mlflow",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::mlflow-aws-network-models-in-proxy",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::mlflow-aws-network-service-in-models",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:TrackingServer$aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace::mlflow-aws-tracking-namespace",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:TrackingServer$aws:servicediscovery/service:Service::mlflow-aws-tracking-discovery",
     ]);
     expect(urnSet(run)).toEqual(committedUrnSet("aws-serving", run));
 });

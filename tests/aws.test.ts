@@ -95,7 +95,7 @@ function expectedRootCounts(o: { certificate: boolean; ingressCidrs: number; new
     return {
         ...vpc,
         ...cloudFront,
-        "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
+        "mlflow:index:MlflowPlatform": 1, "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
         "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
         [T.sg]: 3,
         // LB: listener ports x CIDRs; service: from the LB; database: from the service.

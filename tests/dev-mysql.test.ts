@@ -1,6 +1,6 @@
 // The dev stack (Pulumi.dev.yaml) with its default MySQL backend, evaluated under mocks.
-import { DB_FILES, renderDatabaseFiles } from "../components/render/database";
-import { parseSha512Crypt, verifySha512Crypt } from "../components/render/shaCrypt";
+import { DB_FILES, renderDatabaseFiles } from "../components/backendStore/database";
+import { parseSha512Crypt, verifySha512Crypt } from "../components/authProxy/shaCrypt";
 import { envRecord, ProgramRun, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";

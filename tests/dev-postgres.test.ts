@@ -1,5 +1,5 @@
 // The dev stack with `backend: postgres`, evaluated under mocks.
-import { DB_FILES, renderDatabaseFiles } from "../components/render/database";
+import { DB_FILES, renderDatabaseFiles } from "../components/backendStore/database";
 import { envRecord, ProgramRun, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";

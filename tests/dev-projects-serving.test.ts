@@ -1,6 +1,6 @@
 // Projects and served models in one stack: each feature's resources are
 // exactly what it adds alone, and the one proxy routes and follows both kinds of upstream.
-import { PROXY_CONFIG_PATH } from "../components/render/nginx";
+import { PROXY_CONFIG_PATH } from "../components/authProxy/nginx";
 import { ProgramRun, runProgram } from "./harness";
 import { containerByRole, T } from "./localInvariants";
 import { composedUrnSet, urnSet } from "./urnSets";

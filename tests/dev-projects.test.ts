@@ -1,9 +1,9 @@
 // The dev stack with three projects beside the server at `/`, evaluated under mocks: each
 // project's database, user, storage identity, policy scope, server, proxy location and
 // outputs, and no change to any resource the stack had before the projects were added.
-import { artifactAccessPolicy, minioBucketArn } from "../components/render/bucket";
-import { projectNames, renderProjectDatabaseScript, renderProjectMysqlSql } from "../components/render/projects";
-import { verifySha512Crypt } from "../components/render/shaCrypt";
+import { artifactAccessPolicy, minioBucketArn } from "../components/bucketInit/bucket";
+import { projectNames, renderProjectDatabaseScript, renderProjectMysqlSql } from "../components/shared/projects";
+import { verifySha512Crypt } from "../components/authProxy/shaCrypt";
 import { envRecord, ProgramRun, RecordedResource, runProgram } from "./harness";
 import { containerByRole, generatedSecrets, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";

@@ -4,7 +4,7 @@
 // project changes only it (besides the removed project's resources and the proxy, which every
 // project change replaces). With the default retain=true nothing of it exists.
 import { PROJECT_PRUNE_TYPE } from "../components/projectPrune";
-import { renderProjectPruneDatabaseScript, renderProjectPruneStoreScript } from "../components/render/projectPrune";
+import { renderProjectPruneDatabaseScript, renderProjectPruneStoreScript } from "../components/projectPrune/scripts";
 import { envRecord, ProgramRun, RecordedResource, runProgram } from "./harness";
 import { containerByRole, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
@@ -32,9 +32,9 @@ function pruneContainer(run: ProgramRun, part: "db" | "store"): RecordedResource
 }
 
 const PRUNE_URNS = [
-    `urn:pulumi:dev::mlflow-platform::${PROJECT_PRUNE_TYPE}::mlflow-dev-prune`,
-    ...["db-image", "mc-image"].map(n => `urn:pulumi:dev::mlflow-platform::${PROJECT_PRUNE_TYPE}$docker:index/remoteImage:RemoteImage::mlflow-dev-prune-${n}`),
-    ...["db", "store"].map(n => `urn:pulumi:dev::mlflow-platform::${PROJECT_PRUNE_TYPE}$docker:index/container:Container::mlflow-dev-prune-${n}`),
+    `urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$${PROJECT_PRUNE_TYPE}::mlflow-dev-prune`,
+    ...["db-image", "mc-image"].map(n => `urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$${PROJECT_PRUNE_TYPE}$docker:index/remoteImage:RemoteImage::mlflow-dev-prune-${n}`),
+    ...["db", "store"].map(n => `urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$${PROJECT_PRUNE_TYPE}$docker:index/container:Container::mlflow-dev-prune-${n}`),
 ].sort();
 
 test("retain=true (default): no reconciler, the committed URN set of a projects stack is unchanged", () => {

@@ -1,10 +1,10 @@
 // The dev stack with servedModels, evaluated under mocks, against the same stack
 // without it: the model servers, their reader accounts and one network per model are additions,
 // and nothing else changes but MLflow's allowed hosts and the proxy's routes, files, labels and networks.
-import { renderHtpasswd, renderProxyConfig } from "../components/render/nginx";
-import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT } from "../components/render/registryReader";
-import { MODEL_HEALTHCHECK_COMMAND, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "../components/render/serving";
-import { verifySha512Crypt } from "../components/render/shaCrypt";
+import { renderHtpasswd, renderProxyConfig } from "../components/authProxy/nginx";
+import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT } from "../components/authProxy/registryReader";
+import { MODEL_HEALTHCHECK_COMMAND, renderModelServerEnvironment, SERVE_MODEL_COMMAND } from "../components/modelServer/serving";
+import { verifySha512Crypt } from "../components/authProxy/shaCrypt";
 import { envRecord, ProgramRun, RecordedResource, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
@@ -27,16 +27,16 @@ test("adds one ModelServer component and one container per model, and changes no
     const added = urnSet(run).filter(u => !urnSet(plain).includes(u));
     expect(urnSet(run)).toEqual(expect.arrayContaining(committedUrnSet("dev-mysql", plain)));
     expect(added).toEqual([
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$docker:index/container:Container::mlflow-dev-model-churn-server",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$docker:index/container:Container::mlflow-dev-model-fraud-detector-server",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomPassword:RandomPassword::mlflow-dev-model-churn-reader-password",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomPassword:RandomPassword::mlflow-dev-model-fraud-detector-reader-password",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-churn-reader-salt",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-fraud-detector-reader-salt",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer::mlflow-dev-model-churn",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:ModelServer::mlflow-dev-model-fraud-detector",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-churn-net",
-        "urn:pulumi:dev::mlflow-platform::mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-fraud-detector-net",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$docker:index/container:Container::mlflow-dev-model-churn-server",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$docker:index/container:Container::mlflow-dev-model-fraud-detector-server",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$random:index/randomPassword:RandomPassword::mlflow-dev-model-churn-reader-password",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$random:index/randomPassword:RandomPassword::mlflow-dev-model-fraud-detector-reader-password",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-churn-reader-salt",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$random:index/randomString:RandomString::mlflow-dev-model-fraud-detector-reader-salt",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer::mlflow-dev-model-churn",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer::mlflow-dev-model-fraud-detector",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-churn-net",
+        "urn:pulumi:dev::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$docker:index/network:Network::mlflow-dev-network-serving-fraud-detector-net",
     ]);
     expect(urnSet(run)).toEqual(committedUrnSet("dev-serving", run));
 });

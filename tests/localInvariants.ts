@@ -1,8 +1,8 @@
 // Invariants every local (Docker) stack must hold, whatever its backend. Shared by the
 // dev-mysql and dev-postgres program tests.
 import { isPinnedImage } from "../components/config";
-import { renderProxyConfig } from "../components/render/nginx";
-import { sha512Crypt } from "../components/render/shaCrypt";
+import { renderProxyConfig } from "../components/authProxy/nginx";
+import { sha512Crypt } from "../components/authProxy/shaCrypt";
 import { envRecord, ProgramRun, RecordedResource } from "./harness";
 
 export const T = {
@@ -34,7 +34,7 @@ export function countByType(run: ProgramRun): Record<string, number> {
 
 /** The same graph for either backend: only the images and settings of the database differ. */
 export const LOCAL_RESOURCE_COUNTS: Record<string, number> = {
-    "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
+    "mlflow:index:MlflowPlatform": 1, "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
     "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
     [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5,
     // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user.
@@ -54,7 +54,7 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         const components = getRun().resources.filter(r => r.type.startsWith("mlflow:index:")).map(r => r.type).sort();
         expect(components).toEqual([
             "mlflow:index:ArtifactStore", "mlflow:index:AuthProxy", "mlflow:index:BackendStore",
-            "mlflow:index:BucketInit", "mlflow:index:Network", "mlflow:index:TrackingServer",
+            "mlflow:index:BucketInit", "mlflow:index:MlflowPlatform", "mlflow:index:Network", "mlflow:index:TrackingServer",
         ]);
     });
 

@@ -3,8 +3,8 @@
 // platform's services is in PLATFORM_PRINCIPALS, so the config check refusing a project that
 // derives one of them knows them all; and no two legal project names share a derived name.
 import { PLATFORM_PRINCIPALS, PrincipalKind, projectNameProblem, projectPrincipalNames } from "../components/config";
-import { BUCKET_INIT_ENV } from "../components/render/bucket";
-import { projectListenerPriority, projectNames } from "../components/render/projects";
+import { BUCKET_INIT_ENV } from "../components/bucketInit/bucket";
+import { projectListenerPriority, projectNames } from "../components/shared/projects";
 import { awsCalls, REGION } from "./awsMocks";
 import { envRecord, ProgramRun, runProgram } from "./harness";
 import { T } from "./localInvariants";

@@ -1,7 +1,7 @@
-// The URN of every resource a stack registers, committed under tests/urns/ as computed before
-// the components moved into per-component folders. A URN is what Pulumi matches
-// state by: an equal set means an existing stack sees no replacements after a refactor.
-// Regenerate only on purpose (a change that is meant to rename or re-parent resources):
+// The URN of every resource a stack registers, committed under tests/urns/. A URN is what
+// Pulumi matches state by: an equal set means an existing stack sees no replacements after a
+// refactor. Regenerate only on purpose (a change meant to rename or re-parent resources, which
+// then needs aliases: tests/urnAliases.test.ts holds the stacks from before MlflowPlatform):
 //   WRITE_URN_SETS=1 npx jest tests/
 import * as fs from "fs";
 import * as path from "path";

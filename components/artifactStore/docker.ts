@@ -3,14 +3,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
-import type { DockerArtifactStoreArgs, DockerArtifactStoreOutputs } from "./types";
+import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import type { LocalArtifactStoreArgs, LocalArtifactStoreOutputs } from "./types";
 
 export const MINIO_HOSTNAME = "minio";
 export const MINIO_API_PORT = 9000;
 export const MINIO_CONSOLE_PORT = 9001;
 
-export function buildDockerArtifactStore(parent: pulumi.Resource, name: string, args: DockerArtifactStoreArgs): DockerArtifactStoreOutputs {
+export function buildDockerArtifactStore(parent: pulumi.Resource, name: string, args: LocalArtifactStoreArgs): LocalArtifactStoreOutputs {
     const retainOnDelete = args.retainOnDelete ?? true;
     const image = pulledImage(`${name}-image`, args.image, parent);
     const volume = new docker.Volume(`${name}-data`, { name: `${name}-data` }, { parent, retainOnDelete });

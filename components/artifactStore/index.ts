@@ -1,10 +1,10 @@
 // The ArtifactStore component: the class only; args and outputs are in ./types, each
-// flavour's children in ./docker and ./aws.
+// target's children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { Flavour, FlavouredConstructor } from "../flavour";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsArtifactStore } from "./aws";
 import { buildDockerArtifactStore } from "./docker";
-import { ARTIFACT_STORE_TYPE, ArtifactStoreArgs, ArtifactStoreOutputs, DockerArtifactStoreOutputs } from "./types";
+import { ARTIFACT_STORE_TYPE, ArtifactStoreArgs, ArtifactStoreOutputs, LocalArtifactStoreOutputs } from "./types";
 
 export * from "./types";
 
@@ -15,7 +15,7 @@ export * from "./types";
 class ArtifactStoreComponent extends pulumi.ComponentResource {
     constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super(ARTIFACT_STORE_TYPE, name, {}, opts);
-        const o: Partial<DockerArtifactStoreOutputs> & ArtifactStoreOutputs["aws"] = args.platform === "docker"
+        const o: Partial<LocalArtifactStoreOutputs> & ArtifactStoreOutputs["aws"] = args.target === "local"
             ? buildDockerArtifactStore(this, name, args)
             : buildAwsArtifactStore(this, name, args);
         Object.assign(this, o);
@@ -28,6 +28,6 @@ class ArtifactStoreComponent extends pulumi.ComponentResource {
     }
 }
 
-/** An ArtifactStore whose outputs are those of flavour F. */
-export type ArtifactStore<F extends Flavour = Flavour> = ArtifactStoreComponent & ArtifactStoreOutputs[F];
-export const ArtifactStore = ArtifactStoreComponent as FlavouredConstructor<ArtifactStoreArgs, ArtifactStoreComponent, ArtifactStoreOutputs>;
+/** An ArtifactStore whose outputs are those of target F. */
+export type ArtifactStore<F extends Target = Target> = ArtifactStoreComponent & ArtifactStoreOutputs[F];
+export const ArtifactStore = ArtifactStoreComponent as TargetedConstructor<ArtifactStoreArgs, ArtifactStoreComponent, ArtifactStoreOutputs>;

@@ -1,10 +1,10 @@
-// ArtifactStore args and outputs per flavour. Imported by the class and both flavour files.
+// ArtifactStore args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
 
 export const ARTIFACT_STORE_TYPE = "mlflow:index:ArtifactStore";
 
-export interface DockerArtifactStoreArgs {
-    readonly platform: "docker";
+export interface LocalArtifactStoreArgs {
+    readonly target: "local";
     readonly bucketName: pulumi.Input<string>;
     readonly networkName: pulumi.Input<string>;
     /** Pinned MinIO server image. */
@@ -18,7 +18,7 @@ export interface DockerArtifactStoreArgs {
 }
 
 export interface AwsArtifactStoreArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     /** Explicit bucket name; otherwise Pulumi auto-names it from the component name (globally unique). */
     readonly bucketName?: pulumi.Input<string>;
     /** Days after which noncurrent object versions are expired (default 30). */
@@ -28,14 +28,14 @@ export interface AwsArtifactStoreArgs {
     readonly tags?: Record<string, string>;
 }
 
-export type ArtifactStoreArgs = DockerArtifactStoreArgs | AwsArtifactStoreArgs;
+export type ArtifactStoreArgs = LocalArtifactStoreArgs | AwsArtifactStoreArgs;
 
 export interface AwsArtifactStoreOutputs {
     readonly bucketName: pulumi.Output<string>;
     readonly bucketArn: pulumi.Output<string>;
 }
 
-export interface DockerArtifactStoreOutputs extends AwsArtifactStoreOutputs {
+export interface LocalArtifactStoreOutputs extends AwsArtifactStoreOutputs {
     /** S3 API endpoint as other containers reach it. */
     readonly s3EndpointUrl: pulumi.Output<string>;
     /** MinIO root identity. Only BucketInit receives it, never MLflow. */
@@ -46,6 +46,6 @@ export interface DockerArtifactStoreOutputs extends AwsArtifactStoreOutputs {
 }
 
 export interface ArtifactStoreOutputs {
-    readonly docker: DockerArtifactStoreOutputs;
+    readonly local: LocalArtifactStoreOutputs;
     readonly aws: AwsArtifactStoreOutputs;
 }

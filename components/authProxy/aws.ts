@@ -4,14 +4,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, AwsRegistryReaders, FlavourOutputs, OriginCondition } from "./types";
-import { basicAuthCredentials } from "../credentials";
-import { cloudFrontOriginTimeouts, keepAliveChain, type KeepAliveChain } from "../render/keepalive";
-import { MLFLOW_PORT } from "../render/mlflow";
-import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../render/nginx";
-import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../render/projects";
-import { READER_HTPASSWD_PATH, readerUsername } from "../render/registryReader";
-import { modelSlug } from "../render/serving";
+import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, AwsRegistryReaders, TargetOutputs, OriginCondition } from "./types";
+import { basicAuthCredentials } from "./credentials";
+import { cloudFrontOriginTimeouts, keepAliveChain, type KeepAliveChain } from "../shared/keepalive";
+import { MLFLOW_PORT } from "../trackingServer/mlflow";
+import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "./nginx";
+import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../shared/projects";
+import { READER_HTPASSWD_PATH, readerUsername } from "./registryReader";
+import { modelSlug } from "../modelServer/serving";
 
 /** TLS 1.3 and 1.2 only, forward-secret ciphers. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -194,8 +194,8 @@ function buildDistribution(parent: pulumi.Resource, name: string, args: Args, al
     }, { parent });
 }
 
-export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): FlavourOutputs<AwsAuthProxyOutputs> {
-    // ALB idle timeout < nginx client keepalive_timeout (render/keepalive.ts).
+export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): TargetOutputs<AwsAuthProxyOutputs> {
+    // ALB idle timeout < nginx client keepalive_timeout (shared/keepalive.ts).
     const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
     // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
     const registryReaders = buildRegistryReaders(parent, name, args);
@@ -270,7 +270,7 @@ function buildRegistryReaders(parent: pulumi.Resource, name: string, args: Args)
 /**
  * Per project: its sidecar's config and htpasswd secret, its own target group, and a rule on
  * the forwarding listener sending /projects/<name> and /projects/<name>/* there. The rule's
- * priority comes from the name alone (render/projects.ts), so adding or removing a project
+ * priority comes from the name alone (shared/projects.ts), so adding or removing a project
  * changes no other project's rule; config refuses colliding names before this runs.
  */
 function buildProjectTargets(

@@ -1,16 +1,16 @@
 // Docker auth proxy: an nginx container publishing the platform's only host port.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
-import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "../render/nginx";
-import { projectNames, projectUpstreamLabels } from "../render/projects";
-import { READER_HTPASSWD_PATH, REGISTRY_READER_HOST } from "../render/registryReader";
-import { proxyModelLabels } from "../render/serving";
-import type { AuthProxyResolved, DockerAuthProxyArgs, DockerAuthProxyOutputs, FlavourOutputs } from "./types";
+import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "./nginx";
+import { projectNames, projectUpstreamLabels } from "../shared/projects";
+import { READER_HTPASSWD_PATH, REGISTRY_READER_HOST } from "./registryReader";
+import { proxyModelLabels } from "../modelServer/serving";
+import type { AuthProxyResolved, LocalAuthProxyArgs, LocalAuthProxyOutputs, TargetOutputs } from "./types";
 
 export function buildDockerAuthProxy(
-    parent: pulumi.Resource, name: string, args: DockerAuthProxyArgs & AuthProxyResolved,
-): FlavourOutputs<DockerAuthProxyOutputs> {
+    parent: pulumi.Resource, name: string, args: LocalAuthProxyArgs & AuthProxyResolved,
+): TargetOutputs<LocalAuthProxyOutputs> {
     const hostPort = args.hostPort ?? 5000;
     const bindAddress = args.bindAddress ?? "127.0.0.1";
     const image = pulledImage(`${name}-image`, args.image, parent);

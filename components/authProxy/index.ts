@@ -1,12 +1,12 @@
-// The AuthProxy component: the class only; args and outputs are in ./types, each flavour's
+// The AuthProxy component: the class only; args and outputs are in ./types, each target's
 // children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import { basicAuthCredentials } from "../credentials";
-import type { Flavour, FlavouredConstructor } from "../flavour";
+import { basicAuthCredentials } from "./credentials";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsAuthProxy } from "./aws";
 import { buildDockerAuthProxy } from "./docker";
-import { projectNames } from "../render/projects";
-import { AUTH_PROXY_TYPE, ProjectEndpoint, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, FlavourOutputs } from "./types";
+import { projectNames } from "../shared/projects";
+import { AUTH_PROXY_TYPE, ProjectEndpoint, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, TargetOutputs } from "./types";
 
 export * from "./types";
 
@@ -26,18 +26,18 @@ class AuthProxyComponent extends pulumi.ComponentResource {
             maxUploadSize: args.maxUploadSize ?? "5g",
             timeoutSeconds: args.timeoutSeconds ?? 3600,
         };
-        const flavour: Partial<FlavourOutputs<AwsAuthProxyOutputs>> & FlavourOutputs<AuthProxyOutputs["docker"]> = args.platform === "docker"
+        const target: Partial<TargetOutputs<AwsAuthProxyOutputs>> & TargetOutputs<AuthProxyOutputs["local"]> = args.target === "local"
             ? buildDockerAuthProxy(this, name, { ...args, ...resolved })
             : buildAwsAuthProxy(this, name, { ...args, ...resolved });
         const projectEndpoints: Record<string, ProjectEndpoint> = {};
         projects.forEach((p, i) => {
             projectEndpoints[p.name] = {
-                trackingUri: flavour.url.apply(u => `${u}${projectNames(p.name).urlPath}`),
+                trackingUri: target.url.apply(u => `${u}${projectNames(p.name).urlPath}`),
                 username: pulumi.output(p.username),
                 password: resolved.projectCredentials[i].password,
             };
         });
-        const o = { ...flavour, username: pulumi.output(args.username), password: resolved.credentials.password, projects: projectEndpoints };
+        const o = { ...target, username: pulumi.output(args.username), password: resolved.credentials.password, projects: projectEndpoints };
         Object.assign(this, o);
         this.registerOutputs({
             url: o.url,
@@ -48,6 +48,6 @@ class AuthProxyComponent extends pulumi.ComponentResource {
     }
 }
 
-/** An AuthProxy whose outputs are those of flavour F. */
-export type AuthProxy<F extends Flavour = Flavour> = AuthProxyComponent & AuthProxyOutputs[F];
-export const AuthProxy = AuthProxyComponent as FlavouredConstructor<AuthProxyArgs, AuthProxyComponent, AuthProxyOutputs>;
+/** An AuthProxy whose outputs are those of target F. */
+export type AuthProxy<F extends Target = Target> = AuthProxyComponent & AuthProxyOutputs[F];
+export const AuthProxy = AuthProxyComponent as TargetedConstructor<AuthProxyArgs, AuthProxyComponent, AuthProxyOutputs>;

@@ -1,11 +1,11 @@
-// AuthProxy args and outputs per flavour. Imported by the class and both flavour files.
+// AuthProxy args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
-import type { BasicAuthCredentials } from "../credentials";
-import type { ModelRoute } from "../render/serving";
+import type { BasicAuthCredentials } from "./credentials";
+import type { ModelRoute } from "../modelServer/serving";
 
 export const AUTH_PROXY_TYPE = "mlflow:index:AuthProxy";
 
-/** What both flavours share: who may log in and how large and slow transfers may be. */
+/** What both targets share: who may log in and how large and slow transfers may be. */
 export interface AuthProxyCommonArgs {
     readonly username: string;
     /** Given password (secret); generated when undefined. */
@@ -18,8 +18,8 @@ export interface AuthProxyCommonArgs {
     readonly image: string;
 }
 
-export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
-    readonly platform: "docker";
+export interface LocalAuthProxyArgs extends AuthProxyCommonArgs {
+    readonly target: "local";
     readonly networkName: pulumi.Input<string>;
     /** host:port of MLflow on the Docker network. */
     readonly upstream: pulumi.Input<string>;
@@ -40,7 +40,7 @@ export interface DockerAuthProxyArgs extends AuthProxyCommonArgs {
         /** Each model's network (Network servingNetworkNames, routes' order): the proxy joins each as REGISTRY_READER_HOST. */
         readonly networkNames: pulumi.Input<string>[];
     };
-    /** Projects served beside `/`, each at /projects/<name>/ with its own login (render/projects.ts). */
+    /** Projects served beside `/`, each at /projects/<name>/ with its own login (shared/projects.ts). */
     readonly projects?: readonly ProxyProject[];
 }
 
@@ -55,7 +55,7 @@ export interface ProxyProject {
 }
 
 export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     readonly vpcId: pulumi.Input<string>;
     readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
@@ -69,11 +69,11 @@ export interface AwsAuthProxyArgs extends AuthProxyCommonArgs {
     readonly cloudFront?: boolean;
     readonly domainName?: string;
     readonly tags?: Record<string, string>;
-    /** Projects, each with its own target group, listener rule on /projects/<name>/ and login (render/projects.ts). */
+    /** Projects, each with its own target group, listener rule on /projects/<name>/ and login (shared/projects.ts). */
     readonly projects?: readonly AwsProxyProject[];
     /**
      * Served model names: each gets a read-only login (readerUsername) on the tracking sidecar's
-     * registry reader endpoint (render/registryReader.ts). Absent or empty: no reader server.
+     * registry reader endpoint (authProxy/registryReader.ts). Absent or empty: no reader server.
      */
     readonly registryReaders?: readonly string[];
 }
@@ -102,14 +102,14 @@ export interface AwsProjectTarget {
     readonly htpasswdVersionId: pulumi.Output<string>;
 }
 
-export type AuthProxyArgs = DockerAuthProxyArgs | AwsAuthProxyArgs;
+export type AuthProxyArgs = LocalAuthProxyArgs | AwsAuthProxyArgs;
 
 /** A listener rule condition on a request header (aws.lb.ListenerRule conditions[].httpHeader). */
 export interface OriginCondition {
     readonly httpHeader: { readonly httpHeaderName: string; readonly values: string[] };
 }
 
-/** What the class resolves once for both flavours and hands to the flavour's builder. */
+/** What the class resolves once for both targets and hands to the target's builder. */
 export interface AuthProxyResolved {
     readonly maxUploadSize: string;
     readonly timeoutSeconds: number;
@@ -118,7 +118,7 @@ export interface AuthProxyResolved {
     readonly projectCredentials: readonly BasicAuthCredentials[];
 }
 
-/** What both flavours give clients and the tracking server. */
+/** What both targets give clients and the tracking server. */
 export interface AuthProxyCommonOutputs {
     readonly url: pulumi.Output<string>;
     readonly username: pulumi.Output<string>;
@@ -137,7 +137,7 @@ export interface ProjectEndpoint {
     readonly password: pulumi.Output<string>;
 }
 
-export type DockerAuthProxyOutputs = AuthProxyCommonOutputs;
+export type LocalAuthProxyOutputs = AuthProxyCommonOutputs;
 
 export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly loadBalancerDnsName: pulumi.Output<string>;
@@ -159,10 +159,10 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly registryReaders?: AwsRegistryReaders;
 }
 
-/** What a flavour's builder returns; the class adds username and password. */
-export type FlavourOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password" | "projects">;
+/** What a target's builder returns; the class adds username and password. */
+export type TargetOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password" | "projects">;
 
 export interface AuthProxyOutputs {
-    readonly docker: DockerAuthProxyOutputs;
+    readonly local: LocalAuthProxyOutputs;
     readonly aws: AwsAuthProxyOutputs;
 }

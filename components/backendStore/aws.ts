@@ -3,8 +3,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsBackendStoreArgs, AwsBackendStoreOutputs } from "./types";
-import { ENGINES } from "../render/database";
-import { renderClusterParameters } from "../render/aurora";
+import { ENGINES } from "./database";
+import { renderClusterParameters } from "./aurora";
 
 export const MASTER_USERNAME = "mlflow_admin";
 

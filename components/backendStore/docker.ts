@@ -3,9 +3,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
-import { DATA_DIRS, DB_FILES, ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseFiles, renderDatabaseUri } from "../render/database";
-import type { DockerBackendStoreArgs, DockerBackendStoreOutputs } from "./types";
+import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { DATA_DIRS, DB_FILES, ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseFiles, renderDatabaseUri } from "./database";
+import type { LocalBackendStoreArgs, LocalBackendStoreOutputs } from "./types";
 
 export const DATABASE_HOSTNAME = "db";
 
@@ -33,8 +33,8 @@ function databaseEnv(isMysql: boolean, databaseName: string, username: string, p
 }
 
 export function buildDockerBackendStore(
-    parent: pulumi.Resource, name: string, args: DockerBackendStoreArgs & { databaseName: string },
-): DockerBackendStoreOutputs {
+    parent: pulumi.Resource, name: string, args: LocalBackendStoreArgs & { databaseName: string },
+): LocalBackendStoreOutputs {
     const { databaseName } = args;
     const username = args.username ?? "mlflow";
     const engine = ENGINES[args.engine];

@@ -1,10 +1,10 @@
 // The BackendStore component: the class only; args and outputs are in ./types, each
-// flavour's children in ./docker and ./aws.
+// target's children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { Flavour, FlavouredConstructor } from "../flavour";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsBackendStore } from "./aws";
 import { buildDockerBackendStore } from "./docker";
-import { AwsBackendStoreOutputs, BACKEND_STORE_TYPE, BackendStoreArgs, BackendStoreOutputs, DockerBackendStoreOutputs } from "./types";
+import { AwsBackendStoreOutputs, BACKEND_STORE_TYPE, BackendStoreArgs, BackendStoreOutputs, LocalBackendStoreOutputs } from "./types";
 
 export * from "./types";
 
@@ -17,7 +17,7 @@ class BackendStoreComponent extends pulumi.ComponentResource {
     constructor(name: string, args: BackendStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super(BACKEND_STORE_TYPE, name, {}, opts);
         const databaseName = args.databaseName ?? "mlflow";
-        const o: Partial<DockerBackendStoreOutputs & AwsBackendStoreOutputs> & BackendStoreOutputs[Flavour] = args.platform === "docker"
+        const o: Partial<LocalBackendStoreOutputs & AwsBackendStoreOutputs> & BackendStoreOutputs[Target] = args.target === "local"
             ? buildDockerBackendStore(this, name, { ...args, databaseName })
             : buildAwsBackendStore(this, name, { ...args, databaseName });
         Object.assign(this, o);
@@ -32,6 +32,6 @@ class BackendStoreComponent extends pulumi.ComponentResource {
     }
 }
 
-/** A BackendStore whose outputs are those of flavour F. */
-export type BackendStore<F extends Flavour = Flavour> = BackendStoreComponent & BackendStoreOutputs[F];
-export const BackendStore = BackendStoreComponent as FlavouredConstructor<BackendStoreArgs, BackendStoreComponent, BackendStoreOutputs>;
+/** A BackendStore whose outputs are those of target F. */
+export type BackendStore<F extends Target = Target> = BackendStoreComponent & BackendStoreOutputs[F];
+export const BackendStore = BackendStoreComponent as TargetedConstructor<BackendStoreArgs, BackendStoreComponent, BackendStoreOutputs>;

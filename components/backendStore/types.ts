@@ -1,11 +1,11 @@
-// BackendStore args and outputs per flavour. Imported by the class and both flavour files.
+// BackendStore args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackendEngine } from "../config";
 
 export const BACKEND_STORE_TYPE = "mlflow:index:BackendStore";
 
-export interface DockerBackendStoreArgs {
-    readonly platform: "docker";
+export interface LocalBackendStoreArgs {
+    readonly target: "local";
     readonly engine: BackendEngine;
     readonly networkName: pulumi.Input<string>;
     /** Pinned MySQL or PostgreSQL image, matching `engine`. */
@@ -17,7 +17,7 @@ export interface DockerBackendStoreArgs {
 }
 
 export interface AwsBackendStoreArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     readonly engine: BackendEngine;
     readonly engineVersion: string;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -34,9 +34,9 @@ export interface AwsBackendStoreArgs {
     readonly tags?: Record<string, string>;
 }
 
-export type BackendStoreArgs = DockerBackendStoreArgs | AwsBackendStoreArgs;
+export type BackendStoreArgs = LocalBackendStoreArgs | AwsBackendStoreArgs;
 
-/** What both flavours give the tracking server. */
+/** What both targets give the tracking server. */
 export interface BackendStoreCommonOutputs {
     readonly engine: BackendEngine;
     /** Host name as the tracking server reaches it (docker alias or cluster endpoint). */
@@ -46,7 +46,7 @@ export interface BackendStoreCommonOutputs {
     readonly username: pulumi.Output<string>;
 }
 
-export interface DockerBackendStoreOutputs extends BackendStoreCommonOutputs {
+export interface LocalBackendStoreOutputs extends BackendStoreCommonOutputs {
     /** The server's administrator (root / postgres) and its password, secret: for project databases only. */
     readonly adminUsername: pulumi.Output<string>;
     readonly adminPassword: pulumi.Output<string>;
@@ -62,6 +62,6 @@ export interface AwsBackendStoreOutputs extends BackendStoreCommonOutputs {
 }
 
 export interface BackendStoreOutputs {
-    readonly docker: DockerBackendStoreOutputs;
+    readonly local: LocalBackendStoreOutputs;
     readonly aws: AwsBackendStoreOutputs;
 }

@@ -1,9 +1,9 @@
 // AWS bucket init: the IAM policy the tracking server's task role gets, rendered by the same
-// function that writes the MinIO policy, so both flavours grant exactly the same actions.
+// function that writes the MinIO policy, so both targets grant exactly the same actions.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsBucketInitArgs, AwsBucketInitOutputs } from "./types";
-import { artifactAccessPolicy } from "../render/bucket";
+import { artifactAccessPolicy } from "./bucket";
 
 export function buildAwsBucketInit(parent: pulumi.Resource, name: string, args: AwsBucketInitArgs): AwsBucketInitOutputs {
     const prefix = args.prefix;

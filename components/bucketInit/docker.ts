@@ -3,13 +3,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../docker/common";
-import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "../render/bucket";
-import type { DockerBucketInitArgs, DockerBucketInitOutputs } from "./types";
+import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../shared/docker";
+import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "./bucket";
+import type { LocalBucketInitArgs, LocalBucketInitOutputs } from "./types";
 
 export const BUCKET_INIT_SCRIPT_PATH = "/init/bucket-init.sh";
 
-export function buildDockerBucketInit(parent: pulumi.Resource, name: string, args: DockerBucketInitArgs): DockerBucketInitOutputs {
+export function buildDockerBucketInit(parent: pulumi.Resource, name: string, args: LocalBucketInitArgs): LocalBucketInitOutputs {
     const accessKeyId = args.accessKeyId ?? "mlflow-tracking";
     const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent });
     const image = pulledImage(`${name}-image`, args.image, parent);

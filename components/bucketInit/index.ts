@@ -1,10 +1,10 @@
-// The BucketInit component: the class only; args and outputs are in ./types, each flavour's
+// The BucketInit component: the class only; args and outputs are in ./types, each target's
 // children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { Flavour, FlavouredConstructor } from "../flavour";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsBucketInit } from "./aws";
 import { buildDockerBucketInit } from "./docker";
-import { AwsBucketInitOutputs, BUCKET_INIT_TYPE, BucketInitArgs, BucketInitOutputs, DockerBucketInitOutputs } from "./types";
+import { AwsBucketInitOutputs, BUCKET_INIT_TYPE, BucketInitArgs, BucketInitOutputs, LocalBucketInitOutputs } from "./types";
 
 export * from "./types";
 
@@ -17,7 +17,7 @@ export * from "./types";
 class BucketInitComponent extends pulumi.ComponentResource {
     constructor(name: string, args: BucketInitArgs, opts?: pulumi.ComponentResourceOptions) {
         super(BUCKET_INIT_TYPE, name, {}, opts);
-        const o: Partial<DockerBucketInitOutputs & AwsBucketInitOutputs> = args.platform === "docker"
+        const o: Partial<LocalBucketInitOutputs & AwsBucketInitOutputs> = args.target === "local"
             ? buildDockerBucketInit(this, name, args)
             : buildAwsBucketInit(this, name, args);
         Object.assign(this, o);
@@ -25,6 +25,6 @@ class BucketInitComponent extends pulumi.ComponentResource {
     }
 }
 
-/** A BucketInit whose outputs are those of flavour F. */
-export type BucketInit<F extends Flavour = Flavour> = BucketInitComponent & BucketInitOutputs[F];
-export const BucketInit = BucketInitComponent as FlavouredConstructor<BucketInitArgs, BucketInitComponent, BucketInitOutputs>;
+/** A BucketInit whose outputs are those of target F. */
+export type BucketInit<F extends Target = Target> = BucketInitComponent & BucketInitOutputs[F];
+export const BucketInit = BucketInitComponent as TargetedConstructor<BucketInitArgs, BucketInitComponent, BucketInitOutputs>;

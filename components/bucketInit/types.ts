@@ -1,10 +1,10 @@
-// BucketInit args and outputs per flavour. Imported by the class and both flavour files.
+// BucketInit args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
 
 export const BUCKET_INIT_TYPE = "mlflow:index:BucketInit";
 
-export interface DockerBucketInitArgs {
-    readonly platform: "docker";
+export interface LocalBucketInitArgs {
+    readonly target: "local";
     readonly bucketName: pulumi.Input<string>;
     readonly networkName: pulumi.Input<string>;
     /** Pinned MinIO client (mc) image. */
@@ -19,7 +19,7 @@ export interface DockerBucketInitArgs {
 }
 
 export interface AwsBucketInitArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     readonly bucketName: pulumi.Input<string>;
     readonly bucketArn: pulumi.Input<string>;
     readonly tags?: Record<string, string>;
@@ -27,9 +27,9 @@ export interface AwsBucketInitArgs {
     readonly prefix?: string;
 }
 
-export type BucketInitArgs = DockerBucketInitArgs | AwsBucketInitArgs;
+export type BucketInitArgs = LocalBucketInitArgs | AwsBucketInitArgs;
 
-export interface DockerBucketInitOutputs {
+export interface LocalBucketInitOutputs {
     /** Identity for MLflow; resolves only after the init container exited 0. */
     readonly accessKeyId: pulumi.Output<string>;
     readonly secretAccessKey: pulumi.Output<string>;
@@ -41,6 +41,6 @@ export interface AwsBucketInitOutputs {
 }
 
 export interface BucketInitOutputs {
-    readonly docker: DockerBucketInitOutputs;
+    readonly local: LocalBucketInitOutputs;
     readonly aws: AwsBucketInitOutputs;
 }

@@ -101,7 +101,7 @@ export const RESERVED_PROJECT_NAMES: Record<string, string> = {
  * database user, its storage user and policy, its container's host name. No truncation: the
  * longest name fits every limit (MySQL user 32, PostgreSQL 63). `-` becomes `_` only where
  * hyphens are not allowed, and project names hold no `_`, so two projects never share one.
- * render/projects.ts projectNames builds on these.
+ * shared/projects.ts projectNames builds on these.
  */
 export function projectPrincipalNames(name: string): Record<PrincipalKind, string> {
     const snake = name.replace(/-/g, "_");
@@ -174,11 +174,11 @@ export function projectNameProblem(name: string): string | undefined {
 }
 
 /**
- * ALB listener rule priorities of projects (AWS flavour): derived from the name alone, so adding
+ * ALB listener rule priorities of projects (aws target): derived from the name alone, so adding
  * or removing a project never re-prioritises another one (a priority change is an in-place
  * update of the rule, but a list position would shift every later project). 32-bit FNV-1a of
  * the name, folded into [PROJECT_PRIORITY_MIN, PROJECT_PRIORITY_MAX]; 1..9999 stay free for
- * rules an operator adds by hand, and 30000..49999 are the served models' (render/servingEcs.ts):
+ * rules an operator adds by hand, and 30000..49999 are the served models' (modelServer/ecs.ts):
  * disjoint ranges, so a project's rule and a model's rule never compete for one priority.
  * ALB allows priorities 1..50000, each at most once per listener (Elastic Load Balancing,
  * "Listener rules for your Application Load Balancer").

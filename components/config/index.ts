@@ -3,12 +3,12 @@
 // What each key may hold is in ./schema; here are the rules that relate keys to each other,
 // one small function per concern and target.
 import * as pulumi from "@pulumi/pulumi";
-import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS, projectsBudgetProblem } from "../render/capacity";
-import { modelSlug, parseServedModel } from "../render/serving";
+import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS, projectsBudgetProblem } from "./capacity";
+import { modelSlug, parseServedModel } from "../modelServer/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
 import { readProjects } from "./projects";
 import { ConfigError, RawConfig, Reader } from "./reader";
-import { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
+import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
     AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, ServingSettings, Target,
 } from "./types";
@@ -16,6 +16,7 @@ import type {
 export * from "./checks";
 export * from "./types";
 export { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
+export type { ConfigKey } from "./schema";
 export { ConfigError } from "./reader";
 export type { RawConfig } from "./reader";
 
@@ -208,7 +209,7 @@ function checkLocalConnections(r: Reader, common: Common): void {
 }
 
 /**
- * On aws every project's listener rule has a priority derived from its name (render/projects.ts);
+ * On aws every project's listener rule has a priority derived from its name (shared/projects.ts);
  * two names whose priorities collide are refused here, naming both: rename one.
  */
 function checkAwsProjectPriorities(r: Reader, common: Common): void {
@@ -338,4 +339,24 @@ export function loadConfig(): PlatformConfig {
     // The language host lists the keys it passed encrypted (PULUMI_CONFIG_SECRET_KEYS, JSON).
     const secretKeys = process.env.PULUMI_CONFIG_SECRET_KEYS;
     return parseConfig(raw, new pulumi.Config("aws").get("region"), secretKeys === undefined ? undefined : JSON.parse(secretKeys) as string[]);
+}
+
+/** Stack config keys with typed values, as another program passes them to `platformArgs`. */
+export type PlatformSettings = { readonly [K in ConfigKey]?: string | number | boolean | readonly string[] };
+
+/**
+ * The platform's args from settings named like the stack config keys (docs/configuration.md),
+ * with the same defaults and checks as `pulumi up` of this stack; lists are arrays. Throws
+ * ConfigError before any resource exists. `awsRegion` defaults to the `aws:region` config.
+ */
+export function platformArgs(settings: PlatformSettings, awsRegion: string | undefined = new pulumi.Config("aws").get("region")): PlatformConfig {
+    const raw: Record<string, string> = {};
+    for (const [key, value] of Object.entries(settings)) {
+        if (value === undefined) continue;
+        raw[key] = Array.isArray(value) ? JSON.stringify(value) : String(value);
+    }
+    for (const key of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new ConfigError([`${key} is not a setting; known: ${CONFIG_KEYS.join(", ")}`]);
+    }
+    return parseConfig(raw, awsRegion);
 }

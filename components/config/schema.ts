@@ -1,6 +1,6 @@
 // Every stack setting once: its type, default, allowed values and description. The parser
 // (./index.ts) reads its defaults and limits from here, and Pulumi.yaml's `config:` block is
-// generated from it (components/render/pulumiYaml.ts; `npm run generate`, checked by a test).
+// generated from it (components/config/pulumiYaml.ts; `npm run generate`, checked by a test).
 import { ACM_ARN, isPinnedImage, isValidBucketName, isValidHostPattern, isValidIpv4, isValidUploadSize, isValidUsername } from "./checks";
 
 export const PROJECT = "mlflow-platform";
@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = {
     postgresImage: image("local", "postgres:16.10-bookworm", "PostgreSQL image for backend postgres."),
     nginxImage: image("both", "nginx:1.28.0-alpine", "nginx image of the authenticating proxy (container locally, sidecar on AWS)."),
     pythonImage: image("both", "python:3.12.11-slim-bookworm", "Base image of the MLflow image built from images/tracking-server."),
-    // Serve registered models behind the proxy (components/modelServer, render/serving.ts).
+    // Serve registered models behind the proxy (components/modelServer, modelServer/serving.ts).
     servedModels: {
         type: "array", scope: "both", default: [],
         description: "Registered models to serve over REST at /models/<name>/invocations behind the proxy's basic auth, each \"name\" or \"name@alias\" (alias default champion). Moving the alias is picked up within servingPollSeconds. Default none.",

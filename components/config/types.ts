@@ -3,7 +3,7 @@ export type Target = "local" | "aws";
 export type BackendEngine = "mysql" | "postgres";
 export type CpuArchitecture = "X86_64" | "ARM64";
 
-/** Image references for the local flavour; each must carry an explicit, non-`latest` tag. */
+/** Image references for the local target; each must carry an explicit, non-`latest` tag. */
 export interface LocalImages {
     readonly minio: string;
     readonly mc: string;
@@ -65,7 +65,7 @@ export interface AwsSettings {
     readonly pythonImage: string;
 }
 
-/** One entry of `projects`: its own server, database, prefix, identity and login (render/projects.ts). */
+/** One entry of `projects`: its own server, database, prefix, identity and login (shared/projects.ts). */
 export interface ProjectConfig {
     readonly name: string;
     /** Basic-auth user of the project; the project's name unless given as `name:username`. */

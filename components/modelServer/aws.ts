@@ -4,12 +4,12 @@
 // to its version, as the tracking task). The supervisor reads the registry through the tracking
 // sidecar's read-only endpoint at its Cloud Map name, with the model's own reader login (its
 // password in the model's own secret); the container definitions come from
-// components/render/servingEcs.ts.
+// components/modelServer/ecs.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER } from "../render/ecs";
-import { modelPath } from "../render/serving";
-import { MODEL_PROXY_PORT, modelPathPatterns, modelRulePriority, renderModelTaskContainers } from "../render/servingEcs";
+import { ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER } from "../shared/ecs";
+import { modelPath } from "./serving";
+import { MODEL_PROXY_PORT, modelPathPatterns, modelRulePriority, renderModelTaskContainers } from "./ecs";
 import type { AwsModelServerArgs, AwsModelServerOutputs } from "./types";
 
 /** Average task CPU the autoscaler aims for (as the tracking service). */
@@ -87,7 +87,7 @@ function buildRoute(p: Piece): { targetGroup: aws.lb.TargetGroup; rule: aws.lb.L
         port: MODEL_PROXY_PORT,
         protocol: "HTTP",
         deregistrationDelay: 30,
-        // The sidecar's own /health (render/servingEcs.ts): whether a version is served yet is the
+        // The sidecar's own /health (modelServer/ecs.ts): whether a version is served yet is the
         // supervisor's 503 to callers, not a reason to take the task out of service.
         healthCheck: { enabled: true, path: "/health", protocol: "HTTP", matcher: "200", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
         tags,

@@ -4,18 +4,18 @@
 // artifacts by MLflow's proxy, so no bucket keys either), and cannot reach MLflow, MinIO or the DB.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { basicAuthCredentials } from "../credentials";
-import { envList, healthcheck, RESTART_POLICY, roleLabels } from "../docker/common";
-import { readerUsername } from "../render/registryReader";
+import { basicAuthCredentials } from "../authProxy/credentials";
+import { envList, healthcheck, RESTART_POLICY, roleLabels } from "../shared/docker";
+import { readerUsername } from "../authProxy/registryReader";
 import {
     MODEL_HEALTHCHECK_COMMAND, modelServerHost, renderModelServerEnvironment, renderModelServerSecretEnvironment, SERVE_MODEL_COMMAND,
-} from "../render/serving";
-import type { DockerModelServerArgs, DockerModelServerOutputs } from "./types";
+} from "./serving";
+import type { LocalModelServerArgs, LocalModelServerOutputs } from "./types";
 
 /** Label naming the registered model a container serves (docker ps --filter label=...). */
 export const MODEL_LABEL = "mlflow-platform/model";
 
-export function buildDockerModelServer(parent: pulumi.Resource, name: string, args: DockerModelServerArgs): DockerModelServerOutputs {
+export function buildDockerModelServer(parent: pulumi.Resource, name: string, args: LocalModelServerArgs): LocalModelServerOutputs {
     const host = modelServerHost(args.model.name);
     const username = readerUsername(args.model.name);
     // A generated password and a salt kept in state, as the proxy's own login (credentials.ts).

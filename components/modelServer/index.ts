@@ -1,7 +1,7 @@
-// The ModelServer component: the class only; args and outputs are in ./types, each flavour's
+// The ModelServer component: the class only; args and outputs are in ./types, each target's
 // children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { FlavouredConstructor } from "../flavour";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsModelServer } from "./aws";
 import { buildDockerModelServer } from "./docker";
 import { MODEL_SERVER_TYPE, ModelServerArgs, ModelServerOutputs } from "./types";
@@ -12,14 +12,14 @@ export * from "./types";
  * One registered model served over REST at an alias (`mlflow models serve` under the supervisor
  * images/tracking-server/serve_model.py), following the alias without `pulumi up`. Docker: it
  * reads the registry with its own reader account through the proxy's read-only endpoint
- * (render/registryReader.ts), on a network it shares with the proxy only. Reached only
+ * (authProxy/registryReader.ts), on a network it shares with the proxy only. Reached only
  * through the authenticating proxy at /models/<name>/ (on AWS: an ECS service behind the
  * tracking server's load balancer, with its own nginx sidecar and the same htpasswd secret).
  */
 class ModelServerComponent extends pulumi.ComponentResource {
     constructor(name: string, args: ModelServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super(MODEL_SERVER_TYPE, name, {}, opts);
-        if (args.platform === "docker") {
+        if (args.target === "local") {
             const o = buildDockerModelServer(this, name, args);
             Object.assign(this, o);
             this.registerOutputs({ containerId: o.containerId });
@@ -31,6 +31,6 @@ class ModelServerComponent extends pulumi.ComponentResource {
     }
 }
 
-/** A ModelServer whose outputs are those of flavour F. */
-export type ModelServer<F extends "docker" | "aws" = "docker" | "aws"> = ModelServerComponent & ModelServerOutputs[F];
-export const ModelServer = ModelServerComponent as FlavouredConstructor<ModelServerArgs, ModelServerComponent, ModelServerOutputs>;
+/** A ModelServer whose outputs are those of target F. */
+export type ModelServer<F extends Target = Target> = ModelServerComponent & ModelServerOutputs[F];
+export const ModelServer = ModelServerComponent as TargetedConstructor<ModelServerArgs, ModelServerComponent, ModelServerOutputs>;

@@ -1,20 +1,20 @@
-// ModelServer args and outputs. Imported by the class and the flavour file.
+// ModelServer args and outputs. Imported by the class and the target file.
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { CpuArchitecture } from "../config";
-import type { ModelRoute, ServedModel } from "../render/serving";
+import type { ModelRoute, ServedModel } from "./serving";
 
 export const MODEL_SERVER_TYPE = "mlflow:index:ModelServer";
 
-export interface DockerModelServerArgs {
-    readonly platform: "docker";
+export interface LocalModelServerArgs {
+    readonly target: "local";
     /** This model's own network (Network servingNetworkNames): the proxy is all the container reaches. */
     readonly networkName: pulumi.Input<string>;
     /** Hard memory limit of the container in MiB (no swap beyond it): servingMemoryMb. */
     readonly memoryMb: number;
     /** The tracking-server image (it carries the supervisor and the scoring server's libraries). */
     readonly image: pulumi.Input<string>;
-    /** The proxy's read-only registry endpoint, http://host:port (render/registryReader.ts). */
+    /** The proxy's read-only registry endpoint, http://host:port (authProxy/registryReader.ts). */
     readonly registryUri: string;
     readonly model: ServedModel;
     /** Scoring-server workers. */
@@ -24,7 +24,7 @@ export interface DockerModelServerArgs {
 }
 
 export interface AwsModelServerArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     readonly region: string;
     readonly model: ServedModel;
     readonly workers: number;
@@ -67,14 +67,14 @@ export interface AwsModelServerArgs {
     readonly tags?: Record<string, string>;
 }
 
-export type ModelServerArgs = DockerModelServerArgs | AwsModelServerArgs;
+export type ModelServerArgs = LocalModelServerArgs | AwsModelServerArgs;
 
 export interface AwsModelServerOutputs {
     readonly route: { readonly name: string; readonly path: string };
     readonly serviceName: pulumi.Output<string>;
 }
 
-export interface DockerModelServerOutputs {
+export interface LocalModelServerOutputs {
     /** What the proxy routes to /models/<name>/. */
     readonly route: ModelRoute;
     /** The container's id: a new one replaces the proxy, which resolved the old address once. */
@@ -84,6 +84,6 @@ export interface DockerModelServerOutputs {
 }
 
 export interface ModelServerOutputs {
-    readonly docker: DockerModelServerOutputs;
+    readonly local: LocalModelServerOutputs;
     readonly aws: AwsModelServerOutputs;
 }

@@ -1,8 +1,8 @@
 // Docker network: one private bridge network; only the proxy publishes a port.
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { modelSlug } from "../render/serving";
-import type { DockerNetworkArgs, DockerNetworkOutputs } from "./types";
+import { modelSlug } from "../modelServer/serving";
+import type { LocalNetworkArgs, LocalNetworkOutputs } from "./types";
 
 /**
  * A served model's network: `internal` (no route off the bridge, so no internet and no other
@@ -14,7 +14,7 @@ import type { DockerNetworkArgs, DockerNetworkOutputs } from "./types";
 export const MODEL_NETWORK_OPTIONS = { "com.docker.network.bridge.inhibit_ipv4": "true" };
 
 /** The platform network, and with served models one network per model beside it. */
-export function buildDockerNetwork(parent: pulumi.Resource, name: string, args: DockerNetworkArgs): DockerNetworkOutputs {
+export function buildDockerNetwork(parent: pulumi.Resource, name: string, args: LocalNetworkArgs): LocalNetworkOutputs {
     const network = new docker.Network(`${name}-net`, {
         name: `${name}-net`,
         driver: "bridge",

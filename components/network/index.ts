@@ -1,10 +1,10 @@
-// The Network component: the class only; args and outputs are in ./types, each flavour's
+// The Network component: the class only; args and outputs are in ./types, each target's
 // children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { Flavour, FlavouredConstructor } from "../flavour";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsNetwork } from "./aws";
 import { buildDockerNetwork } from "./docker";
-import { AwsNetworkOutputs, DockerNetworkOutputs, NETWORK_TYPE, NetworkArgs, NetworkOutputs } from "./types";
+import { AwsNetworkOutputs, LocalNetworkOutputs, NETWORK_TYPE, NetworkArgs, NetworkOutputs } from "./types";
 
 export * from "./types";
 
@@ -16,7 +16,7 @@ export * from "./types";
 class NetworkComponent extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NETWORK_TYPE, name, {}, opts);
-        const o: Partial<DockerNetworkOutputs & AwsNetworkOutputs> = args.platform === "docker"
+        const o: Partial<LocalNetworkOutputs & AwsNetworkOutputs> = args.target === "local"
             ? buildDockerNetwork(this, name, args)
             : buildAwsNetwork(this, name, args);
         Object.assign(this, o);
@@ -30,6 +30,6 @@ class NetworkComponent extends pulumi.ComponentResource {
     }
 }
 
-/** A Network whose outputs are those of flavour F. */
-export type Network<F extends Flavour = Flavour> = NetworkComponent & NetworkOutputs[F];
-export const Network: FlavouredConstructor<NetworkArgs, NetworkComponent, NetworkOutputs> = NetworkComponent as FlavouredConstructor<NetworkArgs, NetworkComponent, NetworkOutputs>;
+/** A Network whose outputs are those of target F. */
+export type Network<F extends Target = Target> = NetworkComponent & NetworkOutputs[F];
+export const Network: TargetedConstructor<NetworkArgs, NetworkComponent, NetworkOutputs> = NetworkComponent as TargetedConstructor<NetworkArgs, NetworkComponent, NetworkOutputs>;

@@ -1,10 +1,10 @@
-// Network args and outputs per flavour. Imported by the class and both flavour files.
+// Network args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
 
 export const NETWORK_TYPE = "mlflow:index:Network";
 
-export interface DockerNetworkArgs {
-    readonly platform: "docker";
+export interface LocalNetworkArgs {
+    readonly target: "local";
     /**
      * Served models' names: one internal network per model, which only that model's container
      * and the proxy join, so it reaches the proxy's read-only registry port and nothing else:
@@ -14,7 +14,7 @@ export interface DockerNetworkArgs {
 }
 
 export interface AwsNetworkArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     /** Use these instead of creating a VPC. */
     readonly existingVpc?: {
         readonly vpcId: pulumi.Input<string>;
@@ -37,7 +37,7 @@ export interface AwsNetworkArgs {
     /**
      * Served models: a security group for the model tasks, in from the load balancer
      * on the model sidecar's port, out to the tracking sidecar's read-only registry endpoint
-     * (render/registryReader.ts), never to MLflow's own port. Unset: no group and no rule is added.
+     * (authProxy/registryReader.ts), never to MLflow's own port. Unset: no group and no rule is added.
      */
     readonly servingPorts?: { readonly modelProxy: number; readonly registryReader: number };
     /** Keep what a kept database cluster still uses on destroy: VPC, private subnets, database security group. */
@@ -45,9 +45,9 @@ export interface AwsNetworkArgs {
     readonly tags?: Record<string, string>;
 }
 
-export type NetworkArgs = DockerNetworkArgs | AwsNetworkArgs;
+export type NetworkArgs = LocalNetworkArgs | AwsNetworkArgs;
 
-export interface DockerNetworkOutputs {
+export interface LocalNetworkOutputs {
     /** Docker network every container joins (model servers excepted). */
     readonly dockerNetworkName: pulumi.Output<string>;
     /** Each served model's network (servedModels' order), shared with the proxy only. */
@@ -66,6 +66,6 @@ export interface AwsNetworkOutputs {
 }
 
 export interface NetworkOutputs {
-    readonly docker: DockerNetworkOutputs;
+    readonly local: LocalNetworkOutputs;
     readonly aws: AwsNetworkOutputs;
 }

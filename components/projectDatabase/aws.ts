@@ -1,13 +1,13 @@
 // AWS project database: the project user's generated password in its own Secrets Manager
 // secret. The user and database are created by the one-shot init container in the project's
-// ECS task (render/ecs.ts, images/tracking-server/project_db_init.py), which alone also gets
+// ECS task (shared/ecs.ts, images/tracking-server/project_db_init.py), which alone also gets
 // the Aurora master secret; the project's MLflow container gets only this secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { AwsProjectDatabaseArgs, AwsProjectDatabaseOutputs } from "./types";
 
-/** The Docker flavour's specials (components/projectDatabase/docker.ts): they exercise URI encoding. */
+/** The local target's specials (components/projectDatabase/docker.ts): they exercise URI encoding. */
 const PASSWORD_SPECIALS = "-_.~@:%+=";
 
 export function buildAwsProjectDatabase(parent: pulumi.Resource, name: string, args: AwsProjectDatabaseArgs): AwsProjectDatabaseOutputs {

@@ -4,15 +4,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../docker/common";
-import { renderDatabaseUri } from "../render/database";
-import { PROJECT_DB_ENV, PROJECT_DB_FILES, projectDatabaseFailureMessage, renderProjectDatabaseScript, renderProjectMysqlSql } from "../render/projects";
-import type { DockerProjectDatabaseArgs, ProjectDatabaseOutputs } from "./types";
+import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../shared/docker";
+import { renderDatabaseUri } from "../backendStore/database";
+import { PROJECT_DB_ENV, PROJECT_DB_FILES, projectDatabaseFailureMessage, renderProjectDatabaseScript, renderProjectMysqlSql } from "../shared/projects";
+import type { LocalProjectDatabaseArgs, ProjectDatabaseOutputs } from "./types";
 
 /** The same characters as the backend store's generated passwords: they exercise URI encoding. */
 const PASSWORD_SPECIALS = "-_.~@:%+=";
 
-function uploads(args: DockerProjectDatabaseArgs, password: pulumi.Output<string>): pulumi.Output<docker.types.input.ContainerUpload[]> {
+function uploads(args: LocalProjectDatabaseArgs, password: pulumi.Output<string>): pulumi.Output<docker.types.input.ContainerUpload[]> {
     const script = { file: PROJECT_DB_FILES.script, content: renderProjectDatabaseScript(args.engine), executable: true };
     if (args.engine !== "mysql") return pulumi.output([script]);
     // Secret: the SQL holds the project user's password.
@@ -20,7 +20,7 @@ function uploads(args: DockerProjectDatabaseArgs, password: pulumi.Output<string
         { file: PROJECT_DB_FILES.mysqlSql, content: renderProjectMysqlSql(args.databaseName, args.username, p) }]));
 }
 
-export function buildDockerProjectDatabase(parent: pulumi.Resource, name: string, args: DockerProjectDatabaseArgs): ProjectDatabaseOutputs {
+export function buildDockerProjectDatabase(parent: pulumi.Resource, name: string, args: LocalProjectDatabaseArgs): ProjectDatabaseOutputs {
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: true, overrideSpecial: PASSWORD_SPECIALS, minSpecial: 2 }, { parent });
     const image = pulledImage(`${name}-image`, args.image, parent);
     const e = PROJECT_DB_ENV;

@@ -1,11 +1,11 @@
-// ProjectDatabase args and outputs. Imported by the class and the flavour file.
+// ProjectDatabase args and outputs. Imported by the class and the target file.
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackendEngine } from "../config";
 
 export const PROJECT_DATABASE_TYPE = "mlflow:index:ProjectDatabase";
 
-export interface DockerProjectDatabaseArgs {
-    readonly platform: "docker";
+export interface LocalProjectDatabaseArgs {
+    readonly target: "local";
     readonly engine: BackendEngine;
     readonly networkName: pulumi.Input<string>;
     /** The database server's image, pinned: it brings the client (mysql / psql) the init script runs. */
@@ -21,7 +21,7 @@ export interface DockerProjectDatabaseArgs {
 }
 
 export interface AwsProjectDatabaseArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     readonly databaseName: string;
     readonly username: string;
     /** Keep the password's secret on destroy (it opens the project's kept database). */
@@ -29,7 +29,7 @@ export interface AwsProjectDatabaseArgs {
     readonly tags?: Record<string, string>;
 }
 
-export type ProjectDatabaseArgs = DockerProjectDatabaseArgs | AwsProjectDatabaseArgs;
+export type ProjectDatabaseArgs = LocalProjectDatabaseArgs | AwsProjectDatabaseArgs;
 
 /** AWS: the project user's credentials in Secrets Manager; the project task's init container creates the user. */
 export interface AwsProjectDatabaseOutputs {
@@ -39,8 +39,8 @@ export interface AwsProjectDatabaseOutputs {
     readonly secretArn: pulumi.Output<string>;
 }
 
-export interface ProjectDatabaseOutputsByFlavour {
-    readonly docker: ProjectDatabaseOutputs;
+export interface ProjectDatabaseOutputsByTarget {
+    readonly local: ProjectDatabaseOutputs;
     readonly aws: AwsProjectDatabaseOutputs;
 }
 

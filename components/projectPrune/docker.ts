@@ -3,11 +3,11 @@
 // Their scripts hold the current project list, so they run again whenever it changes.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../docker/common";
+import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../shared/docker";
 import {
     PROJECT_PRUNE_DB_ENV, PROJECT_PRUNE_FILES, PROJECT_PRUNE_STORE_ENV, projectPruneFailureMessage, renderProjectPruneDatabaseScript, renderProjectPruneStoreScript,
-} from "../render/projectPrune";
-import type { DockerProjectPruneArgs, ProjectPruneOutputs } from "./types";
+} from "./scripts";
+import type { LocalProjectPruneArgs, ProjectPruneOutputs } from "./types";
 
 function oneShot(parent: pulumi.Resource, name: string, image: docker.RemoteImage, script: { file: string; content: pulumi.Input<string> },
     envs: pulumi.Output<string[]>, networkName: pulumi.Input<string>): pulumi.Output<number | undefined> {
@@ -26,7 +26,7 @@ function oneShot(parent: pulumi.Resource, name: string, image: docker.RemoteImag
     return exitedZero(container, (code, urn) => projectPruneFailureMessage(code, name, urn));
 }
 
-export function buildDockerProjectPrune(parent: pulumi.Resource, name: string, args: DockerProjectPruneArgs): ProjectPruneOutputs {
+export function buildDockerProjectPrune(parent: pulumi.Resource, name: string, args: LocalProjectPruneArgs): ProjectPruneOutputs {
     const d = PROJECT_PRUNE_DB_ENV;
     const dbScript = pulumi.all([args.adminUsername, ...args.protectedNames]).apply(([admin, ...names]) =>
         renderProjectPruneDatabaseScript(args.engine, args.keep, { names: [admin, ...names] }));

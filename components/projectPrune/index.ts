@@ -1,5 +1,5 @@
 // The ProjectPrune component: the class only; args and outputs are in ./types, the Docker
-// flavour's children in ./docker.
+// target's children in ./docker.
 import * as pulumi from "@pulumi/pulumi";
 import { buildDockerProjectPrune } from "./docker";
 import { PROJECT_PRUNE_TYPE, ProjectPruneArgs, ProjectPruneOutputs } from "./types";
@@ -8,7 +8,7 @@ export * from "./types";
 
 /**
  * With retainDataOnDestroy=false: removes the database, database user, storage identity and
- * artifact prefix of every project no longer in `projects` (render/projectPrune.ts). A
+ * artifact prefix of every project no longer in `projects` (projectPrune/scripts.ts). A
  * reconciler with the current list, not a per-project resource, so it also runs when the last
  * project is removed.
  */

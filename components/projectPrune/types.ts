@@ -1,12 +1,12 @@
-// ProjectPrune args and outputs. Imported by the class and the flavour file.
+// ProjectPrune args and outputs. Imported by the class and the target file.
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackendEngine } from "../config";
 
 export const PROJECT_PRUNE_TYPE = "mlflow:index:ProjectPrune";
 
 /** Docker only: AWS is not covered (docs/projects.md, "Removing a project"). */
-export interface DockerProjectPruneArgs {
-    readonly platform: "docker";
+export interface LocalProjectPruneArgs {
+    readonly target: "local";
     /** The names in `projects` now: everything project-named outside this list is removed. */
     readonly keep: readonly string[];
     readonly engine: BackendEngine;
@@ -30,7 +30,7 @@ export interface DockerProjectPruneArgs {
     readonly rootPassword: pulumi.Input<string>;
 }
 
-export type ProjectPruneArgs = DockerProjectPruneArgs;
+export type ProjectPruneArgs = LocalProjectPruneArgs;
 
 export interface ProjectPruneOutputs {
     /** The kept list once both one-shot containers exited 0. */

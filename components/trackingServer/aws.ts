@@ -3,15 +3,15 @@
 // Secrets reach the containers only through ECS `secrets` (Secrets Manager references):
 // neither the task definition nor Pulumi state holds a password.
 // One small builder per piece: image, logs and cluster, roles, task definition, service,
-// autoscaling. The container definitions are rendered by components/render/ecs.ts.
+// autoscaling. The container definitions are rendered by components/shared/ecs.ts.
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "../image";
+import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "./image";
 import {
     buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
-} from "../render/ecs";
-import { MLFLOW_PORT } from "../render/mlflow";
+} from "../shared/ecs";
+import { MLFLOW_PORT } from "./mlflow";
 import { buildAwsProjectPrune } from "./awsPrune";
 import type { AwsSharedServerParts, AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
 
@@ -34,7 +34,7 @@ function buildImage(p: Piece): { repository: aws.ecr.Repository; image: docker.I
     const { name, args, opts, tags } = p;
     const repository = new aws.ecr.Repository(`${name}-repo`, {
         imageScanningConfiguration: { scanOnPush: true },
-        // Tags are content hashes (components/image.ts): a tag never needs to move.
+        // Tags are content hashes (components/trackingServer/image.ts): a tag never needs to move.
         imageTagMutability: "IMMUTABLE",
         encryptionConfigurations: [{ encryptionType: "AES256" }],
         // Images are build outputs, rebuilt from images/tracking-server: deleting them with the

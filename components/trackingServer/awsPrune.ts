@@ -1,14 +1,14 @@
 // retainDataOnDestroy=false on AWS: the project prune as its own scheduled ECS task, beside the
 // server at `/` (its image, cluster, log group, network). The current project list lives in one
-// SSM parameter that `pulumi up` writes and the task reads at run time (render/projectPruneAws.ts);
+// SSM parameter that `pulumi up` writes and the task reads at run time (projectPrune/awsSpec.ts);
 // projects' services start only after it (index.ts), so the list names a project before its data
 // exists. Not an object in the bucket: `/`'s users can write keys there through MLflow's proxy.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ECS_TASKS_TRUST, executionRolePolicy, renderProjectPruneContainer } from "../render/ecs";
+import { ECS_TASKS_TRUST, executionRolePolicy, renderProjectPruneContainer } from "../shared/ecs";
 import {
     PRUNE_SCHEDULE, PRUNE_TASK_SIZE, pruneSchedulerPolicy, pruneSchedulerTrust, pruneTaskRolePolicy, renderProjectListValue,
-} from "../render/projectPruneAws";
+} from "../projectPrune/awsSpec";
 import type { AwsTrackingServerArgs } from "./types";
 
 interface PruneShared {

@@ -2,15 +2,15 @@
 // container on the platform network; every credential reaches it through the environment.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../docker/common";
-import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "../image";
-import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_HOSTNAME, MLFLOW_PORT, renderTrackingServerEnvironment } from "../render/mlflow";
-import type { DockerTrackingServerArgs, DockerTrackingServerOutputs } from "./types";
+import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "./image";
+import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_HOSTNAME, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
+import type { LocalTrackingServerArgs, LocalTrackingServerOutputs } from "./types";
 
 export { MLFLOW_HOSTNAME };
 
 /** The container's environment: rendered settings plus the credentials, all secret. */
-function trackingServerEnv(args: DockerTrackingServerArgs & { workers: number }): pulumi.Output<Record<string, string>> {
+function trackingServerEnv(args: LocalTrackingServerArgs & { workers: number }): pulumi.Output<Record<string, string>> {
     const settings = pulumi.all([args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, args.s3EndpointUrl])
         .apply(([artifactBucket, allowedHosts, corsAllowedOrigins, s3EndpointUrl]) => renderTrackingServerEnvironment({
             port: MLFLOW_PORT, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins, s3EndpointUrl,
@@ -47,8 +47,8 @@ function trackingServerImage(parent: pulumi.Resource, name: string, pythonImage:
 }
 
 export function buildDockerTrackingServer(
-    parent: pulumi.Resource, name: string, args: DockerTrackingServerArgs & { workers: number },
-): DockerTrackingServerOutputs {
+    parent: pulumi.Resource, name: string, args: LocalTrackingServerArgs & { workers: number },
+): LocalTrackingServerOutputs {
     const imageName = args.project === undefined ? trackingServerImage(parent, name, args.pythonImage) : pulumi.output(args.project.image);
     const hostname = args.project?.hostname ?? MLFLOW_HOSTNAME;
     const container = new docker.Container(`${name}-mlflow`, {

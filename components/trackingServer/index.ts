@@ -1,7 +1,7 @@
 // The TrackingServer component: the class only; args and outputs are in ./types, each
-// flavour's children in ./docker and ./aws.
+// target's children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import type { Flavour, FlavouredConstructor } from "../flavour";
+import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsTrackingServer } from "./aws";
 import { buildDockerTrackingServer } from "./docker";
 import { AwsTrackingServerOutputs, TRACKING_SERVER_TYPE, TrackingServerArgs, TrackingServerCommonOutputs, TrackingServerOutputs } from "./types";
@@ -17,7 +17,7 @@ class TrackingServerComponent extends pulumi.ComponentResource {
     constructor(name: string, args: TrackingServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TRACKING_SERVER_TYPE, name, {}, opts);
         const workers = args.workers ?? 4;
-        const o: Partial<AwsTrackingServerOutputs> & TrackingServerCommonOutputs = args.platform === "docker"
+        const o: Partial<AwsTrackingServerOutputs> & TrackingServerCommonOutputs = args.target === "local"
             ? buildDockerTrackingServer(this, name, { ...args, workers })
             : buildAwsTrackingServer(this, name, { ...args, workers });
         Object.assign(this, o);
@@ -31,6 +31,6 @@ class TrackingServerComponent extends pulumi.ComponentResource {
     }
 }
 
-/** A TrackingServer whose outputs are those of flavour F. */
-export type TrackingServer<F extends Flavour = Flavour> = TrackingServerComponent & TrackingServerOutputs[F];
-export const TrackingServer = TrackingServerComponent as FlavouredConstructor<TrackingServerArgs, TrackingServerComponent, TrackingServerOutputs>;
+/** A TrackingServer whose outputs are those of target F. */
+export type TrackingServer<F extends Target = Target> = TrackingServerComponent & TrackingServerOutputs[F];
+export const TrackingServer = TrackingServerComponent as TargetedConstructor<TrackingServerArgs, TrackingServerComponent, TrackingServerOutputs>;

@@ -1,10 +1,10 @@
-// TrackingServer args and outputs per flavour. Imported by the class and both flavour files.
+// TrackingServer args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackendEngine, CpuArchitecture } from "../config";
 
 export const TRACKING_SERVER_TYPE = "mlflow:index:TrackingServer";
 
-/** Settings both flavours hand to the shared environment renderer. */
+/** Settings both targets hand to the shared environment renderer. */
 export interface TrackingServerCommonArgs {
     readonly artifactBucket: pulumi.Input<string>;
     /** Host names (optionally with :port or wildcards) clients use; MLflow rejects others. */
@@ -18,8 +18,8 @@ export interface TrackingServerCommonArgs {
     readonly aiGatewayKekPassphrase?: pulumi.Input<string>;
 }
 
-export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
-    readonly platform: "docker";
+export interface LocalTrackingServerArgs extends TrackingServerCommonArgs {
+    readonly target: "local";
     readonly networkName: pulumi.Input<string>;
     readonly s3EndpointUrl: pulumi.Input<string>;
     /** SQLAlchemy URI with credentials, secret. */
@@ -28,7 +28,7 @@ export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
     readonly artifactAccessKeyId: pulumi.Input<string>;
     readonly artifactSecretAccessKey: pulumi.Input<string>;
     /**
-     * A project's server beside the one at `/` (render/projects.ts): its routes under
+     * A project's server beside the one at `/` (shared/projects.ts): its routes under
      * `staticPrefix`, artifacts under `artifactPrefix`, reachable as `hostname` on the network,
      * running `image` (the main server's, built once) instead of building its own.
      */
@@ -41,7 +41,7 @@ export interface DockerTrackingServerArgs extends TrackingServerCommonArgs {
 }
 
 export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
-    readonly platform: "aws";
+    readonly target: "aws";
     readonly region: string;
     /** IAM policy (from BucketInit) attached to the task role: the task's only AWS access. */
     readonly artifactAccessPolicyArn: pulumi.Input<string>;
@@ -102,7 +102,7 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
      */
     readonly projectPrune?: { readonly keep: readonly string[] };
     /**
-     * A project's service beside the one at `/` (render/projects.ts): it runs the image of the
+     * A project's service beside the one at `/` (shared/projects.ts): it runs the image of the
      * server at `/` in that server's cluster and log group, under /projects/<name>/, with
      * `database` being the project's own (secret from ProjectDatabase) and `artifactAccessPolicyArn`
      * limited to its prefix. Its task's init container creates the database as the master user.
@@ -131,16 +131,16 @@ export interface AwsSharedServerParts {
     readonly aiGatewayKekSecretArn: pulumi.Input<string>;
 }
 
-export type TrackingServerArgs = DockerTrackingServerArgs | AwsTrackingServerArgs;
+export type TrackingServerArgs = LocalTrackingServerArgs | AwsTrackingServerArgs;
 
-/** What both flavours give the proxy. */
+/** What both targets give the proxy. */
 export interface TrackingServerCommonOutputs {
     /** host:port the authenticating proxy forwards to. */
     readonly upstream: pulumi.Output<string>;
     readonly imageName: pulumi.Output<string>;
 }
 
-export interface DockerTrackingServerOutputs extends TrackingServerCommonOutputs {
+export interface LocalTrackingServerOutputs extends TrackingServerCommonOutputs {
     /** The MLflow container's id, which changes whenever the container is replaced. */
     readonly containerId: pulumi.Output<string>;
 }
@@ -157,6 +157,6 @@ export interface AwsTrackingServerOutputs extends TrackingServerCommonOutputs {
 }
 
 export interface TrackingServerOutputs {
-    readonly docker: DockerTrackingServerOutputs;
+    readonly local: LocalTrackingServerOutputs;
     readonly aws: AwsTrackingServerOutputs;
 }

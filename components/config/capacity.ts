@@ -1,0 +1,157 @@
+// Database connection budget: every MLflow worker of every task holds its own SQLAlchemy
+// pools, so pool x workers x tasks must fit the server's connection limit, or a scale-out
+// (or a rolling deployment) meets "Too many connections" instead of more capacity.
+// Pure: components/config calls it and turns a problem into a refused `pulumi up`.
+
+export type Engine = "mysql" | "postgres";
+
+/** SQLAlchemy pool of one engine (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE / _MAX_OVERFLOW / _POOL_RECYCLE). */
+export interface PoolSettings {
+    readonly poolSize: number;
+    readonly maxOverflow: number;
+    readonly recycleSeconds: number;
+}
+
+/**
+ * Per engine: 2 kept + 1 on demand. Bench runs (docs/benchmarks.md) showed no throughput loss
+ * against SQLAlchemy's 5 + 10 at 8 and 32 clients: a worker's requests share one GIL, so more
+ * connections per worker do not add speed, only load on the database. Recycling after 280 s
+ * stays below the 300 s idle limits of proxies and NAT in front of a database.
+ */
+export const DEFAULT_POOL: PoolSettings = { poolSize: 2, maxOverflow: 1, recycleSeconds: 280 };
+
+/**
+ * SQLAlchemy engines one MLflow server worker opens against the backend store: the tracking
+ * store and the model-registry store each create their own (mlflow/store/tracking and
+ * mlflow/store/model_registry sqlalchemy_store.py, `_engine_map`). MLflow's job runner and
+ * huey consumers (MLFLOW_SERVER_ENABLE_JOB_EXECUTION) are separate processes with their own
+ * engines and are not counted: they run only where job execution is on.
+ */
+export const ENGINES_PER_WORKER = 2;
+
+/** Connections the server keeps for itself: administrators, monitoring, `mlflow db upgrade`. */
+export const RESERVED_CONNECTIONS = 10;
+
+/** MySQL 8's and MariaDB's default max_connections (the local target's database). */
+export const MYSQL_DEFAULT_MAX_CONNECTIONS = 151;
+/** PostgreSQL's default max_connections (postgresql.conf), the local postgres target. */
+export const POSTGRES_DEFAULT_MAX_CONNECTIONS = 100;
+
+/**
+ * Aurora Serverless v2 default max_connections by *maximum* ACU (static: it follows the
+ * maximum capacity, not the current one, and changes only after a reboot). Source: Amazon
+ * Aurora User Guide, "Performance and scaling for Aurora Serverless v2", section "Maximum
+ * connections for Aurora Serverless v2"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html#aurora-serverless-v2.max-connections),
+ * read 2026-11-25. Between rows the lower row applies (the limit grows with memory).
+ */
+export const AURORA_SERVERLESS_V2_MAX_CONNECTIONS: ReadonlyArray<{ maxAcu: number; mysql: number; postgres: number }> = [
+    { maxAcu: 1, mysql: 90, postgres: 189 },
+    { maxAcu: 4, mysql: 135, postgres: 823 },
+    { maxAcu: 8, mysql: 1000, postgres: 1669 },
+    { maxAcu: 16, mysql: 2000, postgres: 3360 },
+    { maxAcu: 32, mysql: 3000, postgres: 5000 },
+    { maxAcu: 64, mysql: 4000, postgres: 5000 },
+    { maxAcu: 128, mysql: 5000, postgres: 5000 },
+];
+/** Same page: with a minimum capacity of 0 or 0.5 ACU, Aurora PostgreSQL caps max_connections at 2,000. */
+export const AURORA_POSTGRES_LOW_MIN_CAP = 2000;
+
+export function auroraMaxConnections(engine: Engine, minAcu: number, maxAcu: number): number {
+    if (!(maxAcu >= 1)) throw new Error(`Aurora Serverless v2 maximum capacity must be at least 1 ACU, got ${maxAcu}`);
+    const rows = AURORA_SERVERLESS_V2_MAX_CONNECTIONS.filter(r => r.maxAcu <= maxAcu);
+    const limit = rows[rows.length - 1][engine];
+    return engine === "postgres" && minAcu <= 0.5 ? Math.min(limit, AURORA_POSTGRES_LOW_MIN_CAP) : limit;
+}
+
+export interface ConnectionDemand {
+    readonly pool: PoolSettings;
+    readonly workers: number;
+    /** Tasks or containers at most (the autoscaler's maximum; 1 locally). */
+    readonly maxTasks: number;
+    /**
+     * Rolling deployments run old and new tasks side by side: ECS deploymentMaximumPercent / 100
+     * (2 for this program's services), 1 when nothing overlaps.
+     */
+    readonly deploymentOverlap: number;
+}
+
+/** Connections the fleet can open at most. */
+export function connectionDemand(d: ConnectionDemand): number {
+    return (d.pool.poolSize + d.pool.maxOverflow) * ENGINES_PER_WORKER * d.workers * d.maxTasks * d.deploymentOverlap;
+}
+
+export interface CapacityVerdict {
+    readonly demand: number;
+    readonly limit: number;
+    /** limit minus RESERVED_CONNECTIONS: what MLflow may use. */
+    readonly usable: number;
+    readonly fits: boolean;
+    /** Why it does not fit and what would, in words; undefined when it fits. */
+    readonly problem?: string;
+    /** The largest worker count (>= 1) that fits with everything else unchanged, or 0 if none. */
+    readonly maxWorkers: number;
+}
+
+export function checkConnectionBudget(d: ConnectionDemand, limit: number): CapacityVerdict {
+    const demand = connectionDemand(d);
+    const usable = Math.max(0, limit - RESERVED_CONNECTIONS);
+    const perWorker = connectionDemand({ ...d, workers: 1 });
+    const maxWorkers = Math.floor(usable / perWorker);
+    if (demand <= usable) return { demand, limit, usable, fits: true, maxWorkers };
+    const problem = `(${d.pool.poolSize} pool + ${d.pool.maxOverflow} overflow) x ${ENGINES_PER_WORKER} engines x ${d.workers} workers`
+        + ` x ${d.maxTasks} tasks x ${d.deploymentOverlap} during deployments = ${demand} connections,`
+        + ` but the database allows ${limit} (${usable} after ${RESERVED_CONNECTIONS} reserved)`;
+    return { demand, limit, usable, fits: false, problem, maxWorkers };
+}
+
+/** The local target's database containers keep their images' default max_connections. */
+export const LOCAL_MAX_CONNECTIONS: Record<Engine, number> = {
+    mysql: MYSQL_DEFAULT_MAX_CONNECTIONS,
+    postgres: POSTGRES_DEFAULT_MAX_CONNECTIONS,
+};
+
+/** ECS services here deploy with deploymentMaximumPercent 200: old and new tasks overlap, twice the tasks. */
+export const ECS_DEPLOYMENT_OVERLAP = 2;
+
+/** Arguments for config.ts's Reader.fail: key, value, what is allowed, the value that fixes it. */
+export type ConfigProblem = [key: string, value: string, allowed: string, example: string];
+
+/**
+ * The config-time check: undefined when the workers fit `limit`; otherwise the problem, named
+ * on `mlflowWorkers` with the largest count that fits, or on `maxTasks` when not even one
+ * worker fits.
+ */
+export function connectionBudgetProblem(workers: number, maxTasks: number, overlap: number, limit: number, limitName: string): ConfigProblem[] | undefined {
+    const v = checkConnectionBudget({ pool: DEFAULT_POOL, workers, maxTasks, deploymentOverlap: overlap }, limit);
+    if (v.fits) return undefined;
+    if (v.maxWorkers >= 1) {
+        return [["mlflowWorkers", String(workers), `must fit ${limitName}: ${v.problem}; at most ${v.maxWorkers} fit`, String(v.maxWorkers)]];
+    }
+    const perTask = connectionDemand({ pool: DEFAULT_POOL, workers: 1, maxTasks: 1, deploymentOverlap: overlap });
+    const tasks = Math.max(1, Math.floor(v.usable / perTask));
+    return [["maxTasks", String(maxTasks), `must fit ${limitName} with 1 worker: ${v.problem}; raise dbMaxCapacity or lower maxTasks to ${tasks}`, String(tasks)]];
+}
+
+/**
+ * Several projects (shared/projects.ts): one MLflow server per project beside the one at `/`,
+ * each with `workers` workers and its own pools, all on the same database server. Undefined
+ * when `servers` x the fleet fits `limit`; otherwise the problem, named on `projects` with the
+ * most projects that fit and the worker count that would fit them all.
+ */
+export function projectsBudgetProblem(workers: number, maxTasks: number, overlap: number, projects: number, limit: number, limitName: string): ConfigProblem[] | undefined {
+    if (projects === 0) return undefined;
+    const servers = 1 + projects;
+    const perServer = connectionDemand({ pool: DEFAULT_POOL, workers, maxTasks, deploymentOverlap: overlap });
+    const usable = Math.max(0, limit - RESERVED_CONNECTIONS);
+    if (perServer * servers <= usable) return undefined;
+    const fittingProjects = Math.max(0, Math.floor(usable / perServer) - 1);
+    const perWorker = connectionDemand({ pool: DEFAULT_POOL, workers: 1, maxTasks, deploymentOverlap: overlap });
+    const fittingWorkers = Math.floor(usable / (perWorker * servers));
+    const fix = fittingWorkers >= 1 ? `, or set mlflowWorkers to ${fittingWorkers}` : "";
+    return [["projects", `${projects} projects`,
+        `must fit ${limitName}: ${servers} servers (the one at / and ${projects} projects) x ${perServer} connections each = ${perServer * servers},`
+        + ` but the database allows ${limit} (${usable} after ${RESERVED_CONNECTIONS} reserved); at most ${fittingProjects} projects fit with mlflowWorkers ${workers}${fix}`,
+        // The parser replaces this with the list cut to the projects that fit.
+        String(fittingProjects)]];
+}

@@ -1,0 +1,261 @@
+// The platform on the aws target: S3, Aurora Serverless v2, ECR and ECS Fargate behind a load
+// balancer (CloudFront in front by default), with a service per project and per served model.
+import * as pulumi from "@pulumi/pulumi";
+import { ArtifactStore } from "../artifactStore";
+import { AuthProxy } from "../authProxy";
+import { HTPASSWD_PATH, PROXY_LISTEN_PORT } from "../authProxy/nginx";
+import { REGISTRY_READER_PORT } from "../authProxy/registryReader";
+import { BackendStore } from "../backendStore";
+import { ENGINES } from "../backendStore/database";
+import { BucketInit } from "../bucketInit";
+import { ModelServer } from "../modelServer";
+import { internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, renderModelProxyConfig, trackingNamespaceName } from "../modelServer/ecs";
+import { modelSlug } from "../modelServer/serving";
+import { Network } from "../network";
+import { ProjectDatabase } from "../projectDatabase";
+import { keepAliveChain } from "../shared/keepalive";
+import { projectNames } from "../shared/projects";
+import { AwsTrackingServerArgs, TrackingServer } from "../trackingServer";
+import { MLFLOW_HOSTNAME, renderPublicOrigins } from "../trackingServer/mlflow";
+import type { AwsPlatformArgs, ChildOptions, PlatformOutputs } from "./types";
+import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins } from "./wiring";
+
+/** The AWS components the tracking server is wired to. */
+interface AwsParts {
+    readonly network: Network<"aws">;
+    readonly store: ArtifactStore<"aws">;
+    readonly bucketInit: BucketInit<"aws">;
+    readonly backend: BackendStore<"aws">;
+    readonly proxy: AuthProxy<"aws">;
+}
+
+/** What differs between the server at `/` and a project's service. */
+interface AwsServerRole {
+    readonly artifactAccessPolicyArn: pulumi.Input<string>;
+    readonly database: { name: pulumi.Input<string>; secretArn: pulumi.Input<string> };
+    readonly proxy: Omit<AwsTrackingServerArgs["proxy"], "image" | "port">;
+    readonly targetGroupArn: pulumi.Input<string>;
+    readonly project?: AwsTrackingServerArgs["project"];
+}
+
+/** ECS Fargate behind the proxy's load balancer, with access to exactly the parts it uses. */
+function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: string, tags: Record<string, string>, opts: ChildOptions, role?: AwsServerRole): TrackingServer<"aws"> {
+    const aws = config.aws;
+    const { network, store, bucketInit, backend, proxy } = parts;
+    const readers = proxy.registryReaders;
+    const r: AwsServerRole = role ?? {
+        artifactAccessPolicyArn: bucketInit.policyArn,
+        database: { name: backend.databaseName, secretArn: backend.secretArn },
+        proxy: {
+            config: proxy.nginxConfig, htpasswdSecretArn: proxy.htpasswdSecretArn, htpasswdVersionId: proxy.htpasswdVersionId,
+            // The model servers' read-only endpoint is on the sidecar at `/` only.
+            ...(readers === undefined ? {} : { readers: { port: REGISTRY_READER_PORT, htpasswdSecretArn: readers.htpasswdSecretArn, htpasswdVersionId: readers.htpasswdVersionId } }),
+        },
+        targetGroupArn: proxy.targetGroupArn,
+    };
+    const allowedHosts = pulumi.all([proxy.publicHosts]).apply(([hosts]) => [...new Set([...hosts, ...config.allowedHosts])]);
+    // Model servers look the alias up at MLflow's Cloud Map name, which its Host check must admit
+    // (not a browser origin: CORS stays with the public hosts).
+    const internal = aws.serving && r.project === undefined ? [internalTrackingHost(trackingNamespaceName(name))] : [];
+    const scheme = aws.plainHttp ? "http" : "https";
+    return new TrackingServer(name, {
+        target: "aws",
+        region: aws.region,
+        pythonImage: aws.pythonImage,
+        aiGatewayKekPassphrase: kekPassphrase(config),
+        workers: config.mlflowWorkers,
+        artifactBucket: store.bucketName,
+        artifactAccessPolicyArn: r.artifactAccessPolicyArn,
+        database: {
+            engine: config.backend,
+            host: backend.host,
+            port: backend.port,
+            name: r.database.name,
+            secretArn: r.database.secretArn,
+        },
+        releaseIdleConnections: aws.dbMinCapacity === 0,
+        proxy: { image: aws.nginxImage, port: PROXY_LISTEN_PORT, ...r.proxy },
+        targetGroupArn: r.targetGroupArn,
+        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
+        securityGroupId: network.serviceSecurityGroupId,
+        assignPublicIp: aws.existingVpc === undefined,
+        allowedHosts: internal.length > 0 ? allowedHosts.apply(hosts => [...hosts, ...internal]) : allowedHosts,
+        corsAllowedOrigins: allowedHosts.apply(hosts => renderPublicOrigins(hosts, scheme, scheme === "https" ? 443 : 80)),
+        cpu: aws.taskCpu,
+        memory: aws.taskMemory,
+        architecture: aws.taskArchitecture,
+        desiredCount: aws.desiredCount,
+        minTasks: aws.minTasks,
+        maxTasks: aws.maxTasks,
+        ecrKeepImages: aws.ecrKeepImages,
+        logRetentionDays: aws.logRetentionDays,
+        tags,
+        ...(r.project === undefined ? {} : { project: r.project }),
+        // retainDataOnDestroy=false: a scheduled task deletes removed projects' data (docs/projects.md, "Removing a project").
+        ...(r.project === undefined && !config.retainDataOnDestroy ? { projectPrune: { keep: config.projects.map(p => p.name) } } : {}),
+        // Only the server at `/` is registered: the model servers read its registry.
+        ...(aws.serving && r.project === undefined ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
+    }, opts);
+}
+
+/**
+ * One ModelServer (an ECS service behind the load balancer) per servedModels entry; it reaches
+ * MLflow at the Cloud Map name awsTrackingServer registered under `trackingName`.
+ */
+function awsModelServers(
+    config: AwsPlatformArgs, parts: AwsParts, server: TrackingServer<"aws">, trackingName: string, name: string, tags: Record<string, string>, opts: ChildOptions,
+): ModelServer<"aws">[] {
+    const aws = config.aws;
+    const serving = aws.serving;
+    if (!serving) return [];
+    const { network, proxy } = parts;
+    const keepAlive = keepAliveChain({ proxyTimeoutSeconds: config.proxyTimeoutSeconds, loadBalancer: true });
+    return serving.models.map(model => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
+        target: "aws",
+        region: aws.region,
+        model,
+        workers: serving.workers,
+        pollSeconds: serving.pollSeconds,
+        image: server.imageName,
+        ecrRepositoryArn: server.ecrRepositoryArn,
+        trackingUri: internalTrackingUri(trackingNamespaceName(trackingName)),
+        reader: proxy.registryReaders!.logins[model.name],
+        clusterName: server.clusterName,
+        vpcId: network.vpcId,
+        listenerArn: proxy.listenerArn,
+        listenerConditions: proxy.originConditions,
+        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
+        securityGroupId: network.modelSecurityGroupId!,
+        assignPublicIp: aws.existingVpc === undefined,
+        proxy: {
+            image: aws.nginxImage,
+            config: renderModelProxyConfig({
+                listenPort: MODEL_PROXY_PORT, model, htpasswdPath: HTPASSWD_PATH,
+                maxUploadSize: config.maxUploadSize, timeoutSeconds: config.proxyTimeoutSeconds, keepAlive,
+            }),
+            htpasswdSecretArn: proxy.htpasswdSecretArn,
+            htpasswdVersionId: proxy.htpasswdVersionId,
+        },
+        cpu: aws.taskCpu,
+        memory: aws.taskMemory,
+        architecture: aws.taskArchitecture,
+        minTasks: aws.minTasks,
+        maxTasks: aws.maxTasks,
+        logRetentionDays: aws.logRetentionDays,
+        tags,
+    }, opts));
+}
+
+/**
+ * One ECS service per project beside the one at `/`, in the same cluster, behind the same load
+ * balancer (its own target group and listener rule), on the same Aurora cluster (its own
+ * database and user, created by its task's init container), with its own task role limited to
+ * its prefix of the bucket. Every resource name derives from the project's name.
+ */
+function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>, opts: ChildOptions): void {
+    const { store, backend, proxy } = parts;
+    for (const project of config.projects) {
+        const n = projectNames(project.name);
+        const base = `${name}-project-${project.name}`;
+        const database = new ProjectDatabase(`${base}-database`, {
+            target: "aws", databaseName: n.database, username: n.databaseUser, retainOnDelete: config.retainDataOnDestroy, tags,
+        }, opts);
+        const identity = new BucketInit(`${base}-bucket-init`, {
+            target: "aws", bucketName: store.bucketName, bucketArn: store.bucketArn, prefix: n.artifactPrefix, tags,
+        }, opts);
+        const target = proxy.projectTargets[project.name];
+        awsTrackingServer(config, parts, `${base}-tracking`, tags, opts, {
+            artifactAccessPolicyArn: identity.policyArn,
+            database: { name: database.databaseName, secretArn: database.secretArn },
+            proxy: { config: target.nginxConfig, htpasswdSecretArn: target.htpasswdSecretArn, htpasswdVersionId: target.htpasswdVersionId },
+            targetGroupArn: target.targetGroupArn,
+            project: {
+                name: project.name, shared: server.shared, adminSecretArn: backend.secretArn, clusterDatabase: backend.databaseName,
+                // retainDataOnDestroy=false: the prune's list names the project before its task can create data.
+                ...(server.projectList === undefined ? {} : { startAfter: [server.projectList] }),
+            },
+        });
+    }
+}
+
+/** The aws target: S3, Aurora, ECS Fargate behind a load balancer, children of `opts.parent`. */
+export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
+    const aws = config.aws;
+    const retainOnDelete = config.retainDataOnDestroy;
+    const tags = { "mlflow-platform:stack": pulumi.getStack() };
+    const databasePort = ENGINES[config.backend].port;
+    const listenerPorts = aws.certificateArn ? [80, 443] : [80];
+    // No certificate: CloudFront's HTTPS in front, unless plain HTTP was chosen for a private network.
+    const cloudFront = !aws.certificateArn && !aws.plainHttp;
+    if (aws.plainHttp) {
+        void pulumi.log.warn("plainHttp is true: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
+            + "Fix: pulumi config set plainHttp false (HTTPS through CloudFront), or set certificateArn");
+    }
+    const network = new Network(`${name}-network`, {
+        target: "aws",
+        existingVpc: aws.existingVpc,
+        ingressCidrs: aws.ingressCidrs,
+        ...(cloudFront ? { cloudFrontOnly: true } : {}),
+        listenerPorts,
+        proxyPort: PROXY_LISTEN_PORT,
+        databasePort,
+        retainDatabaseNetwork: retainOnDelete,
+        tags,
+        ...(aws.serving ? { servingPorts: { modelProxy: MODEL_PROXY_PORT, registryReader: REGISTRY_READER_PORT } } : {}),
+    }, opts);
+    const store = new ArtifactStore(`${name}-artifacts`, {
+        target: "aws",
+        bucketName: config.bucketName,
+        noncurrentVersionExpirationDays: aws.noncurrentVersionExpirationDays,
+        retainOnDelete,
+        tags,
+    }, opts);
+    const bucketInit = new BucketInit(`${name}-bucket-init`, {
+        target: "aws", bucketName: store.bucketName, bucketArn: store.bucketArn, tags,
+    }, opts);
+    const backend = new BackendStore(`${name}-backend`, {
+        target: "aws",
+        engine: config.backend,
+        engineVersion: aws.dbEngineVersion,
+        subnetIds: network.privateSubnetIds,
+        securityGroupId: network.databaseSecurityGroupId,
+        minCapacity: aws.dbMinCapacity,
+        maxCapacity: aws.dbMaxCapacity,
+        autoPauseSeconds: aws.dbAutoPauseSeconds,
+        backupRetentionDays: aws.dbBackupRetentionDays,
+        deletionProtection: aws.dbDeletionProtection,
+        retainOnDelete,
+        tags,
+    }, opts);
+    const proxy = new AuthProxy(`${name}-proxy`, {
+        target: "aws",
+        image: aws.nginxImage,
+        vpcId: network.vpcId,
+        publicSubnetIds: network.publicSubnetIds,
+        securityGroupId: network.loadBalancerSecurityGroupId,
+        certificateArn: aws.certificateArn,
+        domainName: aws.domainName,
+        cloudFront,
+        username: config.username,
+        password: givenPassword(config),
+        maxUploadSize: config.maxUploadSize,
+        timeoutSeconds: config.proxyTimeoutSeconds,
+        tags,
+        ...(config.projects.length === 0 ? {} : { projects: config.projects.map(p => ({ name: p.name, username: p.username })) }),
+        ...(aws.serving ? { registryReaders: aws.serving.models.map(m => m.name) } : {}),
+    }, opts);
+    const parts = { network, store, bucketInit, backend, proxy };
+    const trackingName = `${name}-tracking`;
+    const server = awsTrackingServer(config, parts, trackingName, tags, opts);
+    const models = awsModelServers(config, parts, server, trackingName, name, tags, opts);
+    deployAwsProjects(config, name, parts, server, tags, opts);
+    return {
+        ...clientOutputs(proxy, store, backend),
+        ecrRepositoryUrl: server.ecrRepositoryUrl,
+        databaseEndpoint: backend.host,
+        databaseSecretArn: backend.secretArn,
+        projects: projectLogins(proxy.projects),
+        servedModels: aws.serving ? invocationUrls(proxy.url, models) : undefined,
+    };
+}
+

@@ -1,0 +1,53 @@
+// The MlflowPlatform component: the whole platform from one typed args object, every other
+// component its child. The stack's index.ts is one of its users; docs/library.md shows another.
+import * as pulumi from "@pulumi/pulumi";
+import { deployAws } from "./aws";
+import { deployLocal } from "./local";
+import { ChildOptions, MLFLOW_PLATFORM_TYPE, MlflowPlatformArgs, PlatformOutputs, ProjectLogin } from "./types";
+
+export * from "./types";
+
+/**
+ * A self-hosted MLflow tracking server with model registry: on one Docker host (`target:
+ * "local"`) or on AWS (`target: "aws"`), with the projects and served models the args list.
+ * Children are named `<name>-<part>`; the stack names it `mlflow-<stack>`.
+ */
+export class MlflowPlatform extends pulumi.ComponentResource {
+    /** The URL MLflow clients use (MLFLOW_TRACKING_URI). */
+    public readonly trackingUri: pulumi.Output<string>;
+    public readonly username: pulumi.Output<string>;
+    /** Secret. */
+    public readonly password: pulumi.Output<string>;
+    public readonly artifactBucket: pulumi.Output<string>;
+    public readonly backendEngine: string;
+    /** local target with exposeMinioConsole only. */
+    public readonly minioConsoleUrl?: pulumi.Output<string | undefined>;
+    /** aws target only. */
+    public readonly ecrRepositoryUrl?: pulumi.Output<string>;
+    public readonly databaseEndpoint?: pulumi.Output<string>;
+    public readonly databaseSecretArn?: pulumi.Output<string>;
+    /** With projects only: name -> login, secret as a whole. */
+    public readonly projects?: pulumi.Output<Record<string, ProjectLogin>>;
+    /** With served models only: name -> invocation URL. */
+    public readonly servedModels?: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(MLFLOW_PLATFORM_TYPE, name, {}, opts);
+        // Every component was a child of the stack before it had this parent: the alias keeps
+        // each one's URN, and the engine derives their children's aliases from it.
+        const children: ChildOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
+        const o: PlatformOutputs = args.target === "local" ? deployLocal(args, name, children) : deployAws(args, name, children);
+        this.trackingUri = o.trackingUri;
+        this.username = o.username;
+        this.password = pulumi.secret(o.password);
+        this.artifactBucket = o.artifactBucket;
+        this.backendEngine = o.backendEngine;
+        this.minioConsoleUrl = o.minioConsoleUrl;
+        this.ecrRepositoryUrl = o.ecrRepositoryUrl;
+        this.databaseEndpoint = o.databaseEndpoint;
+        this.databaseSecretArn = o.databaseSecretArn;
+        this.projects = o.projects;
+        this.servedModels = o.servedModels;
+        this.registerOutputs({ trackingUri: this.trackingUri, username: this.username, password: this.password, artifactBucket: this.artifactBucket });
+    }
+}

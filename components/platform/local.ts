@@ -1,0 +1,211 @@
+// The platform on the local target: MinIO, MySQL or PostgreSQL, the MLflow image and nginx on
+// one Docker host, with a server, database and storage identity per project and a container
+// per served model.
+import type * as pulumi from "@pulumi/pulumi";
+import { ArtifactStore } from "../artifactStore";
+import { AuthProxy, ProxyProject } from "../authProxy";
+import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "../authProxy/registryReader";
+import { BackendStore } from "../backendStore";
+import { BucketInit } from "../bucketInit";
+import type { LocalServingSettings } from "../config/types";
+import { ModelServer } from "../modelServer";
+import { modelSlug } from "../modelServer/serving";
+import { Network } from "../network";
+import { ProjectDatabase } from "../projectDatabase";
+import { ProjectPrune } from "../projectPrune";
+import { projectNames } from "../shared/projects";
+import { TrackingServer } from "../trackingServer";
+import { renderLocalPublicHost, renderPublicOrigins } from "../trackingServer/mlflow";
+import type { ChildOptions, LocalPlatformArgs, PlatformOutputs } from "./types";
+import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins } from "./wiring";
+
+/** The local components every project's server shares with the one at `/`. */
+interface LocalParts {
+    readonly networkName: pulumi.Output<string>;
+    readonly store: ArtifactStore<"local">;
+    readonly backend: BackendStore<"local">;
+    readonly server: TrackingServer<"local">;
+}
+
+/**
+ * One MLflow server per project beside the one at `/`, each with its own database and user,
+ * its own prefix-limited storage identity, under /projects/<name>/ (shared/projects.ts).
+ * Every resource name is derived from the project's name: adding one renames nothing.
+ */
+function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }, opts: ChildOptions): ProxyProject[] {
+    const local = config.local;
+    const { networkName, store, backend, server } = parts;
+    // With retainDataOnDestroy=false, what belongs to projects no longer listed goes too.
+    localProjectPrune(config, name, parts, opts);
+    return config.projects.map(project => {
+        const n = projectNames(project.name);
+        const base = `${name}-project-${project.name}`;
+        const database = new ProjectDatabase(`${base}-database`, {
+            target: "local",
+            engine: config.backend,
+            networkName,
+            image: config.backend === "mysql" ? local.images.mysql : local.images.postgres,
+            host: backend.host,
+            port: backend.port,
+            adminUsername: backend.adminUsername,
+            adminPassword: backend.adminPassword,
+            databaseName: n.database,
+            username: n.databaseUser,
+        }, opts);
+        const identity = new BucketInit(`${base}-bucket-init`, {
+            target: "local",
+            bucketName: store.bucketName,
+            networkName,
+            image: local.images.mc,
+            endpointUrl: store.s3EndpointUrl,
+            rootUser: store.rootUser,
+            rootPassword: store.rootPassword,
+            accessKeyId: n.accessKeyId,
+            prefix: n.artifactPrefix,
+        }, opts);
+        const tracking = new TrackingServer(`${base}-tracking`, {
+            target: "local",
+            networkName,
+            pythonImage: local.images.python,
+            workers: config.mlflowWorkers,
+            artifactBucket: store.bucketName,
+            s3EndpointUrl: store.s3EndpointUrl,
+            backendStoreUri: database.connectionUri,
+            artifactAccessKeyId: identity.accessKeyId,
+            artifactSecretAccessKey: identity.secretAccessKey,
+            allowedHosts: hosts.allowedHosts,
+            corsAllowedOrigins: hosts.cors,
+            aiGatewayKekPassphrase: kekPassphrase(config),
+            project: { staticPrefix: n.urlPath, artifactPrefix: n.artifactPrefix, hostname: n.hostname, image: server.imageName },
+        }, opts);
+        return { name: project.name, username: project.username, upstream: tracking.upstream, upstreamContainerId: tracking.containerId };
+    });
+}
+
+/**
+ * retainDataOnDestroy=false: the reconciler that removes the data and identities of projects
+ * no longer listed (docs/projects.md, "Removing a project"). It exists whenever retain is false, with or
+ * without projects, so removing the last project is covered too; with the default (true) the
+ * graph has no such resource.
+ */
+function localProjectPrune(config: LocalPlatformArgs, name: string, parts: LocalParts, opts: ChildOptions): ProjectPrune | undefined {
+    if (config.retainDataOnDestroy) return undefined;
+    const { networkName, store, backend } = parts;
+    return new ProjectPrune(`${name}-prune`, {
+        target: "local",
+        keep: config.projects.map(p => p.name),
+        engine: config.backend,
+        networkName,
+        databaseImage: config.backend === "mysql" ? config.local.images.mysql : config.local.images.postgres,
+        databaseHost: backend.host,
+        databasePort: backend.port,
+        adminUsername: backend.adminUsername,
+        adminPassword: backend.adminPassword,
+        protectedNames: [backend.databaseName, backend.username],
+        mcImage: config.local.images.mc,
+        bucketName: store.bucketName,
+        endpointUrl: store.s3EndpointUrl,
+        rootUser: store.rootUser,
+        rootPassword: store.rootPassword,
+    }, opts);
+}
+
+/**
+ * One ModelServer per servedModels entry, on the serving network; it reads the registry with its
+ * own reader account through the proxy's read-only endpoint (authProxy/registryReader.ts).
+ */
+function localModelServers(serving: LocalServingSettings | undefined, server: TrackingServer<"local">, network: Network<"local">, name: string, opts: ChildOptions): ModelServer<"local">[] {
+    return (serving?.models ?? []).map((model, i) => new ModelServer(`${name}-model-${modelSlug(model.name)}`, {
+        target: "local",
+        networkName: network.servingNetworkNames![i],
+        memoryMb: serving!.memoryMb,
+        image: server.imageName,
+        registryUri: `http://${REGISTRY_READER_HOST}:${REGISTRY_READER_PORT}`,
+        model,
+        workers: serving!.workers,
+        pollSeconds: serving!.pollSeconds,
+    }, opts));
+}
+
+/** The local target: every component on one Docker host, children of `opts.parent`. */
+export function deployLocal(config: LocalPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
+    const local = config.local;
+    const retainOnDelete = config.retainDataOnDestroy;
+    // The exported trackingUri's host must be one MLflow accepts.
+    const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
+    const network = new Network(`${name}-network`, { target: "local", ...(local.serving ? { servedModels: local.serving.models.map(m => m.name) } : {}) }, opts);
+    const networkName = network.dockerNetworkName;
+
+    const store = new ArtifactStore(`${name}-artifacts`, {
+        target: "local",
+        bucketName: config.bucketName,
+        networkName,
+        image: local.images.minio,
+        exposeConsole: local.exposeMinioConsole,
+        consolePort: local.minioConsolePort,
+        consoleBindAddress: local.bindAddress,
+        retainOnDelete,
+    }, opts);
+    const bucketInit = new BucketInit(`${name}-bucket-init`, {
+        target: "local",
+        bucketName: store.bucketName,
+        networkName,
+        image: local.images.mc,
+        endpointUrl: store.s3EndpointUrl,
+        rootUser: store.rootUser,
+        rootPassword: store.rootPassword,
+    }, opts);
+    const backend = new BackendStore(`${name}-backend`, {
+        target: "local",
+        engine: config.backend,
+        networkName,
+        image: config.backend === "mysql" ? local.images.mysql : local.images.postgres,
+        retainOnDelete,
+    }, opts);
+    const server = new TrackingServer(`${name}-tracking`, {
+        target: "local",
+        networkName,
+        pythonImage: local.images.python,
+        workers: config.mlflowWorkers,
+        artifactBucket: store.bucketName,
+        s3EndpointUrl: store.s3EndpointUrl,
+        backendStoreUri: backend.connectionUri,
+        artifactAccessKeyId: bucketInit.accessKeyId,
+        artifactSecretAccessKey: bucketInit.secretAccessKey,
+        // Model servers look the alias up at the proxy's reader port, which passes on their Host
+        // (REGISTRY_READER_HOST): MLflow's Host check must admit it.
+        allowedHosts: local.serving ? [...publicHost.allowedHosts, REGISTRY_READER_HOST] : publicHost.allowedHosts,
+        corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
+        aiGatewayKekPassphrase: kekPassphrase(config),
+    }, opts);
+    const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
+        allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
+    }, opts);
+    const models = localModelServers(local.serving, server, network, name, opts);
+    const proxy = new AuthProxy(`${name}-proxy`, {
+        target: "local",
+        networkName,
+        image: local.images.nginx,
+        upstream: server.upstream,
+        upstreamContainerId: server.containerId,
+        hostPort: local.hostPort,
+        bindAddress: local.bindAddress,
+        publicHost: publicHost.host,
+        username: config.username,
+        password: givenPassword(config),
+        maxUploadSize: config.maxUploadSize,
+        timeoutSeconds: config.proxyTimeoutSeconds,
+        ...(projects.length === 0 ? {} : { projects }),
+        ...(local.serving ? { models: {
+            routes: models.map(m => m.route), containerIds: models.map(m => m.containerId),
+            readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkNames: network.servingNetworkNames!,
+        } } : {}),
+    }, opts);
+    return {
+        ...clientOutputs(proxy, store, backend),
+        minioConsoleUrl: store.consoleUrl,
+        projects: projectLogins(proxy.projects),
+        servedModels: local.serving ? invocationUrls(proxy.url, models) : undefined,
+    };
+}
+

@@ -1,0 +1,149 @@
+import { cloudFrontUsageUsd, DEFAULT_IDLE_USAGE, formatCost, HOURS_PER_MONTH, idleCost, PricedResource, PRICES } from "./pricing";
+
+const r = (type: string, name: string, inputs: Record<string, any>): PricedResource => ({ type, name, inputs });
+
+/** A small graph shaped like the aws target: ALB in 2 subnets, one Fargate service, Aurora, a secret. */
+function graph(o: { arch?: "X86_64" | "ARM64"; cpu?: number; memory?: number; tasks?: number; minAcu?: number; publicIp?: boolean } = {}): PricedResource[] {
+    return [
+        r("aws:lb/loadBalancer:LoadBalancer", "alb", { loadBalancerType: "application", internal: false, subnets: ["a", "b"] }),
+        r("aws:ecs/taskDefinition:TaskDefinition", "task", { cpu: String(o.cpu ?? 1024), memory: String(o.memory ?? 2048), runtimePlatform: { cpuArchitecture: o.arch ?? "X86_64" } }),
+        r("aws:ecs/service:Service", "svc", { launchType: "FARGATE", desiredCount: o.tasks ?? 1, networkConfiguration: { assignPublicIp: o.publicIp ?? true } }),
+        r("aws:rds/cluster:Cluster", "db", { manageMasterUserPassword: true, serverlessv2ScalingConfiguration: { minCapacity: o.minAcu ?? 0, maxCapacity: 2 } }),
+        r("aws:rds/clusterInstance:ClusterInstance", "db-1", { instanceClass: "db.serverless" }),
+        r("aws:secretsmanager/secret:Secret", "htpasswd", {}),
+        r("aws:appautoscaling/policy:Policy", "cpu", { policyType: "TargetTrackingScaling" }),
+        r("aws:iam/role:Role", "role", {}),
+    ];
+}
+
+const line = (g: PricedResource[], prefix: string) => {
+    const found = idleCost(g).lines.filter(l => l.item.startsWith(prefix));
+    expect(found).toHaveLength(1);
+    return found[0].monthlyUsd;
+};
+
+describe("idleCost with project services", () => {
+    test("each service is priced with its own task definition (<x>-service runs <x>-task)", () => {
+        const g = [
+            ...graph({ cpu: 1024, memory: 2048 }).filter(x => x.type !== "aws:ecs/taskDefinition:TaskDefinition" && x.type !== "aws:ecs/service:Service"),
+            r("aws:ecs/taskDefinition:TaskDefinition", "m-tracking-task", { cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "ARM64" } }),
+            r("aws:ecs/service:Service", "m-tracking-service", { launchType: "FARGATE", desiredCount: 1, networkConfiguration: { assignPublicIp: false } }),
+            r("aws:ecs/taskDefinition:TaskDefinition", "m-project-a-tracking-task", { cpu: "512", memory: "1024", runtimePlatform: { cpuArchitecture: "ARM64" } }),
+            r("aws:ecs/service:Service", "m-project-a-tracking-service", { launchType: "FARGATE", desiredCount: 2, networkConfiguration: { assignPublicIp: false } }),
+        ];
+        const fargate = idleCost(g).lines.filter(l => l.item.startsWith("Fargate"));
+        const perTask = (vcpu: number, gb: number) => HOURS_PER_MONTH * (vcpu * PRICES.fargateVcpuHour.ARM64 + gb * PRICES.fargateGbHour.ARM64);
+        expect(fargate.map(l => l.item)).toEqual(["Fargate m-tracking-service", "Fargate m-project-a-tracking-service"]);
+        expect(fargate[0].monthlyUsd).toBeCloseTo(perTask(1, 2), 6);
+        expect(fargate[1].monthlyUsd).toBeCloseTo(2 * perTask(0.5, 1), 6);
+    });
+    test("a service without its task definition among several is an error", () => {
+        const g = [
+            r("aws:ecs/taskDefinition:TaskDefinition", "a-task", { cpu: "512", memory: "1024" }),
+            r("aws:ecs/taskDefinition:TaskDefinition", "b-task", { cpu: "512", memory: "1024" }),
+            r("aws:ecs/service:Service", "c-service", { launchType: "FARGATE" }),
+        ];
+        expect(() => idleCost(g)).toThrow(/c-service: expected its task definition c-task among 2/);
+    });
+});
+
+describe("idleCost", () => {
+    test.each([
+        // arch, cpu, memory, tasks, expected Fargate $/month (hand-computed from the list prices)
+        ["X86_64", 1024, 2048, 1, 730 * (0.04048 + 2 * 0.004445)],
+        ["ARM64", 1024, 2048, 1, 730 * (0.03238 + 2 * 0.00356)],
+        ["ARM64", 256, 2048, 1, 730 * (0.25 * 0.03238 + 2 * 0.00356)],
+        ["ARM64", 512, 1024, 3, 3 * 730 * (0.5 * 0.03238 + 1 * 0.00356)],
+    ] as const)("Fargate %s %i/%i x %i", (arch, cpu, memory, tasks, expected) => {
+        expect(line(graph({ arch, cpu, memory, tasks }), "Fargate")).toBeCloseTo(expected, 6);
+    });
+
+    test("ALB hours and one public IPv4 per ALB subnet and per task", () => {
+        const g = graph({ tasks: 2 });
+        expect(line(g, "ALB")).toBeCloseTo(730 * 0.0225, 6);
+        expect(line(g, "Public IPv4 of alb")).toBeCloseTo(2 * 730 * 0.005, 6);
+        expect(line(g, "Public IPv4 of svc")).toBeCloseTo(2 * 730 * 0.005, 6);
+        expect(idleCost(graph({ publicIp: false })).lines.some(l => l.item.startsWith("Public IPv4 of svc"))).toBe(false);
+    });
+
+    test.each([[0, 0], [0.5, 0.5 * 0.12 * 730], [2, 2 * 0.12 * 730]])("Aurora idle at min %s ACU", (minAcu, expected) => {
+        expect(line(graph({ minAcu }), "Aurora Serverless")).toBeCloseTo(expected, 6);
+    });
+
+    test("the RDS-managed master password counts as a secret", () => {
+        expect(line(graph(), "Secrets Manager")).toBeCloseTo(2 * 0.40, 6);
+    });
+
+    test("total is the sum of the lines and untracked types cost nothing", () => {
+        const { lines, totalUsd } = idleCost(graph());
+        expect(totalUsd).toBeCloseTo(lines.reduce((s, l) => s + l.monthlyUsd, 0), 9);
+        expect(lines.some(l => l.item.includes("role"))).toBe(false);
+        // The pre-change default (x86, 1 vCPU / 2 GB) is well above the $45 budget.
+        expect(totalUsd).toBeGreaterThan(60);
+    });
+
+    test("unsupported shapes are refused rather than priced wrong", () => {
+        const g = graph();
+        g.push(r("aws:ecs/taskDefinition:TaskDefinition", "second", { cpu: "256", memory: "512" }));
+        // Two task definitions and a service named after neither: which one it runs is unknown.
+        expect(() => idleCost(g)).toThrow(/svc: expected its task definition svc-task among 2/);
+        expect(() => idleCost([r("aws:lb/loadBalancer:LoadBalancer", "nlb", { loadBalancerType: "network" })])).toThrow(/only application/);
+        // Without a price for the architecture the line would be NaN dollars.
+        const riscv = graph().map(x => x.name === "task" ? r(x.type, x.name, { ...x.inputs, runtimePlatform: { cpuArchitecture: "RISCV" } }) : x);
+        expect(() => idleCost(riscv)).toThrow(/svc: unknown cpuArchitecture "RISCV"/);
+    });
+
+    test("prices have a source, the month is 730 hours, output ends with the total", () => {
+        expect(HOURS_PER_MONTH).toBe(730);
+        for (const [key, value] of Object.entries(PRICES)) {
+            if (typeof value === "object") expect([key, value.source]).toEqual([key, expect.stringMatching(/^https:\/\/aws\.amazon\.com\//)]);
+        }
+        const text = formatCost(idleCost(graph(), DEFAULT_IDLE_USAGE));
+        expect(text.split("\n").pop()).toMatch(/^Idle total\s+\$\d+\.\d\d\s+per month, us-east-1 list prices of \d{4}-\d\d-\d\d$/);
+    });
+});
+
+describe("idleCost of a scheduled task (the AWS project prune)", () => {
+    const schedule = (expression: string, arn = "arn:aws:mock:us-east-1:1:ecs/taskDefinition/m-prune") =>
+        r("aws:scheduler/schedule:Schedule", "m-prune", { scheduleExpression: expression, target: { ecsParameters: { taskDefinitionArn: arn, networkConfiguration: { assignPublicIp: true } } } });
+    const pruneTask = r("aws:ecs/taskDefinition:TaskDefinition", "m-prune", { family: "m-prune", cpu: "256", memory: "512", runtimePlatform: { cpuArchitecture: "ARM64" } });
+    test("daily: Fargate minutes and the IPv4 while it runs, and Aurora's resume when it auto-pauses", () => {
+        const g = [...graph({ minAcu: 0 }), pruneTask, schedule("rate(1 day)")];
+        const runs = HOURS_PER_MONTH / 24;
+        const hours = runs * DEFAULT_IDLE_USAGE.scheduledTaskMinutes / 60;
+        expect(line(g, "Fargate scheduled m-prune")).toBeCloseTo(hours * (0.25 * PRICES.fargateVcpuHour.ARM64 + 0.5 * PRICES.fargateGbHour.ARM64 + PRICES.publicIpv4Hour.usd), 6);
+        expect(line(g, "Aurora resumed by m-prune")).toBeCloseTo((hours + runs * 300 / 3600) * 0.5 * PRICES.auroraAcuHour.usd, 6);
+        // The service's line is still priced with its own task definition.
+        expect(idleCost(g).lines.map(l => l.item)).toContain("Fargate svc");
+    });
+    test("Aurora that never pauses costs nothing more; a revisioned ARN finds its family", () => {
+        const g = [...graph({ minAcu: 0.5 }), pruneTask, schedule("rate(6 hours)", "arn:aws:ecs:us-east-1:1:task-definition/m-prune:3")];
+        expect(idleCost(g).lines.filter(l => l.item.startsWith("Aurora resumed"))).toEqual([]);
+        expect(line(g, "Fargate scheduled")).toBeGreaterThan(0);
+    });
+    test("cron expressions and a missing task definition are errors, not guesses", () => {
+        expect(() => idleCost([...graph(), pruneTask, schedule("cron(0 3 * * ? *)")])).toThrow(/only rate/);
+        expect(() => idleCost([...graph(), schedule("rate(1 day)")])).toThrow(/not in the graph/);
+    });
+});
+
+describe("CloudFront", () => {
+    test("a distribution costs nothing at idle and says what use costs", () => {
+        const g = [...graph(), r("aws:cloudfront/distribution:Distribution", "cdn", {})];
+        const [cdn] = idleCost(g).lines.filter(l => l.item === "CloudFront cdn");
+        expect(cdn.monthlyUsd).toBe(0);
+        expect(cdn.detail).toMatch(/no idle fee; per use \$0\.01\/10k HTTPS requests, \$0\.085\/GB out, \$0\.02\/GB uploaded/);
+        expect(idleCost(g).totalUsd).toBeCloseTo(idleCost(graph()).totalUsd, 9);
+    });
+
+    test.each([
+        // downloads GB, uploads GB, requests -> $ (free tier: 1 TB out and 10M requests a month)
+        [0, 0, 0, 0],
+        [500, 0, 2_000_000, 0],
+        [100, 200, 1_000_000, 200 * 0.02],
+        [2048, 0, 0, 1024 * 0.085],
+        [0, 0, 20_000_000, 1000 * 0.01],
+    ])("%i GB down, %i GB up, %i requests: $%d", (downloadGb, uploadGb, requests, expected) => {
+        expect(cloudFrontUsageUsd({ downloadGb, uploadGb, requests })).toBeCloseTo(expected, 9);
+    });
+});
