@@ -178,27 +178,18 @@ function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsPart
     }
 }
 
-/** The aws target: S3, Aurora, ECS Fargate behind a load balancer, children of `opts.parent`. */
-export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
+/** The VPC's pieces, the bucket with the identity of `/`, and the Aurora cluster. */
+function awsStores(config: AwsPlatformArgs, name: string, tags: Record<string, string>, cloudFront: boolean, opts: ChildOptions): Omit<AwsParts, "proxy"> {
     const aws = config.aws;
     const retainOnDelete = config.retainDataOnDestroy;
-    const tags = { "mlflow-platform:stack": pulumi.getStack() };
-    const databasePort = ENGINES[config.backend].port;
-    const listenerPorts = aws.certificateArn ? [80, 443] : [80];
-    // No certificate: CloudFront's HTTPS in front, unless plain HTTP was chosen for a private network.
-    const cloudFront = !aws.certificateArn && !aws.plainHttp;
-    if (aws.plainHttp) {
-        void pulumi.log.warn("plainHttp is true: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
-            + "Fix: pulumi config set plainHttp false (HTTPS through CloudFront), or set certificateArn");
-    }
     const network = new Network(`${name}-network`, {
         target: "aws",
         existingVpc: aws.existingVpc,
         ingressCidrs: aws.ingressCidrs,
         ...(cloudFront ? { cloudFrontOnly: true } : {}),
-        listenerPorts,
+        listenerPorts: aws.certificateArn ? [80, 443] : [80],
         proxyPort: PROXY_LISTEN_PORT,
-        databasePort,
+        databasePort: ENGINES[config.backend].port,
         retainDatabaseNetwork: retainOnDelete,
         tags,
         ...(aws.serving ? { servingPorts: { modelProxy: MODEL_PROXY_PORT, registryReader: REGISTRY_READER_PORT } } : {}),
@@ -227,7 +218,13 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
         retainOnDelete,
         tags,
     }, opts);
-    const proxy = new AuthProxy(`${name}-proxy`, {
+    return { network, store, bucketInit, backend };
+}
+
+/** The load balancer (CloudFront in front unless a certificate or plain HTTP), its logins and routes. */
+function awsProxy(config: AwsPlatformArgs, name: string, network: Network<"aws">, tags: Record<string, string>, cloudFront: boolean, opts: ChildOptions): AuthProxy<"aws"> {
+    const aws = config.aws;
+    return new AuthProxy(`${name}-proxy`, {
         target: "aws",
         image: aws.nginxImage,
         vpcId: network.vpcId,
@@ -244,18 +241,31 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
         ...(config.projects.length === 0 ? {} : { projects: config.projects.map(p => ({ name: p.name, username: p.username })) }),
         ...(aws.serving ? { registryReaders: aws.serving.models.map(m => m.name) } : {}),
     }, opts);
-    const parts = { network, store, bucketInit, backend, proxy };
+}
+
+/** The aws target: S3, Aurora, ECS Fargate behind a load balancer, children of `opts.parent`. */
+export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
+    const aws = config.aws;
+    const tags = { "mlflow-platform:stack": pulumi.getStack() };
+    // No certificate: CloudFront's HTTPS in front, unless plain HTTP was chosen for a private network.
+    const cloudFront = !aws.certificateArn && !aws.plainHttp;
+    if (aws.plainHttp) {
+        void pulumi.log.warn("plainHttp is true: the load balancer serves plain HTTP and basic-auth passwords cross the network unencrypted. "
+            + "Fix: pulumi config set plainHttp false (HTTPS through CloudFront), or set certificateArn");
+    }
+    const stores = awsStores(config, name, tags, cloudFront, opts);
+    const proxy = awsProxy(config, name, stores.network, tags, cloudFront, opts);
+    const parts: AwsParts = { ...stores, proxy };
     const trackingName = `${name}-tracking`;
     const server = awsTrackingServer(config, parts, trackingName, tags, opts);
     const models = awsModelServers(config, parts, server, trackingName, name, tags, opts);
     deployAwsProjects(config, name, parts, server, tags, opts);
     return {
-        ...clientOutputs(proxy, store, backend),
+        ...clientOutputs(proxy, stores.store, stores.backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
-        databaseEndpoint: backend.host,
-        databaseSecretArn: backend.secretArn,
+        databaseEndpoint: stores.backend.host,
+        databaseSecretArn: stores.backend.secretArn,
         projects: projectLogins(proxy.projects),
         servedModels: aws.serving ? invocationUrls(proxy.url, models) : undefined,
     };
 }
-

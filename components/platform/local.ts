@@ -127,15 +127,19 @@ function localModelServers(serving: LocalServingSettings | undefined, server: Tr
     }, opts));
 }
 
-/** The local target: every component on one Docker host, children of `opts.parent`. */
-export function deployLocal(config: LocalPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
+/** What `/` and every project share: the network, MinIO with its bucket, the database server. */
+interface LocalStores {
+    readonly network: Network<"local">;
+    readonly store: ArtifactStore<"local">;
+    readonly bucketInit: BucketInit<"local">;
+    readonly backend: BackendStore<"local">;
+}
+
+function localStores(config: LocalPlatformArgs, name: string, opts: ChildOptions): LocalStores {
     const local = config.local;
     const retainOnDelete = config.retainDataOnDestroy;
-    // The exported trackingUri's host must be one MLflow accepts.
-    const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
     const network = new Network(`${name}-network`, { target: "local", ...(local.serving ? { servedModels: local.serving.models.map(m => m.name) } : {}) }, opts);
     const networkName = network.dockerNetworkName;
-
     const store = new ArtifactStore(`${name}-artifacts`, {
         target: "local",
         bucketName: config.bucketName,
@@ -162,10 +166,16 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
         image: config.backend === "mysql" ? local.images.mysql : local.images.postgres,
         retainOnDelete,
     }, opts);
-    const server = new TrackingServer(`${name}-tracking`, {
+    return { network, store, bucketInit, backend };
+}
+
+/** The MLflow server at `/`, on the bucket's own identity and the database's app user. */
+function localTrackingServer(config: LocalPlatformArgs, name: string, stores: LocalStores, allowedHosts: string[], opts: ChildOptions): TrackingServer<"local"> {
+    const { network, store, bucketInit, backend } = stores;
+    return new TrackingServer(`${name}-tracking`, {
         target: "local",
-        networkName,
-        pythonImage: local.images.python,
+        networkName: network.dockerNetworkName,
+        pythonImage: config.local.images.python,
         workers: config.mlflowWorkers,
         artifactBucket: store.bucketName,
         s3EndpointUrl: store.s3EndpointUrl,
@@ -174,23 +184,28 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
         artifactSecretAccessKey: bucketInit.secretAccessKey,
         // Model servers look the alias up at the proxy's reader port, which passes on their Host
         // (REGISTRY_READER_HOST): MLflow's Host check must admit it.
-        allowedHosts: local.serving ? [...publicHost.allowedHosts, REGISTRY_READER_HOST] : publicHost.allowedHosts,
-        corsAllowedOrigins: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
+        allowedHosts: config.local.serving ? [...allowedHosts, REGISTRY_READER_HOST] : allowedHosts,
+        corsAllowedOrigins: renderPublicOrigins(allowedHosts, "http", config.local.hostPort),
         aiGatewayKekPassphrase: kekPassphrase(config),
     }, opts);
-    const projects = deployLocalProjects(config, name, { networkName, store, backend, server }, {
-        allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
-    }, opts);
-    const models = localModelServers(local.serving, server, network, name, opts);
-    const proxy = new AuthProxy(`${name}-proxy`, {
+}
+
+/** nginx in front of everything: the only published port, basic auth, projects and models behind it. */
+function localProxy(
+    config: LocalPlatformArgs, name: string, network: Network<"local">, server: TrackingServer<"local">,
+    backends: { projects: ProxyProject[]; models: ModelServer<"local">[]; publicHost: string }, opts: ChildOptions,
+): AuthProxy<"local"> {
+    const { local } = config;
+    const { projects, models } = backends;
+    return new AuthProxy(`${name}-proxy`, {
         target: "local",
-        networkName,
+        networkName: network.dockerNetworkName,
         image: local.images.nginx,
         upstream: server.upstream,
         upstreamContainerId: server.containerId,
         hostPort: local.hostPort,
         bindAddress: local.bindAddress,
-        publicHost: publicHost.host,
+        publicHost: backends.publicHost,
         username: config.username,
         password: givenPassword(config),
         maxUploadSize: config.maxUploadSize,
@@ -201,6 +216,21 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
             readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkNames: network.servingNetworkNames!,
         } } : {}),
     }, opts);
+}
+
+/** The local target: every component on one Docker host, children of `opts.parent`. */
+export function deployLocal(config: LocalPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
+    const local = config.local;
+    // The exported trackingUri's host must be one MLflow accepts.
+    const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
+    const stores = localStores(config, name, opts);
+    const { network, store, backend } = stores;
+    const server = localTrackingServer(config, name, stores, publicHost.allowedHosts, opts);
+    const projects = deployLocalProjects(config, name, { networkName: network.dockerNetworkName, store, backend, server }, {
+        allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
+    }, opts);
+    const models = localModelServers(local.serving, server, network, name, opts);
+    const proxy = localProxy(config, name, network, server, { projects, models, publicHost: publicHost.host }, opts);
     return {
         ...clientOutputs(proxy, store, backend),
         minioConsoleUrl: store.consoleUrl,
@@ -208,4 +238,3 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
         servedModels: local.serving ? invocationUrls(proxy.url, models) : undefined,
     };
 }
-
