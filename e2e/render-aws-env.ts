@@ -50,7 +50,7 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
             // The task definitions pin secrets to their version (shared/ecs.ts).
             return { ...base, versionId: `${name}-v1` };
         case "random:index/randomString:RandomString":
-            // The proxy's htpasswd salt (components/authProxy/credentials.ts) is cut from this.
+            // The proxy's htpasswd salt (components/shared/credentials.ts) is cut from this.
             return { ...inputs, result: "abcdefghijklmnopqrstuv".slice(0, Number(inputs.length ?? 22)) };
         default:
             return base;

@@ -10,7 +10,7 @@ import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "../componen
 import { MLFLOW_PORT } from "../components/trackingServer/mlflow";
 import { READER_HTPASSWD_PATH, readerUsername, REGISTRY_READER_PORT } from "../components/authProxy/registryReader";
 import { PROXY_COMMAND, PROXY_COMMAND_WITH_READERS } from "../components/shared/ecs";
-import { stableHtpasswdEntry } from "../components/authProxy/credentials";
+import { stableHtpasswdEntry } from "../components/shared/credentials";
 import {
     internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, modelRulePriority, renderModelProxyConfig, renderModelTaskContainers,
 } from "../components/modelServer/ecs";

@@ -5,7 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProjectTarget, AwsRegistryReaders, TargetOutputs, OriginCondition } from "./types";
-import { basicAuthCredentials } from "./credentials";
+import { basicAuthCredentials } from "../shared/credentials";
 import { cloudFrontOriginTimeouts, keepAliveChain, type KeepAliveChain } from "../shared/keepalive";
 import { MLFLOW_PORT } from "../trackingServer/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "./nginx";

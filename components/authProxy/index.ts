@@ -1,7 +1,7 @@
 // The AuthProxy component: the class only; args and outputs are in ./types, each target's
 // children in ./docker and ./aws.
 import * as pulumi from "@pulumi/pulumi";
-import { basicAuthCredentials } from "./credentials";
+import { basicAuthCredentials } from "../shared/credentials";
 import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsAuthProxy } from "./aws";
 import { buildDockerAuthProxy } from "./docker";

@@ -1,6 +1,6 @@
 // AuthProxy args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
-import type { BasicAuthCredentials } from "./credentials";
+import type { BasicAuthCredentials } from "../shared/credentials";
 import type { ModelRoute } from "../modelServer/serving";
 
 export const AUTH_PROXY_TYPE = "mlflow:index:AuthProxy";

@@ -1,5 +1,7 @@
 // The validated stack config as the program sees it: one typed object per target.
-export type Target = "local" | "aws";
+import type { Target } from "../shared/target";
+
+export type { Target };
 export type BackendEngine = "mysql" | "postgres";
 export type CpuArchitecture = "X86_64" | "ARM64";
 

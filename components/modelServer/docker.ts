@@ -4,7 +4,7 @@
 // artifacts by MLflow's proxy, so no bucket keys either), and cannot reach MLflow, MinIO or the DB.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { basicAuthCredentials } from "../authProxy/credentials";
+import { basicAuthCredentials } from "../shared/credentials";
 import { envList, healthcheck, RESTART_POLICY, roleLabels } from "../shared/docker";
 import { readerUsername } from "../authProxy/registryReader";
 import {

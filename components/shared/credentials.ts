@@ -2,8 +2,8 @@
 // htpasswd line that stays the same across `pulumi up` runs.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { renderHtpasswd } from "./nginx";
-import { sha512Crypt, SHA_CRYPT_MAX_SALT } from "./shaCrypt";
+import { renderHtpasswd } from "../authProxy/nginx";
+import { sha512Crypt, SHA_CRYPT_MAX_SALT } from "../authProxy/shaCrypt";
 
 export interface BasicAuthCredentials {
     readonly password: pulumi.Output<string>;

@@ -1,5 +1,5 @@
 import { CHOSEN_PASSWORD_ROUNDS, GENERATED_PASSWORD_ROUNDS, stableHtpasswdEntry } from "./credentials";
-import { parseSha512Crypt, verifySha512Crypt } from "./shaCrypt";
+import { parseSha512Crypt, verifySha512Crypt } from "../authProxy/shaCrypt";
 
 describe("stableHtpasswdEntry", () => {
     const salt = "abcdefghijklmnopqrstuv"; // the RandomString kept in state: 22 characters
