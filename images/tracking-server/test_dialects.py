@@ -1,5 +1,5 @@
 """The entrypoint's dialect table is the one rendered from the TypeScript ENGINES table
-(components/render/dialects.ts -> db_dialects.json), and the image ships it beside the entrypoint."""
+(components/backendStore/dialects.ts -> db_dialects.json), and the image ships it beside the entrypoint."""
 import json
 import pathlib
 

@@ -189,7 +189,7 @@ def test_two_real_upgrades_at_once_on_an_empty_database(fresh_database_uri, capf
      {"sslmode": "verify-full", "sslrootcert": "/opt/mlflow/rds-global-bundle.pem"}),
 ])
 def test_tls_query_reaches_the_driver(engine, query, expected):
-    """The rendered TLS query (components/render/aurora.ts) becomes the driver's own TLS settings."""
+    """The rendered TLS query (components/backendStore/aurora.ts) becomes the driver's own TLS settings."""
     uri = entrypoint.compose_backend_store_uri({**PARTS, "MLFLOW_DB_ENGINE": engine, "MLFLOW_DB_TLS_QUERY": query})
     engine_ = sqlalchemy.create_engine(uri)
     _args, kwargs = engine_.dialect.create_connect_args(engine_.url)

@@ -84,8 +84,8 @@ def test_the_image_carries_the_supervisor_where_the_program_runs_it():
     dockerfile = open(f"{here}/Dockerfile").read()
     assert "COPY serve_model.py /opt/mlflow/\n" in dockerfile
     assert "!serve_model.py\n" in open(f"{here}/.dockerignore").read()
-    # SERVE_MODEL_PATH in components/render/serving.ts.
-    assert '"/opt/mlflow/serve_model.py"' in open(f"{here}/../../components/render/serving.ts").read()
+    # SERVE_MODEL_PATH in components/modelServer/serving.ts.
+    assert '"/opt/mlflow/serve_model.py"' in open(f"{here}/../../components/modelServer/serving.ts").read()
 
 
 def test_settings_need_the_model_and_two_ports():
