@@ -45,9 +45,15 @@ function canonical(v: unknown): unknown {
     return v;
 }
 
-/** What the provider is asked for: inputs and which of them are secret. */
+const CHECKOUT = path.resolve(__dirname, "..");
+
+/**
+ * What the provider is asked for: inputs and which of them are secret. The local image's build
+ * context is an absolute path into the checkout, the same for every stack run from one
+ * checkout: it is hashed as `<checkout>` so the committed hashes hold in any clone.
+ */
 function inputsHash(r: RecordedResource): string {
-    const text = JSON.stringify(canonical({ inputs: r.inputs, secret: [...r.secretInputs].sort() }));
+    const text = JSON.stringify(canonical({ inputs: r.inputs, secret: [...r.secretInputs].sort() })).split(CHECKOUT).join("<checkout>");
     return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
