@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ECS_TASKS_TRUST, executionRolePolicy, renderProjectPruneContainer } from "../shared/ecs";
+import { fargateTaskDefinition } from "../shared/aws";
 import {
     PRUNE_SCHEDULE, PRUNE_TASK_SIZE, pruneSchedulerPolicy, pruneSchedulerTrust, pruneTaskRolePolicy, renderProjectListValue,
 } from "../projectPrune/awsSpec";
@@ -71,18 +72,16 @@ export function buildAwsProjectPrune(name: string, args: AwsTrackingServerArgs, 
             region: args.region, logGroupName, image, artifactBucket, listParameter,
             database: { engine: db.engine, host, port, name: dbName, secretArn },
         })]));
-    const taskDefinition = new aws.ecs.TaskDefinition(family, {
+    const taskDefinition = fargateTaskDefinition(opts.parent, family, {
         family,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(PRUNE_TASK_SIZE.cpu),
-        memory: String(PRUNE_TASK_SIZE.memory),
-        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.architecture },
+        cpu: PRUNE_TASK_SIZE.cpu,
+        memory: PRUNE_TASK_SIZE.memory,
+        architecture: args.architecture,
         executionRoleArn: roles.executionRole.arn,
         taskRoleArn: roles.taskRole.arn,
         containerDefinitions,
         tags,
-    }, opts);
+    });
     buildPruneSchedule(name, args, { clusterArn: shared.clusterArn, family, taskDefinition, roles }, opts);
     return list;
 }
