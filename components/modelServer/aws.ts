@@ -8,7 +8,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ECS_TASKS_TRUST, executionRolePolicy } from "../shared/ecs";
-import { autoscaledFargateService, fargateTaskDefinition, pathRoute, secretWithVersion } from "../shared/aws";
+import { autoscaledFargateService, fargateTaskDefinition, pathRoute, roleWithPolicy, secretWithVersion } from "../shared/aws";
 import { modelPath } from "./serving";
 import { MODEL_PROXY_PORT, modelPathPatterns, modelRulePriority, renderModelTaskContainers } from "./ecs";
 import type { AwsModelServerArgs, AwsModelServerOutputs } from "./types";
@@ -40,17 +40,14 @@ function buildTask(p: Piece): aws.ecs.TaskDefinition {
     const { name, args, opts, tags } = p;
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays, tags }, opts);
     const readerSecret = buildReaderSecret(p);
-    const executionRole = new aws.iam.Role(`${name}-execution`, {
+    const { role: executionRole, policy: executionPolicy } = roleWithPolicy(opts.parent, `${name}-execution`, {
         description: `ECS agent for the model server ${args.model.name}: pull the image, write logs, inject the htpasswd secret and its reader password`,
         assumeRolePolicy: ECS_TASKS_TRUST,
-        tags,
-    }, opts);
-    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
-        role: executionRole.name,
         // This model's reader secret only: no other model's password.
         policy: pulumi.all([args.ecrRepositoryArn, logGroup.arn, args.proxy.htpasswdSecretArn, readerSecret.arn])
             .apply(([repositoryArn, logGroupArn, htpasswdArn, readerArn]) => JSON.stringify(executionRolePolicy({ repositoryArn, logGroupArn, secretArns: [htpasswdArn, readerArn] }))),
-    }, opts);
+        tags,
+    });
     const reader = pulumi.all([readerSecret.arn, readerSecret.versionId])
         .apply(([passwordSecretArn, passwordVersionId]) => ({ username: args.reader.username, passwordSecretArn, passwordVersionId }));
     const containerDefinitions = pulumi.all([logGroup.name, args.image, args.trackingUri, args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId, reader])

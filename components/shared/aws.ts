@@ -1,7 +1,8 @@
-// AWS resources several components create alike: a secret with its one version, a target group
-// of nginx sidecars with its path rule, a Fargate task definition, and a Fargate service behind
-// the load balancer with CPU autoscaling. Plain functions, not components: each resource gets the
-// caller's parent and name, so code moving here moves no URN (tests/urnAliases.test.ts).
+// AWS resources several components create alike: a secret with its one version, a role with its
+// inline policy, a target group of nginx sidecars with its path rule, a Fargate task definition,
+// and a Fargate service behind the load balancer with CPU autoscaling. Plain functions, not
+// components: each resource gets the caller's parent and name, so code moving here moves no URN
+// (tests/urnAliases.test.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CpuArchitecture } from "../config";
@@ -38,6 +39,22 @@ export function secretWithVersion(
         secretString: pulumi.secret(args.value),
     }, opts);
     return { secret, version };
+}
+
+export interface RoleWithPolicyArgs {
+    readonly description: string;
+    /** Trust policy JSON: who may assume the role. */
+    readonly assumeRolePolicy: pulumi.Input<string>;
+    /** Inline policy JSON: all the role may do. */
+    readonly policy: pulumi.Input<string>;
+    readonly tags: Tags;
+}
+
+/** An IAM role and its one inline policy, both named `name`. */
+export function roleWithPolicy(parent: pulumi.Resource, name: string, args: RoleWithPolicyArgs): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
+    const role = new aws.iam.Role(name, { description: args.description, assumeRolePolicy: args.assumeRolePolicy, tags: args.tags }, { parent });
+    const policy = new aws.iam.RolePolicy(name, { role: role.name, policy: args.policy }, { parent });
+    return { role, policy };
 }
 
 export interface SidecarTargetGroupArgs {

@@ -12,7 +12,7 @@ import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServ
 import {
     buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, renderContainerDefinitions, rotationWatchPolicy,
 } from "../shared/ecs";
-import { autoscaledFargateService, fargateTaskDefinition, secretWithVersion } from "../shared/aws";
+import { autoscaledFargateService, fargateTaskDefinition, roleWithPolicy, secretWithVersion } from "../shared/aws";
 import { MLFLOW_PORT } from "./mlflow";
 import { buildAwsProjectPrune } from "./awsPrune";
 import type { AwsSharedServerParts, AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
@@ -116,13 +116,9 @@ interface Roles {
  */
 function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; logGroupArn: pulumi.Input<string> }, kekSecretArn?: pulumi.Input<string>): Roles {
     const { name, args, opts, tags } = p;
-    const executionRole = new aws.iam.Role(`${name}-execution`, {
+    const { role: executionRole, policy: executionPolicy } = roleWithPolicy(opts.parent, `${name}-execution`, {
         description: "ECS agent for the MLflow tasks: pull the image, write logs, inject secrets",
         assumeRolePolicy: ECS_TASKS_TRUST,
-        tags,
-    }, opts);
-    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
-        role: executionRole.name,
         policy: pulumi.all([
             shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? "",
             args.proxy.readers?.htpasswdSecretArn ?? "",
@@ -130,7 +126,8 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
             repositoryArn, logGroupArn,
             secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : []), ...(readersArn ? [readersArn] : [])],
         }))),
-    }, opts);
+        tags,
+    });
     const taskRole = new aws.iam.Role(`${name}-task`, {
         description: args.project === undefined ? "MLflow tasks: the artifact bucket and nothing else" : `MLflow project ${args.project.name} tasks: its prefix of the artifact bucket and nothing else`,
         assumeRolePolicy: ECS_TASKS_TRUST,
