@@ -8,7 +8,7 @@ import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProje
 import { basicAuthCredentials } from "./credentials";
 import { cloudFrontOriginTimeouts, keepAliveChain, type KeepAliveChain } from "../shared/keepalive";
 import { MLFLOW_PORT } from "../trackingServer/mlflow";
-import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "./nginx";
+import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig, type ProxyConfigOptions } from "./nginx";
 import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../shared/projects";
 import { READER_HTPASSWD_PATH, readerUsername } from "./registryReader";
 import { modelSlug } from "../modelServer/serving";
@@ -170,18 +170,9 @@ function buildDistribution(parent: pulumi.Resource, name: string, args: Args, al
 export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): TargetOutputs<AwsAuthProxyOutputs> {
     // ALB idle timeout < nginx client keepalive_timeout (shared/keepalive.ts).
     const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
-    // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
     const registryReaders = buildRegistryReaders(parent, name, args);
-    const nginxConfig = renderProxyConfig({
-        listenPort: PROXY_LISTEN_PORT,
-        upstream: `127.0.0.1:${MLFLOW_PORT}`,
-        maxUploadSize: args.maxUploadSize,
-        timeoutSeconds: args.timeoutSeconds,
-        htpasswdPath: HTPASSWD_PATH,
-        keepAlive,
-        // The model servers' read-only endpoint, only with served models: without, the config is as before.
-        ...(registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } }),
-    });
+    // The model servers' read-only endpoint, only with served models: without, the config is as before.
+    const nginxConfig = sidecarConfig(args, keepAlive, registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
     const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
     const origin = args.cloudFront && !args.certificateArn ? buildOriginSecret(parent, name) : undefined;
@@ -203,6 +194,19 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         projectTargets,
         ...(registryReaders === undefined ? {} : { registryReaders }),
     };
+}
+
+/** The config of an nginx sidecar in a tracking task: nginx and MLflow share the task's network namespace (awsvpc). */
+function sidecarConfig(args: Args, keepAlive: KeepAliveChain, extra: Pick<ProxyConfigOptions, "registryReader" | "servedProject">): string {
+    return renderProxyConfig({
+        listenPort: PROXY_LISTEN_PORT,
+        upstream: `127.0.0.1:${MLFLOW_PORT}`,
+        maxUploadSize: args.maxUploadSize,
+        timeoutSeconds: args.timeoutSeconds,
+        htpasswdPath: HTPASSWD_PATH,
+        keepAlive,
+        ...extra,
+    });
 }
 
 /** The tracking URI and the Host names MLflow accepts: CloudFront's name; with CloudFront, the load balancer's is not reachable. */
@@ -266,15 +270,7 @@ function buildProjectTargets(
         });
         out[p.name] = {
             targetGroupArn: pulumi.all([rule.arn, targetGroup.arn]).apply(([, arn]) => arn),
-            nginxConfig: pulumi.output(renderProxyConfig({
-                listenPort: PROXY_LISTEN_PORT,
-                upstream: `127.0.0.1:${MLFLOW_PORT}`,
-                maxUploadSize: args.maxUploadSize,
-                timeoutSeconds: args.timeoutSeconds,
-                htpasswdPath: HTPASSWD_PATH,
-                keepAlive,
-                servedProject: p.name,
-            })),
+            nginxConfig: pulumi.output(sidecarConfig(args, keepAlive, { servedProject: p.name })),
             htpasswdSecretArn: secret.arn,
             htpasswdVersionId: secret.versionId,
         };
