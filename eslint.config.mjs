@@ -43,6 +43,21 @@ export default tseslint.config(
         },
     },
     {
+        // Renderers stay pure: under components/ only a component's index.ts and types.ts, its target builders (docker.ts, aws.ts, aws<Part>.ts) and platform/ hold Pulumi resources; every other file is a pure renderer and imports no @pulumi/*.
+        files: ["components/**/*.ts", "tests/lint/fixtures/components/**/*.ts"],
+        ignores: [
+            "**/*.test.ts", "**/index.ts", "**/types.ts", "**/docker.ts", "**/aws.ts", "**/aws[A-Z]*.ts", "components/platform/**",
+            // Pure despite its prefix: the prune task's spec and policy documents.
+            "!components/projectPrune/awsSpec.ts",
+            // Not renderers: the constructor type the component classes share (pulumi.ComponentResourceOptions),
+            // and the random salt and password both targets' proxies keep in state.
+            "components/shared/target.ts", "components/authProxy/credentials.ts",
+        ],
+        rules: {
+            "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*"], message: "Renderers stay pure: create resources in the component's index.ts, docker.ts or aws*.ts (or shared/docker.ts, shared/aws.ts)." }] }],
+        },
+    },
+    {
         // Program code: components and the entry point. Tests are tables and may run long.
         files: ["components/**/*.ts", "index.ts"],
         ignores: ["**/*.test.ts"],

@@ -8,15 +8,14 @@ import type { AuthProxyResolved, AwsAuthProxyArgs, AwsAuthProxyOutputs, AwsProje
 import { basicAuthCredentials } from "../shared/credentials";
 import { cloudFrontOriginTimeouts, keepAliveChain, type KeepAliveChain } from "../shared/keepalive";
 import { MLFLOW_PORT } from "../trackingServer/mlflow";
-import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig } from "./nginx";
+import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig, type ProxyConfigOptions } from "./nginx";
 import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../shared/projects";
 import { READER_HTPASSWD_PATH, readerUsername } from "./registryReader";
 import { modelSlug } from "../modelServer/serving";
+import { pathRoute, secretWithVersion, sidecarTargetGroup, type SidecarTargetGroupArgs } from "../shared/aws";
 
 /** TLS 1.3 and 1.2 only, forward-secret ciphers. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-/** nginx answers /health without authentication (its own exact-match location). */
-export const HEALTH_PATH = "/health";
 /** The header CloudFront adds to every origin request; the load balancer forwards nothing without it. */
 export const ORIGIN_HEADER = "X-Origin-Verify";
 /** The `/` rule with CloudFront: the last before the default 403 (projects 10000-29999, models 30000-49999). */
@@ -35,16 +34,8 @@ function buildHtpasswdSecret(
     parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.credentials.htpasswd,
     description = `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
 ): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
-    const htpasswdSecret = new aws.secretsmanager.Secret(`${name}-htpasswd`, {
-        description,
-        recoveryWindowInDays: 7,
-        tags: args.tags ?? {},
-    }, { parent });
-    const version = new aws.secretsmanager.SecretVersion(`${name}-htpasswd`, {
-        secretId: htpasswdSecret.id,
-        secretString: pulumi.secret(htpasswd),
-    }, { parent });
-    return { arn: htpasswdSecret.arn, versionId: version.versionId };
+    const { secret, version } = secretWithVersion(parent, `${name}-htpasswd`, { description, value: htpasswd, recoveryWindowInDays: 7, tags: args.tags ?? {} });
+    return { arn: secret.arn, versionId: version.versionId };
 }
 
 /** The internet-facing load balancer and the target group of the nginx sidecars. */
@@ -63,31 +54,13 @@ function buildLoadBalancer(
         dropInvalidHeaderFields: true,
         tags,
     }, { parent });
-    const targetGroup = buildTargetGroup(parent, `${name}-tg`, args);
+    const targetGroup = sidecarTargetGroup(parent, `${name}-tg`, sidecarTargets(args));
     return { alb, targetGroup };
 }
 
-/** A target group of nginx sidecars, checked on the sidecar's open /health. */
-function buildTargetGroup(parent: pulumi.Resource, name: string, args: Args): aws.lb.TargetGroup {
-    return new aws.lb.TargetGroup(name, {
-        namePrefix: "mlflow",
-        vpcId: args.vpcId,
-        targetType: "ip",
-        port: PROXY_LISTEN_PORT,
-        protocol: "HTTP",
-        deregistrationDelay: 30,
-        healthCheck: {
-            enabled: true,
-            path: HEALTH_PATH,
-            protocol: "HTTP",
-            matcher: "200",
-            interval: 15,
-            timeout: 5,
-            healthyThreshold: 2,
-            unhealthyThreshold: 3,
-        },
-        tags: args.tags ?? {},
-    }, { parent });
+/** The target groups of the proxy's nginx sidecars, `/`'s and each project's. */
+function sidecarTargets(args: Args): SidecarTargetGroupArgs {
+    return { namePrefix: "mlflow", vpcId: args.vpcId, port: PROXY_LISTEN_PORT, tags: args.tags ?? {} };
 }
 
 /**
@@ -197,18 +170,9 @@ function buildDistribution(parent: pulumi.Resource, name: string, args: Args, al
 export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: Args): TargetOutputs<AwsAuthProxyOutputs> {
     // ALB idle timeout < nginx client keepalive_timeout (shared/keepalive.ts).
     const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
-    // nginx and MLflow share the task's network namespace (awsvpc): MLflow is on localhost.
     const registryReaders = buildRegistryReaders(parent, name, args);
-    const nginxConfig = renderProxyConfig({
-        listenPort: PROXY_LISTEN_PORT,
-        upstream: `127.0.0.1:${MLFLOW_PORT}`,
-        maxUploadSize: args.maxUploadSize,
-        timeoutSeconds: args.timeoutSeconds,
-        htpasswdPath: HTPASSWD_PATH,
-        keepAlive,
-        // The model servers' read-only endpoint, only with served models: without, the config is as before.
-        ...(registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } }),
-    });
+    // The model servers' read-only endpoint, only with served models: without, the config is as before.
+    const nginxConfig = sidecarConfig(args, keepAlive, registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
     const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
     const origin = args.cloudFront && !args.certificateArn ? buildOriginSecret(parent, name) : undefined;
@@ -230,6 +194,19 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         projectTargets,
         ...(registryReaders === undefined ? {} : { registryReaders }),
     };
+}
+
+/** The config of an nginx sidecar in a tracking task: nginx and MLflow share the task's network namespace (awsvpc). */
+function sidecarConfig(args: Args, keepAlive: KeepAliveChain, extra: Pick<ProxyConfigOptions, "registryReader" | "servedProject">): string {
+    return renderProxyConfig({
+        listenPort: PROXY_LISTEN_PORT,
+        upstream: `127.0.0.1:${MLFLOW_PORT}`,
+        maxUploadSize: args.maxUploadSize,
+        timeoutSeconds: args.timeoutSeconds,
+        htpasswdPath: HTPASSWD_PATH,
+        keepAlive,
+        ...extra,
+    });
 }
 
 /** The tracking URI and the Host names MLflow accepts: CloudFront's name; with CloudFront, the load balancer's is not reachable. */
@@ -284,25 +261,16 @@ function buildProjectTargets(
     projects.forEach((p, i) => {
         const base = `${name}-project-${p.name}`;
         const secret = buildHtpasswdSecret(parent, base, args, args.projectCredentials[i].htpasswd);
-        const targetGroup = buildTargetGroup(parent, `${base}-tg`, args);
-        const rule = new aws.lb.ListenerRule(`${base}-rule`, {
+        const { targetGroup, rule } = pathRoute(parent, base, {
+            ...sidecarTargets(args),
             listenerArn: forwarding.arn,
             priority: projectListenerPriority(p.name),
-            conditions: originConditions.apply(extra => [{ pathPattern: { values: projectPathPatterns(p.name) } }, ...extra]),
-            actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-            tags: args.tags ?? {},
-        }, { parent });
+            pathPatterns: projectPathPatterns(p.name),
+            extraConditions: originConditions,
+        });
         out[p.name] = {
             targetGroupArn: pulumi.all([rule.arn, targetGroup.arn]).apply(([, arn]) => arn),
-            nginxConfig: pulumi.output(renderProxyConfig({
-                listenPort: PROXY_LISTEN_PORT,
-                upstream: `127.0.0.1:${MLFLOW_PORT}`,
-                maxUploadSize: args.maxUploadSize,
-                timeoutSeconds: args.timeoutSeconds,
-                htpasswdPath: HTPASSWD_PATH,
-                keepAlive,
-                servedProject: p.name,
-            })),
+            nginxConfig: pulumi.output(sidecarConfig(args, keepAlive, { servedProject: p.name })),
             htpasswdSecretArn: secret.arn,
             htpasswdVersionId: secret.versionId,
         };

@@ -7,7 +7,8 @@
 // components/modelServer/ecs.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER } from "../shared/ecs";
+import { ECS_TASKS_TRUST, executionRolePolicy } from "../shared/ecs";
+import { autoscaledFargateService, fargateTaskDefinition, pathRoute, roleWithPolicy, secretWithVersion } from "../shared/aws";
 import { modelPath } from "./serving";
 import { MODEL_PROXY_PORT, modelPathPatterns, modelRulePriority, renderModelTaskContainers } from "./ecs";
 import type { AwsModelServerArgs, AwsModelServerOutputs } from "./types";
@@ -25,15 +26,12 @@ interface Piece {
 /** The model's reader password in its own secret; the task definition names the version. */
 function buildReaderSecret(p: Piece): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const { name, args, opts, tags } = p;
-    const secret = new aws.secretsmanager.Secret(`${name}-reader`, {
+    const { secret, version } = secretWithVersion(opts.parent, `${name}-reader`, {
         description: `Read-only registry password of the model server ${args.model.name} (MLFLOW_TRACKING_PASSWORD)`,
+        value: args.reader.password,
         recoveryWindowInDays: 7,
         tags,
-    }, opts);
-    const version = new aws.secretsmanager.SecretVersion(`${name}-reader`, {
-        secretId: secret.id,
-        secretString: pulumi.secret(args.reader.password),
-    }, opts);
+    });
     return { arn: secret.arn, versionId: version.versionId };
 }
 
@@ -42,17 +40,14 @@ function buildTask(p: Piece): aws.ecs.TaskDefinition {
     const { name, args, opts, tags } = p;
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays, tags }, opts);
     const readerSecret = buildReaderSecret(p);
-    const executionRole = new aws.iam.Role(`${name}-execution`, {
+    const { role: executionRole, policy: executionPolicy } = roleWithPolicy(opts.parent, `${name}-execution`, {
         description: `ECS agent for the model server ${args.model.name}: pull the image, write logs, inject the htpasswd secret and its reader password`,
         assumeRolePolicy: ECS_TASKS_TRUST,
-        tags,
-    }, opts);
-    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
-        role: executionRole.name,
         // This model's reader secret only: no other model's password.
         policy: pulumi.all([args.ecrRepositoryArn, logGroup.arn, args.proxy.htpasswdSecretArn, readerSecret.arn])
             .apply(([repositoryArn, logGroupArn, htpasswdArn, readerArn]) => JSON.stringify(executionRolePolicy({ repositoryArn, logGroupArn, secretArns: [htpasswdArn, readerArn] }))),
-    }, opts);
+        tags,
+    });
     const reader = pulumi.all([readerSecret.arn, readerSecret.versionId])
         .apply(([passwordSecretArn, passwordVersionId]) => ({ username: args.reader.username, passwordSecretArn, passwordVersionId }));
     const containerDefinitions = pulumi.all([logGroup.name, args.image, args.trackingUri, args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId, reader])
@@ -63,91 +58,52 @@ function buildTask(p: Piece): aws.ecs.TaskDefinition {
         })));
     // No task role: the supervisor calls no AWS API (registry and artifacts come through MLflow).
     // The service waits, through this task definition, for the policy its tasks start with.
-    return new aws.ecs.TaskDefinition(`${name}-task`, {
+    return fargateTaskDefinition(opts.parent, `${name}-task`, {
         family: name,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(args.cpu),
-        memory: String(args.memory),
-        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.architecture },
+        cpu: args.cpu,
+        memory: args.memory,
+        architecture: args.architecture,
         executionRoleArn: executionRole.arn,
         containerDefinitions,
         tags,
-    }, { ...opts, dependsOn: [executionPolicy] });
+        dependsOn: [executionPolicy],
+    });
 }
 
 /** The model's target group and its listener rule on the tracking server's forwarding listener. */
 function buildRoute(p: Piece): { targetGroup: aws.lb.TargetGroup; rule: aws.lb.ListenerRule } {
-    const { name, args, opts, tags } = p;
-    const targetGroup = new aws.lb.TargetGroup(`${name}-tg`, {
-        // Target group name prefixes are at most 6 characters; AWS appends a unique suffix.
+    const { name, args, tags } = p;
+    return pathRoute(p.opts.parent, name, {
         namePrefix: "model",
         vpcId: args.vpcId,
-        targetType: "ip",
         port: MODEL_PROXY_PORT,
-        protocol: "HTTP",
-        deregistrationDelay: 30,
-        // The sidecar's own /health (modelServer/ecs.ts): whether a version is served yet is the
-        // supervisor's 503 to callers, not a reason to take the task out of service.
-        healthCheck: { enabled: true, path: "/health", protocol: "HTTP", matcher: "200", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-        tags,
-    }, opts);
-    const rule = new aws.lb.ListenerRule(`${name}-rule`, {
         listenerArn: args.listenerArn,
-        // From the name alone: adding or removing another model never moves this rule.
         priority: modelRulePriority(args.model.name),
-        actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-        conditions: pulumi.output(args.listenerConditions ?? []).apply(extra => [{ pathPattern: { values: modelPathPatterns(args.model.name) } }, ...extra]),
+        pathPatterns: modelPathPatterns(args.model.name),
+        extraConditions: args.listenerConditions ?? [],
         tags,
-    }, opts);
-    return { targetGroup, rule };
+    });
 }
 
 function buildService(p: Piece, task: aws.ecs.TaskDefinition, route: { targetGroup: aws.lb.TargetGroup; rule: aws.lb.ListenerRule }): aws.ecs.Service {
     const { name, args, tags } = p;
-    return new aws.ecs.Service(`${name}-service`, {
+    return autoscaledFargateService(p.opts.parent, name, {
         cluster: args.clusterName,
-        taskDefinition: task.arn,
-        launchType: "FARGATE",
+        clusterName: args.clusterName,
+        taskDefinitionArn: task.arn,
         desiredCount: args.minTasks,
-        networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.securityGroupId], assignPublicIp: args.assignPublicIp },
-        loadBalancers: [{ targetGroupArn: route.targetGroup.arn, containerName: PROXY_CONTAINER, containerPort: MODEL_PROXY_PORT }],
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
-        enableEcsManagedTags: true,
-        propagateTags: "SERVICE",
+        minTasks: args.minTasks,
+        maxTasks: args.maxTasks,
+        cpuTargetPercent: MODEL_CPU_TARGET_PERCENT,
+        subnetIds: args.subnetIds,
+        securityGroupId: args.securityGroupId,
+        assignPublicIp: args.assignPublicIp,
+        targetGroupArn: route.targetGroup.arn,
+        proxyPort: MODEL_PROXY_PORT,
         tags,
-    }, {
-        parent: p.opts.parent,
         // ECS rejects a target group that no listener (rule) uses yet.
         dependsOn: [route.rule],
-        ignoreChanges: ["desiredCount"],
     });
-}
-
-function buildAutoscaling(p: Piece, service: aws.ecs.Service): void {
-    const { name, args, opts } = p;
-    const target = new aws.appautoscaling.Target(`${name}-scaling`, {
-        serviceNamespace: "ecs",
-        scalableDimension: "ecs:service:DesiredCount",
-        resourceId: pulumi.interpolate`service/${args.clusterName}/${service.name}`,
-        minCapacity: args.minTasks,
-        maxCapacity: args.maxTasks,
-        tags: p.tags,
-    }, opts);
-    new aws.appautoscaling.Policy(`${name}-cpu`, {
-        policyType: "TargetTrackingScaling",
-        serviceNamespace: target.serviceNamespace,
-        scalableDimension: target.scalableDimension,
-        resourceId: target.resourceId,
-        targetTrackingScalingPolicyConfiguration: {
-            predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
-            targetValue: MODEL_CPU_TARGET_PERCENT,
-            scaleOutCooldown: 60,
-            scaleInCooldown: 300,
-        },
-    }, opts);
 }
 
 export function buildAwsModelServer(parent: pulumi.Resource, name: string, args: AwsModelServerArgs): AwsModelServerOutputs {
@@ -155,6 +111,5 @@ export function buildAwsModelServer(parent: pulumi.Resource, name: string, args:
     const task = buildTask(piece);
     const route = buildRoute(piece);
     const service = buildService(piece, task, route);
-    buildAutoscaling(piece, service);
     return { route: { name: args.model.name, path: modelPath(args.model.name) }, serviceName: service.name };
 }

@@ -2,9 +2,9 @@
 // secret. The user and database are created by the one-shot init container in the project's
 // ECS task (shared/ecs.ts, images/tracking-server/project_db_init.py), which alone also gets
 // the Aurora master secret; the project's MLflow container gets only this secret.
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { secretWithVersion } from "../shared/aws";
 import type { AwsProjectDatabaseArgs, AwsProjectDatabaseOutputs } from "./types";
 
 /** The local target's specials (components/projectDatabase/docker.ts): they exercise URI encoding. */
@@ -12,15 +12,13 @@ const PASSWORD_SPECIALS = "-_.~@:%+=";
 
 export function buildAwsProjectDatabase(parent: pulumi.Resource, name: string, args: AwsProjectDatabaseArgs): AwsProjectDatabaseOutputs {
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: true, overrideSpecial: PASSWORD_SPECIALS, minSpecial: 2 }, { parent });
-    const secret = new aws.secretsmanager.Secret(`${name}-secret`, {
+    const { secret, version } = secretWithVersion(parent, `${name}-secret`, {
         description: `MLflow project database user ${args.username} (database ${args.databaseName})`,
+        value: password.result.apply(p => JSON.stringify({ username: args.username, password: p })),
         recoveryWindowInDays: 7,
         tags: args.tags ?? {},
-    }, { parent, retainOnDelete: args.retainOnDelete ?? true });
-    const version = new aws.secretsmanager.SecretVersion(`${name}-secret`, {
-        secretId: secret.id,
-        secretString: pulumi.secret(password.result.apply(p => JSON.stringify({ username: args.username, password: p }))),
-    }, { parent, retainOnDelete: args.retainOnDelete ?? true });
+        retainOnDelete: args.retainOnDelete ?? true,
+    });
     return {
         databaseName: pulumi.output(args.databaseName),
         username: pulumi.output(args.username),

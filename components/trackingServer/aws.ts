@@ -2,15 +2,17 @@
 // ECS Fargate next to the authenticating nginx sidecar, with CPU-based autoscaling.
 // Secrets reach the containers only through ECS `secrets` (Secrets Manager references):
 // neither the task definition nor Pulumi state holds a password.
-// One small builder per piece: image, logs and cluster, roles, task definition, service,
-// autoscaling. The container definitions are rendered by components/shared/ecs.ts.
+// One small builder per piece: image, logs and cluster, roles, task definition, service with
+// autoscaling (the last two through shared/aws.ts). The container definitions are rendered by
+// components/shared/ecs.ts.
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "./image";
 import {
-    buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, PROXY_CONTAINER, renderContainerDefinitions, rotationWatchPolicy,
+    buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, renderContainerDefinitions, rotationWatchPolicy,
 } from "../shared/ecs";
+import { autoscaledFargateService, fargateTaskDefinition, roleWithPolicy, secretWithVersion } from "../shared/aws";
 import { MLFLOW_PORT } from "./mlflow";
 import { buildAwsProjectPrune } from "./awsPrune";
 import type { AwsSharedServerParts, AwsTrackingServerArgs, AwsTrackingServerOutputs } from "./types";
@@ -90,14 +92,11 @@ function buildLogsAndCluster(p: Piece): { logGroup: aws.cloudwatch.LogGroup; clu
 function buildGatewayKek(p: Piece): pulumi.Output<string> | undefined {
     const passphrase = p.args.aiGatewayKekPassphrase;
     if (passphrase === undefined) return undefined;
-    const secret = new aws.secretsmanager.Secret(`${p.name}-gateway-kek`, {
+    const { secret } = secretWithVersion(p.opts.parent, `${p.name}-gateway-kek`, {
         description: "MLflow AI Gateway KEK passphrase (MLFLOW_CRYPTO_KEK_PASSPHRASE), from stack config",
+        value: passphrase,
         tags: p.tags,
-    }, p.opts);
-    new aws.secretsmanager.SecretVersion(`${p.name}-gateway-kek`, {
-        secretId: secret.id,
-        secretString: pulumi.secret(passphrase),
-    }, p.opts);
+    });
     return secret.arn;
 }
 
@@ -117,13 +116,9 @@ interface Roles {
  */
 function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; logGroupArn: pulumi.Input<string> }, kekSecretArn?: pulumi.Input<string>): Roles {
     const { name, args, opts, tags } = p;
-    const executionRole = new aws.iam.Role(`${name}-execution`, {
+    const { role: executionRole, policy: executionPolicy } = roleWithPolicy(opts.parent, `${name}-execution`, {
         description: "ECS agent for the MLflow tasks: pull the image, write logs, inject secrets",
         assumeRolePolicy: ECS_TASKS_TRUST,
-        tags,
-    }, opts);
-    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution`, {
-        role: executionRole.name,
         policy: pulumi.all([
             shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? "",
             args.proxy.readers?.htpasswdSecretArn ?? "",
@@ -131,7 +126,8 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
             repositoryArn, logGroupArn,
             secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : []), ...(readersArn ? [readersArn] : [])],
         }))),
-    }, opts);
+        tags,
+    });
     const taskRole = new aws.iam.Role(`${name}-task`, {
         description: args.project === undefined ? "MLflow tasks: the artifact bucket and nothing else" : `MLflow project ${args.project.name} tasks: its prefix of the artifact bucket and nothing else`,
         assumeRolePolicy: ECS_TASKS_TRUST,
@@ -180,18 +176,16 @@ function buildTaskDefinition(
         .apply(([logGroupName, m, d, x, pr]) => JSON.stringify(renderContainerDefinitions({
             region: args.region, logGroupName, mlflow: m, database: d, proxy: x, ...(pr === undefined ? {} : { project: pr }),
         })));
-    return new aws.ecs.TaskDefinition(`${name}-task`, {
+    return fargateTaskDefinition(p.opts.parent, `${name}-task`, {
         family: name,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(args.cpu),
-        memory: String(args.memory),
-        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.architecture },
+        cpu: args.cpu,
+        memory: args.memory,
+        architecture: args.architecture,
         executionRoleArn: roles.executionRole.arn,
         taskRoleArn: roles.taskRole.arn,
         containerDefinitions,
         tags: p.tags,
-    }, p.opts);
+    });
 }
 
 /** Cloud Map: a private DNS namespace and an A-record service the ECS service registers its tasks in. */
@@ -215,63 +209,32 @@ function buildServiceDiscovery(p: Piece): pulumi.Output<string> | undefined {
     return registry.arn;
 }
 
-function buildService(p: Piece, clusterArn: pulumi.Input<string>, taskDefinition: aws.ecs.TaskDefinition, roles: Roles, registryArn?: pulumi.Output<string>): aws.ecs.Service {
+/** The service behind the `/` (or project's) target group, autoscaled on CPU between minTasks and maxTasks. */
+function buildService(p: Piece, cluster: { arn: pulumi.Input<string>; name: pulumi.Input<string> }, taskDefinition: aws.ecs.TaskDefinition, roles: Roles, registryArn?: pulumi.Output<string>): aws.ecs.Service {
     const { name, args } = p;
-    return new aws.ecs.Service(`${name}-service`, {
-        cluster: clusterArn,
-        taskDefinition: taskDefinition.arn,
-        launchType: "FARGATE",
+    return autoscaledFargateService(p.opts.parent, name, {
+        cluster: cluster.arn,
+        clusterName: cluster.name,
+        taskDefinitionArn: taskDefinition.arn,
         desiredCount: args.desiredCount,
-        networkConfiguration: {
-            subnets: args.subnetIds,
-            securityGroups: [args.securityGroupId],
-            assignPublicIp: args.assignPublicIp,
-        },
-        loadBalancers: [{ targetGroupArn: args.targetGroupArn, containerName: PROXY_CONTAINER, containerPort: args.proxy.port }],
+        minTasks: args.minTasks,
+        maxTasks: args.maxTasks,
+        cpuTargetPercent: CPU_TARGET_PERCENT,
+        subnetIds: args.subnetIds,
+        securityGroupId: args.securityGroupId,
+        assignPublicIp: args.assignPublicIp,
+        targetGroupArn: args.targetGroupArn,
+        proxyPort: args.proxy.port,
         // awsvpc with A records: the registry needs no port (ECS API, ServiceRegistry); clients
         // take it from their URI (the model servers: the sidecar's reader port 8082).
-        ...(registryArn === undefined ? {} : { serviceRegistries: { registryArn } }),
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
+        ...(registryArn === undefined ? {} : { serviceRegistryArn: registryArn }),
         healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
-        enableEcsManagedTags: true,
-        propagateTags: "SERVICE",
         tags: p.tags,
-    }, {
-        parent: p.opts.parent,
         // The ECS agent needs the execution role's policy to pull and inject secrets, the entrypoint
         // the task role's to read the secret's metadata at start and MLflow its bucket access; a
         // project's service also waits until the prune's project list names it (project.startAfter).
         dependsOn: [...roles.permissions, ...(args.project?.startAfter ?? [])],
-        // The autoscaler owns the running count after the first deployment.
-        ignoreChanges: ["desiredCount"],
     });
-}
-
-/** Target tracking on the service's average CPU, between minTasks and maxTasks. */
-function buildAutoscaling(p: Piece, clusterName: pulumi.Input<string>, service: aws.ecs.Service): void {
-    const { name, args, opts } = p;
-    const scalingTarget = new aws.appautoscaling.Target(`${name}-scaling`, {
-        serviceNamespace: "ecs",
-        scalableDimension: "ecs:service:DesiredCount",
-        resourceId: pulumi.interpolate`service/${clusterName}/${service.name}`,
-        minCapacity: args.minTasks,
-        maxCapacity: args.maxTasks,
-        tags: p.tags,
-    }, opts);
-    new aws.appautoscaling.Policy(`${name}-cpu`, {
-        policyType: "TargetTrackingScaling",
-        serviceNamespace: scalingTarget.serviceNamespace,
-        scalableDimension: scalingTarget.scalableDimension,
-        resourceId: scalingTarget.resourceId,
-        targetTrackingScalingPolicyConfiguration: {
-            predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
-            targetValue: CPU_TARGET_PERCENT,
-            scaleOutCooldown: 60,
-            scaleInCooldown: 300,
-        },
-    }, opts);
 }
 
 export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, args: Args): AwsTrackingServerOutputs {
@@ -283,8 +246,7 @@ export function buildAwsTrackingServer(parent: pulumi.Resource, name: string, ar
     const roles = buildRoles(piece, { repositoryArn: repository.arn, logGroupArn: logGroup.arn }, kekSecretArn);
     const taskDefinition = buildTaskDefinition(piece, { imageName: image.imageName, logGroupName: logGroup.name }, roles, kekSecretArn);
     const registryArn = buildServiceDiscovery(piece);
-    const service = buildService(piece, cluster.arn, taskDefinition, roles, registryArn);
-    buildAutoscaling(piece, cluster.name, service);
+    const service = buildService(piece, cluster, taskDefinition, roles, registryArn);
     // retainDataOnDestroy=false: the scheduled prune, its own task beside `/`'s (not in it).
     const projectList = args.projectPrune === undefined ? undefined : buildAwsProjectPrune(name, args, {
         imageName: image.imageName, repositoryArn: repository.arn, clusterArn: cluster.arn, logGroupName: logGroup.name, logGroupArn: logGroup.arn,
@@ -315,8 +277,7 @@ function buildAwsProjectServer(piece: Piece, shared: AwsSharedServerParts): AwsT
     // "" when the AI Gateway is off: both builders then leave the KEK out.
     const roles = buildRoles(piece, shared, shared.aiGatewayKekSecretArn);
     const taskDefinition = buildTaskDefinition(piece, shared, roles, shared.aiGatewayKekSecretArn);
-    const service = buildService(piece, shared.clusterArn, taskDefinition, roles);
-    buildAutoscaling(piece, shared.clusterName, service);
+    const service = buildService(piece, { arn: shared.clusterArn, name: shared.clusterName }, taskDefinition, roles);
     return {
         upstream: pulumi.output(`127.0.0.1:${MLFLOW_PORT}`),
         imageName: pulumi.output(shared.imageName),

@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ECS_TASKS_TRUST, executionRolePolicy, renderProjectPruneContainer } from "../shared/ecs";
+import { fargateTaskDefinition, roleWithPolicy } from "../shared/aws";
 import {
     PRUNE_SCHEDULE, PRUNE_TASK_SIZE, pruneSchedulerPolicy, pruneSchedulerTrust, pruneTaskRolePolicy, renderProjectListValue,
 } from "../projectPrune/awsSpec";
@@ -34,25 +35,19 @@ function buildProjectList(name: string, keep: readonly string[], opts: Opts, tag
 
 /** The task's roles: ECS agent (image, logs, master secret) and the script (its prefix deletes, the list). */
 function buildPruneRoles(name: string, args: AwsTrackingServerArgs, shared: PruneShared, list: aws.ssm.Parameter, opts: Opts, tags: Record<string, string>) {
-    const executionRole = new aws.iam.Role(`${name}-prune-execution`, {
+    const execution = roleWithPolicy(opts.parent, `${name}-prune-execution`, {
         description: "ECS agent for the MLflow project prune: pull the image, write logs, inject the database master secret",
         assumeRolePolicy: ECS_TASKS_TRUST, tags,
-    }, opts);
-    const executionPolicy = new aws.iam.RolePolicy(`${name}-prune-execution`, {
-        role: executionRole.name,
         policy: pulumi.all([shared.repositoryArn, shared.logGroupArn, args.database.secretArn]).apply(([repositoryArn, logGroupArn, secretArn]) =>
             JSON.stringify(executionRolePolicy({ repositoryArn, logGroupArn, secretArns: [secretArn] }))),
-    }, opts);
-    const taskRole = new aws.iam.Role(`${name}-prune-task`, {
+    });
+    const task = roleWithPolicy(opts.parent, `${name}-prune-task`, {
         description: "MLflow project prune: delete under projects/ of the artifact bucket, read the project list",
         assumeRolePolicy: ECS_TASKS_TRUST, tags,
-    }, opts);
-    const taskPolicy = new aws.iam.RolePolicy(`${name}-prune-task`, {
-        role: taskRole.name,
         policy: pulumi.all([args.artifactBucket, shared.clusterArn, list.arn]).apply(([bucket, clusterArn, parameterArn]) =>
             JSON.stringify(pruneTaskRolePolicy({ bucketArn: `arn:${clusterArn.split(":")[1]}:s3:::${bucket}`, parameterArn }))),
-    }, opts);
-    return { executionRole, executionPolicy, taskRole, taskPolicy };
+    });
+    return { executionRole: execution.role, executionPolicy: execution.policy, taskRole: task.role, taskPolicy: task.policy };
 }
 
 /**
@@ -71,18 +66,16 @@ export function buildAwsProjectPrune(name: string, args: AwsTrackingServerArgs, 
             region: args.region, logGroupName, image, artifactBucket, listParameter,
             database: { engine: db.engine, host, port, name: dbName, secretArn },
         })]));
-    const taskDefinition = new aws.ecs.TaskDefinition(family, {
+    const taskDefinition = fargateTaskDefinition(opts.parent, family, {
         family,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(PRUNE_TASK_SIZE.cpu),
-        memory: String(PRUNE_TASK_SIZE.memory),
-        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.architecture },
+        cpu: PRUNE_TASK_SIZE.cpu,
+        memory: PRUNE_TASK_SIZE.memory,
+        architecture: args.architecture,
         executionRoleArn: roles.executionRole.arn,
         taskRoleArn: roles.taskRole.arn,
         containerDefinitions,
         tags,
-    }, opts);
+    });
     buildPruneSchedule(name, args, { clusterArn: shared.clusterArn, family, taskDefinition, roles }, opts);
     return list;
 }
@@ -93,16 +86,13 @@ function buildPruneSchedule(
     opts: Opts,
 ): void {
     const { roles } = p;
-    const schedulerRole = new aws.iam.Role(`${name}-prune-scheduler`, {
+    const { role: schedulerRole, policy: schedulerPolicy } = roleWithPolicy(opts.parent, `${name}-prune-scheduler`, {
         description: "EventBridge Scheduler: start the MLflow project prune task, nothing else",
         assumeRolePolicy: pulumi.output(p.clusterArn).apply(pruneSchedulerTrust),
-        tags: args.tags ?? {},
-    }, opts);
-    const schedulerPolicy = new aws.iam.RolePolicy(`${name}-prune-scheduler`, {
-        role: schedulerRole.name,
         policy: pulumi.all([p.clusterArn, roles.taskRole.arn, roles.executionRole.arn]).apply(([clusterArn, taskRoleArn, executionRoleArn]) =>
             JSON.stringify(pruneSchedulerPolicy({ clusterArn, family: p.family, roleArns: [taskRoleArn, executionRoleArn] }))),
-    }, opts);
+        tags: args.tags ?? {},
+    });
     new aws.scheduler.Schedule(`${name}-prune`, {
         description: "Deletes the data of MLflow projects removed from the stack (retainDataOnDestroy=false)",
         scheduleExpression: PRUNE_SCHEDULE,
