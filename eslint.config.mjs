@@ -51,7 +51,7 @@ export default tseslint.config(
             "!components/projectPrune/awsSpec.ts",
             // Not renderers: the constructor type the component classes share (pulumi.ComponentResourceOptions),
             // and the random salt and password both targets' proxies keep in state.
-            "components/shared/target.ts", "components/authProxy/credentials.ts",
+            "components/shared/target.ts", "components/shared/credentials.ts",
         ],
         rules: {
             "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*"], message: "Renderers stay pure: create resources in the component's index.ts, docker.ts or aws*.ts (or shared/docker.ts, shared/aws.ts)." }] }],
