@@ -349,6 +349,9 @@ export type PlatformSettings = { readonly [K in ConfigKey]?: string | number | b
  * with the same defaults and checks as `pulumi up` of this stack; lists are arrays. Throws
  * ConfigError before any resource exists. `awsRegion` defaults to the `aws:region` config.
  */
+export function platformArgs(settings: PlatformSettings & { readonly target: "aws" }, awsRegion?: string): AwsPlatformConfig;
+export function platformArgs(settings: PlatformSettings & { readonly target?: "local" }, awsRegion?: string): LocalPlatformConfig;
+export function platformArgs(settings: PlatformSettings, awsRegion?: string): PlatformConfig;
 export function platformArgs(settings: PlatformSettings, awsRegion: string | undefined = new pulumi.Config("aws").get("region")): PlatformConfig {
     const raw: Record<string, string> = {};
     for (const [key, value] of Object.entries(settings)) {
