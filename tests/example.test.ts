@@ -141,7 +141,7 @@ describe("the example's graph under mocks", () => {
 
     test("one MlflowPlatform beside the example's own network; everything else is inside it", () => {
         expect(run.ofType(PLATFORM_TYPE).map(r => r.name)).toEqual(["mlflow"]);
-        const topLevel = run.resources.filter(r => r.options.parent === undefined || r.options.parent === "dev").map(r => `${r.type}::${r.name}`).sort();
+        const topLevel = run.resources.filter(r => r.options.parent === undefined).map(r => `${r.type}::${r.name}`).sort();
         expect(topLevel).toEqual([
             "aws:ec2/eip:Eip::team-nat", "aws:ec2/internetGateway:InternetGateway::team", "aws:ec2/natGateway:NatGateway::team",
             "aws:ec2/routeTable:RouteTable::team-private", "aws:ec2/routeTable:RouteTable::team-public",
@@ -152,6 +152,8 @@ describe("the example's graph under mocks", () => {
             "aws:ec2/vpc:Vpc::team",
             `${PLATFORM_TYPE}::mlflow`,
         ].sort());
+        const children = new Set(run.resources.filter(r => r.options.parent === "mlflow").map(r => r.type));
+        for (const part of ["Network", "BackendStore", "ArtifactStore", "TrackingServer", "AuthProxy", "ProjectDatabase"]) expect(children).toContain(`mlflow:index:${part}`);
         expect(run.ofType("aws:ecs/service:Service").length).toBeGreaterThanOrEqual(2);
     });
 
