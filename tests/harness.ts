@@ -103,7 +103,11 @@ export async function runProgram(opts: {
     config: Record<string, string>;
     calls?: CallHandler;
     preview?: boolean;
+    /** Another program than this stack's index.ts (loaded inside the mocked runtime), and its project name. */
+    program?: () => Promise<Record<string, unknown>>;
+    project?: string;
 }): Promise<ProgramRun> {
+    const project = opts.project ?? PROJECT;
     const resources: RecordedResource[] = [];
     const options = new Map<string, RecordedResource["options"]>();
     const qualifiedTypes = new Map<string, string>();
@@ -119,7 +123,7 @@ export async function runProgram(opts: {
                 const secretInputs = [...new Set(secretPaths.map(p => p.split(/[.[]/)[0]))];
                 if (args.type === "pulumi:pulumi:Stack") return { id: `${args.name}-id`, state: {} };
                 const qualified = qualifiedTypes.get(`${args.type}::${args.name}`) ?? args.type;
-                const urn = `urn:pulumi:${opts.stack}::${PROJECT}::${qualified}::${args.name}`;
+                const urn = `urn:pulumi:${opts.stack}::${project}::${qualified}::${args.name}`;
                 const aliases = aliasUrns.get(`${args.type}::${args.name}`) ?? [];
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, options: options.get(`${args.type}::${args.name}`) ?? {}, urn, aliasUrns: aliases });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
@@ -129,7 +133,7 @@ export async function runProgram(opts: {
                 if (answer === undefined) throw new Error(`unexpected function call in mocks: ${args.token}`);
                 return answer;
             },
-        }, PROJECT, opts.stack, opts.preview ?? false);
+        }, project, opts.stack, opts.preview ?? false);
         recordDependencies(pulumi, dependencyKeys);
         pulumi.runtime.setAllConfig(qualifyConfig(opts.config));
         let program: Record<string, unknown> = {};
@@ -145,10 +149,10 @@ export async function runProgram(opts: {
                     retainOnDelete: t.opts.retainOnDelete, deleteBeforeReplace, parent: parent ? (parent as any).__name : undefined, ...(deps === undefined ? {} : { dependsOn: deps }),
                 });
                 qualifiedTypes.set(`${t.type}::${t.name}`, qualifiedType(t.type, parent));
-                aliasUrns.set(`${t.type}::${t.name}`, resolveAliasUrns({ stack: opts.stack, project: PROJECT, type: t.type, name: t.name, parent, aliases: t.opts.aliases, aliasUrnsOf: aliasUrns }));
+                aliasUrns.set(`${t.type}::${t.name}`, resolveAliasUrns({ stack: opts.stack, project, type: t.type, name: t.name, parent, aliases: t.opts.aliases, aliasUrnsOf: aliasUrns }));
                 return undefined;
             });
-            program = await import("../index");
+            program = await (opts.program ?? (() => import("../index")))();
             return program;
         });
         const outputs: Record<string, unknown> = {};

@@ -7,7 +7,7 @@ import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, 
 import { modelSlug, parseServedModel } from "../modelServer/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
 import { readProjects } from "./projects";
-import { ConfigError, RawConfig, Reader } from "./reader";
+import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
     AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, ServingSettings, Target,
@@ -241,7 +241,8 @@ function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSetting
 function readRegion(r: Reader, awsRegion: string | undefined): string {
     const region = awsRegion ?? "";
     if (!AWS_REGION.test(region)) {
-        r.problems.push(`aws:region = ${JSON.stringify(awsRegion)} is invalid: the aws target needs an AWS region such as eu-west-1. Fix: pulumi config set aws:region eu-west-1`);
+        const fix = r.style === "settings" ? "platformArgs(settings, \"eu-west-1\"), or set aws:region in the program's stack config" : "pulumi config set aws:region eu-west-1";
+        r.problems.push(`aws:region = ${JSON.stringify(awsRegion)} is invalid: the aws target needs an AWS region such as eu-west-1. Fix: ${fix}`);
     }
     return region;
 }
@@ -319,8 +320,8 @@ function checkEncrypted(r: Reader, secretKeys: readonly string[] | undefined): v
 }
 
 /** `secretKeys`: the keys the CLI passed encrypted (undefined when unknown, as under test mocks). */
-export function parseConfig(raw: RawConfig, awsRegion?: string, secretKeys?: readonly string[]): PlatformConfig {
-    const r = new Reader(raw);
+export function parseConfig(raw: RawConfig, awsRegion?: string, secretKeys?: readonly string[], style: FixStyle = "stack"): PlatformConfig {
+    const r = new Reader(raw, style);
     const target = r.oneOf<Target>("target");
     checkEncrypted(r, secretKeys);
     const common = readCommon(r, target);
@@ -349,14 +350,33 @@ export type PlatformSettings = { readonly [K in ConfigKey]?: string | number | b
  * with the same defaults and checks as `pulumi up` of this stack; lists are arrays. Throws
  * ConfigError before any resource exists. `awsRegion` defaults to the `aws:region` config.
  */
+export function platformArgs(settings: PlatformSettings & { readonly target: "aws" }, awsRegion?: string): AwsPlatformConfig;
+export function platformArgs(settings: PlatformSettings & { readonly target?: "local" }, awsRegion?: string): LocalPlatformConfig;
+export function platformArgs(settings: PlatformSettings, awsRegion?: string): PlatformConfig;
 export function platformArgs(settings: PlatformSettings, awsRegion: string | undefined = new pulumi.Config("aws").get("region")): PlatformConfig {
     const raw: Record<string, string> = {};
     for (const [key, value] of Object.entries(settings)) {
         if (value === undefined) continue;
         raw[key] = Array.isArray(value) ? JSON.stringify(value) : String(value);
     }
-    for (const key of Object.keys(raw)) {
-        if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new ConfigError([`${key} is not a setting; known: ${CONFIG_KEYS.join(", ")}`]);
+    const unknown = Object.keys(raw).filter(key => !(CONFIG_KEYS as readonly string[]).includes(key));
+    if (unknown.length > 0) throw new ConfigError(unknown.map(unknownSetting));
+    return parseConfig(raw, awsRegion, undefined, "settings");
+}
+
+/** An unknown key, with the known key it most likely meant (same letters ignoring case, or one typo away). */
+function unknownSetting(key: string): string {
+    const near = CONFIG_KEYS.find(k => k.toLowerCase() === key.toLowerCase()) ?? CONFIG_KEYS.find(k => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    const fix = near ? `did you mean ${near}?` : "use a key from docs/configuration.md";
+    return `${key} is not a setting. Fix: ${fix} Known: ${CONFIG_KEYS.join(", ")}`;
+}
+
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        row = next;
     }
-    return parseConfig(raw, awsRegion);
+    return row[b.length];
 }

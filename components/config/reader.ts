@@ -19,9 +19,15 @@ function spec<T extends KeySpec["type"]>(key: ConfigKey, type: T): Extract<KeySp
     return s as Extract<KeySpec, { type: T }>;
 }
 
+/**
+ * How a problem's fix is phrased: as the stack's `pulumi config` commands, or as the settings
+ * another program passes to `platformArgs`.
+ */
+export type FixStyle = "stack" | "settings";
+
 export class Reader {
     readonly problems: string[] = [];
-    constructor(private readonly values: RawConfig) {}
+    constructor(private readonly values: RawConfig, readonly style: FixStyle = "stack") {}
 
     /** Unset, empty, and an empty list (a declared `default: []` reaches the program as "[]") are all "not given". */
     has(key: string): boolean {
@@ -38,17 +44,19 @@ export class Reader {
     fail(key: string, value: string | undefined, allowed: string, example: string): void {
         const secret = key in CONFIG_SCHEMA && (CONFIG_SCHEMA[key as ConfigKey] as KeySpec & { secret?: boolean }).secret === true;
         const secretFlag = secret ? "--secret " : "";
-        this.problem(key, value, allowed, `pulumi config set ${secretFlag}${key} ${example}`, secret);
+        const fix = this.style === "settings" ? settingsFix(key, settingValue(key, example)) : `pulumi config set ${secretFlag}${key} ${example}`;
+        this.problem(key, value, allowed, fix, secret);
     }
 
     /** A problem with a list key; the fix replaces the whole list with `entries`. */
     failList(key: KeysOfType<"array">, value: string | undefined, allowed: string, entries: readonly string[]): void {
-        this.problem(key, value, allowed, listCommand(key, entries), false);
+        this.problem(key, value, allowed, this.style === "settings" ? settingsFix(key, entries) : listCommand(key, entries), false);
     }
 
     private problem(key: string, value: string | undefined, allowed: string, fix: string, secret: boolean): void {
         const shown = secret ? "(value hidden)" : JSON.stringify(value);
-        this.problems.push(`${PROJECT}:${key} = ${shown} is invalid: ${allowed}. Fix: ${fix}`);
+        const name = this.style === "settings" ? key : `${PROJECT}:${key}`;
+        this.problems.push(`${name} = ${shown} is invalid: ${allowed}. Fix: ${fix}`);
     }
 
     /** A string key with the schema's default, or `fallback` when the default depends on other keys. */
@@ -143,6 +151,18 @@ function shellWord(text: string): string {
  * element by element with --path (a JSON text given to plain `config set` stays a string, which a
  * declared array refuses).
  */
+/** A scalar setting as platformArgs takes it: numbers and booleans unquoted. */
+function settingValue(key: string, text: string): string | number | boolean {
+    const type = key in CONFIG_SCHEMA ? CONFIG_SCHEMA[key as ConfigKey].type : "string";
+    if ((type === "integer" || type === "number") && text.trim() !== "" && !Number.isNaN(Number(text))) return Number(text);
+    if (type === "boolean" && (text === "true" || text === "false")) return text === "true";
+    return text;
+}
+
+function settingsFix(key: string, value: unknown): string {
+    return `platformArgs({ ${key}: ${JSON.stringify(value)} })`;
+}
+
 export function listCommand(key: string, entries: readonly string[]): string {
     const sets = entries.map((entry, i) => `pulumi config set --path '${key}[${i}]' ${shellWord(entry)}`);
     return [`pulumi config rm ${key}`, ...sets].join(" && ");

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "./image";
+import { packageRoot, TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "./image";
 
 const BASE = "python:3.12.11-slim-bookworm";
 
@@ -26,6 +26,25 @@ test("the relative build context names the same directory from the project root"
     expect(path.isAbsolute(TRACKING_SERVER_CONTEXT_RELATIVE)).toBe(false);
     expect(path.resolve(projectRoot, TRACKING_SERVER_CONTEXT_RELATIVE)).toBe(path.resolve(TRACKING_SERVER_CONTEXT));
     expect(fs.existsSync(path.join(projectRoot, "Pulumi.yaml"))).toBe(true);
+});
+
+test("this stack's relative build context is what it was (no rebuild on upgrade)", () => {
+    expect(TRACKING_SERVER_CONTEXT_RELATIVE).toBe("images/tracking-server");
+});
+
+test("the build context is found from the compiled package and from an installed one", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pkgroot-"));
+    try {
+        const installed = path.join(root, "node_modules", "mlflow-platform");
+        const compiled = path.join(installed, "bin", "components", "trackingServer");
+        fs.mkdirSync(compiled, { recursive: true });
+        fs.writeFileSync(path.join(root, "package.json"), "{}");
+        fs.writeFileSync(path.join(installed, "package.json"), "{}");
+        expect(packageRoot(compiled)).toBe(installed);
+        expect(packageRoot(__dirname)).toBe(path.join(__dirname, "..", ".."));
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
 });
 
 /** Sources of the Dockerfile's COPY/ADD lines in the build context (not URLs, not other stages). */

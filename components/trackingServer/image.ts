@@ -3,13 +3,26 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
-export const TRACKING_SERVER_CONTEXT = path.join(__dirname, "..", "..", "images", "tracking-server");
 /**
- * The same directory relative to the project directory, where Pulumi runs the program: build
- * inputs in state are then identical on every machine, so another checkout (CI) sees no diff
- * and does not rebuild and re-push a tag that immutable ECR tags refuse.
+ * The nearest directory above `from` with a package.json: this repository from the sources,
+ * and also from the compiled package (bin/ has none), or node_modules/<package> when installed.
  */
-export const TRACKING_SERVER_CONTEXT_RELATIVE = "images/tracking-server";
+export function packageRoot(from: string): string {
+    for (let dir = from; ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+        if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+    }
+}
+
+export const TRACKING_SERVER_CONTEXT = path.join(packageRoot(__dirname), "images", "tracking-server");
+/**
+ * The same directory relative to the project directory, where Pulumi runs the program
+ * (images/tracking-server for this stack, node_modules/<package>/images/tracking-server for a
+ * program that installed the package): build inputs in state are then identical on every
+ * machine, so another checkout (CI) sees no diff and does not rebuild and re-push a tag that
+ * immutable ECR tags refuse.
+ */
+export const TRACKING_SERVER_CONTEXT_RELATIVE = path.relative(process.cwd(), TRACKING_SERVER_CONTEXT).split(path.sep).join("/");
 const CONTEXT_FILES = [
     "Dockerfile", "requirements.txt", "entrypoint.py", "project_db_init.py", "serve_model.py", "db_dialects.json", ".dockerignore",
     "artifacts-plugin/pyproject.toml", "artifacts-plugin/mlflow_proxied_s3/__init__.py",
