@@ -205,6 +205,15 @@ function readTasks(r: Reader): TaskSettings {
     return { taskCpu, taskMemory, taskArchitecture, desiredCount, minTasks, maxTasks };
 }
 
+/** The project task settings of a stack that sets none (the schema's defaults). */
+export const DEFAULT_PROJECT_TASKS: ProjectTaskSettings = {
+    cpu: CONFIG_SCHEMA.projectTaskCpu.default,
+    memory: CONFIG_SCHEMA.projectTaskMemory.default,
+    maxTasks: CONFIG_SCHEMA.projectMaxTasks.default,
+    workers: CONFIG_SCHEMA.projectWorkers.default,
+    jobExecution: CONFIG_SCHEMA.projectJobExecution.default,
+};
+
 /** MLflow's job processes with one worker: about 1.9 GB of RSS on top of the server's 575 MiB (docs/benchmarks.md). */
 export const JOB_EXECUTION_MIN_MEMORY = 3072;
 
@@ -291,7 +300,7 @@ function projectFleetHints(p: ProjectTaskSettings): string {
  * A project's fleet on the aws target. Job execution is counted where it runs; the server at `/`
  * runs none where more than one task may run (trackingServer/mlflow.ts), which the root check assumes.
  */
-export function awsProjectFleet(p: ProjectTaskSettings): ServerFleet {
+function awsProjectFleet(p: ProjectTaskSettings): ServerFleet {
     return { pool: PROJECT_POOL, workers: p.workers, maxTasks: p.maxTasks, deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: p.jobExecution };
 }
 

@@ -56,8 +56,8 @@ export interface AwsSettings {
     readonly desiredCount: number;
     readonly minTasks: number;
     readonly maxTasks: number;
-    /** Every project's service: its own task size, task count, workers and job execution. */
-    readonly projectTasks: ProjectTaskSettings;
+    /** Every project's service: its own task size, task count, workers and job execution; unset: DEFAULT_PROJECT_TASKS. */
+    readonly projectTasks?: ProjectTaskSettings;
     readonly noncurrentVersionExpirationDays: number;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
