@@ -4,9 +4,11 @@
 //
 // Usage (Node 22): npm run cost [-- key=value ...]   extra stack config, e.g. taskArchitecture=X86_64
 // Prices are us-east-1 list prices, so the stack is evaluated in us-east-1.
+// Each project's own cost is printed after the total; without projects, a sample project is
+// evaluated beside the stack and priced alone (the total leaves it out).
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
-import { formatCost, idleCost, PricedResource, PRICES } from "./pricing";
+import { formatCost, idleCost, PricedResource, PRICES, projectCostLine, splitProjects } from "./pricing";
 import { qualifyConfig, unwrapMockSecrets } from "../tests/mockValues";
 
 const REGION = PRICES.region;
@@ -63,6 +65,21 @@ async function settle(): Promise<void> {
     throw new Error("cost: resources kept being registered for 10 s");
 }
 
+/** Project names of a `projects` value (a JSON list or a comma-separated one, entries `name[:user]`). */
+function projectNamesOf(value: string | undefined): string[] {
+    if (value === undefined) return [];
+    let entries: unknown;
+    try {
+        entries = JSON.parse(value);
+    } catch {
+        entries = value.split(",").map(e => e.trim()).filter(e => e !== "");
+    }
+    return Array.isArray(entries) ? entries.map(e => String(e).split(":")[0]) : [];
+}
+
+/** A project name no stack uses, for the per-project line of a stack without projects. */
+const SAMPLE_PROJECT = "cost-sample";
+
 async function main(): Promise<void> {
     const config: Record<string, string> = { "aws:region": REGION, target: "aws" };
     for (const kv of process.argv.slice(2)) {
@@ -70,6 +87,9 @@ async function main(): Promise<void> {
         if (eq <= 0) throw new Error(`expected key=value, got ${kv}`);
         config[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
+    const projects = projectNamesOf(config.projects);
+    const sample = projects.length === 0;
+    if (sample) config.projects = JSON.stringify([SAMPLE_PROJECT]);
     await pulumi.runtime.setMocks({
         newResource(args) {
             const inputs = unwrapMockSecrets(args.inputs).value as Record<string, unknown>;
@@ -82,8 +102,13 @@ async function main(): Promise<void> {
     await import("../index");
     await settle();
     const extra = process.argv.slice(2);
-    console.log(`Idle cost of the aws stack${extra.length ? ` with ${extra.join(" ")}` : " (defaults)"}, ${graph.length} resources:`);
-    console.log(formatCost(idleCost(graph)));
+    const split = splitProjects(graph, sample ? [SAMPLE_PROJECT] : projects);
+    const stack = sample ? split.stack : graph;
+    const projectLines = sample
+        ? [projectCostLine("Per added project", split.byProject[SAMPLE_PROJECT])]
+        : projects.map(p => projectCostLine(`Project ${p} (included above)`, split.byProject[p]));
+    console.log(`Idle cost of the aws stack${extra.length ? ` with ${extra.join(" ")}` : " (defaults)"}, ${stack.length} resources:`);
+    console.log(formatCost(idleCost(stack), projectLines));
 }
 
 main().catch(err => {

@@ -1,4 +1,4 @@
-import { cloudFrontUsageUsd, DEFAULT_IDLE_USAGE, formatCost, HOURS_PER_MONTH, idleCost, PricedResource, PRICES } from "./pricing";
+import { cloudFrontUsageUsd, DEFAULT_IDLE_USAGE, formatCost, HOURS_PER_MONTH, idleCost, PricedResource, PRICES, projectCostLine, projectOf, splitProjects } from "./pricing";
 
 const r = (type: string, name: string, inputs: Record<string, any>): PricedResource => ({ type, name, inputs });
 
@@ -145,5 +145,70 @@ describe("CloudFront", () => {
         [0, 0, 20_000_000, 1000 * 0.01],
     ])("%i GB down, %i GB up, %i requests: $%d", (downloadGb, uploadGb, requests, expected) => {
         expect(cloudFrontUsageUsd({ downloadGb, uploadGb, requests })).toBeCloseTo(expected, 9);
+    });
+});
+
+describe("per-project cost", () => {
+    /** One project's resources as platform/aws.ts names them: task, service, scaling policy, 2 secrets, and unpriced ones. */
+    function project(name: string, o: { cpu?: number; memory?: number; publicIp?: boolean } = {}): PricedResource[] {
+        return [
+            r("aws:ecs/taskDefinition:TaskDefinition", `m-project-${name}-tracking-task`, { cpu: String(o.cpu ?? 256), memory: String(o.memory ?? 1024), runtimePlatform: { cpuArchitecture: "ARM64" } }),
+            r("aws:ecs/service:Service", `m-project-${name}-tracking-service`, { launchType: "FARGATE", desiredCount: 1, networkConfiguration: { assignPublicIp: o.publicIp ?? true } }),
+            r("aws:appautoscaling/policy:Policy", `m-project-${name}-tracking-cpu`, { policyType: "TargetTrackingScaling" }),
+            r("aws:secretsmanager/secret:Secret", `m-project-${name}-database-secret`, {}),
+            r("aws:secretsmanager/secret:Secret", `m-proxy-project-${name}-htpasswd`, {}),
+            r("aws:lb/listenerRule:ListenerRule", `m-proxy-project-${name}-rule`, {}),
+        ];
+    }
+    const month = (hourly: number) => HOURS_PER_MONTH * hourly;
+
+    test.each([
+        // cpu, memory, public IPv4, expected $/month: Fargate ARM64 + IPv4 + 2 secrets + 2 alarms, hand-computed
+        [256, 1024, true, month(0.25 * 0.03238 + 1 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10], // the default: 13.16
+        [256, 1024, false, month(0.25 * 0.03238 + 1 * 0.00356) + 2 * 0.40 + 2 * 0.10], // existing VPC: 9.51
+        [256, 512, true, month(0.25 * 0.03238 + 0.5 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10],
+        [512, 1024, true, month(0.5 * 0.03238 + 1 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10], // the task of / before: 19.06
+    ] as const)("a project of %i CPU / %i MiB, public IPv4 %p", (cpu, memory, publicIp, expected) => {
+        const line = projectCostLine("p", project("a", { cpu, memory, publicIp }));
+        expect(line.monthlyUsd).toBeCloseTo(expected, 6);
+    });
+
+    test("the defaults: $13.16 with a public IPv4 per task, $9.51 without (an existing VPC)", () => {
+        expect(projectCostLine("p", project("a")).monthlyUsd.toFixed(2)).toBe("13.16");
+        expect(projectCostLine("p", project("a", { publicIp: false })).monthlyUsd.toFixed(2)).toBe("9.51");
+    });
+
+    test("the line names what it is made of, the project once", () => {
+        const line = projectCostLine("Per added project", project("a"));
+        expect(line.item).toBe("Per added project");
+        expect(line.detail).toMatch(/^Fargate \$8\.51 \(1 task x \(0\.25 vCPU .*ARM64\) \+ Public IPv4 \$3\.65 \(1 x \$0\.005\/h\) \+ Secrets Manager \$0\.80 \(2 secrets .*\) \+ CloudWatch alarms \(autoscaling\) \$0\.20 \(2 x \$0\.1\/month\)$/);
+        expect(line.detail).not.toContain("m-project-a");
+    });
+
+    test.each([
+        ["m-project-ab-tracking-task", ["ab", "ab-c"], "ab"],
+        ["m-project-ab-c-tracking-task", ["ab", "ab-c"], "ab-c"], // the longest of names that prefix each other
+        ["m-proxy-project-ab-c-htpasswd", ["ab-c", "ab"], "ab-c"],
+        ["m-tracking-task", ["ab"], undefined],
+        ["m-proxy-alb", ["ab"], undefined],
+    ] as const)("projectOf(%s, %j) = %p", (name, projects, expected) => {
+        expect(projectOf(name, projects)).toBe(expected);
+    });
+
+    test("splitting leaves the stack's own resources priced as without projects", () => {
+        const stack = graph({ arch: "ARM64", cpu: 512, memory: 1024 }).map(x => ({ ...x, name: x.name === "task" ? "m-tracking-task" : x.name === "svc" ? "m-tracking-service" : x.name }));
+        const all = [...stack, ...project("ab"), ...project("ab-c")];
+        const split = splitProjects(all, ["ab", "ab-c"]);
+        expect(split.stack).toEqual(stack);
+        expect(split.byProject["ab"]).toEqual(project("ab"));
+        expect(split.byProject["ab-c"]).toEqual(project("ab-c"));
+        const whole = idleCost(all).totalUsd;
+        expect(whole).toBeCloseTo(idleCost(stack).totalUsd + 2 * projectCostLine("p", project("ab")).monthlyUsd, 6);
+    });
+
+    test("formatCost prints project lines after the total", () => {
+        const text = formatCost(idleCost(graph()), [projectCostLine("Per added project", project("a"))]).split("\n");
+        expect(text[text.length - 2]).toMatch(/^Idle total/);
+        expect(text[text.length - 1]).toMatch(/^Per added project\s+\$13\.16  Fargate/);
     });
 });

@@ -265,8 +265,49 @@ export function idleCost(graph: readonly PricedResource[], use: IdleUsage = DEFA
     return { lines, totalUsd: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
 }
 
-export function formatCost(result: { lines: CostLine[]; totalUsd: number }): string {
-    const width = Math.max(...result.lines.map(l => l.item.length), 10);
-    const rows = result.lines.map(l => `${l.item.padEnd(width)}  ${("$" + l.monthlyUsd.toFixed(2)).padStart(8)}  ${l.detail}`);
-    return [...rows, `${"Idle total".padEnd(width)}  ${("$" + result.totalUsd.toFixed(2)).padStart(8)}  per month, ${PRICES.region} list prices of ${PRICES.date}`].join("\n");
+/**
+ * Which project a resource belongs to: every resource of project `p` is named `<stack>-project-<p>-...`
+ * or `<stack>-proxy-project-<p>-...` (platform/aws.ts); among names that are prefixes of each other
+ * (`ab`, `ab-c`) the longest matching one. Undefined for the stack's own resources.
+ */
+export function projectOf(resourceName: string, projects: readonly string[]): string | undefined {
+    const matching = projects.filter(p => resourceName.includes(`-project-${p}-`));
+    return matching.sort((a, b) => b.length - a.length)[0];
+}
+
+/** The graph without the named projects' resources, and each project's resources. */
+export function splitProjects(graph: readonly PricedResource[], projects: readonly string[]): { stack: PricedResource[]; byProject: Record<string, PricedResource[]> } {
+    const byProject: Record<string, PricedResource[]> = Object.fromEntries(projects.map(p => [p, []]));
+    const stack: PricedResource[] = [];
+    for (const r of graph) {
+        const p = projectOf(r.name, projects);
+        (p === undefined ? stack : byProject[p]).push(r);
+    }
+    return { stack, byProject };
+}
+
+/**
+ * What one project adds to the idle bill: its own resources priced alone (its Fargate task and
+ * the task's public IPv4, its secrets, its autoscaling alarms); it shares the load balancer,
+ * Aurora, logs and image with the server at `/`.
+ */
+export function projectCostLine(label: string, resources: readonly PricedResource[], use: IdleUsage = DEFAULT_IDLE_USAGE): CostLine {
+    const own = idleCost(resources, use);
+    // "Public IPv4 of <service> tasks" -> "Public IPv4": the project is named once, in the item.
+    const kind = (item: string) => item.replace(/ (of )?\S*-project-\S*( tasks)?$/, "");
+    return {
+        item: label,
+        detail: own.lines.filter(l => l.monthlyUsd > 0).map(l => `${kind(l.item)} $${l.monthlyUsd.toFixed(2)} (${l.detail})`).join(" + "),
+        monthlyUsd: own.totalUsd,
+    };
+}
+
+export function formatCost(result: { lines: CostLine[]; totalUsd: number }, projectLines: readonly CostLine[] = []): string {
+    const width = Math.max(...result.lines.map(l => l.item.length), ...projectLines.map(l => l.item.length), 10);
+    const row = (l: CostLine) => `${l.item.padEnd(width)}  ${("$" + l.monthlyUsd.toFixed(2)).padStart(8)}  ${l.detail}`;
+    return [
+        ...result.lines.map(row),
+        `${"Idle total".padEnd(width)}  ${("$" + result.totalUsd.toFixed(2)).padStart(8)}  per month, ${PRICES.region} list prices of ${PRICES.date}`,
+        ...projectLines.map(row),
+    ].join("\n");
 }

@@ -104,6 +104,23 @@ test("with the AI Gateway on, each project's MLflow gets the one KEK secret of /
     expect(exec.Statement.find((x: any) => x.Sid === "Secrets").Resource).toContain(kek);
 }, 30000);
 
+test("projects' settings reach their tasks: pool 1 + 1 where Aurora does not pause, job execution when asked for", async () => {
+    const sized = await runProgram({ stack: "aws", config: {
+        ...BASE, dbMinCapacity: "0.5", projects: '["alpha"]', projectTaskCpu: "512", projectTaskMemory: "3072", projectWorkers: "2", projectJobExecution: "true",
+    }, calls });
+    const envOf = (name: string) => Object.fromEntries((JSON.parse(named(sized, name).inputs.containerDefinitions) as Array<Record<string, any>>)
+        .find(x => x.name === "mlflow")!.environment.map((e: any) => [e.name, e.value]));
+    expect(named(sized, "mlflow-aws-project-alpha-tracking-task").inputs).toMatchObject({ cpu: "512", memory: "3072" });
+    expect(envOf("mlflow-aws-project-alpha-tracking-task")).toMatchObject({
+        MLFLOW_WORKERS: "2", MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: "1", MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "1",
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "true", MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: "true",
+    });
+    // The server at / keeps the bench-chosen pool and, with 3 tasks, no job execution.
+    expect(envOf("mlflow-aws-tracking-task")).toMatchObject({
+        MLFLOW_WORKERS: "1", MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: "2", MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "1", MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+    });
+}, 60000);
+
 test("outputs: one secret map of name -> trackingUri, username, password", () => {
     expect(run.secretOutputs.projects).toBe(true);
     const projects = run.outputs.projects as Record<string, { trackingUri: string; username: string; password: string }>;
@@ -181,6 +198,17 @@ describe.each(NAMES)("project %s", name => {
         const password = (run.outputs.projects as Record<string, { password: string }>)[name].password;
         expect(verifySha512Crypt(password, entry)).toBe(true);
         expect(version.secretInputs).toContain("secretString");
+    });
+
+    test("its own, smaller task: 0.25 vCPU / 1 GB, one task (autoscaling max 1), one worker, no job execution; / keeps its size", () => {
+        const envOf = (x: Record<string, any>) => Object.fromEntries(x.environment.map((e: any) => [e.name, e.value]));
+        expect(named(run, `${base}-tracking-task`).inputs).toMatchObject({ cpu: "256", memory: "1024" });
+        expect(run.resources.find(r => r.name === `${base}-tracking-scaling`)!.inputs).toMatchObject({ minCapacity: 1, maxCapacity: 1 });
+        expect(named(run, `${base}-tracking-service`).inputs).toMatchObject({ desiredCount: 1, deploymentMaximumPercent: 200 });
+        // Aurora may pause (dbMinCapacity 0): NullPool, no pool sizes; job execution off although one task runs.
+        expect(envOf(c("mlflow"))).toMatchObject({ MLFLOW_WORKERS: "1", MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false", MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: "false" });
+        expect(named(run, "mlflow-aws-tracking-task").inputs).toMatchObject({ cpu: "512", memory: "1024" });
+        expect(run.resources.find(r => r.name === "mlflow-aws-tracking-scaling")!.inputs).toMatchObject({ maxCapacity: 3 });
     });
 
     test("its database secret: generated, secret, kept on destroy by default", () => {

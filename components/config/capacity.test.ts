@@ -1,7 +1,9 @@
 import {
-    auroraMaxConnections, checkConnectionBudget, connectionBudgetProblem, connectionDemand, DEFAULT_POOL, ECS_DEPLOYMENT_OVERLAP, ENGINES_PER_WORKER,
-    MYSQL_DEFAULT_MAX_CONNECTIONS, RESERVED_CONNECTIONS,
+    auroraCapacityForProjects, auroraMaxConnections, awsProjectsBudgetProblem, checkConnectionBudget, connectionBudgetProblem, connectionDemand, DEFAULT_POOL,
+    ECS_DEPLOYMENT_OVERLAP, ENGINES_PER_WORKER, JOB_EXECUTION_PROCESSES, MYSQL_DEFAULT_MAX_CONNECTIONS, PROJECT_POOL, projectsThatFit, RESERVED_CONNECTIONS,
+    ServerFleet, serverDemand,
 } from "./capacity";
+import { CONFIG_SCHEMA } from "./schema";
 
 describe("auroraMaxConnections (AWS table by maximum ACU)", () => {
     test.each([
@@ -85,5 +87,71 @@ describe("connectionBudgetProblem (the config-time check)", () => {
         const [key, value, allowed, example] = connectionBudgetProblem(1, 5, ECS_DEPLOYMENT_OVERLAP, limit, "Aurora")![0];
         expect([key, value, example]).toEqual(["maxTasks", "5", "2"]);
         expect(allowed).toContain("raise dbMaxCapacity or lower maxTasks to 2");
+    });
+});
+
+describe("projects beside the server at / on Aurora (the aws target's budget)", () => {
+    // The defaults, from the schema: `/` with mlflowWorkers 1 (aws) x maxTasks, each project with its own fleet.
+    const root: ServerFleet = { pool: DEFAULT_POOL, workers: 1, maxTasks: CONFIG_SCHEMA.maxTasks.default, deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: false };
+    const project: ServerFleet = {
+        pool: PROJECT_POOL, workers: CONFIG_SCHEMA.projectWorkers.default, maxTasks: CONFIG_SCHEMA.projectMaxTasks.default,
+        deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: CONFIG_SCHEMA.projectJobExecution.default,
+    };
+    const defaultLimit = auroraMaxConnections("mysql", CONFIG_SCHEMA.dbMinCapacity.default, CONFIG_SCHEMA.dbMaxCapacity.default);
+
+    test("demand per server: / 36 (3 tasks x 2 x 6), a project 8 (1 task x 2 x 4)", () => {
+        expect(serverDemand(root)).toBe(36);
+        expect(serverDemand(project)).toBe(8);
+        // Job execution adds its 8 single-job processes, one connection per engine each, per task.
+        expect(serverDemand({ ...project, jobExecution: true })).toBe(8 + JOB_EXECUTION_PROCESSES * ENGINES_PER_WORKER * 2);
+    });
+
+    test.each([
+        // projects on the default aws stack (Aurora MySQL, 0-2 ACU: max_connections 90, 80 usable)
+        [0, true], [1, true], [4, true],
+        [5, true], // 36 + 5 x 8 = 76 <= 80
+        [6, false], // 36 + 6 x 8 = 84 > 80
+    ])("%i projects on the default aws stack: fits %p", (projects, fits) => {
+        expect(defaultLimit).toBe(90);
+        expect(awsProjectsBudgetProblem(root, project, projects, defaultLimit, "Aurora", 4) === undefined).toBe(fits);
+    });
+
+    // The largest project count at each dbMaxCapacity of AWS's table, dbMinCapacity 0 (docs/benchmarks.md, "Project capacity").
+    test.each([
+        ["mysql", 1, 5], ["mysql", 2, 5], ["mysql", 4, 11], ["mysql", 8, 119], ["mysql", 16, 244], ["mysql", 32, 369], ["mysql", 64, 494], ["mysql", 128, 619],
+        ["postgres", 1, 17], ["postgres", 2, 17], ["postgres", 4, 97], ["postgres", 8, 202], ["postgres", 16, 244], ["postgres", 128, 244],
+    ] as const)("%s at dbMaxCapacity %s holds %i projects", (engine, maxAcu, most) => {
+        const limit = auroraMaxConnections(engine, 0, maxAcu);
+        expect(projectsThatFit(root, project, limit)).toBe(most);
+        expect(awsProjectsBudgetProblem(root, project, most, limit, "Aurora", undefined)).toBeUndefined();
+        expect(awsProjectsBudgetProblem(root, project, most + 1, limit, "Aurora", undefined)?.[0][3]).toBe(String(most));
+    });
+
+    test("/ alone filling the limit leaves no project", () => {
+        expect(projectsThatFit(root, project, RESERVED_CONNECTIONS + 36)).toBe(0);
+        expect(projectsThatFit(root, project, RESERVED_CONNECTIONS + 10)).toBe(0);
+    });
+
+    test("the refusal names both fleets' arithmetic, the count that fits and the dbMaxCapacity that holds them all", () => {
+        const [[key, value, allowed, fitting]] = awsProjectsBudgetProblem(root, project, 6, 90, "Aurora's max_connections at dbMaxCapacity 2", 4)!;
+        expect([key, value, fitting]).toEqual(["projects", "6 projects", "5"]);
+        expect(allowed).toBe("must fit Aurora's max_connections at dbMaxCapacity 2: the server at / (36 connections) + 6 projects x 8 connections each"
+            + " ((1 pool + 1 overflow) x 2 engines x 1 workers x 1 tasks x 2 during deployments) = 84, but the database allows 90 (80 after 10 reserved);"
+            + " at most 5 projects fit, or pulumi config set dbMaxCapacity 4");
+    });
+
+    test.each([
+        // engine, min ACU, projects, smallest dbMaxCapacity of the table that holds them
+        ["mysql", 0, 5, 1],
+        ["mysql", 0, 6, 4],
+        ["mysql", 0, 12, 8],
+        ["mysql", 0, 620, undefined], // beyond the largest row
+        ["mysql", 6, 12, 8],
+        ["mysql", 10, 12, 10], // never below dbMinCapacity
+        ["postgres", 0, 18, 4],
+        ["postgres", 0, 245, undefined], // capped at 2,000 with a minimum of 0 ACU
+        ["postgres", 1, 245, 16],
+    ] as const)("%s min %s: %i projects need dbMaxCapacity %p", (engine, minAcu, projects, acu) => {
+        expect(auroraCapacityForProjects(engine, minAcu, root, project, projects)).toBe(acu);
     });
 });

@@ -155,3 +155,73 @@ export function projectsBudgetProblem(workers: number, maxTasks: number, overlap
         // The parser replaces this with the list cut to the projects that fit.
         String(fittingProjects)]];
 }
+
+/**
+ * A project's server on the aws target. One worker under 32 clients peaked at 5 connections with
+ * 2 + 1 per engine, and 13 connections (5 + 10) served no more than 5 (docs/benchmarks.md,
+ * "Workers and pool"): a worker's requests share one GIL. 1 + 1 keeps a project's worst case at
+ * 4 connections per task, so five projects fit beside `/` on the default Aurora (2 ACU).
+ */
+export const PROJECT_POOL: PoolSettings = { poolSize: 1, maxOverflow: 1, recycleSeconds: 280 };
+
+/**
+ * MLflow's job runner and its 7 huey consumers (docs/benchmarks.md, the process table): with job
+ * execution on, each is one more process whose stores open their own engines. Each runs one job
+ * at a time, so it holds at most one connection per engine.
+ */
+export const JOB_EXECUTION_PROCESSES = 8;
+
+/** One server's fleet: its workers' pools and, where it runs, job execution. */
+export interface ServerFleet extends ConnectionDemand {
+    readonly jobExecution: boolean;
+}
+
+/** Connections a server's fleet can open at most, job execution included. */
+export function serverDemand(f: ServerFleet): number {
+    const jobs = f.jobExecution ? JOB_EXECUTION_PROCESSES * ENGINES_PER_WORKER * f.maxTasks * f.deploymentOverlap : 0;
+    return connectionDemand(f) + jobs;
+}
+
+/** How many projects fit beside the server at `/` within `limit` (0 when `/` alone fills it). */
+export function projectsThatFit(root: ServerFleet, project: ServerFleet, limit: number): number {
+    const room = Math.max(0, limit - RESERVED_CONNECTIONS) - serverDemand(root);
+    return Math.max(0, Math.floor(room / serverDemand(project)));
+}
+
+/** The smallest dbMaxCapacity of AWS's table at which `projects` fit, or undefined when none does. */
+export function auroraCapacityForProjects(engine: Engine, minAcu: number, root: ServerFleet, project: ServerFleet, projects: number): number | undefined {
+    for (const row of AURORA_SERVERLESS_V2_MAX_CONNECTIONS) {
+        const maxAcu = Math.max(row.maxAcu, minAcu);
+        if (projectsThatFit(root, project, auroraMaxConnections(engine, minAcu, maxAcu)) >= projects) return maxAcu;
+    }
+    return undefined;
+}
+
+function fleetText(f: ServerFleet): string {
+    const jobs = f.jobExecution ? ` + job execution (${JOB_EXECUTION_PROCESSES} processes x ${ENGINES_PER_WORKER} engines x ${f.maxTasks} tasks x ${f.deploymentOverlap})` : "";
+    return `(${f.pool.poolSize} pool + ${f.pool.maxOverflow} overflow) x ${ENGINES_PER_WORKER} engines x ${f.workers} workers x ${f.maxTasks} tasks x ${f.deploymentOverlap} during deployments${jobs}`;
+}
+
+/**
+ * The aws target's projects (each its own ECS service with its own, smaller fleet) beside the
+ * server at `/` on one Aurora cluster. Undefined when all fit `limit`; otherwise the problem,
+ * named on `projects` with the most that fit, and `raiseTo`, the dbMaxCapacity that holds them
+ * all (from auroraCapacityForProjects), as the other fix.
+ */
+export function awsProjectsBudgetProblem(
+    root: ServerFleet, project: ServerFleet, projects: number, limit: number, limitName: string, raiseTo: number | undefined,
+): ConfigProblem[] | undefined {
+    if (projects === 0) return undefined;
+    const fitting = projectsThatFit(root, project, limit);
+    if (fitting >= projects) return undefined;
+    const rootDemand = serverDemand(root);
+    const perProject = serverDemand(project);
+    const usable = Math.max(0, limit - RESERVED_CONNECTIONS);
+    const raise = raiseTo === undefined ? "" : `, or pulumi config set dbMaxCapacity ${raiseTo}`;
+    return [["projects", `${projects} projects`,
+        `must fit ${limitName}: the server at / (${rootDemand} connections) + ${projects} projects x ${perProject} connections each`
+        + ` (${fleetText(project)}) = ${rootDemand + projects * perProject}, but the database allows ${limit} (${usable} after ${RESERVED_CONNECTIONS} reserved);`
+        + ` at most ${fitting} projects fit${raise}`,
+        // The parser replaces this with the list cut to the projects that fit.
+        String(fitting)]];
+}

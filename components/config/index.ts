@@ -3,14 +3,17 @@
 // What each key may hold is in ./schema; here are the rules that relate keys to each other,
 // one small function per concern and target.
 import * as pulumi from "@pulumi/pulumi";
-import { auroraMaxConnections, connectionBudgetProblem, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS, projectsBudgetProblem } from "./capacity";
+import {
+    auroraCapacityForProjects, auroraMaxConnections, awsProjectsBudgetProblem, connectionBudgetProblem, DEFAULT_POOL, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS,
+    PROJECT_POOL, projectsBudgetProblem, ServerFleet,
+} from "./capacity";
 import { modelSlug, parseServedModel } from "../modelServer/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
 import { readProjects } from "./projects";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, ServingSettings, Target,
+    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, ProjectTaskSettings, ServingSettings, Target,
 } from "./types";
 
 export * from "./checks";
@@ -174,17 +177,22 @@ function readExistingVpc(r: Reader): AwsSettings["existingVpc"] {
 
 type TaskSettings = Pick<AwsSettings, "taskCpu" | "taskMemory" | "taskArchitecture" | "desiredCount" | "minTasks" | "maxTasks">;
 
+/** A Fargate cpu/memory pair; a bad one is refused on the key to change, with a valid value. */
+function checkFargatePair(r: Reader, keys: { cpu: "taskCpu" | "projectTaskCpu"; memory: "taskMemory" | "projectTaskMemory" }, cpu: number, memory: number): boolean {
+    if ((FARGATE_MEMORY[cpu] ?? []).includes(memory)) return true;
+    const cpus = Object.keys(FARGATE_MEMORY).join(", ");
+    const memories = FARGATE_MEMORY[cpu];
+    r.fail(memories ? keys.memory : keys.cpu, String(memories ? memory : cpu),
+        memories ? `must be one of ${memories.join(", ")} MiB for ${keys.cpu} ${cpu} (Fargate's valid pairs)` : `must be one of ${cpus}`,
+        memories ? String(memories[0]) : "1024");
+    return false;
+}
+
 /** Fargate's cpu/memory pairs and a desired count inside the autoscaling range. */
 function readTasks(r: Reader): TaskSettings {
     const taskCpu = r.integer("taskCpu");
     const taskMemory = r.integer("taskMemory");
-    if (!(FARGATE_MEMORY[taskCpu] ?? []).includes(taskMemory)) {
-        const cpus = Object.keys(FARGATE_MEMORY).join(", ");
-        const memories = FARGATE_MEMORY[taskCpu];
-        r.fail(memories ? "taskMemory" : "taskCpu", String(memories ? taskMemory : taskCpu),
-            memories ? `must be one of ${memories.join(", ")} MiB for taskCpu ${taskCpu} (Fargate's valid pairs)` : `must be one of ${cpus}`,
-            memories ? String(memories[0]) : "1024");
-    }
+    checkFargatePair(r, { cpu: "taskCpu", memory: "taskMemory" }, taskCpu, taskMemory);
     const taskArchitecture = r.oneOf<CpuArchitecture>("taskArchitecture");
     const minTasks = r.integer("minTasks");
     const maxTasks = r.integer("maxTasks");
@@ -195,6 +203,43 @@ function readTasks(r: Reader): TaskSettings {
         r.fail("desiredCount", String(desiredCount), `must be between minTasks (${minTasks}) and maxTasks (${maxTasks})`, String(desiredCount < minTasks ? minTasks : maxTasks));
     }
     return { taskCpu, taskMemory, taskArchitecture, desiredCount, minTasks, maxTasks };
+}
+
+/** The project task settings of a stack that sets none (the schema's defaults). */
+export const DEFAULT_PROJECT_TASKS: ProjectTaskSettings = {
+    cpu: CONFIG_SCHEMA.projectTaskCpu.default,
+    memory: CONFIG_SCHEMA.projectTaskMemory.default,
+    maxTasks: CONFIG_SCHEMA.projectMaxTasks.default,
+    workers: CONFIG_SCHEMA.projectWorkers.default,
+    jobExecution: CONFIG_SCHEMA.projectJobExecution.default,
+};
+
+/** MLflow's job processes with one worker: about 1.9 GB of RSS on top of the server's 575 MiB (docs/benchmarks.md). */
+export const JOB_EXECUTION_MIN_MEMORY = 3072;
+
+/**
+ * Every project's service: a Fargate pair of its own; job execution only where one task runs
+ * (every starting server re-enqueues unfinished jobs, so replicas would run a job twice) and
+ * only in a task that holds its processes.
+ */
+function readProjectTasks(r: Reader): ProjectTaskSettings {
+    const cpu = r.integer("projectTaskCpu");
+    const memory = r.integer("projectTaskMemory");
+    const maxTasks = r.integer("projectMaxTasks");
+    const workers = r.integer("projectWorkers");
+    const jobExecution = r.boolean("projectJobExecution");
+    const pair = checkFargatePair(r, { cpu: "projectTaskCpu", memory: "projectTaskMemory" }, cpu, memory);
+    if (jobExecution && maxTasks > 1) {
+        r.fail("projectMaxTasks", String(maxTasks), "must be 1 with projectJobExecution true: every starting MLflow server re-enqueues the unfinished jobs, so two tasks would run a job twice", "1");
+    }
+    if (jobExecution && pair && memory < JOB_EXECUTION_MIN_MEMORY) {
+        const fit = (FARGATE_MEMORY[cpu] ?? []).find(m => m >= JOB_EXECUTION_MIN_MEMORY);
+        const fix = fit === undefined ? `; raise projectTaskCpu to 512 first` : "";
+        r.fail(fit === undefined ? "projectTaskCpu" : "projectTaskMemory", String(fit === undefined ? cpu : memory),
+            `must hold MLflow's job execution (about 1.9 GB of job processes beside the server, docs/benchmarks.md): projectTaskMemory ${JOB_EXECUTION_MIN_MEMORY} or more${fix}`,
+            String(fit ?? 512));
+    }
+    return { cpu, memory, maxTasks, workers, jobExecution };
 }
 
 /** The local database container's default max_connections must hold every worker's pools. */
@@ -227,15 +272,36 @@ function projectEntry(p: { name: string; username: string }): string {
  * Aurora's max_connections at dbMaxCapacity must hold every task's pools, old and new tasks
  * overlapping during a deployment; with projects, every project's service too (each scales to maxTasks).
  */
-function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSettings, tasks: TaskSettings): void {
+function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSettings, tasks: TaskSettings, projectTasks: ProjectTaskSettings): void {
     const limit = auroraMaxConnections(common.backend, aurora.dbMinCapacity, aurora.dbMaxCapacity);
     const limitName = `Aurora's max_connections at dbMaxCapacity ${aurora.dbMaxCapacity}`;
     const workers = connectionBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, limit, limitName);
     workers?.forEach(p => r.fail(...p));
     if (workers !== undefined) return;
-    projectsBudgetProblem(common.mlflowWorkers, tasks.maxTasks, ECS_DEPLOYMENT_OVERLAP, common.projects.length, limit, limitName)
-        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, `${allowed}, or raise dbMaxCapacity or lower maxTasks`,
+    const root: ServerFleet = { pool: DEFAULT_POOL, workers: common.mlflowWorkers, maxTasks: tasks.maxTasks, deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: false };
+    const project = awsProjectFleet(projectTasks);
+    const raiseTo = auroraCapacityForProjects(common.backend, aurora.dbMinCapacity, root, project, common.projects.length);
+    awsProjectsBudgetProblem(root, project, common.projects.length, limit, limitName, raiseTo)
+        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, allowed + projectFleetHints(projectTasks),
             common.projects.slice(0, Number(fitting)).map(projectEntry)));
+}
+
+/** The project settings above their defaults that would make room, named for the refusal. */
+function projectFleetHints(p: ProjectTaskSettings): string {
+    const hints = [
+        ...(p.jobExecution ? ["projectJobExecution false"] : []),
+        ...(p.workers > 1 ? ["projectWorkers 1"] : []),
+        ...(p.maxTasks > 1 ? ["projectMaxTasks 1"] : []),
+    ];
+    return hints.map(h => `, or pulumi config set ${h}`).join("");
+}
+
+/**
+ * A project's fleet on the aws target. Job execution is counted where it runs; the server at `/`
+ * runs none where more than one task may run (trackingServer/mlflow.ts), which the root check assumes.
+ */
+function awsProjectFleet(p: ProjectTaskSettings): ServerFleet {
+    return { pool: PROJECT_POOL, workers: p.workers, maxTasks: p.maxTasks, deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: p.jobExecution };
 }
 
 function readRegion(r: Reader, awsRegion: string | undefined): string {
@@ -283,6 +349,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     checkFrontDoor(r, { ingressCidrs, certificateArn, domainName, plainHttp });
     const existingVpc = readExistingVpc(r);
     const tasks = readTasks(r);
+    const projectTasks = readProjectTasks(r);
     const noncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays");
     const ecrKeepImages = r.integer("ecrKeepImages");
     const logRetentionDays = r.integer("logRetentionDays");
@@ -292,14 +359,14 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     const nginxImage = r.string("nginxImage");
     const pythonImage = r.string("pythonImage");
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, HOST_CHECK, "mlflow.example.com");
-    checkAuroraConnections(r, common, aurora, tasks);
+    checkAuroraConnections(r, common, aurora, tasks, projectTasks);
     checkAwsProjectPriorities(r, common);
     finish(r);
     return {
         target: "aws", ...common,
         allowedHosts: domainName && !allowedHosts.includes(domainName) ? [domainName, ...allowedHosts] : allowedHosts,
         aws: {
-            region, ...aurora, ingressCidrs, certificateArn, domainName, plainHttp, existingVpc, ...tasks,
+            region, ...aurora, ingressCidrs, certificateArn, domainName, plainHttp, existingVpc, ...tasks, projectTasks,
             noncurrentVersionExpirationDays, ecrKeepImages, logRetentionDays, nginxImage, pythonImage,
             ...(serving ? { serving } : {}),
         },

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, RawConfig } from ".";
+import { ConfigError, DEFAULT_PROJECT_TASKS, parseConfig, RawConfig } from ".";
 
 function problemsOf(raw: RawConfig, region?: string): string[] {
     try {
@@ -47,8 +47,12 @@ describe("projects", () => {
             /^mlflow-platform:projects = "5 projects" is invalid: must fit the mysql container's max_connections: 6 servers \(the one at \/ and 5 projects\) x 24 connections each = 144, but the database allows 151 \(141 after 10 reserved\); at most 4 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && pulumi config set --path 'projects\[1\]' p2 && pulumi config set --path 'projects\[2\]' p3 && pulumi config set --path 'projects\[3\]' p4$/],
         ["postgres: 3 projects at 4 workers do not fit", { backend: "postgres", projects: '["p1","p2:u","p3"]' },
             /projects = "3 projects" is invalid: .*at most 2 projects fit.*Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && pulumi config set --path 'projects\[1\]' p2:u$/],
-        ["aws: every project's service counts at maxTasks against Aurora's connections", { ...AWS, projects: '["p0","p1:u","p2"]' },
-            /^mlflow-platform:projects = "3 projects" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: 4 servers \(the one at \/ and 3 projects\) x 36 connections each = 144, but the database allows 90 \(80 after 10 reserved\); at most 1 projects fit with mlflowWorkers 1, or raise dbMaxCapacity or lower maxTasks\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p0$/],
+        ["aws: a sixth project on the defaults does not fit Aurora's connections", { ...AWS, projects: '["p0","p1:u","p2","p3","p4","p5"]' },
+            /^mlflow-platform:projects = "6 projects" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: the server at \/ \(36 connections\) \+ 6 projects x 8 connections each \(\(1 pool \+ 1 overflow\) x 2 engines x 1 workers x 1 tasks x 2 during deployments\) = 84, but the database allows 90 \(80 after 10 reserved\); at most 5 projects fit, or pulumi config set dbMaxCapacity 4\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p0 && pulumi config set --path 'projects\[1\]' p1:u && pulumi config set --path 'projects\[2\]' p2 && pulumi config set --path 'projects\[3\]' p3 && pulumi config set --path 'projects\[4\]' p4$/],
+        ["aws: project settings above their defaults are named as fixes", { ...AWS, projects: '["p0","p1","p2"]', projectMaxTasks: "2", projectWorkers: "2" },
+            /projects = "3 projects" is invalid: .*\+ 3 projects x 32 connections each .* at most 1 projects fit, or pulumi config set dbMaxCapacity 8, or pulumi config set projectWorkers 1, or pulumi config set projectMaxTasks 1\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p0$/],
+        ["aws: job execution on every project counts its processes", { ...AWS, projects: '["p0","p1"]', projectJobExecution: "true", projectTaskMemory: "3072", projectTaskCpu: "512" },
+            /projects = "2 projects" is invalid: .*\+ 2 projects x 40 connections each \(.* \+ job execution \(8 processes x 2 engines x 1 tasks x 2\)\) = 116.* at most 1 projects fit, or pulumi config set dbMaxCapacity 4, or pulumi config set projectJobExecution false\. Fix:/],
         ["aws: names whose listener rule priorities collide (abx, ama: 28902)", { ...AWS, projects: '["abx","ama:bob"]', dbMaxCapacity: "16" },
             /^mlflow-platform:projects = "ama" is invalid: shares load balancer rule priority 28902 with project abx .*rename one of them\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' abx$/],
     ])("%s", (_, raw, expected) => {
@@ -64,9 +68,18 @@ describe("projects", () => {
         expect(problemsOf({ projects: '["A","b","ok"]' })).toHaveLength(2);
     });
 
-    test("aws: one project fits the defaults; three fit an Aurora of 8 ACU", () => {
-        expect(parseConfig({ ...AWS, projects: '["alpha"]' }, "eu-west-1").projects).toHaveLength(1);
-        expect(parseConfig({ ...AWS, projects: '["alpha","beta","gamma"]', dbMaxCapacity: "8" }, "eu-west-1").projects.map(p => p.name)).toEqual(["alpha", "beta", "gamma"]);
+    test("aws: five projects fit the defaults, eleven an Aurora of 4 ACU", () => {
+        const names = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `p${i}`));
+        expect(parseConfig({ ...AWS, projects: names(5) }, "eu-west-1").projects).toHaveLength(5);
+        expect(parseConfig({ ...AWS, projects: names(11), dbMaxCapacity: "4" }, "eu-west-1").projects).toHaveLength(11);
+        expect(problemsOf({ ...AWS, projects: names(12), dbMaxCapacity: "4" }, "eu-west-1")).toEqual([expect.stringMatching(/at most 11 projects fit, or pulumi config set dbMaxCapacity 8\./)]);
+    });
+
+    test("aws: projects get their own task settings, with the defaults sized for one worker without job execution", () => {
+        const config = parseConfig({ ...AWS, projects: '["alpha"]' }, "eu-west-1");
+        expect(config.target === "aws" && config.aws.projectTasks).toEqual({ cpu: 256, memory: 1024, maxTasks: 1, workers: 1, jobExecution: false });
+        // What a program that builds its args by hand gets when it leaves them out.
+        expect(DEFAULT_PROJECT_TASKS).toEqual({ cpu: 256, memory: 1024, maxTasks: 1, workers: 1, jobExecution: false });
     });
 
     test("aws without projects is unaffected", () => {

@@ -167,6 +167,15 @@ export const CONFIG_SCHEMA = {
     desiredCount: { type: "integer", scope: "aws", min: 1, max: 100, description: "Tasks to start with. Default minTasks." },
     minTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling minimum task count." },
     maxTasks: { type: "integer", scope: "aws", default: 3, min: 1, max: 100, description: "Autoscaling maximum task count." },
+    // A project's task from the measured 1-worker server without job execution (<= 575 MiB RSS with nginx, docs/benchmarks.md).
+    projectTaskCpu: { type: "integer", scope: "aws", default: 256, min: 256, max: 16384, description: "Fargate CPU units of each project's task (256, 512, 1024, ...). Projects get their own, smaller tasks than the server at /." },
+    projectTaskMemory: { type: "integer", scope: "aws", default: 1024, min: 512, max: 122880, description: "Fargate memory in MiB of each project's task; must be valid for projectTaskCpu, and at least 3072 with projectJobExecution." },
+    projectMaxTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling maximum task count of each project's service (minimum 1). Every task counts against Aurora's connections; more than 1 needs projectJobExecution false." },
+    projectWorkers: { type: "integer", scope: "aws", default: 1, min: 1, max: 64, description: "MLflow server worker processes per project task." },
+    projectJobExecution: {
+        type: "boolean", scope: "aws", default: false,
+        description: "Run MLflow's job execution (the UI's GenAI jobs: judges and scorers on traces, GenAI evaluation, prompt optimisation) on every project's server. Needs projectMaxTasks 1 and projectTaskMemory 3072 or more (about 1.9 GB of job processes).",
+    },
     noncurrentVersionExpirationDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 36500, description: "Days after which overwritten or deleted artifact versions are removed." },
     ecrKeepImages: { type: "integer", scope: "aws", default: 10, min: 1, max: 1000, description: "Number of tracking-server images ECR keeps." },
     logRetentionDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 3653, description: "CloudWatch Logs retention in days (a CloudWatch period, e.g. 7, 30, 90, 365)." },

@@ -58,6 +58,8 @@ export interface AwsSettings {
     readonly desiredCount: number;
     readonly minTasks: number;
     readonly maxTasks: number;
+    /** Every project's service: its own task size, task count, workers and job execution; unset: DEFAULT_PROJECT_TASKS. */
+    readonly projectTasks?: ProjectTaskSettings;
     readonly noncurrentVersionExpirationDays: number;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
@@ -65,6 +67,16 @@ export interface AwsSettings {
     readonly serving?: ServingSettings;
     readonly nginxImage: string;
     readonly pythonImage: string;
+}
+
+/** The aws target's project services (each project's ECS service), apart from the server at `/`. */
+export interface ProjectTaskSettings {
+    readonly cpu: number;
+    readonly memory: number;
+    readonly maxTasks: number;
+    readonly workers: number;
+    /** MLflow's job execution on the project's server (only with maxTasks 1). */
+    readonly jobExecution: boolean;
 }
 
 /** One entry of `projects`: its own server, database, prefix, identity and login (shared/projects.ts). */

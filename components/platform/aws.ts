@@ -18,7 +18,7 @@ import { projectNames } from "../shared/projects";
 import { AwsTrackingServerArgs, TrackingServer } from "../trackingServer";
 import { MLFLOW_HOSTNAME, renderPublicOrigins } from "../trackingServer/mlflow";
 import type { AwsPlatformArgs, ChildOptions, PlatformOutputs } from "./types";
-import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins } from "./wiring";
+import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins, projectTaskArgs } from "./wiring";
 
 /** The AWS components the tracking server is wired to. */
 interface AwsParts {
@@ -87,6 +87,8 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
         desiredCount: aws.desiredCount,
         minTasks: aws.minTasks,
         maxTasks: aws.maxTasks,
+        // A project's own, smaller task (docs/aws.md, "Projects"); `/` keeps the settings above.
+        ...(r.project === undefined ? {} : projectTaskArgs(aws.projectTasks)),
         ecrKeepImages: aws.ecrKeepImages,
         logRetentionDays: aws.logRetentionDays,
         tags,

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ArtifactStore } from "../artifactStore";
 import type { AuthProxy, ProjectEndpoint } from "../authProxy";
 import type { BackendStore } from "../backendStore";
+import { PROJECT_POOL } from "../config/capacity";
+import { DEFAULT_PROJECT_TASKS, type ProjectTaskSettings } from "../config";
 import { modelInvocationUrl } from "../modelServer/serving";
 import type { MlflowPlatformArgs, PlatformOutputs, ProjectLogin } from "./types";
 
@@ -37,4 +39,15 @@ export function givenPassword(config: MlflowPlatformArgs): pulumi.Output<string>
 /** The AI Gateway's passphrase, secret; undefined keeps the gateway off. */
 export function kekPassphrase(config: MlflowPlatformArgs): pulumi.Output<string> | undefined {
     return config.aiGateway === undefined ? undefined : pulumi.secret(config.aiGateway.kekPassphrase);
+}
+
+/**
+ * A project's service on the aws target: its own task size and count (config projectTask*),
+ * one task to start with, the project pool (config/capacity.ts) and job execution only when asked.
+ */
+export function projectTaskArgs(p: ProjectTaskSettings = DEFAULT_PROJECT_TASKS) {
+    return {
+        cpu: p.cpu, memory: p.memory, desiredCount: 1, minTasks: 1, maxTasks: p.maxTasks,
+        workers: p.workers, pool: PROJECT_POOL, jobExecution: p.jobExecution && p.maxTasks === 1,
+    };
 }

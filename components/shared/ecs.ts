@@ -2,6 +2,7 @@
 // and the IAM policy documents of its roles. Pure: plain values in, plain documents out.
 // Secrets reach the containers only as Secrets Manager references (`secrets`), never as values.
 import type { BackendEngine, CpuArchitecture } from "../config";
+import type { PoolSettings } from "../config/capacity";
 import { renderDatabaseTlsQuery } from "../backendStore/aurora";
 import { healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "../trackingServer/mlflow";
 import { proxyHealthcheckCommand } from "../authProxy/nginx";
@@ -73,6 +74,10 @@ export interface TaskContainersSettings {
         readonly releaseIdleConnections: boolean;
         /** Most tasks that can run at once (autoscaling maxTasks): each is a replica. */
         readonly maxReplicas: number;
+        /** SQLAlchemy pool per engine; DEFAULT_POOL when unset. */
+        readonly pool?: PoolSettings;
+        /** MLflow's job execution; unset: on exactly where one replica can run. */
+        readonly jobExecution?: boolean;
         /** Secrets Manager secret with the AI Gateway's KEK passphrase; the gateway is on only with it. */
         readonly aiGatewayKekSecretArn?: string;
     };
@@ -174,6 +179,8 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
             releaseIdleConnections: s.mlflow.releaseIdleConnections,
             // Every task is a replica: background work only when there can be just one.
             maxReplicas: s.mlflow.maxReplicas,
+            ...(s.mlflow.pool === undefined ? {} : { pool: s.mlflow.pool }),
+            ...(s.mlflow.jobExecution === undefined ? {} : { jobExecution: s.mlflow.jobExecution }),
             aiGateway: s.mlflow.aiGatewayKekSecretArn !== undefined,
             // Clients reach S3 itself: large transfers bypass the tasks via presigned URLs.
             presignedTransfers: true,

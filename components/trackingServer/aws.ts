@@ -167,6 +167,8 @@ function buildTaskDefinition(
             image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
             releaseIdleConnections: args.releaseIdleConnections,
             maxReplicas: args.maxTasks,
+            ...(args.pool === undefined ? {} : { pool: args.pool }),
+            ...(args.jobExecution === undefined ? {} : { jobExecution: args.jobExecution }),
             ...(kekArn ? { aiGatewayKekSecretArn: kekArn } : {}),
         }));
     const project = args.project === undefined ? pulumi.output(undefined)

@@ -118,6 +118,24 @@ test.each<[string, number, boolean, string, string]>([
     });
 });
 
+test.each([
+    // maxReplicas, databaseMayPause, jobExecution, job execution, periodic tasks
+    [1, false, false, "false", "false"], // a project's server by default: off even as the only replica
+    [1, true, false, "false", "false"],
+    [1, false, true, "true", "true"], // asked for (projectJobExecution): as without the setting
+    [1, true, true, "true", "false"],
+    [3, false, false, "false", "false"],
+] as const)("background work: %i replicas, database may pause %p, job execution %p", (maxReplicas, databaseMayPause, jobExecution, jobs, periodic) => {
+    expect(renderBackgroundWorkEnvironment({ maxReplicas, databaseMayPause, jobExecution })).toEqual({
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: jobs,
+        MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: periodic,
+    });
+});
+
+test("background work: job execution on several replicas is refused (a job would run twice)", () => {
+    expect(() => renderBackgroundWorkEnvironment({ maxReplicas: 2, databaseMayPause: false, jobExecution: true })).toThrow(/exactly one replica/);
+});
+
 test.each([0, -1, 1.5, NaN])("background work: maxReplicas %p is refused", maxReplicas => {
     expect(() => renderBackgroundWorkEnvironment({ maxReplicas, databaseMayPause: false })).toThrow(/maxReplicas must be a whole number/);
 });

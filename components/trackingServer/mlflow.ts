@@ -43,6 +43,8 @@ export interface TrackingServerSettings {
     readonly pool?: PoolSettings;
     /** Most servers that can run at once on this database (ECS maxTasks); 1 when undefined (Docker). */
     readonly maxReplicas?: number;
+    /** Job execution: false keeps it (and its periodic tasks) off even with one replica; unset: on exactly with one. */
+    readonly jobExecution?: boolean;
     /**
      * MLflow's AI Gateway (provider API keys stored in the database). Off when undefined: on, it
      * needs MLFLOW_CRYPTO_KEK_PASSPHRASE, which each target adds as a secret.
@@ -68,11 +70,15 @@ export interface TrackingServerSettings {
  * So: both only where exactly one server can run; periodic tasks also only where the database
  * need not pause.
  */
-export function renderBackgroundWorkEnvironment(p: { maxReplicas: number; databaseMayPause: boolean }): Record<string, string> {
+export function renderBackgroundWorkEnvironment(p: { maxReplicas: number; databaseMayPause: boolean; jobExecution?: boolean }): Record<string, string> {
     if (!Number.isInteger(p.maxReplicas) || p.maxReplicas < 1) {
         throw new Error(`maxReplicas must be a whole number of at least 1, got ${p.maxReplicas}`);
     }
-    const single = p.maxReplicas === 1;
+    if (p.jobExecution === true && p.maxReplicas !== 1) {
+        throw new Error(`job execution needs exactly one replica (a job would run twice), got ${p.maxReplicas}`);
+    }
+    // A project's server keeps it off unless asked for: its processes hold ~1.9 GB (docs/benchmarks.md).
+    const single = p.maxReplicas === 1 && p.jobExecution !== false;
     return {
         MLFLOW_SERVER_ENABLE_JOB_EXECUTION: String(single),
         MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS: String(single && !p.databaseMayPause),
@@ -138,7 +144,9 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         AWS_DEFAULT_REGION: s.s3Region,
         // Bring the schema up to date before serving (mlflow db upgrade), so upgrades of the image just work.
         MLFLOW_DB_UPGRADE: "true",
-        ...renderBackgroundWorkEnvironment({ maxReplicas: s.maxReplicas ?? 1, databaseMayPause: s.releaseIdleConnections ?? false }),
+        ...renderBackgroundWorkEnvironment({
+            maxReplicas: s.maxReplicas ?? 1, databaseMayPause: s.releaseIdleConnections ?? false, ...(s.jobExecution === undefined ? {} : { jobExecution: s.jobExecution }),
+        }),
         // Off unless asked for: on, users store provider API keys in the database (see aiGateway).
         MLFLOW_ENABLE_AI_GATEWAY: String(s.aiGateway ?? false),
         // uvicorn keeps idle connections longer than nginx does (shared/keepalive.ts); its 5 s default is shorter.

@@ -1,6 +1,7 @@
 // TrackingServer args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackendEngine, CpuArchitecture } from "../config";
+import type { PoolSettings } from "../config/capacity";
 
 export const TRACKING_SERVER_TYPE = "mlflow:index:TrackingServer";
 
@@ -86,6 +87,10 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
     readonly desiredCount: number;
     readonly minTasks: number;
     readonly maxTasks: number;
+    /** SQLAlchemy pool per engine (a project's PROJECT_POOL); DEFAULT_POOL when unset. */
+    readonly pool?: PoolSettings;
+    /** MLflow's job execution; unset: on exactly where one task can run (trackingServer/mlflow.ts). */
+    readonly jobExecution?: boolean;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
     readonly tags?: Record<string, string>;
