@@ -1,7 +1,7 @@
 // The URNs the engine accepts as a resource's earlier identity, computed as Pulumi does:
 // its own `aliases` (each field defaulting to the resource's current one), and for every
-// alias URN of its parent the same child under that parent ("child resources inherit their
-// parent's aliases", Pulumi docs: Resource options, aliases). The mocks never see them.
+// alias URN of its parent the same child under that parent (the engine derives children's
+// aliases from their parent's; Pulumi docs, "Refactoring with aliases"). The mocks never see them.
 import type * as pulumiType from "@pulumi/pulumi";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
