@@ -1,7 +1,7 @@
 // retainDataOnDestroy=false on AWS: the project prune as its own scheduled ECS task, beside the
 // server at `/` (its image, cluster, log group, network). The current project list lives in one
 // SSM parameter that `pulumi up` writes and the task reads at run time (projectPrune/awsSpec.ts);
-// projects' services start only after it (index.ts), so the list names a project before its data
+// projects' services start only after it (platform/aws.ts), so the list names a project before its data
 // exists. Not an object in the bucket: `/`'s users can write keys there through MLflow's proxy.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
