@@ -27,6 +27,24 @@ interface LocalParts {
     readonly server: TrackingServer<"local">;
 }
 
+/** The database server's image for the configured engine. */
+function databaseImage(config: LocalPlatformArgs): string {
+    return config.backend === "mysql" ? config.local.images.mysql : config.local.images.postgres;
+}
+
+/** What a BucketInit needs to administer MinIO: the bucket, the mc image and MinIO's root login. */
+function minioAdmin(config: LocalPlatformArgs, store: ArtifactStore<"local">, networkName: pulumi.Output<string>) {
+    return {
+        target: "local" as const,
+        bucketName: store.bucketName,
+        networkName,
+        image: config.local.images.mc,
+        endpointUrl: store.s3EndpointUrl,
+        rootUser: store.rootUser,
+        rootPassword: store.rootPassword,
+    };
+}
+
 /**
  * One MLflow server per project beside the one at `/`, each with its own database and user,
  * its own prefix-limited storage identity, under /projects/<name>/ (shared/projects.ts).
@@ -44,7 +62,7 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
             target: "local",
             engine: config.backend,
             networkName,
-            image: config.backend === "mysql" ? local.images.mysql : local.images.postgres,
+            image: databaseImage(config),
             host: backend.host,
             port: backend.port,
             adminUsername: backend.adminUsername,
@@ -53,13 +71,7 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
             username: n.databaseUser,
         }, opts);
         const identity = new BucketInit(`${base}-bucket-init`, {
-            target: "local",
-            bucketName: store.bucketName,
-            networkName,
-            image: local.images.mc,
-            endpointUrl: store.s3EndpointUrl,
-            rootUser: store.rootUser,
-            rootPassword: store.rootPassword,
+            ...minioAdmin(config, store, networkName),
             accessKeyId: n.accessKeyId,
             prefix: n.artifactPrefix,
         }, opts);
@@ -96,7 +108,7 @@ function localProjectPrune(config: LocalPlatformArgs, name: string, parts: Local
         keep: config.projects.map(p => p.name),
         engine: config.backend,
         networkName,
-        databaseImage: config.backend === "mysql" ? config.local.images.mysql : config.local.images.postgres,
+        databaseImage: databaseImage(config),
         databaseHost: backend.host,
         databasePort: backend.port,
         adminUsername: backend.adminUsername,
@@ -150,20 +162,12 @@ function localStores(config: LocalPlatformArgs, name: string, opts: ChildOptions
         consoleBindAddress: local.bindAddress,
         retainOnDelete,
     }, opts);
-    const bucketInit = new BucketInit(`${name}-bucket-init`, {
-        target: "local",
-        bucketName: store.bucketName,
-        networkName,
-        image: local.images.mc,
-        endpointUrl: store.s3EndpointUrl,
-        rootUser: store.rootUser,
-        rootPassword: store.rootPassword,
-    }, opts);
+    const bucketInit = new BucketInit(`${name}-bucket-init`, minioAdmin(config, store, networkName), opts);
     const backend = new BackendStore(`${name}-backend`, {
         target: "local",
         engine: config.backend,
         networkName,
-        image: config.backend === "mysql" ? local.images.mysql : local.images.postgres,
+        image: databaseImage(config),
         retainOnDelete,
     }, opts);
     return { network, store, bucketInit, backend };
