@@ -15,6 +15,7 @@ reader's from MLFLOW_DB_READER_HOST is tested in images/tracking-server/test_ent
 The database server counts each user's statements: MariaDB's user statistics (userstat),
 PostgreSQL's statement log for the two test roles only (ALTER ROLE ... SET log_statement).
 """
+import importlib.util
 import json
 import os
 import re
@@ -22,15 +23,14 @@ import secrets
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
 
-from conftest import BACKEND, OUT, PG_ADMIN, PG_ENV, MlflowServer, Redacted, _mysql_admin, _psql, require
+from conftest import BACKEND, ENTRYPOINT, OUT, PG_ADMIN, PG_ENV, MlflowServer, Redacted, _mysql_admin, _psql, require
 from test_server_lifecycle import Database, MysqlCounters, public_host, server_env
 
-READS = 20
+READS = 10
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +84,13 @@ class Reader:
             _psql(f'DROP ROLE IF EXISTS "{self.user}"')
 
     def uri(self):
-        dialect = "mysql+pymysql" if BACKEND == "mysql" else "postgresql"
-        query = "?charset=utf8mb4" if BACKEND == "mysql" else ""
-        return f"{dialect}://{quote(self.user, safe='')}:{quote(self.password, safe='')}@{self.db.host}:{self.db.port}/{self.db.name}{query}"
+        """Composed by the entrypoint's own function, as the writer's is: only user and password differ."""
+        spec = importlib.util.spec_from_file_location("entrypoint", ENTRYPOINT)
+        entrypoint = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(entrypoint)
+        return entrypoint.compose_backend_store_uri({
+            "MLFLOW_DB_ENGINE": BACKEND, "MLFLOW_DB_HOST": self.db.host, "MLFLOW_DB_PORT": str(self.db.port),
+            "MLFLOW_DB_NAME": self.db.name, "MLFLOW_DB_USER": self.user, "MLFLOW_DB_PASSWORD": self.password})
 
 
 @pytest.fixture
