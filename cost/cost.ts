@@ -45,7 +45,10 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
         case "aws:cloudfront/distribution:Distribution":
             return { ...inputs, arn, domainName: "d111111abcdef8.cloudfront.net" };
         case "aws:rds/cluster:Cluster":
-            return { ...inputs, arn, endpoint: `${name}.cluster-x.${REGION}.rds.amazonaws.com`, masterUserSecrets: [{ secretArn: `${arn}-secret` }] };
+            return {
+                ...inputs, arn, endpoint: `${name}.cluster-x.${REGION}.rds.amazonaws.com`, readerEndpoint: `${name}.cluster-ro-x.${REGION}.rds.amazonaws.com`,
+                masterUserSecrets: [{ secretArn: `${arn}-secret` }],
+            };
         case "aws:ecr/repository:Repository":
             return { ...inputs, name, arn, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.${REGION}.amazonaws.com/${name}` };
         case "aws:lb/loadBalancer:LoadBalancer":

@@ -70,6 +70,15 @@ describe("idleCost", () => {
         expect(line(graph({ minAcu }), "Aurora Serverless")).toBeCloseTo(expected, 6);
     });
 
+    test.each([[0, 0.5, 0], [1, 0.5, 0.5 * 0.12 * 730], [2, 1, 2 * 0.12 * 730], [1, 0, 0]])(
+        "%s reader instance(s) at min %s ACU: their own line, the writer's unchanged", (readers, minAcu, expected) => {
+            const g = [...graph({ minAcu }), ...Array.from({ length: readers }, (_, i) => r("aws:rds/clusterInstance:ClusterInstance", `db-reader-${i + 1}`, { instanceClass: "db.serverless" }))];
+            expect(line(g, "Aurora Serverless")).toBeCloseTo(minAcu * 0.12 * 730, 6);
+            const found = idleCost(g).lines.filter(l => l.item.startsWith("Aurora readers"));
+            expect(found.map(l => l.monthlyUsd)).toEqual(readers === 0 ? [] : [expect.closeTo(expected, 6)]);
+            expect(idleCost(g).totalUsd).toBeCloseTo(idleCost(graph({ minAcu })).totalUsd + expected, 6);
+        });
+
     test("the RDS-managed master password counts as a secret", () => {
         expect(line(graph(), "Secrets Manager")).toBeCloseTo(2 * 0.40, 6);
     });

@@ -202,10 +202,16 @@ function auroraLines(graph: readonly PricedResource[], use: IdleUsage): CostLine
     for (const cluster of ofType(graph, T.cluster)) {
         const minAcu = Number(field(cluster.inputs, "serverlessv2ScalingConfiguration", "minCapacity") ?? 0.5);
         const instances = ofType(graph, T.instance).filter(i => i.inputs.instanceClass === "db.serverless");
-        // Idle = the minimum capacity; 0 ACU means paused and billed for storage only.
-        lines.push({ item: `Aurora Serverless v2 ${cluster.name}`,
-            detail: `${instances.length} instance x ${minAcu} ACU idle${minAcu === 0 ? " (auto-paused)" : ""} x ${usd(PRICES.auroraAcuHour.usd)}/h`,
-            monthlyUsd: month(instances.length * minAcu * PRICES.auroraAcuHour.usd) });
+        // Idle = the minimum capacity; 0 ACU means paused and billed for storage only. Readers
+        // (dbReaderInstances) share the cluster's capacity range: each idles at its minimum too.
+        const readers = instances.filter(i => /-reader-\d+$/.test(i.name)).length;
+        const idle = `${minAcu} ACU idle${minAcu === 0 ? " (auto-paused)" : ""} x ${usd(PRICES.auroraAcuHour.usd)}/h`;
+        lines.push({ item: `Aurora Serverless v2 ${cluster.name}`, detail: `${instances.length - readers} instance x ${idle}`,
+            monthlyUsd: month((instances.length - readers) * minAcu * PRICES.auroraAcuHour.usd) });
+        if (readers > 0) {
+            lines.push({ item: `Aurora readers ${cluster.name}`, detail: `${readers} reader${readers === 1 ? "" : "s"} x ${idle}; each scales with its own load up to the maximum`,
+                monthlyUsd: month(readers * minAcu * PRICES.auroraAcuHour.usd) });
+        }
         lines.push({ item: `Aurora storage ${cluster.name}`, detail: `${use.auroraStorageGb} GB x ${usd(PRICES.auroraStorageGbMonth.usd)}/GB-month`,
             monthlyUsd: use.auroraStorageGb * PRICES.auroraStorageGbMonth.usd });
     }

@@ -37,7 +37,7 @@ function state(type: string, name: string, inputs: Record<string, unknown>): Rec
             return { ...base, domainName: "d111111abcdef8.cloudfront.net" };
         case "aws:rds/cluster:Cluster":
             return {
-                ...base, endpoint: `${name}.cluster-abc123.${REGION}.rds.amazonaws.com`,
+                ...base, endpoint: `${name}.cluster-abc123.${REGION}.rds.amazonaws.com`, readerEndpoint: `${name}.cluster-ro-abc123.${REGION}.rds.amazonaws.com`,
                 masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:${REGION}:123456789012:secret:rds!cluster-${name}`, kmsKeyId: "", secretStatus: "active" }],
             };
         case "aws:lb/loadBalancer:LoadBalancer":

@@ -71,6 +71,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
             return {
                 ...inputs,
                 endpoint: `${name}.cluster-abc123.eu-west-1.rds.amazonaws.com`,
+                readerEndpoint: `${name}.cluster-ro-abc123.eu-west-1.rds.amazonaws.com`,
                 masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-${name}-AbCdEf`, kmsKeyId: "", secretStatus: "active" }],
             };
         case "aws:lb/loadBalancer:LoadBalancer":

@@ -7,6 +7,8 @@ import { ENGINES } from "./database";
 import { renderClusterParameters } from "./aurora";
 
 export const MASTER_USERNAME = "mlflow_admin";
+/** Readers scale and pause on their own load from tier 2 on (Aurora User Guide, Serverless v2 scaling and auto-pause). */
+export const READER_PROMOTION_TIER = 2;
 
 export const AURORA_ENGINES = {
     mysql: aws.rds.EngineType.AuroraMysql,
@@ -68,7 +70,7 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         tags,
     }, { parent, retainOnDelete });
 
-    new aws.rds.ClusterInstance(`${name}-writer`, {
+    const instance = {
         clusterIdentifier: cluster.id,
         engine,
         engineVersion: cluster.engineVersion,
@@ -78,7 +80,9 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         autoMinorVersionUpgrade: false,
         dbSubnetGroupName: subnetGroup.name,
         tags,
-    }, { parent, retainOnDelete });
+    };
+    const writer = new aws.rds.ClusterInstance(`${name}-writer`, instance, { parent, retainOnDelete });
+    const readers = buildReaders(parent, name, args.readerInstances ?? 0, instance, writer);
 
     return {
         engine: args.engine,
@@ -91,5 +95,21 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
             if (!arn) throw new Error(`${name}: the cluster reports no managed master user secret`);
             return arn;
         }),
+        ...(readers === 0 ? {} : { readerHost: cluster.readerEndpoint }),
     };
+}
+
+/**
+ * Reader instances of the writer's class (so its capacity range): created after the writer,
+ * since Aurora makes the first instance of a new cluster its writer. Promotion tier 2 lets a
+ * reader scale and auto-pause with its own load instead of following the writer's capacity
+ * (tiers 0 and 1 do); failover still promotes it when it is the only one. A reader holds no
+ * data of its own (the cluster's storage is shared), so removing one loses nothing: never retained.
+ */
+function buildReaders(parent: pulumi.Resource, name: string, count: number, instance: aws.rds.ClusterInstanceArgs, writer: aws.rds.ClusterInstance): number {
+    if (!Number.isInteger(count) || count < 0) throw new Error(`${name}: reader instances must be a whole number of at least 0, got ${count}`);
+    for (let i = 1; i <= count; i++) {
+        new aws.rds.ClusterInstance(`${name}-reader-${i}`, { ...instance, promotionTier: READER_PROMOTION_TIER }, { parent, dependsOn: [writer] });
+    }
+    return count;
 }

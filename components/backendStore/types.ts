@@ -28,6 +28,8 @@ export interface AwsBackendStoreArgs {
     readonly autoPauseSeconds: number;
     readonly backupRetentionDays: number;
     readonly deletionProtection: boolean;
+    /** Aurora reader instances beside the writer (default 0); with 1 or more, `readerHost` is the reader endpoint. */
+    readonly readerInstances?: number;
     readonly databaseName?: string;
     /** Keep the cluster (and take a final snapshot) on `pulumi destroy` (default true). */
     readonly retainOnDelete?: boolean;
@@ -59,6 +61,8 @@ export interface LocalBackendStoreOutputs extends BackendStoreCommonOutputs {
 export interface AwsBackendStoreOutputs extends BackendStoreCommonOutputs {
     /** Secrets Manager secret holding the master credentials. */
     readonly secretArn: pulumi.Output<string>;
+    /** The cluster's reader endpoint, only with readerInstances >= 1 (MLflow's read-replica host). */
+    readonly readerHost?: pulumi.Output<string>;
 }
 
 export interface BackendStoreOutputs {

@@ -1,7 +1,7 @@
 import {
-    auroraCapacityForProjects, auroraMaxConnections, awsProjectsBudgetProblem, checkConnectionBudget, connectionBudgetProblem, connectionDemand, DEFAULT_POOL,
+    auroraCapacityForProjects, auroraMaxConnections, awsProjectsBudgetProblem, checkConnectionBudget, clusterConnections, connectionBudgetProblem, connectionDemand, DEFAULT_POOL,
     ECS_DEPLOYMENT_OVERLAP, ENGINES_PER_WORKER, JOB_EXECUTION_PROCESSES, MYSQL_DEFAULT_MAX_CONNECTIONS, PROJECT_POOL, projectsThatFit, RESERVED_CONNECTIONS,
-    ServerFleet, serverDemand,
+    readerBudgetProblem, ServerFleet, serverDemand,
 } from "./capacity";
 import { CONFIG_SCHEMA } from "./schema";
 
@@ -153,5 +153,36 @@ describe("projects beside the server at / on Aurora (the aws target's budget)", 
         ["postgres", 1, 245, 16],
     ] as const)("%s min %s: %i projects need dbMaxCapacity %p", (engine, minAcu, projects, acu) => {
         expect(auroraCapacityForProjects(engine, minAcu, root, project, projects)).toBe(acu);
+    });
+
+    describe("reader instances (dbReaderInstances)", () => {
+        test.each([
+            // projects, readers: writer and each reader's connections (each server's read pools mirror its write pools)
+            [0, 0, 36, 0],
+            [0, 1, 36, 36],
+            [5, 0, 76, 0],
+            [5, 1, 76, 76], // the writer keeps its pools: readers make no room for a sixth project
+            [5, 3, 76, 76], // DNS round robin promises no balance: each reader is planned for all of them
+        ])("%i projects, %i readers: writer %i, each reader %i", (projects, readers, writer, perReader) => {
+            expect(clusterConnections(root, project, projects, readers)).toEqual({ writer, readers, perReader });
+        });
+
+        test("each reader holds the read demand on the default stack with 5 projects; not with a reader too small", () => {
+            const c = clusterConnections(root, project, 5, 1);
+            expect(readerBudgetProblem(c, defaultLimit, "Aurora")).toBeUndefined();
+            const [[key, value, allowed, fix]] = readerBudgetProblem(c, 80, "Aurora's max_connections at dbMaxCapacity 2")!;
+            expect([key, value, fix]).toEqual(["dbReaderInstances", "1", "0"]);
+            expect(allowed).toContain("76 connections to the reader endpoint");
+            expect(allowed).toContain("a reader allows 80 (70 after 10 reserved)");
+        });
+
+        test("job execution's processes read through the reader too", () => {
+            const withJobs = { ...project, jobExecution: true };
+            expect(clusterConnections(root, withJobs, 1, 1).perReader).toBe(36 + serverDemand(withJobs));
+        });
+
+        test.each([-1, 1.5])("a reader count of %p is refused", readers => {
+            expect(() => clusterConnections(root, project, 0, readers)).toThrow("reader instances");
+        });
     });
 });

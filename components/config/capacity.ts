@@ -225,3 +225,39 @@ export function awsProjectsBudgetProblem(
         // The parser replaces this with the list cut to the projects that fit.
         String(fitting)]];
 }
+
+/** What a cluster's instances must hold: the writer, and each reader with `readers` > 0. */
+export interface ClusterConnections {
+    readonly writer: number;
+    readonly readers: number;
+    /** Connections one reader must be able to take; 0 without readers. */
+    readonly perReader: number;
+}
+
+/**
+ * Aurora readers (dbReaderInstances). With a read-replica URI every MLflow store opens a second
+ * engine on it with the same pool settings (mlflow/store/tracking/sqlalchemy_store.py,
+ * `read_engine`), so each server opens as many connections to the reader endpoint as to the
+ * writer, and its writer pools stay as they were. The reader endpoint hands out connections by
+ * DNS round robin, which promises no balance: each reader is planned to take the whole read
+ * demand. Readers take the read queries (their CPU and ACUs) off the writer; they make no room
+ * on the writer for more projects.
+ */
+export function clusterConnections(root: ServerFleet, project: ServerFleet, projects: number, readers: number): ClusterConnections {
+    if (!Number.isInteger(readers) || readers < 0) throw new Error(`reader instances must be a whole number of at least 0, got ${readers}`);
+    const demand = serverDemand(root) + projects * serverDemand(project);
+    return { writer: demand, readers, perReader: readers > 0 ? demand : 0 };
+}
+
+/**
+ * Undefined when each reader (same class and capacity range as the writer, so `limit` is its
+ * max_connections too) holds the read demand; otherwise the problem, named on dbReaderInstances.
+ */
+export function readerBudgetProblem(c: ClusterConnections, limit: number, limitName: string): ConfigProblem[] | undefined {
+    const usable = Math.max(0, limit - RESERVED_CONNECTIONS);
+    if (c.perReader <= usable) return undefined;
+    return [["dbReaderInstances", String(c.readers),
+        `must fit ${limitName} on each reader: the servers' read pools open ${c.perReader} connections to the reader endpoint,`
+        + ` which may send all of them to one reader, but a reader allows ${limit} (${usable} after ${RESERVED_CONNECTIONS} reserved); raise dbMaxCapacity`,
+        "0"]];
+}

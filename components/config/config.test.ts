@@ -96,8 +96,9 @@ describe("aws", () => {
         expect(c.aws).toMatchObject({
             region: "eu-west-1", dbMinCapacity: 0, dbMaxCapacity: 2, dbAutoPauseSeconds: 900, dbBackupRetentionDays: 7,
             dbDeletionProtection: true, ingressCidrs: ["0.0.0.0/0"], taskCpu: 512, taskMemory: 1024, taskArchitecture: "ARM64",
-            desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.10.0",
+            desiredCount: 1, minTasks: 1, maxTasks: 3, logRetentionDays: 30, dbEngineVersion: "8.0.mysql_aurora.3.10.0", dbReaderInstances: 0,
         });
+        expect(aws({ dbReaderInstances: "2" }).aws?.dbReaderInstances).toBe(2);
         expect(aws({ backend: "postgres" }).aws?.dbEngineVersion).toBe("16.8");
         expect(c.allowedHosts).toEqual([]);
     });
@@ -119,6 +120,8 @@ describe("aws", () => {
         ["too many tasks for Aurora's connections", { maxTasks: "10" }, "eu-west-1", /maxTasks = "10" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2 with 1 worker: .* raise dbMaxCapacity or lower maxTasks to 6\. Fix: pulumi config set maxTasks 6/],
         ["min above max", { dbMinCapacity: "4", dbMaxCapacity: "2" }, "eu-west-1", /dbMinCapacity = "4" is invalid: must not exceed dbMaxCapacity \(2\)/],
         ["capacity off the 0.5 grid", { dbMaxCapacity: "2.3" }, "eu-west-1", /dbMaxCapacity = "2.3" is invalid: must be a number from 1 to 256 in steps of 0.5/],
+        ["more readers than the range", { dbReaderInstances: "4" }, "eu-west-1", /mlflow-platform:dbReaderInstances = "4" is invalid: must be a whole number from 0 to 3\. Fix: pulumi config set dbReaderInstances 0/],
+        ["a negative reader count", { dbReaderInstances: "-1" }, "eu-west-1", /dbReaderInstances = "-1" is invalid: must be a whole number from 0 to 3\. Fix: pulumi config set dbReaderInstances 0/],
         ["capacity above AWS's limit", { dbMaxCapacity: "512" }, "eu-west-1", /dbMaxCapacity = "512" is invalid/],
         ["auto-pause too short", { dbAutoPauseSeconds: "60" }, "eu-west-1", /dbAutoPauseSeconds = "60" is invalid: must be a whole number from 300 to 86400/],
         ["auto-pause on an engine that cannot", { dbEngineVersion: "8.0.mysql_aurora.3.05.2" }, "eu-west-1", /dbEngineVersion = "8.0.mysql_aurora.3.05.2" is invalid: must support auto-pause when dbMinCapacity is 0/],

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
     auroraCapacityForProjects, auroraMaxConnections, awsProjectsBudgetProblem, connectionBudgetProblem, DEFAULT_POOL, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS,
-    PROJECT_POOL, projectsBudgetProblem, ServerFleet,
+    clusterConnections, PROJECT_POOL, projectsBudgetProblem, readerBudgetProblem, ServerFleet,
 } from "./capacity";
 import { modelSlug, parseServedModel } from "../modelServer/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
@@ -128,7 +128,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     };
 }
 
-type AuroraSettings = Pick<AwsSettings, "dbEngineVersion" | "dbMinCapacity" | "dbMaxCapacity" | "dbAutoPauseSeconds" | "dbBackupRetentionDays" | "dbDeletionProtection">;
+type AuroraSettings = Pick<AwsSettings, "dbEngineVersion" | "dbMinCapacity" | "dbMaxCapacity" | "dbAutoPauseSeconds" | "dbBackupRetentionDays" | "dbDeletionProtection" | "dbReaderInstances">;
 
 function readAurora(r: Reader, backend: BackendEngine): AuroraSettings {
     const dbEngineVersion = r.string("dbEngineVersion", DEFAULT_AURORA_VERSIONS[backend]);
@@ -147,6 +147,7 @@ function readAurora(r: Reader, backend: BackendEngine): AuroraSettings {
         dbAutoPauseSeconds: r.integer("dbAutoPauseSeconds"),
         dbBackupRetentionDays: r.integer("dbBackupRetentionDays"),
         dbDeletionProtection: r.boolean("dbDeletionProtection"),
+        dbReaderInstances: r.integer("dbReaderInstances"),
     };
 }
 
@@ -281,9 +282,13 @@ function checkAuroraConnections(r: Reader, common: Common, aurora: AuroraSetting
     const root: ServerFleet = { pool: DEFAULT_POOL, workers: common.mlflowWorkers, maxTasks: tasks.maxTasks, deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: false };
     const project = awsProjectFleet(projectTasks);
     const raiseTo = auroraCapacityForProjects(common.backend, aurora.dbMinCapacity, root, project, common.projects.length);
-    awsProjectsBudgetProblem(root, project, common.projects.length, limit, limitName, raiseTo)
-        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, allowed + projectFleetHints(projectTasks),
-            common.projects.slice(0, Number(fitting)).map(projectEntry)));
+    const projects = awsProjectsBudgetProblem(root, project, common.projects.length, limit, limitName, raiseTo);
+    projects?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, allowed + projectFleetHints(projectTasks),
+        common.projects.slice(0, Number(fitting)).map(projectEntry)));
+    if (projects !== undefined) return;
+    // Each reader has the writer's capacity range, so the same max_connections.
+    readerBudgetProblem(clusterConnections(root, project, common.projects.length, aurora.dbReaderInstances ?? 0), limit, limitName)
+        ?.forEach(p => r.fail(...p));
 }
 
 /** The project settings above their defaults that would make room, named for the refusal. */

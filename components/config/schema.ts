@@ -139,6 +139,11 @@ export const CONFIG_SCHEMA = {
     dbAutoPauseSeconds: { type: "integer", scope: "aws", default: 900, min: 300, max: 86400, description: "Idle seconds before Aurora pauses when dbMinCapacity is 0 (300-86400)." },
     dbBackupRetentionDays: { type: "integer", scope: "aws", default: 7, min: 1, max: 35, description: "Days of automated database backups (1-35)." },
     dbDeletionProtection: { type: "boolean", scope: "aws", default: true, description: "Refuse to delete the database cluster until this is turned off." },
+    // 0-3: one reader takes the reads off the writer, a second keeps them off during the first's failover; each costs what the writer does.
+    dbReaderInstances: {
+        type: "integer", scope: "aws", default: 0, min: 0, max: 3,
+        description: "Aurora Serverless v2 reader instances (0-3) with the writer's capacity range. With 1 or more, every MLflow server sends its searches and UI reads to the cluster's reader endpoint (--read-replica-backend-store-uri) and only writes to the writer; each reader is priced like the writer (npm run cost).",
+    },
     ingressCidrs: { type: "array", scope: "aws", default: ["0.0.0.0/0"], description: "IPv4 CIDR blocks allowed to reach the load balancer, with certificateArn or plainHttp. Default 0.0.0.0/0 (basic auth still required). Behind CloudFront (neither set) only CloudFront reaches it." },
     certificateArn: {
         type: "string", scope: "aws", default: "", check: v => ACM_ARN.test(v), example: "arn:aws:acm:eu-west-1:123456789012:certificate/<id>",

@@ -45,6 +45,8 @@ export interface AwsSettings {
     readonly dbAutoPauseSeconds: number;
     readonly dbBackupRetentionDays: number;
     readonly dbDeletionProtection: boolean;
+    /** Aurora reader instances; MLflow reads through the reader endpoint when 1 or more. Unset: 0. */
+    readonly dbReaderInstances?: number;
     readonly ingressCidrs: string[];
     readonly certificateArn?: string;
     readonly domainName?: string;

@@ -72,6 +72,8 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
             port: backend.port,
             name: r.database.name,
             secretArn: r.database.secretArn,
+            // Projects' databases are on the same cluster: each reads its own on the reader endpoint.
+            ...(backend.readerHost === undefined ? {} : { readerHost: backend.readerHost }),
         },
         releaseIdleConnections: aws.dbMinCapacity === 0,
         proxy: { image: aws.nginxImage, port: PROXY_LISTEN_PORT, ...r.proxy },
@@ -217,6 +219,7 @@ function awsStores(config: AwsPlatformArgs, name: string, tags: Record<string, s
         autoPauseSeconds: aws.dbAutoPauseSeconds,
         backupRetentionDays: aws.dbBackupRetentionDays,
         deletionProtection: aws.dbDeletionProtection,
+        readerInstances: aws.dbReaderInstances ?? 0,
         retainOnDelete,
         tags,
     }, opts);

@@ -99,6 +99,18 @@ test.each<["mysql" | "postgres"]>([["mysql"], ["postgres"]])("%s: verified TLS t
     expect(renderEcsMlflowEnvironment(settings({ engine })).MLFLOW_DB_TLS_QUERY).toBe(renderDatabaseTlsQuery(engine));
 });
 
+test.each<[string, string | undefined, Record<string, string>]>([
+    ["no readers", undefined, {}],
+    ["a reader endpoint", "db.cluster-ro", { MLFLOW_DB_READER_HOST: "db.cluster-ro" }],
+])("%s: the reader host beside the writer's parts, and nothing else changes", (_label, readerHost, added) => {
+    const base = settings();
+    const env = renderEcsMlflowEnvironment({ ...base, database: { ...base.database, ...(readerHost === undefined ? {} : { readerHost }) } });
+    expect(env).toEqual({ ...renderEcsMlflowEnvironment(base), ...added });
+    // Both defs carry no credential: the entrypoint composes both URIs from the same secrets.
+    const mlflow = defs({ ...base, database: { ...base.database, ...(readerHost === undefined ? {} : { readerHost }) } }).find(d => d.name === "mlflow")!;
+    expect(mlflow.secrets).toEqual(defs(base).find(d => d.name === "mlflow")!.secrets);
+});
+
 test.each<[number, string, string]>([
     [1, "true", "false"],
     [3, "false", "false"],

@@ -88,6 +88,8 @@ export interface TaskContainersSettings {
         readonly name: string;
         /** Secrets Manager secret with `username` and `password` keys. */
         readonly secretArn: string;
+        /** The cluster's reader endpoint; MLflow reads there with the same database and credentials. */
+        readonly readerHost?: string;
     };
     readonly proxy: ProxySidecarSettings;
     /**
@@ -196,6 +198,8 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
         // An ARN, not a secret: the entrypoint watches it for rotations (images/tracking-server/entrypoint.py).
         MLFLOW_DB_ROTATION_WATCH_ARN: db.secretArn,
         MLFLOW_DB_ROTATION_CHECK_SECONDS: String(ROTATION_CHECK_SECONDS),
+        // Aurora readers: the entrypoint composes --read-replica-backend-store-uri with this host.
+        ...(db.readerHost === undefined ? {} : { MLFLOW_DB_READER_HOST: db.readerHost }),
     };
     if (project !== undefined) {
         // A project's password is its own and is never rotated: nothing to watch (and the task

@@ -153,8 +153,8 @@ function buildTaskDefinition(
 ): aws.ecs.TaskDefinition {
     const { name, args } = p;
     const db = args.database;
-    const database = pulumi.all([db.host, db.port, db.name, db.secretArn])
-        .apply(([host, port, dbName, secretArn]) => ({ engine: db.engine, host, port, name: dbName, secretArn }));
+    const database = pulumi.all([db.host, db.port, db.name, db.secretArn, db.readerHost])
+        .apply(([host, port, dbName, secretArn, readerHost]) => ({ engine: db.engine, host, port, name: dbName, secretArn, ...(readerHost === undefined ? {} : { readerHost }) }));
     const r = args.proxy.readers;
     const readers = r === undefined ? pulumi.output(undefined)
         : pulumi.all([r.htpasswdSecretArn, r.htpasswdVersionId]).apply(([htpasswdSecretArn, htpasswdVersionId]) => ({ port: r.port, htpasswdSecretArn, htpasswdVersionId }));

@@ -53,6 +53,8 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         readonly name: pulumi.Input<string>;
         /** Secrets Manager secret with `username` and `password` keys (Aurora's managed master secret). */
         readonly secretArn: pulumi.Input<string>;
+        /** The cluster's reader endpoint: MLflow reads there (same database and credentials). Unset: no readers. */
+        readonly readerHost?: pulumi.Input<string>;
     };
     /** Let idle DB connections close so Aurora Serverless can pause (min capacity 0). */
     readonly releaseIdleConnections: boolean;

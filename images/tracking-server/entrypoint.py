@@ -62,6 +62,19 @@ def compose_backend_store_uri(env):
     return f"{dialect}://{user}:{password}@{env['MLFLOW_DB_HOST']}:{port}/{database}{query}"
 
 
+def compose_read_replica_uri(env):
+    """MLflow's --read-replica-backend-store-uri: as given, or the writer's parts with MLFLOW_DB_READER_HOST.
+
+    An Aurora reader endpoint serves the same databases with the same users, so only the host
+    differs (TLS is checked against it the same way). None without either variable.
+    """
+    if env.get("MLFLOW_READ_REPLICA_BACKEND_STORE_URI"):
+        return env["MLFLOW_READ_REPLICA_BACKEND_STORE_URI"]
+    if not env.get("MLFLOW_DB_READER_HOST"):
+        return None
+    return compose_backend_store_uri({**env, "MLFLOW_BACKEND_STORE_URI": "", "MLFLOW_DB_HOST": env["MLFLOW_DB_READER_HOST"]})
+
+
 # One name for every MLflow image version, so an old and a new image also wait for each other.
 UPGRADE_LOCK = "mlflow-db-upgrade"
 # PostgreSQL advisory locks are per database and keyed by a 64-bit integer.
@@ -178,6 +191,10 @@ def watch_until_secret_rotates(child, client, secret_arn, started_with, interval
 def main():
     uri = compose_backend_store_uri(os.environ)
     os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
+    replica = compose_read_replica_uri(os.environ)
+    if replica:
+        # `mlflow server` reads it (mlflow/cli: envvar MLFLOW_READ_REPLICA_BACKEND_STORE_URI).
+        os.environ["MLFLOW_READ_REPLICA_BACKEND_STORE_URI"] = replica
     # The server needs only the URI; don't hand the bare password to its children.
     os.environ.pop("MLFLOW_DB_PASSWORD", None)
 

@@ -201,3 +201,29 @@ def test_tls_query_reaches_the_driver(engine, query, expected):
 
 def test_without_a_tls_query_the_uri_is_unchanged():
     assert make_url(entrypoint.compose_backend_store_uri(PARTS)).query == {"charset": "utf8mb4"}
+
+
+# --- the read replica (Aurora readers) ------------------------------------------------------
+
+def test_no_reader_host_means_no_read_replica():
+    assert entrypoint.compose_read_replica_uri(PARTS) is None
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgres"])
+def test_the_reader_uri_is_the_writers_with_the_reader_host(engine):
+    tls = "ssl_ca=/opt/mlflow/rds-global-bundle.pem&ssl_check_hostname=true" if engine == "mysql" else "sslmode=verify-full&sslrootcert=/opt/mlflow/rds-global-bundle.pem"
+    env = {**PARTS, "MLFLOW_DB_ENGINE": engine, "MLFLOW_DB_TLS_QUERY": tls, "MLFLOW_DB_READER_HOST": "db.cluster-ro-abc.eu-west-1.rds.amazonaws.com"}
+    writer, reader = make_url(entrypoint.compose_backend_store_uri(env)), make_url(entrypoint.compose_read_replica_uri(env))
+    assert writer.host == PARTS["MLFLOW_DB_HOST"] and reader.host == env["MLFLOW_DB_READER_HOST"]
+    # Same user, password (percent-decoded back exactly), database, port, TLS query.
+    assert reader._replace(host=writer.host) == writer
+
+
+def test_a_given_read_replica_uri_is_used_as_is():
+    given = "postgresql://reader:pw@replica:5432/mlflow"
+    assert entrypoint.compose_read_replica_uri({**PARTS, "MLFLOW_READ_REPLICA_BACKEND_STORE_URI": given, "MLFLOW_DB_READER_HOST": "x"}) == given
+
+
+def test_a_reader_host_without_the_writers_parts_is_refused():
+    with pytest.raises(SystemExit, match="MLFLOW_DB_PASSWORD"):
+        entrypoint.compose_read_replica_uri({k: v for k, v in {**PARTS, "MLFLOW_DB_READER_HOST": "r"}.items() if k != "MLFLOW_DB_PASSWORD"})
