@@ -189,8 +189,9 @@ def test_no_secret_on_any_command_line(mlflow_server, database, artifact_store, 
         "S3 secret (rendered)": artifact_store["rendered_secret"],
         "proxy password": credentials[1],
     }
+    # One worker: the entrypoint's process is the uvicorn server itself; with more, its workers are children.
     pids = mlflow_server.proc.tree()
-    assert len(pids) >= 2, "expected mlflow server plus uvicorn workers"
+    assert pids, "no MLflow process"
     cmdlines = {}
     for pid in pids:
         try:

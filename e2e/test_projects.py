@@ -484,20 +484,45 @@ def tree_memory(proc):
     return sum(r[3] for r in rows), rows
 
 
-def test_memory_per_project_server(project_servers):
-    """What one more project costs: the memory of its server's process tree, after the tests above used it."""
-    report, totals = [], {}
+# A project's server at the defaults is the server at /'s configuration (one worker, no job execution):
+# no larger than it, give or take what each one's requests left behind; and at most 0.5 GiB of RSS.
+PROJECT_TO_ROOT_RSS = 1.25
+PROJECT_RSS_BUDGET_MIB = 512
+
+
+def exercise(base):
+    """The same small load on every server before it is measured: an experiment, a run, 50 metrics, a search."""
+    s = requests.Session()
+    exp = s.post(f"{base}/api/2.0/mlflow/experiments/create", json={"name": f"memory-{RUN_SUFFIX}"}, timeout=60)
+    assert exp.status_code == 200, exp.text
+    run = s.post(f"{base}/api/2.0/mlflow/runs/create", json={"experiment_id": exp.json()["experiment_id"]}, timeout=60).json()["run"]["info"]["run_id"]
+    for i in range(50):
+        assert s.post(f"{base}/api/2.0/mlflow/runs/log-metric", json={"run_id": run, "key": "m", "value": i, "timestamp": 0, "step": i}, timeout=60).ok
+    assert s.post(f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp.json()["experiment_id"]]}, timeout=60).ok
+
+
+def test_memory_per_project_server(project_servers, mlflow_server):
+    """What one more project costs: its server's process tree against the default server at / of the same run."""
+    exercise(mlflow_server.url)
+    root_pss, root_rows = tree_memory(mlflow_server.proc)
+    root_rss = sum(r[2] for r in root_rows)
+    report = [f"/ (defaults): {root_rss:.0f} MiB RSS, {root_pss:.0f} MiB PSS, {len(root_rows)} processes\n"]
+    report += [f"    {pid} rss={rss:.0f} pss={pss:.0f} {cmd}\n" for pid, cmd, rss, pss in root_rows]
+    rss_of = {}
     for p, s in project_servers.items():
-        totals[p], rows = tree_memory(s["proc"])
-        # MLflow's job execution (on where one server runs: trackingServer/mlflow.ts) adds a job runner and huey consumers.
+        exercise(f"http://127.0.0.1:{s['port']}{s['prefix']}")
+        pss_total, rows = tree_memory(s["proc"])
+        rss_of[p] = sum(r[2] for r in rows)
+        # MLflow's job execution (projectJobExecution) would add a job runner and huey consumers.
         jobs = sum(pss for _, cmd, _, pss in rows if "mlflow.server.jobs" in cmd)
-        report.append(f"{p}: {totals[p]:.0f} MiB PSS (mlflowWorkers=1), of which job runner and huey consumers {jobs:.0f} MiB\n")
+        report.append(f"{p}: {rss_of[p]:.0f} MiB RSS ({rss_of[p] / root_rss:.2f} of /), {pss_total:.0f} MiB PSS, {len(rows)} processes,"
+                      f" of which job runner and huey consumers {jobs:.0f} MiB PSS\n")
         report += [f"    {pid} rss={rss:.0f} pss={pss:.0f} {cmd}\n" for pid, cmd, rss, pss in rows]
     (OUT / "projects-memory.txt").write_text("".join(report))
     print("".join(report))
-    for p, total in totals.items():
-        # Measured here after the tests above: ~1.75 GiB (MySQL and PostgreSQL alike); an alarm for growth, not a target.
-        assert 300 < total < 2560, f"project {p}'s server tree uses {total:.0f} MiB (see {OUT / 'projects-memory.txt'})"
+    for p, rss in rss_of.items():
+        assert rss <= PROJECT_TO_ROOT_RSS * root_rss, f"project {p}'s server: {rss:.0f} MiB RSS, more than {PROJECT_TO_ROOT_RSS} x / ({root_rss:.0f} MiB); see {OUT / 'projects-memory.txt'}"
+        assert rss <= PROJECT_RSS_BUDGET_MIB, f"project {p}'s server: {rss:.0f} MiB RSS > {PROJECT_RSS_BUDGET_MIB} MiB; see {OUT / 'projects-memory.txt'}"
 
 
 # --- aws target: the project task's init container ------------------------------------------

@@ -81,10 +81,26 @@ describe.each([
         expect(env.MLFLOW_ENABLE_AI_GATEWAY).toBe(passphrase ? "true" : "false");
         expect(env.MLFLOW_CRYPTO_KEK_PASSPHRASE).toBe(passphrase);
         expect(container.secretInputs).toContain("envs");
-        // One container, a database that never pauses: MLflow's background work stays on.
-        expect(env.MLFLOW_SERVER_ENABLE_JOB_EXECUTION).toBe("true");
-        expect(env.MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS).toBe("true");
     });
+});
+
+describe.each([
+    ["defaults: one worker, no job execution, on / and every project", {}, { workers: "1", jobs: "false" }, { workers: "1", jobs: "false" }],
+    ["jobExecution on /", { jobExecution: "true" }, { workers: "1", jobs: "true" }, { workers: "1", jobs: "false" }],
+    ["projects with job execution and two workers", { projectJobExecution: "true", projectWorkers: "2", mlflowWorkers: "3" }, { workers: "3", jobs: "false" }, { workers: "2", jobs: "true" }],
+])("local servers, %s", (_label, extra, root, project) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ stack: "dev", config: { target: "local", projects: '["alpha","beta"]', ...extra } });
+    });
+
+    test.each([["/", /^mlflow-dev-tracking-mlflow$/, root], ["alpha", /project-alpha-tracking-mlflow$/, project], ["beta", /project-beta-tracking-mlflow$/, project]])(
+        "%s: workers, job execution and its periodic tasks (one container, a database that never pauses)", (_server, name, expected) => {
+            const env = envRecord(run.one("docker:index/container:Container", name).inputs.envs);
+            expect(env.MLFLOW_WORKERS).toBe(expected.workers);
+            expect(env.MLFLOW_SERVER_ENABLE_JOB_EXECUTION).toBe(expected.jobs);
+            expect(env.MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS).toBe(expected.jobs);
+        });
 });
 
 describe.each([

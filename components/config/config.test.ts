@@ -22,7 +22,9 @@ describe("local defaults", () => {
         expect(c.retainDataOnDestroy).toBe(true);
         expect(c.allowedHosts).toEqual(["localhost", "127.0.0.1"]);
         expect(c.local).toMatchObject({ hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false });
-        expect(c.mlflowWorkers).toBe(4);
+        // One worker, no job execution, on / and on every project (docs/benchmarks.md, "Local default").
+        expect(c.mlflowWorkers).toBe(1);
+        expect(c.local).toMatchObject({ jobExecution: false, projectServers: { workers: 1, jobExecution: false } });
         expect(c.aws).toBeUndefined();
     });
 

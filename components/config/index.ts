@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
     auroraCapacityForProjects, auroraMaxConnections, awsProjectsBudgetProblem, connectionBudgetProblem, DEFAULT_POOL, ECS_DEPLOYMENT_OVERLAP, LOCAL_MAX_CONNECTIONS,
-    clusterConnections, PROJECT_POOL, projectsBudgetProblem, readerBudgetProblem, ServerFleet,
+    clusterConnections, PROJECT_POOL, readerBudgetProblem, ServerFleet,
 } from "./capacity";
 import { modelSlug, parseServedModel } from "../modelServer/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
@@ -13,7 +13,7 @@ import { readProjects } from "./projects";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, PlatformConfig, ProjectTaskSettings, ServingSettings, Target,
+    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, LocalProjectSettings, PlatformConfig, ProjectTaskSettings, ServingSettings, Target,
 } from "./types";
 
 export * from "./checks";
@@ -38,8 +38,11 @@ export const DEFAULT_AURORA_VERSIONS: Record<BackendEngine, string> = {
     postgres: "16.8",
 };
 
-/** One worker fits the default AWS task (0.5 vCPU / 1 GB, docs/benchmarks.md); a Docker host has more room. */
-export const DEFAULT_MLFLOW_WORKERS: Record<Target, number> = { local: 4, aws: 1 };
+/**
+ * One worker fits the default AWS task (0.5 vCPU / 1 GB); locally one worker served as much as
+ * four in the A/B bench (docs/benchmarks.md) at a third of the memory.
+ */
+export const DEFAULT_MLFLOW_WORKERS: Record<Target, number> = { local: 1, aws: 1 };
 
 const HOST_CHECK = "must be host names or IPv4 addresses, optionally with :port or :*";
 
@@ -118,13 +121,18 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     const allowedHosts = r.list("allowedHosts", ["localhost", "127.0.0.1"], isValidHostPattern, HOST_CHECK, "mlflow.example.internal");
     const serving = readServing(r);
     const servingMemoryMb = r.integer("servingMemoryMb");
-    checkLocalConnections(r, common);
+    const jobExecution = r.boolean("jobExecution");
+    const projectServers: LocalProjectSettings = { workers: r.integer("projectWorkers"), jobExecution: r.boolean("projectJobExecution") };
+    checkLocalConnections(r, common, jobExecution, projectServers);
     finish(r);
     return {
         target: "local", ...common,
         bucketName: common.bucketName ?? "mlflow-artifacts",
         allowedHosts,
-        local: { hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images, ...(serving ? { serving: { ...serving, memoryMb: servingMemoryMb } } : {}) },
+        local: {
+            jobExecution, projectServers, hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images,
+            ...(serving ? { serving: { ...serving, memoryMb: servingMemoryMb } } : {}),
+        },
     };
 }
 
@@ -243,15 +251,29 @@ function readProjectTasks(r: Reader): ProjectTaskSettings {
     return { cpu, memory, maxTasks, workers, jobExecution };
 }
 
-/** The local database container's default max_connections must hold every worker's pools. */
-function checkLocalConnections(r: Reader, common: Common): void {
+/** The project servers of a local stack that sets none (the schema's defaults). */
+export const DEFAULT_LOCAL_PROJECT_SERVERS: LocalProjectSettings = {
+    workers: CONFIG_SCHEMA.projectWorkers.default,
+    jobExecution: CONFIG_SCHEMA.projectJobExecution.default,
+};
+
+/** The local database container's default max_connections must hold every server's pools and job processes. */
+function checkLocalConnections(r: Reader, common: Common, jobExecution: boolean, projects: LocalProjectSettings): void {
+    const limit = LOCAL_MAX_CONNECTIONS[common.backend];
     const limitName = `the ${common.backend} container's max_connections`;
-    const workers = connectionBudgetProblem(common.mlflowWorkers, 1, 1, LOCAL_MAX_CONNECTIONS[common.backend], limitName);
+    const workers = connectionBudgetProblem(common.mlflowWorkers, 1, 1, limit, limitName);
     workers?.forEach(p => r.fail(...p));
     if (workers !== undefined) return;
-    // Every project is one more server with the same workers on the same database container.
-    projectsBudgetProblem(common.mlflowWorkers, 1, 1, common.projects.length, LOCAL_MAX_CONNECTIONS[common.backend], limitName)
-        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, allowed, common.projects.slice(0, Number(fitting)).map(projectEntry)));
+    // Every project is one more server container on the same database container.
+    const root: ServerFleet = { pool: DEFAULT_POOL, workers: common.mlflowWorkers, maxTasks: 1, deploymentOverlap: 1, jobExecution };
+    const project: ServerFleet = { pool: DEFAULT_POOL, workers: projects.workers, maxTasks: 1, deploymentOverlap: 1, jobExecution: projects.jobExecution };
+    const hints = [
+        ...(projects.jobExecution ? ["projectJobExecution false"] : []),
+        ...(projects.workers > 1 ? ["projectWorkers 1"] : []),
+        ...(jobExecution ? ["jobExecution false"] : []),
+    ].map(h => `, or pulumi config set ${h}`).join("");
+    awsProjectsBudgetProblem(root, project, common.projects.length, limit, limitName, undefined)
+        ?.forEach(([, value, allowed, fitting]) => r.failList("projects", value, allowed + hints, common.projects.slice(0, Number(fitting)).map(projectEntry)));
 }
 
 /**

@@ -24,9 +24,12 @@ describe("defaults are applied", () => {
     test("no settings: the local target with the stack's defaults", () => {
         const args = platformArgs({});
         expect(args).toMatchObject({
-            target: "local", backend: "mysql", username: "mlflow", bucketName: "mlflow-artifacts", mlflowWorkers: 4,
+            target: "local", backend: "mysql", username: "mlflow", bucketName: "mlflow-artifacts", mlflowWorkers: 1,
             retainDataOnDestroy: true, projects: [], allowedHosts: ["localhost", "127.0.0.1"],
-            local: { hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false, minioConsolePort: 9001, images: DEFAULT_LOCAL_IMAGES },
+            local: {
+                hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false, minioConsolePort: 9001, images: DEFAULT_LOCAL_IMAGES,
+                jobExecution: false, projectServers: { workers: 1, jobExecution: false },
+            },
         });
         expect(args.password).toBeUndefined();
     });

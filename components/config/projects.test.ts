@@ -43,10 +43,10 @@ describe("projects", () => {
         ["bad user", { projects: '["ab:a b"]' }, /projects = "ab:a b" is invalid: entry user must be 1-64 characters/],
         ["two colons", { projects: '["ab:c:d"]' }, /projects = "ab:c:d" is invalid: entry user/],
         ["not strings", { projects: '[{"name":"ab"}]' }, /projects = "\[\{\\"name\\":\\"ab\\"\}\]" is invalid: must be a list of strings/],
-        ["more projects than the mysql container's connections", { projects: '["p1","p2","p3","p4","p5"]' },
-            /^mlflow-platform:projects = "5 projects" is invalid: must fit the mysql container's max_connections: 6 servers \(the one at \/ and 5 projects\) x 24 connections each = 144, but the database allows 151 \(141 after 10 reserved\); at most 4 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && pulumi config set --path 'projects\[1\]' p2 && pulumi config set --path 'projects\[2\]' p3 && pulumi config set --path 'projects\[3\]' p4$/],
-        ["postgres: 3 projects at 4 workers do not fit", { backend: "postgres", projects: '["p1","p2:u","p3"]' },
-            /projects = "3 projects" is invalid: .*at most 2 projects fit.*Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && pulumi config set --path 'projects\[1\]' p2:u$/],
+        ["local: projects with job execution count its processes against the mysql container", { projects: '["p1","p2","p3","p4","p5","p6","p7"]', projectJobExecution: "true" },
+            /^mlflow-platform:projects = "7 projects" is invalid: must fit the mysql container's max_connections: the server at \/ \(6 connections\) \+ 7 projects x 22 connections each \(\(2 pool \+ 1 overflow\) x 2 engines x 1 workers x 1 tasks x 1 during deployments \+ job execution \(8 processes x 2 engines x 1 tasks x 1\)\) = 160, but the database allows 151 \(141 after 10 reserved\); at most 6 projects fit, or pulumi config set projectJobExecution false\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1 && .* && pulumi config set --path 'projects\[5\]' p6$/],
+        ["postgres: 3 projects at 6 workers do not fit", { backend: "postgres", projects: '["p1","p2:u","p3"]', projectWorkers: "6", jobExecution: "true" },
+            /projects = "3 projects" is invalid: .*the server at \/ \(22 connections\).*at most 1 projects fit, or pulumi config set projectWorkers 1, or pulumi config set jobExecution false\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p1$/],
         ["aws: a sixth project on the defaults does not fit Aurora's connections", { ...AWS, projects: '["p0","p1:u","p2","p3","p4","p5"]' },
             /^mlflow-platform:projects = "6 projects" is invalid: must fit Aurora's max_connections at dbMaxCapacity 2: the server at \/ \(36 connections\) \+ 6 projects x 8 connections each \(\(1 pool \+ 1 overflow\) x 2 engines x 1 workers x 1 tasks x 2 during deployments\) = 84, but the database allows 90 \(80 after 10 reserved\); at most 5 projects fit, or pulumi config set dbMaxCapacity 4\. Fix: pulumi config rm projects && pulumi config set --path 'projects\[0\]' p0 && pulumi config set --path 'projects\[1\]' p1:u && pulumi config set --path 'projects\[2\]' p2 && pulumi config set --path 'projects\[3\]' p3 && pulumi config set --path 'projects\[4\]' p4$/],
         ["aws: project settings above their defaults are named as fixes", { ...AWS, projects: '["p0","p1","p2"]', projectMaxTasks: "2", projectWorkers: "2" },
@@ -60,8 +60,10 @@ describe("projects", () => {
         expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
     });
 
-    test("fewer workers make room for more projects", () => {
-        expect(parseConfig({ backend: "postgres", mlflowWorkers: "1", projects: JSON.stringify(Array.from({ length: 14 }, (_, i) => `p${i}`)) }).projects).toHaveLength(14);
+    test("local: a project at the defaults holds 6 connections, so 14 fit beside / on postgres (90 usable), 15 do not", () => {
+        const names = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `p${i}`));
+        expect(parseConfig({ backend: "postgres", projects: names(14) }).projects).toHaveLength(14);
+        expect(problemsOf({ backend: "postgres", projects: names(15) })).toEqual([expect.stringMatching(/at most 14 projects fit\. Fix:/)]);
     });
 
     test("every bad entry is reported, not just the first", () => {

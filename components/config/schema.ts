@@ -93,7 +93,11 @@ export const CONFIG_SCHEMA = {
     },
     proxyTimeoutSeconds: { type: "integer", scope: "both", default: 3600, min: 1, max: 86400, description: "Proxy read/send timeout in seconds, long enough for multi-GB artifact transfers." },
     allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added. Also sets the UI's allowed CORS origins." },
-    mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 4 locally, 1 on AWS (sized for the default task; see docs/benchmarks.md). Refused when pool x workers x tasks exceeds the database's connections." },
+    mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 1 (measured to serve as much as 4 on the benchmark, docs/benchmarks.md; each more worker adds about 300 MB). Refused when pool x workers x tasks exceeds the database's connections." },
+    jobExecution: {
+        type: "boolean", scope: "local", default: false,
+        description: "Run MLflow's job execution on the server at / (the UI's GenAI jobs: judges and scorers on traces, GenAI evaluation, prompt optimisation) and its periodic tasks. Off by default: it adds about 1.9 GB of job processes (docs/benchmarks.md).",
+    },
     projects: {
         type: "array", scope: "both", default: [],
         description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). On aws each project is its own ECS service, target group and listener rule (priority from the name), task role and Aurora database.",
@@ -176,10 +180,10 @@ export const CONFIG_SCHEMA = {
     projectTaskCpu: { type: "integer", scope: "aws", default: 256, min: 256, max: 16384, description: "Fargate CPU units of each project's task (256, 512, 1024, ...). Projects get their own, smaller tasks than the server at /." },
     projectTaskMemory: { type: "integer", scope: "aws", default: 1024, min: 512, max: 122880, description: "Fargate memory in MiB of each project's task; must be valid for projectTaskCpu, and at least 3072 with projectJobExecution." },
     projectMaxTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling maximum task count of each project's service (minimum 1). Every task counts against Aurora's connections; more than 1 needs projectJobExecution false." },
-    projectWorkers: { type: "integer", scope: "aws", default: 1, min: 1, max: 64, description: "MLflow server worker processes per project task." },
+    projectWorkers: { type: "integer", scope: "both", default: 1, min: 1, max: 64, description: "MLflow server worker processes of each project's server (container or task)." },
     projectJobExecution: {
-        type: "boolean", scope: "aws", default: false,
-        description: "Run MLflow's job execution (the UI's GenAI jobs: judges and scorers on traces, GenAI evaluation, prompt optimisation) on every project's server. Needs projectMaxTasks 1 and projectTaskMemory 3072 or more (about 1.9 GB of job processes).",
+        type: "boolean", scope: "both", default: false,
+        description: "Run MLflow's job execution (the UI's GenAI jobs: judges and scorers on traces, GenAI evaluation, prompt optimisation) on every project's server: about 1.9 GB more per project. On aws it needs projectMaxTasks 1 and projectTaskMemory 3072 or more.",
     },
     noncurrentVersionExpirationDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 36500, description: "Days after which overwritten or deleted artifact versions are removed." },
     ecrKeepImages: { type: "integer", scope: "aws", default: 10, min: 1, max: 1000, description: "Number of tracking-server images ECR keeps." },

@@ -28,7 +28,18 @@ export interface LocalServingSettings extends ServingSettings {
     readonly memoryMb: number;
 }
 
+/** The local target's project servers (one container each); unset: DEFAULT_LOCAL_PROJECT_SERVERS. */
+export interface LocalProjectSettings {
+    readonly workers: number;
+    /** MLflow's job execution on every project's server (projectJobExecution). */
+    readonly jobExecution: boolean;
+}
+
 export interface LocalSettings {
+    /** MLflow's job execution on the server at `/` (jobExecution); unset: off. */
+    readonly jobExecution?: boolean;
+    /** Every project's server; unset: DEFAULT_LOCAL_PROJECT_SERVERS. */
+    readonly projectServers?: LocalProjectSettings;
     readonly hostPort: number;
     readonly bindAddress: string;
     readonly exposeMinioConsole: boolean;

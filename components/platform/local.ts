@@ -7,6 +7,7 @@ import { AuthProxy, ProxyProject } from "../authProxy";
 import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "../authProxy/registryReader";
 import { BackendStore } from "../backendStore";
 import { BucketInit } from "../bucketInit";
+import { DEFAULT_LOCAL_PROJECT_SERVERS } from "../config";
 import type { LocalServingSettings } from "../config/types";
 import { ModelServer } from "../modelServer";
 import { modelSlug } from "../modelServer/serving";
@@ -52,6 +53,7 @@ function minioAdmin(config: LocalPlatformArgs, store: ArtifactStore<"local">, ne
  */
 function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }, opts: ChildOptions): ProxyProject[] {
     const local = config.local;
+    const servers = local.projectServers ?? DEFAULT_LOCAL_PROJECT_SERVERS;
     const { networkName, store, backend, server } = parts;
     // With retainDataOnDestroy=false, what belongs to projects no longer listed goes too.
     localProjectPrune(config, name, parts, opts);
@@ -79,7 +81,8 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
             target: "local",
             networkName,
             pythonImage: local.images.python,
-            workers: config.mlflowWorkers,
+            workers: servers.workers,
+            jobExecution: servers.jobExecution,
             artifactBucket: store.bucketName,
             s3EndpointUrl: store.s3EndpointUrl,
             backendStoreUri: database.connectionUri,
@@ -181,6 +184,7 @@ function localTrackingServer(config: LocalPlatformArgs, name: string, stores: Lo
         networkName: network.dockerNetworkName,
         pythonImage: config.local.images.python,
         workers: config.mlflowWorkers,
+        jobExecution: config.local.jobExecution ?? false,
         artifactBucket: store.bucketName,
         s3EndpointUrl: store.s3EndpointUrl,
         backendStoreUri: backend.connectionUri,

@@ -20,6 +20,7 @@ function trackingServerEnv(args: LocalTrackingServerArgs & { workers: number }):
             s3Region: "us-east-1",
             aiGateway: args.aiGatewayKekPassphrase !== undefined,
             project: args.project,
+            ...(args.jobExecution === undefined ? {} : { jobExecution: args.jobExecution }),
         }));
     // "" only while the gateway is off; then the key is not set at all.
     const kek = args.aiGatewayKekPassphrase ?? "";

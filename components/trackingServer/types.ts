@@ -28,6 +28,8 @@ export interface LocalTrackingServerArgs extends TrackingServerCommonArgs {
     /** The bucket-limited identity from BucketInit; never the MinIO root. */
     readonly artifactAccessKeyId: pulumi.Input<string>;
     readonly artifactSecretAccessKey: pulumi.Input<string>;
+    /** MLflow's job execution (and its periodic tasks) in this container; unset: on, as MLflow's own default. */
+    readonly jobExecution?: boolean;
     /**
      * A project's server beside the one at `/` (shared/projects.ts): its routes under
      * `staticPrefix`, artifacts under `artifactPrefix`, reachable as `hostname` on the network,

@@ -10,7 +10,8 @@ No credential ever becomes a command-line argument (visible in `ps` and `docker 
   database advisory lock (MySQL GET_LOCK, PostgreSQL pg_advisory_lock) is held around it: tasks
   that start together (a rolling deploy, scale-out) upgrade one at a time, and the later ones
   find the schema current and change nothing;
-- then this process becomes `mlflow server`, which reads every option from MLFLOW_* variables.
+- then `mlflow server` runs here, reading every option from MLFLOW_* variables, and this process
+  becomes the uvicorn server it starts (become_mlflow_server).
 
 With MLFLOW_DB_ROTATION_WATCH_ARN set (AWS), the server runs as a child instead and this process
 watches that Secrets Manager secret: RDS rotates a managed master password every 7 days,
@@ -188,6 +189,47 @@ def watch_until_secret_rotates(child, client, secret_arn, started_with, interval
             return 0
 
 
+class _BecomeServer:
+    """What `mlflow server` takes for the server process it starts: this process, which becomes it on wait()."""
+
+    def __init__(self, argv, env):
+        self.argv, self.env, self.pid = argv, env, os.getpid()
+
+    def poll(self):
+        return None
+
+    def send_signal(self, _signum):
+        pass
+
+    def wait(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(self.argv[0], self.argv, self.env)
+
+
+def become_mlflow_server(cli_main=None):
+    """Runs `mlflow server` here and replaces this process with the uvicorn server it would start.
+
+    `mlflow server` prepares the server's environment (and the job runner, with job execution on),
+    starts uvicorn as a child and only waits for it, holding ~250 MiB of imported MLflow for
+    nothing (docs/benchmarks.md). Its start goes through mlflow.server._exec_cmd: that call gets
+    _BecomeServer, so the job runner watches this pid, which stays the server's after the exec.
+    """
+    import mlflow.server
+
+    def exec_cmd(cmd, *, extra_env=None, synchronous=True, **_kwargs):
+        if synchronous:
+            raise RuntimeError(f"entrypoint: unexpected synchronous command from mlflow server: {cmd[:3]}")
+        return _BecomeServer([str(c) for c in cmd], {**os.environ, **(extra_env or {})})
+
+    mlflow.server._exec_cmd = exec_cmd
+    if cli_main is None:
+        from mlflow.cli import cli
+
+        cli_main = cli.main
+    cli_main(args=["server"], prog_name="mlflow")
+
+
 def main():
     uri = compose_backend_store_uri(os.environ)
     os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
@@ -204,7 +246,7 @@ def main():
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     secret_arn = os.environ.get("MLFLOW_DB_ROTATION_WATCH_ARN")
     if not secret_arn:
-        os.execv(mlflow, [mlflow, "server"])
+        become_mlflow_server()
 
     import boto3
 

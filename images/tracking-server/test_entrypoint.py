@@ -1,4 +1,5 @@
 """Tests of the image's entrypoint, run by `npm run test:e2e` in the image's own Python environment."""
+import contextlib
 import subprocess
 import sys
 import threading
@@ -227,3 +228,97 @@ def test_a_given_read_replica_uri_is_used_as_is():
 def test_a_reader_host_without_the_writers_parts_is_refused():
     with pytest.raises(SystemExit, match="MLFLOW_DB_PASSWORD"):
         entrypoint.compose_read_replica_uri({k: v for k, v in {**PARTS, "MLFLOW_DB_READER_HOST": "r"}.items() if k != "MLFLOW_DB_PASSWORD"})
+
+# --- the server process: the entrypoint becomes it, no `mlflow server` launcher stays behind -----
+import socket
+import urllib.request
+from pathlib import Path
+
+
+def children(pid):
+    """Live (non-zombie) descendants of pid, from /proc."""
+    by_parent = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                by_parent.setdefault(int(fields[1]), []).append(int(p.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in by_parent.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def cmdline(pid):
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+@pytest.fixture
+def started_server(tmp_path):
+    """Starts the entrypoint on a SQLite store with the given job execution; stops its tree afterwards."""
+    procs = []
+
+    def start(job_execution):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env.update({
+            "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{tmp_path}/mlflow-{job_execution}.db", "MLFLOW_HOST": "127.0.0.1",
+            "MLFLOW_PORT": str(port), "MLFLOW_WORKERS": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(job_execution).lower(),
+            "MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS": "false", "MLFLOW_ARTIFACTS_DESTINATION": f"file://{tmp_path}/artifacts",
+            "MLFLOW_SERVE_ARTIFACTS": "true", "PATH": f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}",
+        })
+        proc = subprocess.Popen([sys.executable, entrypoint.__file__], env=env, cwd=tmp_path, start_new_session=True,
+                                stdout=open(tmp_path / f"server-{job_execution}.log", "wb"), stderr=subprocess.STDOUT)
+        procs.append(proc)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3).status == 200:
+                    return proc
+            except OSError:
+                time.sleep(0.5)
+        pytest.fail(f"the server did not answer /health: {(tmp_path / f'server-{job_execution}.log').read_text()[-2000:]}")
+
+    yield start
+    for proc in procs:
+        for pid in [proc.pid] + children(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        proc.wait(timeout=30)
+
+
+def test_without_job_execution_the_entrypoint_is_the_one_server_process(started_server):
+    proc = started_server(False)
+    # One worker: uvicorn serves in this very process; the `mlflow server` launcher would be a parent of it.
+    assert " -m uvicorn " in cmdline(proc.pid), cmdline(proc.pid)
+    assert children(proc.pid) == [], [cmdline(c) for c in children(proc.pid)]
+
+
+def test_with_job_execution_the_job_runner_watches_the_server_process(started_server):
+    proc = started_server(True)
+    assert " -m uvicorn " in cmdline(proc.pid), cmdline(proc.pid)
+    runners = [c for c in children(proc.pid) if "mlflow.server.jobs._job_runner" in cmdline(c)]
+    assert len(runners) == 1, [cmdline(c) for c in children(proc.pid)]
+    environ = dict(v.split("=", 1) for v in Path(f"/proc/{runners[0]}/environ").read_bytes().decode().split("\0") if "=" in v)
+    # The runner stops when the process it watches dies: that must be the server, not a launcher that exec'd away.
+    assert environ["MLFLOW_SERVER_PID"] == str(proc.pid)
+
+
+def test_a_synchronous_command_is_refused(monkeypatch):
+    import mlflow.server
+
+    monkeypatch.setattr(mlflow.server, "_exec_cmd", mlflow.server._exec_cmd)
+
+    def cli_main(args, prog_name):
+        assert args == ["server"] and prog_name == "mlflow"
+        mlflow.server._exec_cmd(["ls"])
+
+    with pytest.raises(RuntimeError, match="unexpected synchronous command"):
+        entrypoint.become_mlflow_server(cli_main)
