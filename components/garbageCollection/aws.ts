@@ -45,7 +45,7 @@ function buildGcTaskDefinition(name: string, args: AwsGarbageCollectionArgs, rol
             const environment = renderGcEnvironment(server, { olderThanDays: args.olderThanDays, intervalHours: args.intervalHours, loop: false });
             return JSON.stringify([renderGcContainer({ region: args.region, logGroupName, image, environment, databaseSecretArn: secretArn })]);
         });
-    return fargateTaskDefinition(opts.parent, name, {
+    return fargateTaskDefinition(opts.parent, `${name}-task-def`, {
         family: name,
         cpu: GC_TASK_SIZE.cpu,
         memory: GC_TASK_SIZE.memory,
@@ -70,7 +70,7 @@ export function buildAwsGarbageCollection(parent: pulumi.Resource, name: string,
             JSON.stringify(pruneSchedulerPolicy({ clusterArn: cluster, family: name, roleArns: [taskRoleArn, executionRoleArn], task: "Gc" }))),
         tags,
     });
-    return new aws.scheduler.Schedule(name, {
+    return new aws.scheduler.Schedule(`${name}-schedule`, {
         description: `mlflow gc --older-than ${args.olderThanDays}d of ${args.project === undefined ? "the server at /" : `project ${args.project.name}`}`,
         scheduleExpression: renderGcScheduleExpression(args.intervalHours),
         flexibleTimeWindow: { mode: "OFF" },

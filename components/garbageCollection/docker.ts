@@ -13,7 +13,8 @@ export function buildDockerGarbageCollection(parent: pulumi.Resource, name: stri
         .apply(([plain, uri, keyId, secretKey]): Record<string, string> => ({
             ...plain, MLFLOW_BACKEND_STORE_URI: uri, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secretKey,
         })));
-    return new docker.Container(name, {
+    // `docker logs <name>`: the container is named as the component; the resource name differs from the component's.
+    return new docker.Container(`${name}-container`, {
         name,
         image: args.image,
         entrypoints: GC_LOOP_COMMAND,

@@ -118,7 +118,13 @@ def use_server_destination():
             path = validate_path_is_safe(posixpath.join(self.path, artifact_path) if artifact_path else self.path)
             if not path.strip("/"):
                 raise ValueError("refusing to delete the whole artifact destination")
-            get_artifact_repository(destination).delete_artifacts(path)
+            repo = get_artifact_repository(destination)
+            repo.delete_artifacts(path)
+            # S3's multi-object delete reports refused keys in its answer, which MLflow ignores:
+            # what is still listed was not deleted, and the run must fail rather than drop the rows.
+            left = repo.list_artifacts(path)
+            if left:
+                raise RuntimeError(f"{len(left)} artifact(s) under {path} were not deleted (the store refused), first: {left[0].path}")
     _artifact_repository_registry.register("mlflow-artifacts", ServerDestination)
 def main():
     from entrypoint import compose_backend_store_uri
@@ -166,15 +172,14 @@ while True:
     started = time.monotonic()
     code = subprocess.run([sys.executable, "-c", SCRIPT]).returncode
     took = time.monotonic() - started
+    # The status first: once the line is in the log, the healthcheck already answers for this run.
+    with open(status + ".tmp", "w") as f:
+        f.write("ok" if code == 0 else f"failed {code}")
+    os.replace(status + ".tmp", status)
     if code == 0:
-        state = "ok"
         log(f"run ok in {took:.0f} s; next in {interval} s")
     else:
-        state = f"failed {code}"
         log(f"run FAILED with exit code {code} after {took:.0f} s; unhealthy until a run succeeds; next in {interval} s")
-    with open(status + ".tmp", "w") as f:
-        f.write(state)
-    os.replace(status + ".tmp", status)
     time.sleep(interval)
 `;
 
