@@ -57,7 +57,7 @@ describe("renderGcEnvironment: the server's artifact and database settings, the 
     });
 
     test("a server environment without an artifact destination is refused", () => {
-        const { MLFLOW_ARTIFACTS_DESTINATION: _, ...rest } = LOCAL;
+        const rest = Object.fromEntries(Object.entries(LOCAL).filter(([k]) => k !== "MLFLOW_ARTIFACTS_DESTINATION"));
         expect(() => renderGcEnvironment(rest, { olderThanDays: 30, intervalHours: 24, loop: true })).toThrow(/MLFLOW_ARTIFACTS_DESTINATION/);
     });
 });
