@@ -25,7 +25,7 @@ beforeAll(async () => {
     weekly = await runProgram({ stack: "aws", config: { ...BASE, gcOlderThanDays: "7", gcIntervalHours: "168" }, calls });
 }, 180000);
 
-type Def = { name: string; essential: boolean; entryPoint: string[]; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[] };
+type Def = { name: string; image: string; essential: boolean; entryPoint: string[]; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[] };
 const one = (r: ProgramRun, type: string, name: string): RecordedResource => r.one(type, new RegExp(`^${name}$`));
 const defs = (r: ProgramRun, name: string): Def[] => JSON.parse(one(r, TASK, name).inputs.containerDefinitions as string) as Def[];
 const envOf = (d: Def) => Object.fromEntries(d.environment.map(e => [e.name, e.value]));
