@@ -9,7 +9,6 @@ import time
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 import gc_e2e as g
 from conftest import OUT, RUN_SUFFIX, Proc, env_dict
@@ -74,19 +73,18 @@ def test_plain_mlflow_gc_cannot_delete_proxied_artifacts_without_a_server(mlflow
 
 
 def test_a_failed_run_is_logged_and_makes_the_container_unhealthy_until_a_run_succeeds(gc_root, mlflow_env_rendered, mlflow_server, database):
-    """The container's own entrypoint (the loop) with a 2 s interval instead of a day: first a
-    database that does not exist (the machine's PostgreSQL trusts local TCP, so a wrong password
-    would not fail there), then the rendered one."""
+    """The container's own entrypoint (the loop) with a 2 s interval instead of a day: first with a
+    threshold MLflow cannot parse (fails at once; an unreachable database fails too, but only
+    after MLflow's ~90 s of connection retries), then the rendered one."""
     status = OUT / f"gc-status-{RUN_SUFFIX}"
-    bad_uri = make_url(database["uri"]).set(database=f"mlflow_gc_missing_{RUN_SUFFIX}").render_as_string(hide_password=False)
     entry = gc_root["inputs"]["entrypoints"]
     runs = {}
-    for tag, uri in (("failing", bad_uri), ("fixed", None)):
-        extra = {"MLFLOW_GC_INTERVAL_SECONDS": "2", "MLFLOW_GC_STATUS_FILE": str(status), **({"MLFLOW_BACKEND_STORE_URI": uri} if uri else {})}
+    for tag, older in (("failing", "thirty-days"), ("fixed", None)):
+        extra = {"MLFLOW_GC_INTERVAL_SECONDS": "2", "MLFLOW_GC_STATUS_FILE": str(status), **({"MLFLOW_GC_OLDER_THAN": older} if older else {})}
         env = root_env(gc_root, mlflow_env_rendered, mlflow_server, **extra)
         proc = Proc(f"gc-loop-{tag}", [sys.executable, *entry[1:]], env).start()
         try:
-            needle = "mlflow-gc: run FAILED with exit code 1" if uri else "mlflow-gc: run ok in"
+            needle = "mlflow-gc: run FAILED with exit code 1" if older else "mlflow-gc: run ok in"
             assert g.wait_for_log(proc.log, needle, 180), proc.log.read_text()[-2000:]
             runs[tag] = (g.healthcheck_exit(gc_root, env), proc.log.read_text())
             t0 = time.monotonic()
@@ -97,4 +95,5 @@ def test_a_failed_run_is_logged_and_makes_the_container_unhealthy_until_a_run_su
             if proc.popen.poll() is None:
                 proc.stop()
     assert runs["failing"][0] == 1 and runs["fixed"][0] == 0
-    assert database["password"] not in runs["failing"][1]
+    assert "Could not parse any time information from 'thirty-days'" in runs["failing"][1]
+    assert database["password"] not in runs["failing"][1] and database["password"] not in runs["fixed"][1]
