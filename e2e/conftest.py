@@ -219,7 +219,7 @@ def spec():
     for c in data["containers"]:
         assert c["role"] not in by_role, f"two containers with role {c['role']}"
         by_role[c["role"]] = c
-    assert set(by_role) == {"artifact-store", "bucket-init", "backend-store", "tracking-server", "auth-proxy"}, sorted(by_role)
+    assert set(by_role) == {"artifact-store", "bucket-init", "backend-store", "tracking-server", "auth-proxy", "garbage-collection"}, sorted(by_role)
     data["by_role"] = by_role
     return Redacted(data)
 
@@ -369,6 +369,16 @@ def policy_from_script(script):
     return json.loads(m.group(1))
 
 
+def moto_policy(policy, bucket):
+    """The rendered policy as moto needs it to act like S3 on one request. S3's multi-object delete
+    (POST ?delete, what MLflow's delete_artifacts sends) is authorized by S3 as s3:DeleteObject on
+    each key, which the rendered policy grants; moto authorizes it as s3:DeleteObject on the
+    bucket's ARN and answers every key AccessDenied otherwise. So this adds that one grant on the
+    bucket ARN (meaningless on S3), nothing else."""
+    extra = {"Sid": "MotoMultiObjectDelete", "Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": [f"arn:aws:s3:::{bucket}"]}
+    return {**policy, "Statement": [*policy["Statement"], extra]}
+
+
 @pytest.fixture(scope="session")
 def artifact_store(spec):
     import boto3
@@ -409,7 +419,7 @@ def artifact_store(spec):
                             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         admin_key = iam.create_access_key(UserName=ienv["MINIO_ROOT_USER"])["AccessKey"]
         # MLflow's identity with exactly the rendered policy.
-        arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+        arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(moto_policy(policy, bucket)))["Policy"]["Arn"]
         iam.create_user(UserName=ienv["MLFLOW_ACCESS_KEY"])
         iam.attach_user_policy(UserName=ienv["MLFLOW_ACCESS_KEY"], PolicyArn=arn)
         key = iam.create_access_key(UserName=ienv["MLFLOW_ACCESS_KEY"])["AccessKey"]

@@ -18,6 +18,8 @@ const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
 const MODEL_TASK = /^mlflow-aws-model-[a-z0-9-]+-task$/;
 /** retainDataOnDestroy=false: the scheduled project prune's task and list (components/trackingServer/awsPrune.ts). */
 const PRUNE_TASK = /^mlflow-aws-tracking-prune$/;
+/** Garbage collection: one task per server (`<server>-gc`), not run here. */
+const GC_TASK = /-gc-task-def$/;
 
 const captured: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
 
@@ -144,12 +146,12 @@ async function main(): Promise<void> {
     await settleRegistrations(captured, "render-aws-env");
     const taskDefinitions = captured.filter(c => c.type === TASK_DEFINITION);
     // The server at / and, with `projects`, one task per project (test_projects.py runs their init containers).
-    const root = taskDefinitions.filter(t => !t.name.includes("-project-") && !MODEL_TASK.test(t.name) && !PRUNE_TASK.test(t.name));
+    const root = taskDefinitions.filter(t => !t.name.includes("-project-") && !MODEL_TASK.test(t.name) && !PRUNE_TASK.test(t.name) && !GC_TASK.test(t.name));
     if (root.length !== 1) throw new Error(`expected one ECS task definition for /, found ${root.length}`);
     const mlflow = containerOf(root[0], "mlflow");
     const environment = Object.fromEntries((mlflow.environment ?? []).map(e => [e.name, e.value]));
     const projects: Record<string, Record<string, unknown>> = {};
-    for (const t of taskDefinitions.filter(d => d.name.includes("-project-"))) {
+    for (const t of taskDefinitions.filter(d => d.name.includes("-project-") && !GC_TASK.test(d.name))) {
         const name = /-project-([a-z0-9-]+)-tracking-task$/.exec(t.name)?.[1];
         if (name === undefined) throw new Error(`unexpected task definition ${t.name}`);
         projects[name] = Object.fromEntries(["mlflow", "project-db-init"].map(c => [c, containerOf(t, c)]));

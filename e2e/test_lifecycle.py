@@ -37,7 +37,7 @@ from conftest import (BACKEND, MINIO_URL, OUT, PG_ENV, RUN_SUFFIX, SPEC_FILE, Ml
 
 SPEC2_FILE = SPEC_FILE.with_name("spec-day2.json")
 SUFFIX = f"l{RUN_SUFFIX}"
-ROLES = {"artifact-store", "bucket-init", "backend-store", "tracking-server", "auth-proxy"}
+ROLES = {"artifact-store", "bucket-init", "backend-store", "tracking-server", "auth-proxy", "garbage-collection"}
 WRAPPER = "/usr/local/bin/mlflow-db-entrypoint.sh"
 
 

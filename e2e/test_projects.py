@@ -31,7 +31,7 @@ import pytest
 import requests
 
 from conftest import (BACKEND, ENTRYPOINT, MINIO_URL, OUT, PG_ADMIN, PG_ENV, RUN_SUFFIX, Proc, Redacted, _mysql_admin, _psql,
-                      base_env, env_dict, free_port, non_superuser_admin, policy_from_script, require, upload, wait_for)
+                      base_env, env_dict, free_port, moto_policy, non_superuser_admin, policy_from_script, require, upload, wait_for)
 
 SPEC = OUT / "spec-projects.json"
 PROJECTS = ("alpha", "beta")
@@ -173,7 +173,7 @@ def project_store(pspec):
         for p, ienv in inits.items():
             script = upload(container(pspec, "bucket-init", p), "/init/bucket-init.sh")["content"]
             policy = policy_from_script(script)
-            arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+            arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(moto_policy(policy, bucket)))["Policy"]["Arn"]
             iam.create_user(UserName=ienv["MLFLOW_ACCESS_KEY"])
             iam.attach_user_policy(UserName=ienv["MLFLOW_ACCESS_KEY"], PolicyArn=arn)
             k = iam.create_access_key(UserName=ienv["MLFLOW_ACCESS_KEY"])["AccessKey"]
@@ -664,3 +664,47 @@ def test_real_deploy_projects_check(pspec, pproxy, project_dbs, project_store, t
     refusal = "1044" if BACKEND == "mysql" else "permission denied for database"
     assert f"connect to database {project_dbs['beta']['name']}: refused" in out and refusal in out, out
     assert "connect to own database" in out and "list own projects/alpha/" in out, out
+
+
+# --- garbage collection (gc_e2e.py) ---------------------------------------------------------
+
+def test_project_gc_removes_only_its_old_deleted_run_and_reaches_no_neighbour(pspec, project_dbs, project_store, as_project, tmp_path):
+    """alpha's gc container, its one-run script run for real with its rendered environment."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    import gc_e2e as g
+
+    c = g.gc_container(pspec, "mlflow-dev-project-alpha-gc")
+    assert c["inputs"]["image"] == container(pspec, "tracking-server", "alpha")["inputs"]["image"]
+    server_rendered = env_dict(container(pspec, "tracking-server", "alpha"))
+    server_here = project_server_env(pspec, "alpha", project_dbs["alpha"], project_store)
+    env = g.run_env(c, server_rendered, server_here)
+    assert env["MLFLOW_ARTIFACTS_DESTINATION"] == f"s3proxied://{project_store['bucket']}/projects/alpha/"
+    client = as_project("alpha")
+    exp = client.create_experiment(f"gc-{RUN_SUFFIX}")
+    ids = g.make_runs(client, exp, tmp_path)
+    engine = create_engine(env["MLFLOW_BACKEND_STORE_URI"])
+    try:
+        g.age_deleted_runs(engine, ids, 30)
+        result = g.run_once(c, env, "project-alpha")
+        g.check_collected(engine, boto3.client("s3", **project_store["admin"]), project_store["bucket"], "projects/alpha/", exp, ids, result)
+    finally:
+        engine.dispose()
+    (OUT / "gc-seconds.txt").open("a").write(f"project one run {result[1]:.1f}s\n")
+    # The neighbour: with the gc's credentials, beta's prefix and beta's database are out of reach.
+    s3 = boto3.client("s3", endpoint_url=env["MLFLOW_S3_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    # (Listing is limited by an s3:prefix condition moto does not evaluate: see test_storage_identity_reaches_only_its_prefix.)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=project_store["bucket"], Key="projects/beta/1/x/artifacts/y")
+    beta = make_url(env["MLFLOW_BACKEND_STORE_URI"]).set(database=project_dbs["beta"]["name"])
+    other = create_engine(beta)
+    try:
+        with pytest.raises(Exception, match="denied|permission"):
+            with other.connect() as conn:
+                conn.exec_driver_sql("SELECT COUNT(*) FROM runs")
+    finally:
+        other.dispose()

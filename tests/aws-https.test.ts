@@ -36,7 +36,7 @@ beforeAll(async () => {
 const lbSg = (run: ProgramRun) => `${run.one(T.sg, /-lb-sg$/).name}-id`;
 const arn = (kind: string, name: string) => `arn:aws:mock:eu-west-1:123456789012:${kind}/${name}`;
 const envOf = (run: ProgramRun, name: string): Record<string, string> => Object.fromEntries(
-    (JSON.parse(run.one(T.taskDef).inputs.containerDefinitions) as Array<{ name: string; environment: { name: string; value: string }[] }>)
+    (JSON.parse(run.one(T.taskDef, /-tracking-task$/).inputs.containerDefinitions) as Array<{ name: string; environment: { name: string; value: string }[] }>)
         .find(c => c.name === name)!.environment.map(e => [e.name, e.value]));
 
 describe("default (no certificate): CloudFront in front", () => {

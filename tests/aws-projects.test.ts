@@ -47,7 +47,9 @@ test("adding projects adds only project resources and changes no URN or input th
     // Per project: 3 components; proxy 6 (salt, password, htpasswd secret + version, target group, rule);
     // database 3 (password, secret + version); bucket init 1 (policy); tracking 8 (2 roles, role policy,
     // attachment, task definition, service, scaling target + policy). No image, cluster or log group.
-    expect(added).toHaveLength(NAMES.length * (3 + 6 + 3 + 1 + 8));
+    // Garbage collection 9: the component, the task definition, three roles, two inline policies, the
+    // artifact policy attachment and the schedule.
+    expect(added).toHaveLength(NAMES.length * (3 + 6 + 3 + 1 + 8 + 9));
     for (const r of without.resources) {
         expect({ name: r.name, inputs: run.resources.find(x => x.urn === r.urn)!.inputs }).toEqual({ name: r.name, inputs: r.inputs });
     }

@@ -66,6 +66,12 @@ const ROOT_TASK = /-tracking-task$/;
 const PRUNE_COUNTS = { "aws:ssm/parameter:Parameter": 1, "aws:ecs/taskDefinition:TaskDefinition": 1, "aws:iam/role:Role": 3, "aws:iam/rolePolicy:RolePolicy": 3, "aws:scheduler/schedule:Schedule": 1 };
 /** The prune's resources (retainDataOnDestroy=false), which the invariants below check as they apply. */
 const isPrune = (name: string) => /-tracking-prune(-|$)/.test(name);
+/** What the scheduled garbage collection (on by default) adds per server: tests/aws-gc.test.ts checks it. */
+const GC_COUNTS = {
+    "mlflow:index:GarbageCollection": 1, "aws:ecs/taskDefinition:TaskDefinition": 1, "aws:iam/role:Role": 3, "aws:iam/rolePolicy:RolePolicy": 2,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1, "aws:scheduler/schedule:Schedule": 1,
+};
+const isGc = (name: string) => /-tracking-gc(-|$)/.test(name);
 
 
 function aws(config: Record<string, string>): Promise<ProgramRun> {
@@ -81,6 +87,7 @@ function countByType(run: ProgramRun): Record<string, number> {
 /** The graph of every stack; listeners and LB ingress rules depend on the certificate. */
 function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean; prune?: boolean; cloudFront?: boolean }): Record<string, number> {
     const counts = expectedRootCounts(o);
+    for (const [t, n] of Object.entries(GC_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
     if (o.prune) for (const [t, n] of Object.entries(PRUNE_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
     return counts;
 }
@@ -281,18 +288,18 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             const taskDef = run.one(T.taskDef, ROOT_TASK).inputs;
             expect(taskDef.taskRoleArn).toContain(taskRole.name);
             expect(taskDef.executionRoleArn).toContain(run.one(T.role, /-tracking-execution$/).name);
-            const attachments = run.ofType(T.attachment);
+            const attachments = run.ofType(T.attachment).filter(a => !isGc(a.name));
             expect(attachments.map(a => [a.inputs.role, a.inputs.policyArn])).toEqual([
                 [taskRole.name, `arn:aws:mock:eu-west-1:123456789012:iam/policy/${run.one(T.iamPolicy).name}`],
             ]);
-            expect(run.ofType(T.rolePolicy).filter(p => !isPrune(p.name)).map(p => p.inputs.role).sort()).toEqual([run.one(T.role, /-tracking-execution$/).name, taskRole.name].sort());
+            expect(run.ofType(T.rolePolicy).filter(p => !isPrune(p.name) && !isGc(p.name)).map(p => p.inputs.role).sort()).toEqual([run.one(T.role, /-tracking-execution$/).name, taskRole.name].sort());
             const watch = run.ofType(T.rolePolicy).find(p => p.inputs.role === taskRole.name)!;
             expect(JSON.parse(watch.inputs.policy).Statement).toEqual([{
                 Sid: "WatchDatabaseSecretRotation", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [run.outputs.databaseSecretArn],
             }]);
             expect(env(container(run, "mlflow"))).toMatchObject({ MLFLOW_DB_ROTATION_WATCH_ARN: run.outputs.databaseSecretArn, MLFLOW_DB_ROTATION_CHECK_SECONDS: "300" });
             // The prune's scheduler role trusts EventBridge Scheduler (tests/aws-prune.test.ts).
-            for (const role of run.ofType(T.role).filter(r => !r.name.endsWith("-prune-scheduler"))) {
+            for (const role of run.ofType(T.role).filter(r => !r.name.endsWith("-prune-scheduler") && !r.name.endsWith("-gc-sched"))) {
                 expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([
                     { Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" },
                 ]);

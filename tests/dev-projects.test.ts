@@ -39,8 +39,9 @@ test("adding projects adds resources and changes no URN the stack had", () => {
     const added = after.filter(u => !before.includes(u));
     expect(added.filter(u => !NAMES.some(n => u.includes(`mlflow-dev-project-${n}-`) || u.includes(`mlflow-dev-proxy-project-${n}-`)))).toEqual([]);
     // Per project: 3 components (database, bucket init, tracking); children: database 3 (password, image, init),
-    // bucket init 3 (secret key, image, mc), tracking 1 (mlflow; the image is shared); the proxy 2 (salt, password).
-    expect(added).toHaveLength(NAMES.length * (3 + 3 + 3 + 1 + 2));
+    // bucket init 3 (secret key, image, mc), tracking 1 (mlflow; the image is shared); the proxy 2 (salt, password);
+    // garbage collection 2 (the component and its container).
+    expect(added).toHaveLength(NAMES.length * (3 + 3 + 3 + 1 + 2 + 2));
     expect(urnSet(run)).toEqual(committedUrnSet("dev-mysql-projects", run));
 });
 

@@ -35,8 +35,9 @@ export function countByType(run: ProgramRun): Record<string, number> {
 /** The same graph for either backend: only the images and settings of the database differ. */
 export const LOCAL_RESOURCE_COUNTS: Record<string, number> = {
     "mlflow:index:MlflowPlatform": 1, "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
-    "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1,
-    [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 5,
+    "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1, "mlflow:index:GarbageCollection": 1,
+    // The sixth container is the garbage collection's (on by default).
+    [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 6,
     // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user.
     [T.password]: 5,
     // The salt of the proxy user's htpasswd entry (kept in state).
@@ -54,7 +55,7 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         const components = getRun().resources.filter(r => r.type.startsWith("mlflow:index:")).map(r => r.type).sort();
         expect(components).toEqual([
             "mlflow:index:ArtifactStore", "mlflow:index:AuthProxy", "mlflow:index:BackendStore",
-            "mlflow:index:BucketInit", "mlflow:index:MlflowPlatform", "mlflow:index:Network", "mlflow:index:TrackingServer",
+            "mlflow:index:BucketInit", "mlflow:index:GarbageCollection", "mlflow:index:MlflowPlatform", "mlflow:index:Network", "mlflow:index:TrackingServer",
         ]);
     });
 
@@ -218,8 +219,8 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
 
     test("every Docker container with a fixed name is deleted before its replacement is created", () => {
         const named = getRun().ofType("docker:index/container:Container").filter(c => typeof c.inputs.name === "string");
-        // MinIO, the database, bucket-init's mc, MLflow, nginx: all named, so none may be missed.
-        expect(named).toHaveLength(5);
+        // MinIO, the database, bucket-init's mc, MLflow, the gc, nginx: all named, so none may be missed.
+        expect(named).toHaveLength(6);
         expect(named.filter(c => c.options.deleteBeforeReplace !== true).map(c => c.inputs.name)).toEqual([]);
     });
 

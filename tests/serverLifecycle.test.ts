@@ -8,7 +8,7 @@ const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 
 function mlflowContainer(run: ProgramRun): { environment: Array<{ name: string; value: string }>; secrets: Array<{ name: string; valueFrom: string }> } {
-    const defs = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions);
+    const defs = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition", /-tracking-task$/).inputs.containerDefinitions);
     return defs.find((c: { name: string }) => c.name === "mlflow");
 }
 
@@ -50,7 +50,7 @@ describe("aws with the AI Gateway on", () => {
         const secret = run.one(SECRET, /gateway-kek$/);
         expect(c.environment).toContainEqual({ name: "MLFLOW_ENABLE_AI_GATEWAY", value: "true" });
         expect(c.secrets).toContainEqual({ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${secret.name}` });
-        expect(JSON.stringify(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs)).not.toContain(PASSPHRASE);
+        expect(JSON.stringify(run.one("aws:ecs/taskDefinition:TaskDefinition", /-tracking-task$/).inputs)).not.toContain(PASSPHRASE);
     });
 
     test("the secret holds the configured passphrase, marked secret", () => {

@@ -20,6 +20,7 @@ describe("local defaults", () => {
         expect(c.bucketName).toBe("mlflow-artifacts");
         expect(c.maxUploadSize).toBe("5g");
         expect(c.retainDataOnDestroy).toBe(true);
+        expect(c.garbageCollection).toEqual({ enabled: true, olderThanDays: 30, intervalHours: 24 });
         expect(c.allowedHosts).toEqual(["localhost", "127.0.0.1"]);
         expect(c.local).toMatchObject({ hostPort: 5000, bindAddress: "127.0.0.1", exposeMinioConsole: false });
         // One worker, no job execution, on / and on every project (docs/benchmarks.md, "Local default").
@@ -65,6 +66,10 @@ describe.each<[string, RawConfig, RegExp]>([
     ["gateway without a passphrase", { enableAiGateway: "true" }, /mlflow-platform:aiGatewayKekPassphrase = \(value hidden\) is invalid: must be set when enableAiGateway is true.*public default.*Fix: pulumi config set --secret aiGatewayKekPassphrase "\$\(openssl rand -base64 32\)"/],
     ["short gateway passphrase", { enableAiGateway: "true", aiGatewayKekPassphrase: "too-short" }, /aiGatewayKekPassphrase = \(value hidden\) is invalid: must be 32 to 1024 characters/],
     ["gateway switch typo", { enableAiGateway: "on" }, /enableAiGateway = "on" is invalid: must be true or false/],
+    ["gc threshold of zero days", { gcOlderThanDays: "0" }, /mlflow-platform:gcOlderThanDays = "0" is invalid: must be a whole number from 1 to 3650\. Fix: pulumi config set gcOlderThanDays 30/],
+    ["gc threshold with a unit", { gcOlderThanDays: "30d" }, /gcOlderThanDays = "30d" is invalid: must be a whole number/],
+    ["gc interval of a fraction", { gcIntervalHours: "0.5" }, /mlflow-platform:gcIntervalHours = "0.5" is invalid: must be a whole number from 1 to 8760\. Fix: pulumi config set gcIntervalHours 24/],
+    ["gc switch typo", { gcEnabled: "off" }, /mlflow-platform:gcEnabled = "off" is invalid: must be true or false\. Fix: pulumi config set gcEnabled true/],
 ])("rejects %s", (_label, raw, expected) => {
     test("with an error naming the key, the value and the fix", () => {
         const problems = problemsOf(raw);

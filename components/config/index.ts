@@ -59,6 +59,7 @@ function readCommon(r: Reader, target: Target): Common {
         mlflowWorkers: r.integer("mlflowWorkers", DEFAULT_MLFLOW_WORKERS[target]),
         retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
         projects: readProjects(r),
+        garbageCollection: { enabled: r.boolean("gcEnabled"), olderThanDays: r.integer("gcOlderThanDays"), intervalHours: r.integer("gcIntervalHours") },
         ...gatewaySettings(r),
     };
 }

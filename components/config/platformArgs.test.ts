@@ -49,6 +49,7 @@ describe("typed settings are converted as the stack's config text would be", () 
         ["a number", { hostPort: 8080 }, a => a.target === "local" && a.local.hostPort, 8080],
         ["a boolean", { exposeMinioConsole: true }, a => a.target === "local" && a.local.exposeMinioConsole, true],
         ["a boolean false", { retainDataOnDestroy: false }, a => a.retainDataOnDestroy, false],
+        ["garbage collection off, its threshold kept", { gcEnabled: false, gcOlderThanDays: 7 }, a => a.garbageCollection, { enabled: false, olderThanDays: 7, intervalHours: 24 }],
         ["an array of hosts", { allowedHosts: ["mlflow.example.internal", "10.0.0.5:5000"] }, a => a.allowedHosts, ["mlflow.example.internal", "10.0.0.5:5000"]],
         ["an array of projects", { projects: ["research", "vision:cv"] }, a => a.projects.map(p => `${p.name}:${p.username}`), ["research:research", "vision:cv"]],
         ["a fractional number", { target: "aws", dbMinCapacity: 0.5, dbMaxCapacity: 4 }, a => a.target === "aws" && [a.aws.dbMinCapacity, a.aws.dbMaxCapacity], [0.5, 4]],

@@ -103,6 +103,10 @@ export const CONFIG_SCHEMA = {
         description: "Extra projects beside the server at /: each entry `name` or `name:username` gets its own MLflow server at /projects/<name>/, database and user, artifact prefix projects/<name>/ with its own storage identity, and basic-auth credentials (output `projects`). On aws each project is its own ECS service, target group and listener rule (priority from the name), task role and Aurora database.",
     },
     retainDataOnDestroy: { type: "boolean", scope: "both", default: true, description: "Keep volumes, the bucket and the database when the stack is destroyed. false also deletes a removed project's database, user, storage identity and objects at pulumi up (docs/projects.md, Removing a project)." },
+    // mlflow gc for / and every project (components/garbageCollection): deleted runs' rows and artifacts go after this long.
+    gcEnabled: { type: "boolean", scope: "both", default: true, description: "Run `mlflow gc` on a schedule for / and every project: runs, experiments and logged models deleted more than gcOlderThanDays ago lose their rows and artifacts for good. false: nothing is ever reclaimed (docs/operations.md, Garbage collection)." },
+    gcOlderThanDays: { type: "integer", scope: "both", default: 30, min: 1, max: 3650, description: "Days a deleted run, experiment or logged model stays restorable (mlflow gc --older-than) before garbage collection removes it and its artifacts." },
+    gcIntervalHours: { type: "integer", scope: "both", default: 24, min: 1, max: 8760, description: "Hours between two garbage collections (Docker: a container per server; AWS: an EventBridge Scheduler schedule starting a Fargate task per server)." },
     enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase. Off, its API answers 501." },
     aiGatewayKekPassphrase: {
         type: "string", scope: "both", secret: true, check: v => v.length >= 32 && v.length <= 1024 && !/[\r\n]/.test(v),

@@ -119,6 +119,15 @@ interface CommonConfig {
     readonly projects: readonly ProjectConfig[];
     /** Keep volumes, buckets and databases when the stack is destroyed. */
     readonly retainDataOnDestroy: boolean;
+    /** Scheduled `mlflow gc` of `/` and every project; unset: on with DEFAULT_GARBAGE_COLLECTION. */
+    readonly garbageCollection?: GarbageCollectionSettings;
+}
+
+/** `mlflow gc --older-than <olderThanDays>d` every `intervalHours`, per server, while `enabled`. */
+export interface GarbageCollectionSettings {
+    readonly enabled: boolean;
+    readonly olderThanDays: number;
+    readonly intervalHours: number;
 }
 
 export interface LocalPlatformConfig extends CommonConfig {

@@ -8,6 +8,8 @@ import { REGISTRY_READER_PORT } from "../authProxy/registryReader";
 import { BackendStore } from "../backendStore";
 import { ENGINES } from "../backendStore/database";
 import { BucketInit } from "../bucketInit";
+import { GarbageCollection } from "../garbageCollection";
+import { DEFAULT_GARBAGE_COLLECTION } from "../garbageCollection/gc";
 import { ModelServer } from "../modelServer";
 import { internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, renderModelProxyConfig, trackingNamespaceName } from "../modelServer/ecs";
 import { modelSlug } from "../modelServer/serving";
@@ -58,7 +60,7 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
     // (not a browser origin: CORS stays with the public hosts).
     const internal = aws.serving && r.project === undefined ? [internalTrackingHost(trackingNamespaceName(name))] : [];
     const scheme = aws.plainHttp ? "http" : "https";
-    return new TrackingServer(name, {
+    const server = new TrackingServer(name, {
         target: "aws",
         region: aws.region,
         pythonImage: aws.pythonImage,
@@ -99,6 +101,35 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
         ...(r.project === undefined && !config.retainDataOnDestroy ? { projectPrune: { keep: config.projects.map(p => p.name) } } : {}),
         // Only the server at `/` is registered: the model servers read its registry.
         ...(aws.serving && r.project === undefined ? { serviceDiscovery: { vpcId: network.vpcId, namespace: trackingNamespaceName(name), serviceName: MLFLOW_HOSTNAME } } : {}),
+    }, opts);
+    awsGarbageCollection(config, `${name}-gc`, server, r, parts, tags, opts);
+    return server;
+}
+
+/** `mlflow gc` of one server on a schedule (components/garbageCollection): its database, secret, artifact policy and network. */
+function awsGarbageCollection(
+    config: AwsPlatformArgs, name: string, server: TrackingServer<"aws">, r: AwsServerRole, parts: AwsParts, tags: Record<string, string>, opts: ChildOptions,
+): GarbageCollection | undefined {
+    const gc = config.garbageCollection ?? DEFAULT_GARBAGE_COLLECTION;
+    if (!gc.enabled) return undefined;
+    const { aws } = config;
+    const { network, store, backend } = parts;
+    const project = r.project === undefined ? undefined : projectNames(r.project.name);
+    return new GarbageCollection(name, {
+        target: "aws",
+        region: aws.region,
+        olderThanDays: gc.olderThanDays,
+        intervalHours: gc.intervalHours,
+        artifactBucket: store.bucketName,
+        ...(project === undefined ? {} : { project: { name: project.name, staticPrefix: project.urlPath, artifactPrefix: project.artifactPrefix } }),
+        shared: r.project?.shared ?? server.shared,
+        artifactAccessPolicyArn: r.artifactAccessPolicyArn,
+        database: { engine: config.backend, host: backend.host, port: backend.port, name: r.database.name, secretArn: r.database.secretArn },
+        subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
+        securityGroupId: network.serviceSecurityGroupId,
+        assignPublicIp: aws.existingVpc === undefined,
+        architecture: aws.taskArchitecture,
+        tags,
     }, opts);
 }
 

@@ -8,6 +8,8 @@ import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "../authProxy/registr
 import { BackendStore } from "../backendStore";
 import { BucketInit } from "../bucketInit";
 import { DEFAULT_LOCAL_PROJECT_SERVERS } from "../config";
+import { GarbageCollection, LocalGarbageCollectionArgs } from "../garbageCollection";
+import { DEFAULT_GARBAGE_COLLECTION } from "../garbageCollection/gc";
 import type { LocalServingSettings } from "../config/types";
 import { ModelServer } from "../modelServer";
 import { modelSlug } from "../modelServer/serving";
@@ -93,8 +95,26 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
             aiGatewayKekPassphrase: kekPassphrase(config),
             project: { staticPrefix: n.urlPath, artifactPrefix: n.artifactPrefix, hostname: n.hostname, image: server.imageName },
         }, opts);
+        localGarbageCollection(config, `${base}-gc`, tracking, {
+            networkName, image: server.imageName, artifactBucket: store.bucketName, s3EndpointUrl: store.s3EndpointUrl,
+            backendStoreUri: database.connectionUri, artifactAccessKeyId: identity.accessKeyId, artifactSecretAccessKey: identity.secretAccessKey,
+            project: { name: project.name, staticPrefix: n.urlPath, artifactPrefix: n.artifactPrefix },
+        }, opts);
         return { name: project.name, username: project.username, upstream: tracking.upstream, upstreamContainerId: tracking.containerId };
     });
+}
+
+/**
+ * `mlflow gc` of one server on a schedule (components/garbageCollection), with that server's image,
+ * database URI and storage identity; it starts once the server is healthy (its schema is current).
+ */
+function localGarbageCollection(
+    config: LocalPlatformArgs, name: string, server: TrackingServer<"local">,
+    args: Omit<LocalGarbageCollectionArgs, "target" | "olderThanDays" | "intervalHours">, opts: ChildOptions,
+): GarbageCollection | undefined {
+    const gc = config.garbageCollection ?? DEFAULT_GARBAGE_COLLECTION;
+    if (!gc.enabled) return undefined;
+    return new GarbageCollection(name, { target: "local", ...args, olderThanDays: gc.olderThanDays, intervalHours: gc.intervalHours }, { ...opts, dependsOn: [server] });
 }
 
 /**
@@ -234,6 +254,10 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
     const stores = localStores(config, name, opts);
     const { network, store, backend } = stores;
     const server = localTrackingServer(config, name, stores, publicHost.allowedHosts, opts);
+    localGarbageCollection(config, `${name}-gc`, server, {
+        networkName: network.dockerNetworkName, image: server.imageName, artifactBucket: store.bucketName, s3EndpointUrl: store.s3EndpointUrl,
+        backendStoreUri: backend.connectionUri, artifactAccessKeyId: stores.bucketInit.accessKeyId, artifactSecretAccessKey: stores.bucketInit.secretAccessKey,
+    }, opts);
     const projects = deployLocalProjects(config, name, { networkName: network.dockerNetworkName, store, backend, server }, {
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     }, opts);

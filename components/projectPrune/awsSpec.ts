@@ -257,18 +257,20 @@ export function pruneSchedulerTrust(clusterArn: string): string {
  * as documented: ecs:RunTask plus iam:PassRole on each role the task uses; no tags are passed,
  * so no ecs:TagResource).
  */
-export function pruneSchedulerPolicy(p: { clusterArn: string; family: string; roleArns: string[] }) {
+export function pruneSchedulerPolicy(p: { clusterArn: string; family: string; roleArns: string[]; task?: string }) {
     const { partition, region, account } = arnParts(p.clusterArn);
+    // Other scheduled tasks (garbageCollection/aws.ts) get the same policy under their own name.
+    const task = p.task ?? "Prune";
     return {
         Version: "2012-10-17",
         Statement: [
             {
-                Sid: "RunPruneTask", Effect: "Allow", Action: ["ecs:RunTask"],
+                Sid: `Run${task}Task`, Effect: "Allow", Action: ["ecs:RunTask"],
                 Resource: [`arn:${partition}:ecs:${region}:${account}:task-definition/${p.family}:*`],
                 Condition: { ArnEquals: { "ecs:cluster": p.clusterArn } },
             },
             {
-                Sid: "PassPruneRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [...p.roleArns].sort(),
+                Sid: `Pass${task}Roles`, Effect: "Allow", Action: ["iam:PassRole"], Resource: [...p.roleArns].sort(),
                 Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
             },
         ],
