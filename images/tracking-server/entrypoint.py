@@ -184,6 +184,12 @@ def main():
     if os.environ.get("MLFLOW_DB_UPGRADE", "false").lower() == "true":
         upgrade_schema(uri, float(os.environ.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
 
+    if os.environ.get("MLFLOW_PLATFORM_AUTH_INI"):
+        # Team accounts: the auth database follows the users list, then MLflow reads its ini.
+        import mlflow_platform_auth
+
+        mlflow_platform_auth.prepare(os.environ)
+
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     secret_arn = os.environ.get("MLFLOW_DB_ROTATION_WATCH_ARN")
     if not secret_arn:
