@@ -184,23 +184,24 @@ def main():
     if os.environ.get("MLFLOW_DB_UPGRADE", "false").lower() == "true":
         upgrade_schema(uri, float(os.environ.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
 
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    server = [mlflow, "server"]
     if os.environ.get("MLFLOW_PLATFORM_AUTH_INI"):
-        # Team accounts: the auth database follows the users list, then MLflow reads its ini.
+        # Team accounts: the auth database follows the users list, then MLflow's auth app runs.
         import mlflow_platform_auth
 
-        mlflow_platform_auth.prepare(os.environ)
+        server += mlflow_platform_auth.prepare(os.environ)
 
-    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     secret_arn = os.environ.get("MLFLOW_DB_ROTATION_WATCH_ARN")
     if not secret_arn:
-        os.execv(mlflow, [mlflow, "server"])
+        os.execv(mlflow, server)
 
     import boto3
 
     interval = float(os.environ.get("MLFLOW_DB_ROTATION_CHECK_SECONDS", "300"))
     client = boto3.client("secretsmanager")
     started_with = current_secret_version(client, secret_arn)
-    child = subprocess.Popen([mlflow, "server"])
+    child = subprocess.Popen(server)
     # ECS stops a task with SIGTERM to this process: pass it on so the server shuts down cleanly.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda received, _frame: child.send_signal(received))

@@ -41,9 +41,13 @@ VIEWER_ROLE = "platform-viewer"
 # What the platform roles may read everywhere; runs, traces, logged models and versions
 # inherit from their experiment or registered model.
 ROLE_READ_TYPES = ("experiment", "registered_model", "prompt", "scorer")
-# Reads artifacts on behalf of readers (see _reader_artifact_identity). Not a valid
-# configured name (those start with a lower-case letter), so nobody can log in as it.
-ARTIFACT_READER = "_platform-artifact-reader"
+# Reads artifacts on behalf of readers (see _reader_artifact_allowed). A ':' is in no
+# configured name (basic auth cannot carry one), so nobody can log in as it.
+ARTIFACT_READER = "platform:artifact-reader"
+# Account names as the Pulumi program allows them (components/trackingServer/auth.ts).
+NAME_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
+# What `mlflow server` needs besides its MLFLOW_* variables (it has none for the app name).
+SERVER_ARGS = ["--app-name", "basic-auth"]
 # How long a process keeps a reader's allowed artifact locations (new versions show up after this).
 READER_LOCATIONS_TTL_SECONDS = 10.0
 
@@ -68,7 +72,7 @@ def parse_users(text):
     for item in items:
         name = item.get("name") if isinstance(item, dict) else None
         role = item.get("role") if isinstance(item, dict) else None
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}", name):
+        if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
             raise SystemExit(f"mlflow-platform-auth: invalid user name in MLFLOW_PLATFORM_USERS: {name!r}")
         if name in users:
             raise SystemExit(f"mlflow-platform-auth: user {name!r} is listed twice in MLFLOW_PLATFORM_USERS")
@@ -413,14 +417,14 @@ def write_config(ini_text, auth_db_uri, directory=None):
 
 
 def prepare(env):
-    """Before `mlflow server --app-name basic-auth`: sync the users, write the ini, point MLflow at it.
+    """Before `mlflow server`: sync the users, write the ini, point MLflow at it; returns the extra server args.
 
     The auth database URI leaves the environment: MLflow reads it from the file. The proxy
     token stays (every worker checks it).
     """
     ini = env.get("MLFLOW_PLATFORM_AUTH_INI")
     if not ini:
-        return None
+        return []
     uri = env.pop("MLFLOW_PLATFORM_AUTH_DB_URI", "")
     if not uri:
         raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_AUTH_INI is set but MLFLOW_PLATFORM_AUTH_DB_URI is empty")
@@ -430,4 +434,4 @@ def prepare(env):
     sync_users(uri, users, float(env.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
     path = write_config(ini, uri)
     env["MLFLOW_AUTH_CONFIG_PATH"] = path
-    return path
+    return list(SERVER_ARGS)

@@ -165,26 +165,26 @@ def test_an_ini_with_its_own_database_uri_is_refused(tmp_path):
         auth.write_config(INI + "database_uri = sqlite:///x.db\n", "sqlite:///y.db", directory=tmp_path)
 
 
-def test_prepare_takes_the_uri_out_of_the_environment(auth_db, tmp_path, monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+def test_prepare_takes_the_uri_out_of_the_environment(auth_db):
     env = {"MLFLOW_PLATFORM_AUTH_INI": INI, "MLFLOW_PLATFORM_AUTH_DB_URI": auth_db,
            "MLFLOW_PLATFORM_USERS": json.dumps(USERS[:2]), "MLFLOW_PLATFORM_PROXY_TOKEN": TOKEN}
-    path = auth.prepare(env)
-    assert "MLFLOW_PLATFORM_AUTH_DB_URI" not in env and env["MLFLOW_AUTH_CONFIG_PATH"] == path
+    assert auth.prepare(env) == ["--app-name", "basic-auth"]
+    assert "MLFLOW_PLATFORM_AUTH_DB_URI" not in env and stat.S_IMODE(os.stat(env["MLFLOW_AUTH_CONFIG_PATH"]).st_mode) == 0o600
+    os.unlink(env["MLFLOW_AUTH_CONFIG_PATH"])
     assert env["MLFLOW_PLATFORM_PROXY_TOKEN"] == TOKEN  # the workers check it
     assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
 
 
 def test_prepare_without_the_feature_does_nothing():
     env = {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
-    assert auth.prepare(env) is None and env == {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
+    assert auth.prepare(env) == [] and env == {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
 
 
 @pytest.mark.parametrize("users_json,message", [
     ('[{"name":"a","role":"admin"},{"name":"a","role":"viewer"}]', "listed twice"),
     ('[{"name":"a","role":"admin"},{"name":"b","role":"owner"}]', "role 'owner'"),
     ('[{"name":"a b","role":"admin"}]', "invalid user name"),
-    ('[{"name":"_platform-artifact-reader","role":"admin"}]', "invalid user name"),
+    ('[{"name":"platform:artifact-reader","role":"admin"}]', "invalid user name"),
     ('[{"name":"a","role":"editor"}]', "no admin"),
     ('[{"name":"a","role":"admin","models":["m"]}]', "only readers"),
     ('{"a":"admin"}', "JSON list"),
