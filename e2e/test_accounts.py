@@ -9,13 +9,11 @@ except the checks that MLflow itself refuses a request that did not come from th
 import json
 import secrets
 import shutil
-import time
-import uuid
 
 import pytest
 import requests
 
-from conftest import AUTH_DB_URI, BACKEND, OUT, RUN_SUFFIX, Redacted, env_dict, require
+from conftest import AUTH_DB_URI, BACKEND, OUT, RUN_SUFFIX, MlflowServer, Nginx, Redacted, auth_db_uri, env_dict, free_port, require
 
 EDITOR, VIEWER = "alice", "bob"
 TOKEN_HEADER, USER_HEADER = "X-Mlflow-Platform-Token", "X-Mlflow-Platform-User"
@@ -117,6 +115,41 @@ def test_an_owner_grants_edit_and_the_grantee_writes_there_only(proxy, accounts,
     assert api(proxy, accounts[VIEWER], "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": experiment["id"]}).status_code == 403
     assert api(proxy, accounts[VIEWER], "POST", "/api/2.0/mlflow/experiments/delete",
                json={"experiment_id": alices["experiment"]}).status_code == 403
+
+
+def test_grants_survive_a_restart_and_a_render_with_fresh_secrets(proxy, accounts, alices, experiment, mlflow_server, spec):
+    """The grant is data in the auth database: a restarted server keeps it, and so does the same
+    config rendered from fresh Pulumi state (spec-day2.json: new passwords, proxy token, Flask key
+    and auth database password; its init reconciles the kept database as `pulumi up` does)."""
+    bob1 = accounts[VIEWER]
+    body = {"experiment_id": alices["experiment"]}
+    mlflow_server.proc.stop()
+    mlflow_server.start()
+    assert api(proxy, bob1, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 200
+
+    day2 = json.loads((OUT / "spec-day2.json").read_text())
+    env1 = env_dict(spec["by_role"]["tracking-server"])
+    env2 = env_dict(next(c for c in day2["containers"] if c["role"] == "tracking-server"))
+    for key in ("MLFLOW_PLATFORM_PROXY_TOKEN", "MLFLOW_FLASK_SERVER_SECRET_KEY", AUTH_DB_URI):
+        assert env1[key] != env2[key], f"{key} is the same in both renders"
+    bob2 = (VIEWER, day2["userCredentials"][VIEWER])
+    assert bob2[1] != bob1[1]
+    server2 = nginx2 = None
+    try:
+        auth_uri = auth_db_uri(Redacted(day2), "main")  # the same database, the day-two password
+        keys = ("MLFLOW_PLATFORM_PROXY_TOKEN", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_PLATFORM_USERS", "MLFLOW_PLATFORM_AUTH_INI")
+        env = {**mlflow_server.env, **{k: env2[k] for k in keys}, AUTH_DB_URI: auth_uri, "MLFLOW_PORT": str(free_port())}
+        server2 = MlflowServer(env, name="mlflow-accounts-day2").start()
+        nginx2 = Nginx(Redacted({**day2, "by_role": {c["role"]: c for c in day2["containers"]}}), server2.port,
+                       name="nginx-accounts-day2").start()
+        assert api(nginx2, bob2, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 200
+        assert api(nginx2, bob2, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": experiment["id"]}).status_code == 403
+        assert api(nginx2, bob1, "GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1}).status_code == 401
+    finally:
+        for p in (nginx2, server2):
+            if p is not None:
+                p.proc.stop()
+        auth_db_uri(spec, "main")  # day one's password again, for the suite's server
 
 
 def test_a_run_records_the_authenticated_user_not_the_claimed_one(proxy, accounts, alices, spec, monkeypatch):
