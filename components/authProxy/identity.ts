@@ -18,7 +18,8 @@ export interface ProxyIdentity {
 
 /** The include file's content: holds the token, so it is uploaded as a secret and never logged. */
 export function renderProxyTokenInclude(token: string): string {
-    if (!/^[A-Za-z0-9]{32,256}$/.test(token)) throw new Error("the proxy token must be 32-256 letters and digits");
+    // Nothing that ends the quoted string or starts a variable ($) in nginx.
+    if (!/^[A-Za-z0-9!@:%._~+=-]{16,256}$/.test(token)) throw new Error("the proxy token must be 16-256 letters, digits or !@:%._~+=-");
     return `proxy_set_header ${PROXY_TOKEN_HEADER} "${token}";\n`;
 }
 

@@ -211,6 +211,16 @@ export function renderHtpasswdFile(entries: ReadonlyArray<readonly [string, stri
     return entries.map(([user, entry]) => renderHtpasswd(user, entry)).join("");
 }
 
+/** Several renderHtpasswd lines as one file (renderHtpasswdFile's checks: each user once). */
+export function joinHtpasswdLines(lines: readonly string[]): string {
+    return renderHtpasswdFile(lines.map(line => {
+        const text = line.replace(/\n$/, "");
+        const colon = text.indexOf(":");
+        if (colon < 0 || text.includes("\n")) throw new Error("an htpasswd line is user:entry on one line");
+        return [text.slice(0, colon), text.slice(colon + 1)] as const;
+    }));
+}
+
 /** Label on the proxy container that names the MLflow container it forwards to. */
 export const PROXY_UPSTREAM_LABEL = "mlflow-platform.upstream-container";
 

@@ -72,6 +72,8 @@ describe("users", () => {
             /users\[0\]\.password = "\\"x\\"" is invalid: is not a field of a user \(name, role, projects; passwords go in userPasswords\)\. Fix: pulumi config rm --path 'users\[0\]\.password'/],
         ["not a list", { users: '{"name":"alice"}' }, /^mlflow-platform:users = .* is invalid: must be a list of objects set item by item with --path.*Fix: pulumi config rm --path 'users'$/],
         ["an entry that is not an object", { users: '["alice"]' }, /users\[0\] = "\\"alice\\"" is invalid: must be an object \{name, role, projects\}/],
+        ["a project named auth (its database would be the accounts')", { projects: '["auth"]', users: users([{ name: "alice", role: "editor" }]) },
+            /^mlflow-platform:users = "1 users" is invalid: needs the database mlflow_auth for the accounts' permissions, which is project auth's database: .*Fix: pulumi config rm --path 'users'$/],
         ["weak password", { users: users([{ name: "alice", role: "editor" }]), userPasswords: '{"alice":"short"}' },
             /^mlflow-platform:userPasswords\.alice = \(value hidden\) is invalid: must be 12 to 128 characters on one line\. Fix: pulumi config set --secret --path 'userPasswords\.alice' '<a-password-of-12-or-more-characters>'$/],
         ["password on two lines", { users: users([{ name: "alice", role: "editor" }]), userPasswords: JSON.stringify({ alice: "long-enough-first\nsecond" }) }, /userPasswords\.alice = \(value hidden\) is invalid: must be 12 to 128/],

@@ -1,6 +1,7 @@
 // The `users` and `userPasswords` keys: team accounts, checked before anything is created. A
 // name becomes an htpasswd user, an MLflow user and a Pulumi output name, so it is plain
 // lowercase; names the platform gives its own accounts are refused.
+import { projectPrincipalNames } from "./checks";
 import { CONFIG_SCHEMA } from "./schema";
 import type { Reader } from "./reader";
 import { ProjectConfig, USER_ROLES, UserConfig, UserRole } from "./types";
@@ -12,6 +13,8 @@ export const USER_NAME = /^[a-z][a-z0-9._-]{1,62}$/;
  */
 export const RESERVED_USER_PREFIXES = ["reader-", "model-"];
 const ENTRY_FIELDS = ["name", "role", "projects"];
+/** The auth app's database and user (trackingServer/auth.ts AUTH_DATABASE): a project's would be mlflow_<name>. */
+export const AUTH_DATABASE_NAME = "mlflow_auth";
 
 /** Why `name` cannot be a user (undefined: it can), for a given legacy `username` and projects. */
 export function userNameProblem(name: string, username: string, projects: readonly ProjectConfig[]): string | undefined {
@@ -88,6 +91,12 @@ export function readUsers(r: Reader, username: string, projects: readonly Projec
     if (!r.has("users")) return [];
     const entries = parseJson(r, "users", Array.isArray);
     if (!Array.isArray(entries)) return [];
+    const clash = projects.find(p => projectPrincipalNames(p.name).database === AUTH_DATABASE_NAME);
+    if (clash !== undefined) {
+        r.failPath("users", "users", `${entries.length} users`,
+            `needs the database ${AUTH_DATABASE_NAME} for the accounts' permissions, which is project ${clash.name}'s database: accounts cannot be added to a stack with a project named ${clash.name}`, undefined);
+        return [];
+    }
     const out: UserConfig[] = [];
     entries.forEach((entry, i) => {
         const user = readEntry(r, i, entry, username, projects);

@@ -3,6 +3,7 @@
 // mlflow_platform_auth.py reads them). Pure: shared by Docker, aws and the e2e suite.
 import type { UserConfig, UserRole } from "../config/types";
 import { readerUsername } from "../authProxy/registryReader";
+import { AUTH_DATABASE_NAME } from "../config/users";
 
 /** Environment of the MLflow container; the secret ones are added by each target as secrets. */
 export const AUTH_ENV = {
@@ -19,7 +20,7 @@ export const AUTH_ENV = {
 } as const;
 
 /** The auth app's own database and user on the backend store's server (a second ProjectDatabase). */
-export const AUTH_DATABASE = { database: "mlflow_auth", username: "mlflow_auth" } as const;
+export const AUTH_DATABASE = { database: AUTH_DATABASE_NAME, username: AUTH_DATABASE_NAME } as const;
 
 /** Length of the generated Flask secret key (alphanumeric). */
 export const FLASK_SECRET_KEY_LENGTH = 48;
