@@ -31,7 +31,7 @@ type Args = AwsAuthProxyArgs & AuthProxyResolved;
 
 /** The htpasswd line in Secrets Manager; the sidecar receives it as an ECS secret. */
 function buildHtpasswdSecret(
-    parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.credentials.htpasswd,
+    parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.htpasswd,
     description = `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
 ): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const { secret, version } = secretWithVersion(parent, `${name}-htpasswd`, { description, value: htpasswd, recoveryWindowInDays: 7, tags: args.tags ?? {} });
@@ -260,7 +260,7 @@ function buildProjectTargets(
     const out: Record<string, AwsProjectTarget> = {};
     projects.forEach((p, i) => {
         const base = `${name}-project-${p.name}`;
-        const secret = buildHtpasswdSecret(parent, base, args, args.projectCredentials[i].htpasswd);
+        const secret = buildHtpasswdSecret(parent, base, args, args.projectHtpasswd[i]);
         const { targetGroup, rule } = pathRoute(parent, base, {
             ...sidecarTargets(args),
             listenerArn: forwarding.arn,
