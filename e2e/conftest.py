@@ -772,7 +772,7 @@ def known_secrets():
     """Every secret value in the spec (raw and URL-encoded), to redact from printed logs."""
     values = set()
     # spec-day2.json: the second render test_lifecycle.py deploys; spec-serving.json: test_serving.py.
-    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-projects.json"),
+    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-removed.json"), SPEC_FILE.with_name("spec-projects.json"),
                  SPEC_FILE.with_name("spec-serving.json")):
         try:
             data = json.loads(path.read_text())
@@ -780,6 +780,8 @@ def known_secrets():
             continue
         values.add(data.get("clientPassword") or "")
         values.update(c["password"] for c in (data.get("projectCredentials") or {}).values())
+        values.update(u["password"] for u in (data.get("users") or {}).values())
+        values.add(data.get("proxyToken") or "")
         for c in data["containers"]:
             for k, v in env_dict(c).items():
                 if any(w in k for w in ("PASSWORD", "SECRET", "URI")):

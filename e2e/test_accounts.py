@@ -9,11 +9,13 @@ except the checks that MLflow itself refuses a request that did not come from th
 import json
 import secrets
 import shutil
+from contextlib import contextmanager
 
 import pytest
 import requests
 
-from conftest import AUTH_DB_URI, BACKEND, OUT, RUN_SUFFIX, MlflowServer, Nginx, Redacted, auth_db_uri, env_dict, free_port, require
+from conftest import (AUTH_DB_URI, BACKEND, OUT, RUN_SUFFIX, SPEC_FILE, MlflowServer, Nginx, Redacted, auth_db_uri, env_dict,
+                      free_port, require)
 
 EDITOR, VIEWER = "alice", "bob"
 TOKEN_HEADER, USER_HEADER = "X-Mlflow-Platform-Token", "X-Mlflow-Platform-User"
@@ -25,8 +27,7 @@ def accounts(spec, mlflow_server):
     require(AUTH_DB_URI in env, "the spec has no team accounts (users config)")
     users = {u["name"]: u["role"] for u in json.loads(env["MLFLOW_PLATFORM_USERS"])}
     assert users[EDITOR] == "editor" and users[VIEWER] == "viewer" and users[spec["clientUser"]] == "admin", users
-    creds = spec["userCredentials"]
-    return Redacted({name: (name, creds[name]) for name in (EDITOR, VIEWER)})
+    return Redacted({name: (name, spec["users"][name]["password"]) for name in (EDITOR, VIEWER)})
 
 
 def client(proxy, auth, monkeypatch):
@@ -132,24 +133,33 @@ def test_grants_survive_a_restart_and_a_render_with_fresh_secrets(proxy, account
     env2 = env_dict(next(c for c in day2["containers"] if c["role"] == "tracking-server"))
     for key in ("MLFLOW_PLATFORM_PROXY_TOKEN", "MLFLOW_FLASK_SERVER_SECRET_KEY", AUTH_DB_URI):
         assert env1[key] != env2[key], f"{key} is the same in both renders"
-    bob2 = (VIEWER, day2["userCredentials"][VIEWER])
+    bob2 = (VIEWER, day2["users"][VIEWER]["password"])
     assert bob2[1] != bob1[1]
-    server2 = nginx2 = None
-    try:
-        auth_uri = auth_db_uri(Redacted(day2), "main")  # the same database, the day-two password
-        keys = ("MLFLOW_PLATFORM_PROXY_TOKEN", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_PLATFORM_USERS", "MLFLOW_PLATFORM_AUTH_INI")
-        env = {**mlflow_server.env, **{k: env2[k] for k in keys}, AUTH_DB_URI: auth_uri, "MLFLOW_PORT": str(free_port())}
-        server2 = MlflowServer(env, name="mlflow-accounts-day2").start()
-        nginx2 = Nginx(Redacted({**day2, "by_role": {c["role"]: c for c in day2["containers"]}}), server2.port,
-                       name="nginx-accounts-day2").start()
+    with redeployed(mlflow_server, day2, "day2") as (_server2, nginx2):
         assert api(nginx2, bob2, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 200
         assert api(nginx2, bob2, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": experiment["id"]}).status_code == 403
         assert api(nginx2, bob1, "GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1}).status_code == 401
+
+
+@contextmanager
+def redeployed(mlflow_server, render, label):
+    """MLflow and nginx of another render of this deployment, on the same databases: its accounts,
+    proxy token, Flask key and auth database password (its init reconciles the kept database)."""
+    env2 = env_dict(next(c for c in render["containers"] if c["role"] == "tracking-server"))
+    server = nginx = None
+    try:
+        keys = ("MLFLOW_PLATFORM_PROXY_TOKEN", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_PLATFORM_USERS", "MLFLOW_PLATFORM_AUTH_INI")
+        env = {**mlflow_server.env, **{k: env2[k] for k in keys}, AUTH_DB_URI: auth_db_uri(Redacted(render), "main"),
+               "MLFLOW_PORT": str(free_port())}
+        server = MlflowServer(env, name=f"mlflow-accounts-{label}").start()
+        nginx = Nginx(Redacted({**render, "by_role": {c["role"]: c for c in render["containers"]}}), server.port,
+                      name=f"nginx-accounts-{label}").start()
+        yield server, nginx
     finally:
-        for p in (nginx2, server2):
+        for p in (nginx, server):
             if p is not None:
                 p.proc.stop()
-        auth_db_uri(spec, "main")  # day one's password again, for the suite's server
+        auth_db_uri(json.loads(SPEC_FILE.read_text()), "main")  # day one's password again, for the suite's server
 
 
 def test_a_run_records_the_authenticated_user_not_the_claimed_one(proxy, accounts, alices, spec, monkeypatch):
@@ -217,8 +227,29 @@ def test_the_ui_logs_in_as_the_viewer_and_shows_what_the_viewer_may_see(proxy, a
                               wait_for_text=[alices["name"]], timeout=90)
     (OUT / "ui-accounts-bob.txt").write_text(text)
     assert alices["name"] in text, "the experiment bob may read is not listed"
+    assert VIEWER in text, "the UI does not show who is logged in"
     assert private not in text, "the UI lists an experiment bob is denied"
     # The same list for alice has both: the difference is bob's permissions, not the page.
     text, _html = render_page(binary, f"{proxy.url}/#/experiments", *accounts[EDITOR], OUT / "ui-accounts-alice.png",
                               OUT / "chromium.log", wait_for_text=[alices["name"], private], timeout=90)
     assert private in text
+
+
+def test_a_removed_user_gets_401_everywhere(proxy, accounts, alices, mlflow_server):
+    """`users` without bob (spec-removed.json): the new proxy refuses his login at once; MLflow's sync at
+    start deletes him and his grants, and MLflow refuses him even with the proxy's token. Last in
+    this file: the suite's server keeps bob in its list, but his MLflow account is gone."""
+    removed = json.loads((OUT / "spec-removed.json").read_text())
+    assert VIEWER not in removed["users"] and EDITOR in removed["users"]
+    alice = (EDITOR, removed["users"][EDITOR]["password"])
+    with redeployed(mlflow_server, removed, "removed") as (server, nginx):
+        for method, path, kw in (("GET", "/api/2.0/mlflow/experiments/search", {"params": {"max_results": 1}}),
+                                 ("GET", "/ajax-api/2.0/mlflow/users/current", {}), ("GET", "/", {}),
+                                 ("POST", "/api/2.0/mlflow/runs/create", {"json": {"experiment_id": alices["experiment"]}})):
+            assert api(nginx, accounts[VIEWER], method, path, **kw).status_code == 401, path
+        token = server.env["MLFLOW_PLATFORM_PROXY_TOKEN"]
+        r = requests.get(f"{server.url}/api/2.0/mlflow/experiments/search", params={"max_results": 1},
+                         headers={USER_HEADER: VIEWER, TOKEN_HEADER: token}, timeout=30)
+        assert r.status_code == 401
+        assert "removed ['bob']" in server.proc.log.read_text()
+        assert api(nginx, alice, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": alices["experiment"]}).status_code == 200
