@@ -280,3 +280,17 @@ def test_a_reader_reads_its_models_artifacts_only(proxied, monkeypatch):
     assert proxied(f"{base}/1/models/m-abc/artifacts/x", user="model-foo", method="PUT")[0].username == "model-foo"
     # Nobody else is ever mapped to the artifact reader.
     assert proxied(f"{base}/1/models/m-abc/artifacts/MLmodel", user="bob")[0].username == "bob"
+
+
+def test_the_user_is_read_once_per_request_not_across_requests(proxied, monkeypatch):
+    import mlflow.server.auth as auth_app
+    from flask import Flask
+
+    calls = []
+    monkeypatch.setattr(auth_app.store, "get_user", lambda name: calls.append(name) or name)
+    proxied("/api/2.0/mlflow/experiments/search", user="alice")  # installs the memo over the stub
+    app = Flask("memo")
+    for _ in range(2):
+        with app.test_request_context("/"):
+            assert [auth_app.store.get_user("alice") for _ in range(3)] == ["alice"] * 3
+    assert calls == ["alice", "alice"]
