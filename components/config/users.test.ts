@@ -74,6 +74,8 @@ describe("users", () => {
         ["an entry that is not an object", { users: '["alice"]' }, /users\[0\] = "\\"alice\\"" is invalid: must be an object \{name, role, projects\}/],
         ["a project named auth (its database would be the accounts')", { projects: '["auth"]', users: users([{ name: "alice", role: "editor" }]) },
             /^mlflow-platform:users = "1 users" is invalid: needs the database mlflow_auth for the accounts' permissions, which is project auth's database: .*Fix: pulumi config rm --path 'users'$/],
+        ["a username key in the readers' namespace", { username: "model-ops", users: users([{ name: "alice", role: "editor" }]) },
+            /^mlflow-platform:username = "model-ops" is invalid: must not start with model- when users is set: .*Fix: pulumi config set username mlflow$/],
         ["weak password", { users: users([{ name: "alice", role: "editor" }]), userPasswords: '{"alice":"short"}' },
             /^mlflow-platform:userPasswords\.alice = \(value hidden\) is invalid: must be 12 to 128 characters on one line\. Fix: pulumi config set --secret --path 'userPasswords\.alice' '<a-password-of-12-or-more-characters>'$/],
         ["password on two lines", { users: users([{ name: "alice", role: "editor" }]), userPasswords: JSON.stringify({ alice: "long-enough-first\nsecond" }) }, /userPasswords\.alice = \(value hidden\) is invalid: must be 12 to 128/],

@@ -91,6 +91,10 @@ export function readUsers(r: Reader, username: string, projects: readonly Projec
     if (!r.has("users")) return [];
     const entries = parseJson(r, "users", Array.isArray);
     if (!Array.isArray(entries)) return [];
+    const taken = RESERVED_USER_PREFIXES.find(p => username.toLowerCase().startsWith(p));
+    if (taken !== undefined) {
+        r.fail("username", username, `must not start with ${taken} when users is set: that prefix names the model servers' reader accounts in MLflow`, "mlflow");
+    }
     const clash = projects.find(p => projectPrincipalNames(p.name).database === AUTH_DATABASE_NAME);
     if (clash !== undefined) {
         r.failPath("users", "users", `${entries.length} users`,

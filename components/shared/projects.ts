@@ -230,6 +230,12 @@ function pgString(value: string): string {
  */
 export function renderProjectInitStatements(engine: BackendEngine, name: string): ProjectInitStatement[] {
     const n = projectNames(name);
+    return renderDatabaseInitStatements(engine, n.database, n.databaseUser);
+}
+
+/** The same for any database and user of the platform's own (the auth app's: trackingServer/auth.ts). */
+export function renderDatabaseInitStatements(engine: BackendEngine, database: string, databaseUser: string): ProjectInitStatement[] {
+    const n = { database, databaseUser };
     if (engine === "mysql") {
         const db = mysqlIdentifier(n.database);
         const user = `${mysqlString(n.databaseUser)}@'%%'`;

@@ -58,6 +58,18 @@ export interface LocalTrackingServerArgs extends TrackingServerCommonArgs {
     };
 }
 
+/** Team accounts on the task at `/` (shared/ecs.ts EcsAuthSettings): secrets by reference only. */
+export interface AwsTrackingServerAuth {
+    readonly users: readonly AuthUser[];
+    /** ProjectDatabase (with uriOf) secret of the auth app's database: `password`, `uri`. */
+    readonly databaseSecretArn: pulumi.Input<string>;
+    /** JSON secret `token`, `include` (shared with the sidecar), and its version. */
+    readonly tokenSecretArn: pulumi.Input<string>;
+    readonly tokenVersionId: pulumi.Input<string>;
+    readonly flaskKeySecretArn: pulumi.Input<string>;
+    readonly flaskKeyVersionId: pulumi.Input<string>;
+}
+
 export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
     readonly target: "aws";
     readonly region: string;
@@ -94,6 +106,8 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         };
     };
     readonly targetGroupArn: pulumi.Input<string>;
+    /** Team accounts: only on the server at `/` (projects run without the auth app). */
+    readonly auth?: AwsTrackingServerAuth;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
     /** Tasks get public IPs so they reach ECR, logs and Secrets Manager without a NAT gateway. */
