@@ -339,7 +339,7 @@ def model_files_path(tracking, version):
     return f"/api/2.0/mlflow-artifacts/artifacts/{uri[len('mlflow-artifacts:/'):].strip('/')}/MLmodel"
 
 
-def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supervisors, registered, tracking, probe_window):
+def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, serving_spec, supervisors, registered, tracking, probe_window):
     reader = supervisors[SERVED].credentials
     url = f"{serving_proxy.reader_url}/api/2.0/mlflow/registered-models/alias"
     r = requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=reader, timeout=30)
@@ -350,10 +350,11 @@ def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supe
     assert r.status_code == 200, r.text
     r = requests.get(f"{serving_proxy.reader_url}{model_files_path(tracking, '1')}", auth=reader, timeout=30)
     assert r.status_code == 200 and "flavors" in r.text, (r.status_code, r.text[:200])
-    # Each model's account, not one shared one.
+    # Each model's account, not one shared one, and (team accounts) it reads its own model only.
     other = supervisors[MISSING].credentials
     assert other[0] != reader[0] and other[1] != reader[1]
-    assert requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code == 200
+    neighbour = requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code
+    assert neighbour == (403 if "users" in serving_spec["config"] else 200)
 
 
 def test_the_reader_account_reads_nothing_of_the_projects(serving_proxy, supervisors, registered, artifact_store, probe_window):

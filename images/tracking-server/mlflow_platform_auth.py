@@ -107,11 +107,11 @@ def _state():
 
 # --- authorization function -------------------------------------------------------------------
 
-def _response(status, message):
+def _response(status, message, error_code=None):
     from flask import Response
 
-    return Response(json.dumps({"error_code": "UNAUTHENTICATED" if status == 401 else "PERMISSION_DENIED",
-                                "message": message}), status=status, mimetype="application/json")
+    code = error_code or ("UNAUTHENTICATED" if status == 401 else "PERMISSION_DENIED")
+    return Response(json.dumps({"error_code": code, "message": message}), status=status, mimetype="application/json")
 
 
 def authenticate_proxied():
@@ -140,6 +140,9 @@ def authenticate_proxied():
         return _response(403, f"Permission denied: the {user['role']} role cannot create resources.")
     if user["role"] == "reader" and _reader_artifact_allowed(request, user["models"]):
         name = ARTIFACT_READER
+    elif user["role"] == "reader" and (missing := _readers_missing_model(request, user["models"])):
+        # MLflow's auth app answers 403 for a model that does not exist; the model server explains a 404.
+        return _response(404, f"Registered Model with name={missing} not found", "RESOURCE_DOES_NOT_EXIST")
     else:
         _stamp_user(request, name)
     return Authorization("basic", {"username": name, "password": ""})
@@ -262,6 +265,25 @@ def _model_locations(model):
         token = page.token
         if not token:
             return locations
+
+
+def _readers_missing_model(request, models):
+    """The name of the reader's own model that a registry GET asks for when it does not exist yet."""
+    if _route_table().get((request.path, request.method)) not in ("GetRegisteredModel", "GetModelVersionByAlias"):
+        return None
+    model = request.args.get("name")
+    if model not in models:
+        return None
+    from mlflow.exceptions import MlflowException
+    from mlflow.server.handlers import _get_model_registry_store
+
+    try:
+        _get_model_registry_store().get_registered_model(model)
+    except MlflowException as e:
+        if e.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return model
+        raise
+    return None
 
 
 def _reader_artifact_allowed(request, models):

@@ -15,6 +15,7 @@ import sqlalchemy
 from flask import Flask
 
 import mlflow_platform_auth as auth
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 
 CI = os.environ.get("CI", "").lower() == "true"
 ADMIN_URLS = {
@@ -264,6 +265,24 @@ def test_a_run_records_the_authenticated_user_whatever_the_client_claims(proxied
     _, seen = proxied("/api/2.0/mlflow/runs/log-batch", user="alice", method="POST",
                       body={"run_id": "r", "tags": [{"key": "mlflow.user", "value": "root-admin"}, {"key": "k", "value": "v"}]})
     assert seen["tags"] == [{"key": "mlflow.user", "value": "alice"}, {"key": "k", "value": "v"}]
+
+
+def test_a_reader_hears_404_for_its_own_model_that_does_not_exist_yet(proxied, monkeypatch):
+    """MLflow's auth app answers 403 there, and the model server could not explain what is missing."""
+    from mlflow.exceptions import MlflowException
+
+    class Registry:
+        def get_registered_model(self, name):
+            if name != "foo-exists":
+                raise MlflowException(f"Registered Model with name={name} not found", error_code=RESOURCE_DOES_NOT_EXIST)
+
+    monkeypatch.setattr("mlflow.server.handlers._get_model_registry_store", lambda: Registry())
+    monkeypatch.setitem(auth._state()["users"], "model-foo", {"role": "reader", "models": ["foo", "foo-exists"]})
+    result, _ = proxied("/api/2.0/mlflow/registered-models/alias?name=foo&alias=champion", user="model-foo")
+    assert result.status_code == 404 and json.loads(result.get_data())["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert proxied("/api/2.0/mlflow/registered-models/alias?name=foo-exists&alias=champion", user="model-foo")[0].username == "model-foo"
+    # Another model's existence is not told: MLflow's 403 stands.
+    assert proxied("/api/2.0/mlflow/registered-models/get?name=bar", user="model-foo")[0].username == "model-foo"
 
 
 def test_a_reader_reads_its_models_artifacts_only(proxied, monkeypatch):
