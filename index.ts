@@ -20,6 +20,9 @@ const stackOutputs: Record<string, unknown> = {
     // name -> { trackingUri, username, password }: `pulumi stack output projects --show-secrets`.
     projects: platform.projects,
     servedModels: platform.servedModels,
+    // name -> { role, projects }; each password: `pulumi stack output userPassword-<name> --show-secrets`.
+    users: platform.users,
+    ...Object.fromEntries(Object.entries(platform.userPasswords ?? {}).map(([user, password]) => [`userPassword-${user}`, password])),
 };
 for (const key of Object.keys(stackOutputs)) {
     if (stackOutputs[key] === undefined) delete stackOutputs[key];

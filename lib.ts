@@ -13,7 +13,7 @@ export type {
 } from "./components/platform";
 export { CONFIG_KEYS, CONFIG_SCHEMA, ConfigError, platformArgs } from "./components/config";
 export type {
-    AwsSettings, BackendEngine, ConfigKey, CpuArchitecture, LocalImages, LocalSettings, PlatformConfig, PlatformSettings, ProjectConfig, Target,
+    AwsSettings, BackendEngine, ConfigKey, CpuArchitecture, LocalImages, LocalSettings, PlatformConfig, PlatformSettings, PlatformUserSetting, ProjectConfig, Target, UserConfig, UserRole,
 } from "./components/config";
 
 // The parts MlflowPlatform creates, for a program that composes them differently.

@@ -21,6 +21,8 @@ mlflow_env_rendered = harness.mlflow_env_rendered
 database = harness.database
 artifact_store = harness.artifact_store
 credentials = harness.credentials
+auth_database = harness.auth_database
+drop_auth_databases = harness.drop_auth_databases
 pytest_configure = harness.pytest_configure
 
 
@@ -34,8 +36,9 @@ def mlflow_overrides():
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(mlflow_env_rendered, database, artifact_store):
-    env = harness.mlflow_env(mlflow_env_rendered, database, artifact_store, **mlflow_overrides())
+def mlflow_server(mlflow_env_rendered, database, artifact_store, auth_database):
+    auth = {harness.AUTH_DB_URI: auth_database} if auth_database else {}
+    env = harness.mlflow_env(mlflow_env_rendered, database, artifact_store, **auth, **mlflow_overrides())
     server = harness.MlflowServer(env)
     try:
         server.start()

@@ -217,6 +217,8 @@ def spec():
     assert data["backend"] == BACKEND, f"spec is for {data['backend']}, E2E_BACKEND={BACKEND}"
     by_role = {}
     for c in data["containers"]:
+        if c["role"] == "project-database" and is_auth_db_init(data, c):
+            continue  # the auth app's database (team accounts): auth_db_uri() runs it
         assert c["role"] not in by_role, f"two containers with role {c['role']}"
         by_role[c["role"]] = c
     assert set(by_role) == {"artifact-store", "bucket-init", "backend-store", "tracking-server", "auth-proxy", "garbage-collection"}, sorted(by_role)
@@ -361,6 +363,117 @@ def database(spec, mlflow_env_rendered):
         drop()
 
 
+# --- the auth app's database (team accounts) ------------------------------------------------
+
+AUTH_DB_URI = "MLFLOW_PLATFORM_AUTH_DB_URI"
+
+
+def is_auth_db_init(spec, c):
+    """The one-shot container that creates the database MLFLOW_PLATFORM_AUTH_DB_URI names."""
+    from sqlalchemy.engine import make_url
+
+    for t in spec["containers"]:
+        uri = env_dict(t).get(AUTH_DB_URI) if t["role"] == "tracking-server" else None
+        if uri and env_dict(c).get("MLFLOW_DB_NAME") == make_url(uri).database:
+            return True
+    return False
+
+
+def grant_name(name):
+    """The database as a MySQL GRANT names it: `_` and `%` escaped (backendStore/database.ts mysqlGrantDatabase)."""
+    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+def rename_db(text, renames):
+    """Rewrites database and user names in rendered SQL, in their escaped (GRANT) form and plain,
+    in one pass (a new name contains the old one)."""
+    forms = {**{grant_name(o): grant_name(n) for o, n in renames.items()}, **renames}
+    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, lambda m: forms[m.group(0)], text)
+
+
+def drop_db(name, user):
+    if BACKEND == "mysql":
+        conn = _mysql_admin()
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+        conn.close()
+    else:
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _psql(f'DROP ROLE IF EXISTS "{user}"')
+
+
+def run_db_init(c, label, suffix, workdir):
+    """Runs a project-database container's rendered init script for real (twice: it must be
+    idempotent), against this host's server; returns (database, user, password) as created."""
+    env = env_dict(c)
+    assert c["inputs"]["entrypoints"] == ["/bin/sh"] and c["inputs"]["command"] == ["/init/project-db.sh"]
+    assert env["DB_HOST"] == "db"
+    name, user, password = env["MLFLOW_DB_NAME"], env["MLFLOW_DB_USER"], env["MLFLOW_DB_PASSWORD"]
+    run_name, run_user = f"{name}_{suffix}", f"{user}_{suffix}"
+    script = upload(c, "/init/project-db.sh")["content"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    run_env = {**base_env(), "TMPDIR": str(workdir), "DB_HOST": "127.0.0.1"}
+    if BACKEND == "mysql":
+        require(shutil.which("mysql"), "mysql client (the init script runs it)")
+        sql = upload(c, "/init/project-db.sql")["content"]
+        for quoted in (f"`{name}`", f"'{user}'", f"`{grant_name(name)}`"):
+            assert quoted in sql, f"{quoted} not in the rendered SQL"
+        sql = rename_db(sql, {name: run_name, user: run_user})
+        (workdir / "project-db.sql").write_text(sql)
+        assert script.count("/init/project-db.sql") == 1
+        script = script.replace("/init/project-db.sql", str(workdir / "project-db.sql"))
+        run_env.update({"DB_PORT": os.environ.get("E2E_MYSQL_PORT", "3306"), "DB_ADMIN_USER": os.environ.get("E2E_MYSQL_ADMIN", "root"),
+                        "DB_ADMIN_PASSWORD": os.environ.get("E2E_MYSQL_ADMIN_PASSWORD", "")})
+        run_env["DB_HOST"] = os.environ.get("E2E_MYSQL_HOST", "127.0.0.1")
+    else:
+        require(shutil.which("psql"), "psql")
+        run_env.update({**env, "DB_HOST": PG_ENV["PGHOST"], "DB_PORT": PG_ENV["PGPORT"], "DB_ADMIN_USER": PG_ADMIN,
+                        "MLFLOW_DB_NAME": run_name, "MLFLOW_DB_USER": run_user})
+    (workdir / "project-db.sh").write_text(script)
+    for attempt in (1, 2):
+        r = subprocess.run(["sh", str(workdir / "project-db.sh")], env=run_env, capture_output=True, text=True, timeout=120)
+        (OUT / f"{label}-db-init.log").write_text(r.stdout + r.stderr)
+        assert r.returncode == 0, f"{label} database init failed (run {attempt}), see {OUT / f'{label}-db-init.log'}"
+    return run_name, run_user, password
+
+
+# (key) -> (database, user): auth databases created this session, dropped at its end.
+_AUTH_DBS = {}
+
+
+def auth_db_uri(spec, key="main"):
+    """The auth app's database for one deployment (`key`), created by the spec's rendered init
+    container on this host (names suffixed), as MLflow's URI; a later spec with the same key runs
+    its own init again on the same database, as `pulumi up` does. None without team accounts."""
+    from sqlalchemy.engine import make_url
+
+    server = next(c for c in spec["containers"] if c["role"] == "tracking-server" and "-project-" not in c["name"])
+    rendered = env_dict(server).get(AUTH_DB_URI)
+    if not rendered:
+        return None
+    uri = make_url(rendered)
+    inits = [c for c in spec["containers"] if c["role"] == "project-database" and env_dict(c).get("MLFLOW_DB_NAME") == uri.database]
+    assert len(inits) == 1, f"expected one init container for the auth database {uri.database}, found {len(inits)}"
+    env = env_dict(inits[0])
+    if (uri.username, uri.password, uri.host) != (env["MLFLOW_DB_USER"], env["MLFLOW_DB_PASSWORD"], "db"):
+        pytest.fail("the auth database URI and its init container's env disagree", pytrace=False)
+    suffix = f"{RUN_SUFFIX}a{list(_AUTH_DBS).index(key) if key in _AUTH_DBS else len(_AUTH_DBS)}"
+    name, user, _ = run_db_init(inits[0], f"auth-{key}", suffix, OUT / "auth-db" / key)
+    _AUTH_DBS[key] = (name, user)
+    host, port = ((os.environ.get("E2E_MYSQL_HOST", "127.0.0.1"), int(os.environ.get("E2E_MYSQL_PORT", "3306"))) if BACKEND == "mysql"
+                  else (PG_ENV["PGHOST"], int(PG_ENV["PGPORT"])))
+    return uri.set(host=host, port=port, username=user, database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_auth_databases():
+    yield
+    for name, user in _AUTH_DBS.values():
+        drop_db(name, user)
+
+
 # --- artifact store (moto stands in for MinIO) ---------------------------------------------
 
 def policy_from_script(script):
@@ -478,12 +591,21 @@ def mlflow_env(rendered, database, store, **overrides):
         "AWS_SECRET_ACCESS_KEY": store["mlflow_secret"],
     })
     env.update(overrides)
+    if AUTH_DB_URI in rendered:
+        assert AUTH_DB_URI in overrides, f"this render has team accounts: pass {AUTH_DB_URI}=auth_db_uri(spec, key)"
     return {**base_env(), **{k: v for k, v in env.items() if v is not None}}
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(mlflow_env_rendered, database, artifact_store):
-    server = MlflowServer(mlflow_env(mlflow_env_rendered, database, artifact_store))
+def auth_database(spec):
+    """The auth app's database of the main deployment (None without team accounts)."""
+    return auth_db_uri(spec)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_env_rendered, database, artifact_store, auth_database):
+    extra = {AUTH_DB_URI: auth_database} if auth_database else {}
+    server = MlflowServer(mlflow_env(mlflow_env_rendered, database, artifact_store, **extra))
     try:
         server.start()
         yield server
@@ -518,6 +640,14 @@ class Nginx:
         htpasswd_line = "auth_basic_user_file /etc/nginx/mlflow.htpasswd;"
         assert conf.count(htpasswd_line) >= 1, f"expected `{htpasswd_line}` in the rendered nginx config"
         conf = conf.replace(htpasswd_line, f"auth_basic_user_file {self.dir / 'mlflow.htpasswd'};")
+        # Team accounts: the token's proxy_set_header line, included by every location that proxies to MLflow.
+        for u in c["inputs"].get("uploads") or []:
+            if u["file"].endswith(".inc"):
+                include = self.dir / Path(u["file"]).name
+                include.write_text(u["content"])
+                os.chmod(include, 0o600)
+                assert f"include {u['file']};" in conf, f"{u['file']} is uploaded but not included"
+                conf = conf.replace(f"include {u['file']};", f"include {include};")
         (self.dir / "default.conf").write_text(conf)
         t = self.dir / "tmp"
         user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
@@ -652,7 +782,7 @@ def known_secrets():
     """Every secret value in the spec (raw and URL-encoded), to redact from printed logs."""
     values = set()
     # spec-day2.json: the second render test_lifecycle.py deploys; spec-serving.json: test_serving.py.
-    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-projects.json"),
+    for path in (SPEC_FILE, SPEC_FILE.with_name("spec-day2.json"), SPEC_FILE.with_name("spec-removed.json"), SPEC_FILE.with_name("spec-projects.json"),
                  SPEC_FILE.with_name("spec-serving.json")):
         try:
             data = json.loads(path.read_text())
@@ -660,6 +790,8 @@ def known_secrets():
             continue
         values.add(data.get("clientPassword") or "")
         values.update(c["password"] for c in (data.get("projectCredentials") or {}).values())
+        values.update(u["password"] for u in (data.get("users") or {}).values())
+        values.add(data.get("proxyToken") or "")
         for c in data["containers"]:
             for k, v in env_dict(c).items():
                 if any(w in k for w in ("PASSWORD", "SECRET", "URI")):

@@ -5,8 +5,9 @@
 //
 // Usage (Node 22, after compiling with e2e/tsconfig.json; see e2e/run):
 //   node e2e/out/build/e2e/render-spec.js <mysql|postgres> <out.json> [key=value ...]
-// Extra key=value pairs become stack config (mlflow-platform:<key>); E2E_CONFIG_PASSWORD, when
-// set, becomes the `password` key.
+// Extra key=value pairs become stack config (mlflow-platform:<key>, e.g. users=<JSON list>);
+// E2E_CONFIG_PASSWORD, when set, becomes the `password` key, E2E_CONFIG_USER_PASSWORDS (a JSON
+// object name -> password) the `userPasswords` key.
 //
 // The output holds secrets (generated passwords): it must only ever be written under e2e/out/
 // (gitignored), and nothing here prints a secret.
@@ -129,6 +130,29 @@ function projectCredentials(uploads: Array<{ file: string; content?: string }>):
     return out;
 }
 
+/**
+ * With `users`: each account's role, projects and password (given in userPasswords, or the
+ * RandomPassword its line in /'s htpasswd verifies), and the proxy's identity token as MLflow
+ * gets it. Empty without users.
+ */
+function teamAccounts(config: Record<string, string>, htpasswd: string, containers: Array<{ role?: string; name: string; inputs: Record<string, unknown> }>) {
+    if (config.users === undefined) return {};
+    const given = JSON.parse(config.userPasswords ?? "{}") as Record<string, string>;
+    const hashes = new Map(htpasswd.trim().split("\n").map(line => line.split(":", 2) as [string, string]));
+    const users: Record<string, { role: string; projects: string[]; password: string }> = {};
+    for (const u of JSON.parse(config.users) as Array<{ name: string; role: string; projects?: string[] }>) {
+        const hash = hashes.get(u.name) ?? "";
+        const password = given[u.name] ?? passwords.find(p => verifySha512Crypt(p.result, hash))?.result;
+        if (password === undefined || !verifySha512Crypt(password, hash)) throw new Error(`render-spec: could not recover user ${u.name}'s password from the htpasswd upload`);
+        users[u.name] = { role: u.role, projects: u.projects ?? [], password };
+    }
+    const mlflow = containers.find(c => c.role === "tracking-server" && c.name.endsWith("-tracking-mlflow"));
+    const env = Object.fromEntries(((mlflow?.inputs.envs ?? []) as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    const proxyToken = env.MLFLOW_PLATFORM_PROXY_TOKEN;
+    if (!proxyToken) throw new Error("render-spec: the MLflow container has no MLFLOW_PLATFORM_PROXY_TOKEN");
+    return { users, proxyToken };
+}
+
 async function main(): Promise<void> {
     const [backend, outFile, ...extra] = process.argv.slice(2);
     if ((backend !== "mysql" && backend !== "postgres") || !outFile) {
@@ -142,6 +166,7 @@ async function main(): Promise<void> {
     }
     // A password from the environment, so it is on no command line.
     if (process.env.E2E_CONFIG_PASSWORD) config.password = process.env.E2E_CONFIG_PASSWORD;
+    if (process.env.E2E_CONFIG_USER_PASSWORDS) config.userPasswords = process.env.E2E_CONFIG_USER_PASSWORDS;
     await pulumi.runtime.setMocks(mocks, PROJECT, STACK, false);
     pulumi.runtime.setAllConfig(qualifyConfig(config));
     // Config and mocks first, then the program (it reads config at import time).
@@ -162,7 +187,8 @@ async function main(): Promise<void> {
     const proxy = containers.find(c => c.role === "auth-proxy");
     const uploads = (proxy?.inputs.uploads ?? []) as Array<{ file: string; content?: string }>;
     const htpasswd = uploads.find(u => u.file.endsWith(".htpasswd"))?.content ?? "";
-    const [clientUser, hash] = htpasswd.trim().split(":", 2);
+    // The username key's login is the file's first line; team accounts follow it.
+    const [clientUser, hash] = htpasswd.trim().split("\n")[0].split(":", 2);
     let clientPassword: string | undefined = config.password;
     if (clientPassword === undefined) {
         clientPassword = passwords.find(p => verifySha512Crypt(p.result, hash ?? ""))?.result;
@@ -174,7 +200,10 @@ async function main(): Promise<void> {
     // side of the e2e proxy CPU comparison (test_proxy.py), never used by the platform.
     const baselineHtpasswd = `${clientUser}:${bcrypt.hashSync(clientPassword, 10)}\n`;
 
-    const spec = { backend, config, clientUser, clientPassword, baselineHtpasswd, projectCredentials: projectCredentials(uploads), containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort() };
+    const spec = {
+        backend, config, clientUser, clientPassword, baselineHtpasswd, projectCredentials: projectCredentials(uploads),
+        ...teamAccounts(config, htpasswd, containers), containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort(),
+    };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, JSON.stringify(spec, null, 2), { mode: 0o600 });
     console.log(`render-spec: ${backend}: ${containers.length} containers (${containers.map(c => c.role).join(", ")}) -> ${outFile}`);

@@ -32,8 +32,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import (BACKEND, MINIO_URL, OUT, PG_ENV, RUN_SUFFIX, SPEC_FILE, MlflowServer, Nginx, Proc, Redacted, _mysql_admin,
-                      _psql, env_dict, free_port, mlflow_env, policy_from_script, require, upload, wait_for)
+from conftest import (AUTH_DB_URI, BACKEND, MINIO_URL, OUT, PG_ENV, RUN_SUFFIX, SPEC_FILE, MlflowServer, Nginx, Proc, Redacted,
+                      _mysql_admin, _psql, auth_db_uri, env_dict, free_port, is_auth_db_init, mlflow_env, policy_from_script,
+                      require, upload, wait_for)
 
 SPEC2_FILE = SPEC_FILE.with_name("spec-day2.json")
 SUFFIX = f"l{RUN_SUFFIX}"
@@ -45,7 +46,8 @@ def load_spec(path):
     require(path.exists(), f"spec {path} not rendered (run e2e/run)")
     data = json.loads(path.read_text())
     assert data["backend"] == BACKEND
-    data["by_role"] = {c["role"]: c for c in data["containers"]}
+    # The auth app's database init (team accounts) is created by conftest.auth_db_uri.
+    data["by_role"] = {c["role"]: c for c in data["containers"] if not is_auth_db_init(data, c)}
     assert set(data["by_role"]) == ROLES, sorted(data["by_role"])
     return Redacted(data)
 
@@ -345,7 +347,10 @@ class KeptBucketStore:
 
 class Deployment:
     def __init__(self, spec, db, store, label):
-        env = mlflow_env(env_dict(spec["by_role"]["tracking-server"]), {"uri": db.uri(spec)}, store.identity(spec))
+        # Team accounts: one auth database for both renders, reconciled by each render's init as `pulumi up` does.
+        auth = auth_db_uri(spec, "lifecycle")
+        env = mlflow_env(env_dict(spec["by_role"]["tracking-server"]), {"uri": db.uri(spec)}, store.identity(spec),
+                         **({AUTH_DB_URI: auth} if auth else {}))
         self.mlflow = MlflowServer(env, name=f"lifecycle-mlflow-{label}")
         self.nginx = None
         self.spec, self.label = spec, label

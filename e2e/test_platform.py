@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import BACKEND, OUT, RUN_SUFFIX, MlflowServer, Nginx, allow_5xx_window, mlflow_env, require
+from conftest import AUTH_DB_URI, BACKEND, OUT, RUN_SUFFIX, MlflowServer, Nginx, allow_5xx_window, mlflow_env, require
 
 GIB = 1024 ** 3
 BIG_FILE_BYTES = int(os.environ.get("E2E_BIG_FILE_BYTES", str(GIB)))
@@ -207,10 +207,10 @@ def test_no_secret_on_any_command_line(mlflow_server, database, artifact_store, 
         assert "://" not in cmd or "@" not in cmd, f"a URI with credentials on /proc/{pid}/cmdline"
 
 
-def test_allowed_hosts_setting_matters(spec, mlflow_env_rendered, database, artifact_store, credentials):
+def test_allowed_hosts_setting_matters(spec, mlflow_env_rendered, database, artifact_store, auth_database, credentials):
     """With MLFLOW_SERVER_ALLOWED_HOSTS changed, every proxied API request is refused: the rendered value is what works."""
     env = mlflow_env(mlflow_env_rendered, database, artifact_store, MLFLOW_SERVER_ALLOWED_HOSTS="mlflow.invalid",
-                     MLFLOW_WORKERS="1", MLFLOW_DB_UPGRADE="false")
+                     MLFLOW_WORKERS="1", MLFLOW_DB_UPGRADE="false", **({AUTH_DB_URI: auth_database} if auth_database else {}))
     server = MlflowServer(env, name="mlflow-wrong-hosts")
     proxy = None
     try:

@@ -31,7 +31,8 @@ import pytest
 import requests
 
 from conftest import (BACKEND, ENTRYPOINT, MINIO_URL, OUT, PG_ADMIN, PG_ENV, RUN_SUFFIX, Proc, Redacted, _mysql_admin, _psql,
-                      base_env, env_dict, free_port, moto_policy, non_superuser_admin, policy_from_script, require, upload, wait_for)
+                      base_env, drop_db, env_dict, free_port, moto_policy, non_superuser_admin, policy_from_script, rename_db,
+                      require, run_db_init, upload, wait_for)
 
 SPEC = OUT / "spec-projects.json"
 PROJECTS = ("alpha", "beta")
@@ -62,61 +63,10 @@ def pspec():
 
 def run_project_db_init(spec, project, workdir):
     """Runs the project's rendered init script for real; returns (database, user, password) as created."""
-    c = container(spec, "project-database", project)
-    env = env_dict(c)
-    assert c["inputs"]["entrypoints"] == ["/bin/sh"] and c["inputs"]["command"] == ["/init/project-db.sh"]
-    assert env["DB_HOST"] == "db"
-    name, user, password = env["MLFLOW_DB_NAME"], env["MLFLOW_DB_USER"], env["MLFLOW_DB_PASSWORD"]
-    run_name, run_user = f"{name}_{RUN_SUFFIX}", f"{user}_{RUN_SUFFIX}"
-    script = upload(c, "/init/project-db.sh")["content"]
-    workdir.mkdir(parents=True, exist_ok=True)
-    run_env = {**base_env(), "TMPDIR": str(workdir), "DB_HOST": "127.0.0.1"}
-    if BACKEND == "mysql":
-        sql = upload(c, "/init/project-db.sql")["content"]
-        for quoted in (f"`{name}`", f"'{user}'", f"`{grant_name(name)}`"):
-            assert quoted in sql, f"{quoted} not in the rendered SQL"
-        sql = rename_db(sql, {name: run_name, user: run_user})
-        (workdir / "project-db.sql").write_text(sql)
-        assert script.count("/init/project-db.sql") == 1
-        script = script.replace("/init/project-db.sql", str(workdir / "project-db.sql"))
-        run_env.update({"DB_PORT": os.environ.get("E2E_MYSQL_PORT", "3306"), "DB_ADMIN_USER": os.environ.get("E2E_MYSQL_ADMIN", "root"),
-                        "DB_ADMIN_PASSWORD": os.environ.get("E2E_MYSQL_ADMIN_PASSWORD", "")})
-        run_env["DB_HOST"] = os.environ.get("E2E_MYSQL_HOST", "127.0.0.1")
-    else:
-        run_env.update({**env, "DB_HOST": PG_ENV["PGHOST"], "DB_PORT": PG_ENV["PGPORT"], "DB_ADMIN_USER": PG_ADMIN,
-                        "MLFLOW_DB_NAME": run_name, "MLFLOW_DB_USER": run_user})
-    (workdir / "project-db.sh").write_text(script)
-    # Twice: the script must be idempotent (it runs again whenever its inputs change).
-    for attempt in (1, 2):
-        r = subprocess.run(["sh", str(workdir / "project-db.sh")], env=run_env, capture_output=True, text=True, timeout=120)
-        (OUT / f"project-{project}-db-init.log").write_text(r.stdout + r.stderr)
-        assert r.returncode == 0, f"project {project} database init failed (run {attempt}), see {OUT / f'project-{project}-db-init.log'}"
-    return run_name, run_user, password
+    return run_db_init(container(spec, "project-database", project), f"project-{project}", RUN_SUFFIX, workdir)
 
 
-def grant_name(name):
-    """The database as a MySQL GRANT names it: `_` and `%` escaped (backendStore/database.ts mysqlGrantDatabase)."""
-    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
-
-
-def rename_db(text, renames):
-    """Rewrites database and user names in rendered SQL, in their escaped (GRANT) form and plain,
-    in one pass (a new name contains the old one)."""
-    forms = {**{grant_name(o): grant_name(n) for o, n in renames.items()}, **renames}
-    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-    return re.sub(pattern, lambda m: forms[m.group(0)], text)
-
-
-def drop_project_db(name, user):
-    if BACKEND == "mysql":
-        conn = _mysql_admin()
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
-        conn.close()
-    else:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _psql(f'DROP ROLE IF EXISTS "{user}"')
+drop_project_db = drop_db
 
 
 @pytest.fixture(scope="module")

@@ -32,14 +32,14 @@ import time
 import pytest
 import requests
 
-from conftest import (OUT, REPO, MlflowServer, Nginx, Proc, Redacted, RedactedPair, allow_5xx_window, base_env, env_dict, free_port,
-                      mlflow_env, require, upload, wait_for)
+from conftest import (AUTH_DB_URI, OUT, REPO, MlflowServer, Nginx, Proc, Redacted, RedactedPair, allow_5xx_window, auth_db_uri,
+                      base_env, env_dict, free_port, is_auth_db_init, mlflow_env, require, upload, wait_for)
 
 SERVING_SPEC = OUT / "spec-serving.json"
 SUPERVISOR = REPO / "images" / "tracking-server" / "serve_model.py"
 SERVED, MISSING = "e2e-served", "e2e-missing"
 PAYLOAD = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.5], [-4.0]]}}
-SECRET_WORDS = ("PASSWORD", "SECRET", "URI", "ACCESS_KEY")
+SECRET_WORDS = ("PASSWORD", "SECRET", "URI", "ACCESS_KEY", "TOKEN")
 # authProxy/registryReader.ts: REGISTRY_READER_HOST, REGISTRY_READER_PORT, READER_HTPASSWD_PATH.
 READER_HOST, READER_PORT, READERS_FILE = "mlflow-registry", 8082, "/etc/nginx/mlflow-readers.htpasswd"
 
@@ -49,8 +49,10 @@ def serving_spec():
     require(SERVING_SPEC.exists(), f"spec {SERVING_SPEC} not rendered (run e2e/run)")
     data = json.loads(SERVING_SPEC.read_text())
     models = [c for c in data["containers"] if c["role"] == "model-server"]
-    others = {c["role"]: c for c in data["containers"] if c["role"] != "model-server"}
-    assert len(others) == len(data["containers"]) - len(models) == 5
+    # The auth app's database init (team accounts) is created by conftest.auth_db_uri.
+    inits = [c for c in data["containers"] if is_auth_db_init(data, c)]
+    others = {c["role"]: c for c in data["containers"] if c["role"] != "model-server" and c not in inits}
+    assert len(others) == len(data["containers"]) - len(models) - len(inits) == 5
     return Redacted({**data, "models": {env_dict(c)["MLFLOW_SERVE_MODEL_NAME"]: c for c in models}, "by_role": others})
 
 
@@ -64,7 +66,10 @@ def test_serving_render_changes_mlflow_only_by_admitting_its_internal_name(spec,
     after = env_dict(serving_spec["by_role"]["tracking-server"])
     assert sorted(before) == sorted(after)
     changed = sorted(k for k in before if before[k] != after[k] and not any(w in k for w in SECRET_WORDS))
-    assert changed == ["MLFLOW_SERVER_ALLOWED_HOSTS"], changed
+    assert changed == ["MLFLOW_PLATFORM_USERS", "MLFLOW_SERVER_ALLOWED_HOSTS"], changed
+    # Team accounts: one reader account per served model, READ on that model only (mlflow_platform_auth).
+    readers = [u for u in json.loads(after["MLFLOW_PLATFORM_USERS"]) if u not in json.loads(before["MLFLOW_PLATFORM_USERS"])]
+    assert readers == [{"name": f"model-{m}", "role": "reader", "models": [m]} for m in (SERVED, MISSING)], readers
     # The Host the model servers send to the proxy's reader port, which passes it on.
     assert after["MLFLOW_SERVER_ALLOWED_HOSTS"] == before["MLFLOW_SERVER_ALLOWED_HOSTS"] + f",{READER_HOST},{READER_HOST}:*"
     assert sorted(serving_spec["models"]) == [MISSING, SERVED]
@@ -72,8 +77,14 @@ def test_serving_render_changes_mlflow_only_by_admitting_its_internal_name(spec,
 
 @pytest.fixture(scope="module")
 def serving_mlflow(spec, serving_spec, mlflow_env_rendered, database, artifact_store):
-    hosts = env_dict(serving_spec["by_role"]["tracking-server"])["MLFLOW_SERVER_ALLOWED_HOSTS"]
-    server = MlflowServer(mlflow_env(mlflow_env_rendered, database, artifact_store, MLFLOW_SERVER_ALLOWED_HOSTS=hosts), name="mlflow-serving")
+    senv = env_dict(serving_spec["by_role"]["tracking-server"])
+    # The serving render's accounts (its readers), token and Flask key, on an auth database of its own.
+    keys = ("MLFLOW_SERVER_ALLOWED_HOSTS", "MLFLOW_PLATFORM_USERS", "MLFLOW_PLATFORM_PROXY_TOKEN", "MLFLOW_FLASK_SERVER_SECRET_KEY",
+            "MLFLOW_PLATFORM_AUTH_INI")
+    overrides = {k: senv[k] for k in keys if k in senv}
+    if AUTH_DB_URI in senv:
+        overrides[AUTH_DB_URI] = auth_db_uri(serving_spec, "serving")
+    server = MlflowServer(mlflow_env(mlflow_env_rendered, database, artifact_store, **overrides), name="mlflow-serving")
     try:
         yield server.start()
     finally:
@@ -328,7 +339,7 @@ def model_files_path(tracking, version):
     return f"/api/2.0/mlflow-artifacts/artifacts/{uri[len('mlflow-artifacts:/'):].strip('/')}/MLmodel"
 
 
-def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supervisors, registered, tracking, probe_window):
+def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, serving_spec, supervisors, registered, tracking, probe_window):
     reader = supervisors[SERVED].credentials
     url = f"{serving_proxy.reader_url}/api/2.0/mlflow/registered-models/alias"
     r = requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=reader, timeout=30)
@@ -339,10 +350,11 @@ def test_the_reader_account_reads_the_registry_and_artifacts(serving_proxy, supe
     assert r.status_code == 200, r.text
     r = requests.get(f"{serving_proxy.reader_url}{model_files_path(tracking, '1')}", auth=reader, timeout=30)
     assert r.status_code == 200 and "flavors" in r.text, (r.status_code, r.text[:200])
-    # Each model's account, not one shared one.
+    # Each model's account, not one shared one, and (team accounts) it reads its own model only.
     other = supervisors[MISSING].credentials
     assert other[0] != reader[0] and other[1] != reader[1]
-    assert requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code == 200
+    neighbour = requests.get(url, params={"name": SERVED, "alias": "champion"}, auth=other, timeout=30).status_code
+    assert neighbour == (403 if "users" in serving_spec["config"] else 200)
 
 
 def test_the_reader_account_reads_nothing_of_the_projects(serving_proxy, supervisors, registered, artifact_store, probe_window):

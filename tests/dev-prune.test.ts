@@ -57,7 +57,7 @@ test("the database part: the server's own image and client, the admin password o
     expect(db.inputs).toMatchObject({ entrypoints: ["/bin/sh"], command: ["/init/project-prune-db.sh"], mustRun: false, restart: "no", image: "sha256:mlflow-dev-prune-db-image" });
     expect(db.inputs.uploads).toEqual([{
         file: "/init/project-prune-db.sh", executable: true,
-        content: renderProjectPruneDatabaseScript("mysql", ["alpha", "beta-2"], { names: ["root", "mlflow", "mlflow"] }),
+        content: renderProjectPruneDatabaseScript("mysql", ["alpha", "beta-2"], { names: ["root", "mlflow", "mlflow", "mlflow_auth", "mlflow_auth"] }),
     }]);
     expect(pruneTwo.one(T.remoteImage, /prune-db-image$/).inputs.name).toBe(pruneTwo.one(T.remoteImage, /backend-image$/).inputs.name);
     expect(JSON.stringify(db.inputs.uploads)).not.toContain(rootPassword);
@@ -67,7 +67,7 @@ test("the database part: the server's own image and client, the admin password o
 test("postgres: psql script, admin postgres, / database and role protected", () => {
     const db = pruneContainer(postgres, "db");
     expect(envRecord(db.inputs.envs)).toMatchObject({ DB_HOST: "db", DB_PORT: "5432", DB_ADMIN_USER: "postgres" });
-    expect(db.inputs.uploads[0].content).toBe(renderProjectPruneDatabaseScript("postgres", ["alpha"], { names: ["postgres", "mlflow", "mlflow"] }));
+    expect(db.inputs.uploads[0].content).toBe(renderProjectPruneDatabaseScript("postgres", ["alpha"], { names: ["postgres", "mlflow", "mlflow", "mlflow_auth", "mlflow_auth"] }));
 });
 
 test("the store part: the mc image, MinIO root only in its environment, the current list in its script", () => {
@@ -93,5 +93,5 @@ test("removing a project: its resources go, the reconciler's scripts change, not
         return JSON.stringify(was.inputs) !== JSON.stringify(r.inputs);
     }).map(r => r.name).sort();
     expect(changed).toEqual(["mlflow-dev-proxy-nginx", "mlflow-dev-prune-db", "mlflow-dev-prune-store"]);
-    expect(pruneContainer(pruneOne, "db").inputs.uploads[0].content).toBe(renderProjectPruneDatabaseScript("mysql", ["alpha"], { names: ["root", "mlflow", "mlflow"] }));
+    expect(pruneContainer(pruneOne, "db").inputs.uploads[0].content).toBe(renderProjectPruneDatabaseScript("mysql", ["alpha"], { names: ["root", "mlflow", "mlflow", "mlflow_auth", "mlflow_auth"] }));
 });

@@ -11,6 +11,7 @@ import { MLFLOW_PORT } from "../trackingServer/mlflow";
 import { HTPASSWD_PATH, PROXY_LISTEN_PORT, renderProxyConfig, type ProxyConfigOptions } from "./nginx";
 import { projectListenerPriority, projectPathPatterns, projectPriorityCollisions } from "../shared/projects";
 import { READER_HTPASSWD_PATH, readerUsername } from "./registryReader";
+import { PROXY_TOKEN_INCLUDE_PATH } from "./identity";
 import { modelSlug } from "../modelServer/serving";
 import { pathRoute, secretWithVersion, sidecarTargetGroup, type SidecarTargetGroupArgs } from "../shared/aws";
 
@@ -31,7 +32,7 @@ type Args = AwsAuthProxyArgs & AuthProxyResolved;
 
 /** The htpasswd line in Secrets Manager; the sidecar receives it as an ECS secret. */
 function buildHtpasswdSecret(
-    parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.credentials.htpasswd,
+    parent: pulumi.Resource, name: string, args: Args, htpasswd: pulumi.Output<string> = args.htpasswd,
     description = `MLflow basic-auth htpasswd line for the nginx sidecar (${name})`,
 ): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const { secret, version } = secretWithVersion(parent, `${name}-htpasswd`, { description, value: htpasswd, recoveryWindowInDays: 7, tags: args.tags ?? {} });
@@ -172,7 +173,12 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
     const keepAlive = keepAliveChain({ proxyTimeoutSeconds: args.timeoutSeconds, loadBalancer: true });
     const registryReaders = buildRegistryReaders(parent, name, args);
     // The model servers' read-only endpoint, only with served models: without, the config is as before.
-    const nginxConfig = sidecarConfig(args, keepAlive, registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } });
+    const nginxConfig = sidecarConfig(args, keepAlive, {
+        ...(registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } }),
+        // Team accounts: the sidecar at `/` writes the token's include from its secret (shared/ecs.ts).
+        // A project's sidecar does not: its server runs without the auth app.
+        ...(args.identityToken === undefined ? {} : { identity: { tokenIncludePath: PROXY_TOKEN_INCLUDE_PATH } }),
+    });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
     const { alb, targetGroup } = buildLoadBalancer(parent, name, args, keepAlive);
     const origin = args.cloudFront && !args.certificateArn ? buildOriginSecret(parent, name) : undefined;
@@ -197,7 +203,7 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
 }
 
 /** The config of an nginx sidecar in a tracking task: nginx and MLflow share the task's network namespace (awsvpc). */
-function sidecarConfig(args: Args, keepAlive: KeepAliveChain, extra: Pick<ProxyConfigOptions, "registryReader" | "servedProject">): string {
+function sidecarConfig(args: Args, keepAlive: KeepAliveChain, extra: Pick<ProxyConfigOptions, "registryReader" | "servedProject" | "identity">): string {
     return renderProxyConfig({
         listenPort: PROXY_LISTEN_PORT,
         upstream: `127.0.0.1:${MLFLOW_PORT}`,
@@ -260,7 +266,7 @@ function buildProjectTargets(
     const out: Record<string, AwsProjectTarget> = {};
     projects.forEach((p, i) => {
         const base = `${name}-project-${p.name}`;
-        const secret = buildHtpasswdSecret(parent, base, args, args.projectCredentials[i].htpasswd);
+        const secret = buildHtpasswdSecret(parent, base, args, args.projectHtpasswd[i]);
         const { targetGroup, rule } = pathRoute(parent, base, {
             ...sidecarTargets(args),
             listenerArn: forwarding.arn,

@@ -5,6 +5,7 @@ import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } fr
 import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "./nginx";
 import { projectNames, projectUpstreamLabels } from "../shared/projects";
 import { READER_HTPASSWD_PATH, REGISTRY_READER_HOST } from "./registryReader";
+import { PROXY_TOKEN_INCLUDE_PATH, renderProxyTokenInclude } from "./identity";
 import { proxyModelLabels } from "../modelServer/serving";
 import type { AuthProxyResolved, LocalAuthProxyArgs, LocalAuthProxyOutputs, TargetOutputs } from "./types";
 
@@ -20,6 +21,7 @@ export function buildDockerAuthProxy(
         listenPort: PROXY_LISTEN_PORT, upstream, maxUploadSize: args.maxUploadSize, timeoutSeconds: args.timeoutSeconds, htpasswdPath: HTPASSWD_PATH,
         ...(projects.length === 0 ? {} : { projects: projects.map((p, i) => ({ name: p.name, upstream: upstreams[i] })) }),
         ...(args.models ? { models: args.models.routes, registryReader: { htpasswdPath: READER_HTPASSWD_PATH } } : {}),
+        ...(args.identityToken === undefined ? {} : { identity: { tokenIncludePath: PROXY_TOKEN_INCLUDE_PATH } }),
     }));
     const models = args.models;
     const modelIds = models ? pulumi.all(models.containerIds) : pulumi.output([] as string[]);
@@ -28,9 +30,11 @@ export function buildDockerAuthProxy(
         image: image.imageId,
         uploads: [
             { file: PROXY_CONFIG_PATH, content: nginxConfig },
-            { file: HTPASSWD_PATH, content: args.credentials.htpasswd },
-            ...projects.map((p, i) => ({ file: projectNames(p.name).htpasswdPath, content: args.projectCredentials[i].htpasswd })),
+            { file: HTPASSWD_PATH, content: args.htpasswd },
+            ...projects.map((p, i) => ({ file: projectNames(p.name).htpasswdPath, content: args.projectHtpasswd[i] })),
             ...(models ? [{ file: READER_HTPASSWD_PATH, content: pulumi.secret(pulumi.all(models.readerHtpasswdLines).apply(lines => lines.join(""))) }] : []),
+            // The token's only copy on the proxy: a secret upload, never a command line or an env var.
+            ...(args.identityToken === undefined ? [] : [{ file: PROXY_TOKEN_INCLUDE_PATH, content: pulumi.secret(pulumi.output(args.identityToken).apply(renderProxyTokenInclude)) }]),
         ],
         ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
         // With served models also on each model's network, where that model server finds its

@@ -6,7 +6,8 @@ import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsAuthProxy } from "./aws";
 import { buildDockerAuthProxy } from "./docker";
 import { projectNames } from "../shared/projects";
-import { AUTH_PROXY_TYPE, ProjectEndpoint, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, TargetOutputs } from "./types";
+import { joinHtpasswdLines } from "./nginx";
+import { AUTH_PROXY_TYPE, ProjectEndpoint, ProxyAccount, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, TargetOutputs } from "./types";
 
 export * from "./types";
 
@@ -20,9 +21,14 @@ class AuthProxyComponent extends pulumi.ComponentResource {
     constructor(name: string, args: AuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(AUTH_PROXY_TYPE, name, {}, opts);
         const projects: ReadonlyArray<{ name: string; username: string }> = args.projects ?? [];
+        const credentials = basicAuthCredentials(this, name, args.username, args.password);
+        const projectCredentials = projects.map(p => basicAuthCredentials(this, `${name}-project-${p.name}`, p.username));
         const resolved: AuthProxyResolved = {
-            credentials: basicAuthCredentials(this, name, args.username, args.password),
-            projectCredentials: projects.map(p => basicAuthCredentials(this, `${name}-project-${p.name}`, p.username)),
+            credentials,
+            projectCredentials,
+            htpasswd: withAccounts(credentials.htpasswd, args.accounts ?? []),
+            projectHtpasswd: projects.map((p, i) => withAccounts(projectCredentials[i].htpasswd,
+                (args.accounts ?? []).filter(a => a.projects === "all" || a.projects.includes(p.name)))),
             maxUploadSize: args.maxUploadSize ?? "5g",
             timeoutSeconds: args.timeoutSeconds ?? 3600,
         };
@@ -46,6 +52,12 @@ class AuthProxyComponent extends pulumi.ComponentResource {
             loadBalancerDnsName: o.loadBalancerDnsName,
         });
     }
+}
+
+/** A location's htpasswd file: its own login's line, then the accounts' (unchanged without any). */
+function withAccounts(own: pulumi.Output<string>, accounts: readonly ProxyAccount[]): pulumi.Output<string> {
+    if (accounts.length === 0) return own;
+    return pulumi.secret(pulumi.all([own, ...accounts.map(a => a.htpasswdLine)]).apply(joinHtpasswdLines));
 }
 
 /** An AuthProxy whose outputs are those of target F. */

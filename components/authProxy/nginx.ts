@@ -3,6 +3,7 @@
 import { KeepAliveChain, keepAliveChain } from "../shared/keepalive";
 import { ProjectLocation, projectNames, renderProjectProxyBlocks } from "../shared/projects";
 import { ModelRoute, renderModelLocations, renderModelUpstreams } from "../modelServer/serving";
+import { MAIN_SERVER_HEADERS, ProxyIdentity, renderIdentityHeaders } from "./identity";
 import { REGISTRY_READER_PORT, renderRegistryReaderServer } from "./registryReader";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
 
@@ -36,6 +37,12 @@ export interface ProxyConfigOptions {
      * REGISTRY_READER_PORT after the main server, with the readers' htpasswd. None: unchanged.
      */
     readonly registryReader?: { readonly htpasswdPath: string };
+    /**
+     * Team accounts (authProxy/identity.ts): every location that proxies to MLflow (/health, /,
+     * projects, the registry reader) tells it the admitted user with the shared token; model
+     * routes never do. None: the config as without accounts.
+     */
+    readonly identity?: ProxyIdentity;
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -62,7 +69,8 @@ export function renderProxyConfig(o: ProxyConfigOptions): string {
     const realm = (o.realm ?? "MLflow").replace(/["\\]/g, "");
     const t = `${o.timeoutSeconds}s`;
     const ka = o.keepAlive ?? keepAliveChain({ proxyTimeoutSeconds: o.timeoutSeconds, loadBalancer: false });
-    const projects = renderProjectProxyBlocks(o.projects ?? [], ka);
+    const projects = renderProjectProxyBlocks(o.projects ?? [], ka, o.identity);
+    const ids = renderIdentityHeaders(o.identity, MAIN_SERVER_HEADERS);
     if (o.servedProject !== undefined && (o.projects ?? []).length > 0) throw new Error("a project's sidecar serves that project only: no projects list");
     const served = servedLocations(o, realm);
     return `# Rendered by mlflow-platform (components/render/nginx.ts). Edits are overwritten.
@@ -125,15 +133,16 @@ server {
     location = /health {
         auth_basic $mlflow_auth_realm;
         auth_basic_user_file ${o.htpasswdPath};
-        # An explicit URI: MLflow gets ${served.health}, never the client's raw (encoded) path.
+${ids}        # An explicit URI: MLflow gets ${served.health}, never the client's raw (encoded) path.
         proxy_pass http://mlflow_tracking${served.health};
     }
 ${served.main}${projects.locations}}
-${o.registryReader ? renderRegistryReaderServer({ listenPort: REGISTRY_READER_PORT, htpasswdPath: o.registryReader.htpasswdPath, timeoutSeconds: o.timeoutSeconds }) : ""}`;
+${o.registryReader ? renderRegistryReaderServer({ listenPort: REGISTRY_READER_PORT, htpasswdPath: o.registryReader.htpasswdPath, timeoutSeconds: o.timeoutSeconds, identity: o.identity }) : ""}`;
 }
 
 /** The health route MLflow answers and the authenticated location(s): `/`, or one project's prefix. */
 function servedLocations(o: ProxyConfigOptions, realm: string): { health: string; main: string } {
+    const ids = renderIdentityHeaders(o.identity, MAIN_SERVER_HEADERS);
     if (o.servedProject === undefined) {
         return {
             health: "/health",
@@ -141,7 +150,7 @@ function servedLocations(o: ProxyConfigOptions, realm: string): { health: string
 ${o.models ? renderModelLocations(o.models, { realm, htpasswdPath: o.htpasswdPath }) : ""}    location / {
         auth_basic "${realm}";
         auth_basic_user_file ${o.htpasswdPath};
-        proxy_pass http://mlflow_tracking;
+${ids}        proxy_pass http://mlflow_tracking;
     }
 `,
         };
@@ -155,7 +164,7 @@ ${o.models ? renderModelLocations(o.models, { realm, htpasswdPath: o.htpasswdPat
     location ${n.urlPath}/ {
         auth_basic "MLflow ${n.name}";
         auth_basic_user_file ${o.htpasswdPath};
-        proxy_pass http://mlflow_tracking;
+${ids}        proxy_pass http://mlflow_tracking;
     }
 
     # Nothing else is served (no return before auth matters here: there is nothing to protect).
@@ -186,6 +195,30 @@ export function renderHtpasswd(username: string, entry: string): string {
         throw new Error(`htpasswd SHA-512-crypt rounds must be ${SHA_CRYPT_MIN_ROUNDS}-${HTPASSWD_MAX_ROUNDS} (checked on every request), got ${parts.rounds}`);
     }
     return `${username}:${entry}\n`;
+}
+
+/**
+ * An htpasswd file of several users, `[user, entry]` each (renderHtpasswd's checks), in the
+ * given order: the caller keeps it stable, so the file only changes when an account does.
+ */
+export function renderHtpasswdFile(entries: ReadonlyArray<readonly [string, string]>): string {
+    const seen = new Set<string>();
+    for (const [user] of entries) {
+        // nginx takes the first matching line: a second one would be a password that never works.
+        if (seen.has(user)) throw new Error(`htpasswd user ${user} is listed twice`);
+        seen.add(user);
+    }
+    return entries.map(([user, entry]) => renderHtpasswd(user, entry)).join("");
+}
+
+/** Several renderHtpasswd lines as one file (renderHtpasswdFile's checks: each user once). */
+export function joinHtpasswdLines(lines: readonly string[]): string {
+    return renderHtpasswdFile(lines.map(line => {
+        const text = line.replace(/\n$/, "");
+        const colon = text.indexOf(":");
+        if (colon < 0 || text.includes("\n")) throw new Error("an htpasswd line is user:entry on one line");
+        return [text.slice(0, colon), text.slice(colon + 1)] as const;
+    }));
 }
 
 /** Label on the proxy container that names the MLflow container it forwards to. */

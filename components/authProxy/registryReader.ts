@@ -2,6 +2,7 @@
 // a second nginx server block in front of MLflow that admits only the readers' htpasswd users,
 // only GET/HEAD, and only the REST API paths a model download needs. Shared by the Docker proxy
 // (authProxy/nginx.ts registryReader), the aws target and the e2e suite (test_serving.py).
+import { ProxyIdentity, READER_SERVER_HEADERS, renderIdentityHeaders } from "./identity";
 
 /** nginx port of the read-only registry endpoint; never published to the host or the LB. */
 export const REGISTRY_READER_PORT = 8082;
@@ -44,7 +45,7 @@ function escapeRegex(s: string): string {
  * which runs before auth but answers the same 404 to everybody), so no `..` or `%2e` spelling
  * reaches another MLflow route. The `return` is outside every authenticated location.
  */
-export function renderRegistryReaderServer(o: { listenPort: number; htpasswdPath: string; timeoutSeconds: number; pathPrefix?: string }): string {
+export function renderRegistryReaderServer(o: { listenPort: number; htpasswdPath: string; timeoutSeconds: number; pathPrefix?: string; identity?: ProxyIdentity }): string {
     if (!Number.isInteger(o.listenPort) || o.listenPort < 1 || o.listenPort > 65535) throw new Error(`listenPort must be a TCP port, got ${o.listenPort}`);
     if (!/^\/[A-Za-z0-9._\/-]+$/.test(o.htpasswdPath)) throw new Error(`htpasswdPath must be an absolute path, got ${JSON.stringify(o.htpasswdPath)}`);
     if (!Number.isInteger(o.timeoutSeconds) || o.timeoutSeconds < 1) throw new Error(`timeoutSeconds must be a whole number of seconds, got ${o.timeoutSeconds}`);
@@ -53,6 +54,7 @@ export function renderRegistryReaderServer(o: { listenPort: number; htpasswdPath
     const paths = REGISTRY_READER_API_PREFIXES.map(p => `${prefix}${p}`);
     const rawAllowed = `^(${paths.map(escapeRegex).join("|")})`;
     const t = `${o.timeoutSeconds}s`;
+    const ids = renderIdentityHeaders(o.identity, READER_SERVER_HEADERS);
     const locations = paths.map(p => `
     location ${p} {
         auth_basic "MLflow registry (read-only)";
@@ -61,7 +63,7 @@ export function renderRegistryReaderServer(o: { listenPort: number; htpasswdPath
         limit_except GET {
             deny all;
         }
-        proxy_pass http://mlflow_tracking;
+${ids}        proxy_pass http://mlflow_tracking;
     }
 `).join("");
     return `

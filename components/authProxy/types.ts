@@ -16,6 +16,24 @@ export interface AuthProxyCommonArgs {
     readonly timeoutSeconds?: number;
     /** Pinned nginx image. */
     readonly image: string;
+    /**
+     * Team accounts beside `username` (config users): each one's htpasswd line in the file of
+     * `/` and of the projects it reaches ("all": an admin). None: the single login, as before.
+     */
+    readonly accounts?: readonly ProxyAccount[];
+    /**
+     * The token the proxy sends MLflow with the admitted user's name (authProxy/identity.ts),
+     * secret; set together with accounts. None: no identity headers.
+     */
+    readonly identityToken?: pulumi.Input<string>;
+}
+
+/** A team account at the proxy: its htpasswd line (secret) and where it may log in. */
+export interface ProxyAccount {
+    readonly name: string;
+    readonly htpasswdLine: pulumi.Input<string>;
+    /** Names of the projects it reaches besides `/`; "all" for admins. */
+    readonly projects: readonly string[] | "all";
 }
 
 export interface LocalAuthProxyArgs extends AuthProxyCommonArgs {
@@ -116,6 +134,10 @@ export interface AuthProxyResolved {
     readonly credentials: BasicAuthCredentials;
     /** Per project (same order as the args' projects); empty without projects. */
     readonly projectCredentials: readonly BasicAuthCredentials[];
+    /** The htpasswd file of `/`: credentials.htpasswd itself without accounts, else with every account's line (secret). */
+    readonly htpasswd: pulumi.Output<string>;
+    /** Per project: its own login's line, then its members' and the admins' (secret). */
+    readonly projectHtpasswd: readonly pulumi.Output<string>[];
 }
 
 /** What both targets give clients and the tracking server. */

@@ -1,5 +1,5 @@
 import { MYSQL_SERVER_ARGS } from "./database";
-import { clusterParameterGroupFamily, RDS_CA_BUNDLE_PATH, renderClusterParameters, renderDatabaseTlsQuery } from "./aurora";
+import { clusterParameterGroupFamily, RDS_CA_BUNDLE_PATH, renderClusterParameters, renderDatabaseTlsQuery, renderTlsDatabaseUri } from "./aurora";
 
 test.each<["mysql" | "postgres", string, string]>([
     ["mysql", "8.0.mysql_aurora.3.10.0", "aurora-mysql8.0"],
@@ -45,4 +45,11 @@ test.each<["mysql" | "postgres", string]>([
 
 test.each(["relative/ca.pem", "/path with space.pem", "/a&b.pem", ""])("a CA path that would need encoding is refused: %p", path => {
     expect(() => renderDatabaseTlsQuery("mysql", path)).toThrow(/CA bundle path must be an absolute path/);
+});
+
+test.each([
+    ["mysql", `mysql+pymysql://u:p%40ss@h:3306/mlflow_auth?charset=utf8mb4&ssl_ca=${RDS_CA_BUNDLE_PATH}&ssl_check_hostname=true`],
+    ["postgres", `postgresql+psycopg2://u:p%40ss@h:5432/mlflow_auth?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE_PATH}`],
+] as const)("renderTlsDatabaseUri(%s): the engine's query, then verified TLS, as entrypoint.py composes it", (engine, uri) => {
+    expect(renderTlsDatabaseUri({ engine, host: "h", database: "mlflow_auth", username: "u", password: "p@ss" })).toBe(uri);
 });

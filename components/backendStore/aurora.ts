@@ -2,6 +2,7 @@
 // MySQL compare names like the local target's MySQL (utf8mb4_bin, case-sensitive), and the
 // TLS settings the image's entrypoint adds to the database URI.
 import type { BackendEngine } from "../config";
+import { DatabaseUriParts, renderDatabaseUri } from "./database";
 
 /**
  * AWS's global bundle of RDS/Aurora CA certificates, documented in "Certificate bundles by AWS
@@ -79,4 +80,11 @@ export function renderDatabaseTlsQuery(engine: BackendEngine, caBundlePath: stri
         ? [["ssl_ca", caBundlePath], ["ssl_check_hostname", "true"]]
         : [["sslmode", "verify-full"], ["sslrootcert", caBundlePath]];
     return params.map(([k, v]) => `${k}=${v}`).join("&");
+}
+
+/** A SQLAlchemy URI to Aurora with verified TLS: renderDatabaseUri plus renderDatabaseTlsQuery (as entrypoint.py composes them). */
+export function renderTlsDatabaseUri(p: DatabaseUriParts): string {
+    const uri = renderDatabaseUri(p);
+    const tls = renderDatabaseTlsQuery(p.engine);
+    return uri.includes("?") ? `${uri}&${tls}` : `${uri}?${tls}`;
 }

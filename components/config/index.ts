@@ -10,6 +10,7 @@ import {
 import { modelSlug, parseServedModel } from "../modelServer/serving";
 import { AWS_REGION, FARGATE_MEMORY, isValidCidr, isValidHostPattern, LOG_RETENTION_DAYS, projectPriorityCollisions, supportsAutoPause } from "./checks";
 import { readProjects } from "./projects";
+import { readUserPasswords, readUsers } from "./users";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
@@ -18,6 +19,7 @@ import type {
 
 export * from "./checks";
 export * from "./types";
+export { RESERVED_USER_PREFIXES, USER_NAME, userNameProblem } from "./users";
 export { CONFIG_KEYS, CONFIG_SCHEMA, PROJECT } from "./schema";
 export type { ConfigKey } from "./schema";
 export { ConfigError } from "./reader";
@@ -49,16 +51,23 @@ const HOST_CHECK = "must be host names or IPv4 addresses, optionally with :port 
 type Common = Omit<LocalPlatformConfig, "target" | "bucketName" | "local" | "aws" | "allowedHosts"> & { readonly bucketName?: string };
 
 function readCommon(r: Reader, target: Target): Common {
+    const username = r.string("username");
+    const projects = readProjects(r);
+    const users = readUsers(r, username, projects);
+    const userPasswords = readUserPasswords(r, users);
     return {
         backend: r.oneOf<BackendEngine>("backend"),
-        username: r.string("username"),
+        username,
         password: r.optionalString("password"),
+        // Absent unless used: a stack without team accounts gets the config it always had.
+        ...(users.length > 0 ? { users } : {}),
+        ...(Object.keys(userPasswords).length > 0 ? { userPasswords } : {}),
         bucketName: r.optionalString("bucketName"),
         maxUploadSize: r.string("maxUploadSize"),
         proxyTimeoutSeconds: r.integer("proxyTimeoutSeconds"),
         mlflowWorkers: r.integer("mlflowWorkers", DEFAULT_MLFLOW_WORKERS[target]),
         retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
-        projects: readProjects(r),
+        projects,
         garbageCollection: { enabled: r.boolean("gcEnabled"), olderThanDays: r.integer("gcOlderThanDays"), intervalHours: r.integer("gcIntervalHours") },
         ...gatewaySettings(r),
     };
@@ -412,6 +421,10 @@ function checkEncrypted(r: Reader, secretKeys: readonly string[] | undefined): v
             r.fail(key, undefined, "must be stored encrypted (set with --secret), not in plaintext in the stack file", CONFIG_SCHEMA[key].example);
         }
     }
+    if (r.has("userPasswords") && !secretKeys.includes(`${PROJECT}:userPasswords`)) {
+        r.failPath("userPasswords", "userPasswords", undefined,
+            "must be stored encrypted, not in plaintext in the stack file: pulumi config rm userPasswords, then set each with pulumi config set --secret --path 'userPasswords.<name>' <password>", undefined);
+    }
 }
 
 /** `secretKeys`: the keys the CLI passed encrypted (undefined when unknown, as under test mocks). */
@@ -438,7 +451,15 @@ export function loadConfig(): PlatformConfig {
 }
 
 /** Stack config keys with typed values, as another program passes them to `platformArgs`. */
-export type PlatformSettings = { readonly [K in ConfigKey]?: string | number | boolean | readonly string[] };
+export type PlatformSettings = {
+    readonly [K in ConfigKey]?: string | number | boolean | readonly string[] | readonly PlatformUserSetting[] | Readonly<Record<string, string>>
+};
+/** One `users` entry as platformArgs takes it (projects optional, as in stack config). */
+export interface PlatformUserSetting {
+    readonly name: string;
+    readonly role: string;
+    readonly projects?: readonly string[];
+}
 
 /**
  * The platform's args from settings named like the stack config keys (docs/configuration.md),
@@ -452,7 +473,7 @@ export function platformArgs(settings: PlatformSettings, awsRegion: string | und
     const raw: Record<string, string> = {};
     for (const [key, value] of Object.entries(settings)) {
         if (value === undefined) continue;
-        raw[key] = Array.isArray(value) ? JSON.stringify(value) : String(value);
+        raw[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
     }
     const unknown = Object.keys(raw).filter(key => !(CONFIG_KEYS as readonly string[]).includes(key));
     if (unknown.length > 0) throw new ConfigError(unknown.map(unknownSetting));

@@ -7,7 +7,7 @@ const REGION = "eu-west-1";
 
 /** The settings as `pulumi config` would hold them: every value text, lists as JSON. */
 function asStackConfig(settings: PlatformSettings): Record<string, string> {
-    return Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, Array.isArray(v) ? JSON.stringify(v) : String(v)]));
+    return Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]));
 }
 
 function problemsOf(settings: PlatformSettings, region?: string): string[] {

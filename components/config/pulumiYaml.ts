@@ -7,7 +7,7 @@ import type { KeySpec, Scope } from "./schema";
 export const CONFIG_BLOCK_MARKER = "# Every key the program reads (components/config/schema.ts, rendered by `npm run generate`;";
 
 const PULUMI_TYPES: Record<KeySpec["type"], string> = {
-    string: "string", choice: "string", integer: "integer", number: "string", boolean: "boolean", array: "array",
+    string: "string", choice: "string", integer: "integer", number: "string", boolean: "boolean", array: "array", structured: "object",
 };
 
 /** A YAML plain scalar when that reads back as the same string, else a double-quoted one. */
@@ -27,7 +27,7 @@ function describe(scope: Scope, description: string): string {
  * stays undeclared (the program still reads and checks it).
  */
 export function isDeclared(spec: KeySpec): boolean {
-    return "default" in spec && spec.default !== undefined && !(spec.type === "string" && spec.secret === true);
+    return spec.type !== "structured" && "default" in spec && spec.default !== undefined && !(spec.type === "string" && spec.secret === true);
 }
 
 function renderDefault(spec: KeySpec): string {

@@ -53,6 +53,21 @@ export class Reader {
         this.problem(key, value, allowed, this.style === "settings" ? settingsFix(key, entries) : listCommand(key, entries), false);
     }
 
+    /**
+     * A problem with one part of a structured key (`users[1].name`, `userPasswords.alice`), fixed
+     * with `pulumi config <verb> --path`; `example` undefined removes the part.
+     */
+    failPath(key: "users" | "userPasswords", path: string, value: string | undefined, allowed: string, example?: string): void {
+        const secret = key === "userPasswords";
+        let fix: string;
+        if (this.style === "settings") {
+            fix = example === undefined ? `leave ${path} out of platformArgs` : `platformArgs with ${path} = ${JSON.stringify(example)}`;
+        } else {
+            fix = example === undefined ? `pulumi config rm --path '${path}'` : `pulumi config set ${secret ? "--secret " : ""}--path '${path}' ${shellWord(example)}`;
+        }
+        this.problem(path, value, allowed, fix, secret);
+    }
+
     private problem(key: string, value: string | undefined, allowed: string, fix: string, secret: boolean): void {
         const shown = secret ? "(value hidden)" : JSON.stringify(value);
         const name = this.style === "settings" ? key : `${PROJECT}:${key}`;

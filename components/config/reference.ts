@@ -36,8 +36,9 @@ export function cell(text: string): string {
 const code = (text: string) => `\`${text}\``;
 
 export function typeOf(spec: KeySpec): string {
-    const secret = spec.type === "string" && spec.secret === true ? ", secret" : "";
-    const types: Record<KeySpec["type"], string> = {
+    const secret = (spec.type === "string" || spec.type === "structured") && spec.secret === true ? ", secret" : "";
+    if (spec.type === "structured") return spec.shape + secret;
+    const types: Record<Exclude<KeySpec["type"], "structured">, string> = {
         string: "string", choice: "string", integer: "integer", number: "number", boolean: "boolean", array: "list of strings",
     };
     return types[spec.type] + secret;
@@ -45,7 +46,7 @@ export function typeOf(spec: KeySpec): string {
 
 export function defaultOf(spec: KeySpec): string {
     const def = "default" in spec ? spec.default : undefined;
-    if (def === undefined) return spec.type === "string" && spec.secret === true ? "none (see description)" : "depends (see description)";
+    if (def === undefined) return ((spec.type === "string" && spec.secret === true) || spec.type === "structured") ? "none (see description)" : "depends (see description)";
     if (Array.isArray(def)) return def.length === 0 ? "none" : def.map(code).join(", ");
     if (def === "") return "none";
     return code(String(def));
@@ -59,6 +60,7 @@ export function allowedOf(spec: KeySpec): string {
         case "boolean": return "`true`, `false`";
         case "array": return "one string per item (`--path 'key[0]'`)";
         case "string": return cell(spec.allowed ?? "any text").replace(/^must be /, "");
+        case "structured": return cell(spec.allowed);
     }
 }
 

@@ -58,7 +58,20 @@ export interface ArraySpec {
     readonly description: string;
     readonly default?: readonly string[];
 }
-export type KeySpec = StringSpec | ChoiceSpec | IntegerSpec | SteppedSpec | BooleanSpec | ArraySpec;
+/**
+ * A structured value (a list of objects or a map), set with `--path`; never declared in
+ * Pulumi.yaml (its types have no objects), checked by its own reader (e.g. ./users.ts).
+ */
+export interface StructuredSpec {
+    readonly type: "structured";
+    readonly scope: Scope;
+    readonly description: string;
+    /** What it holds, for the reference, e.g. "list of objects". */
+    readonly shape: string;
+    readonly allowed: string;
+    readonly secret?: boolean;
+}
+export type KeySpec = StringSpec | ChoiceSpec | IntegerSpec | SteppedSpec | BooleanSpec | ArraySpec | StructuredSpec;
 
 const PINNED_IMAGE = {
     check: isPinnedImage,
@@ -81,6 +94,16 @@ export const CONFIG_SCHEMA = {
         type: "string", scope: "both", secret: true, check: v => v.length >= 12 && v.length <= 128 && !/[\r\n]/.test(v),
         allowed: "must be 12 to 128 characters on one line", example: "<a-password-of-12-or-more-characters>",
         description: "Basic-auth password (12+ characters). Generated when unset; read it with `pulumi stack output password --show-secrets`.",
+    },
+    users: {
+        type: "structured", scope: "both", shape: "list of objects",
+        allowed: "entries {name, role, projects}: name ^[a-z][a-z0-9._-]{1,62}$, unique, not starting with reader- or model-, not the username key nor a project's login; role admin, editor or viewer; projects: names from `projects`",
+        description: "Team accounts, each its own login (`--path 'users[0].name' alice`, `'users[0].role' editor`, `'users[0].projects[0]' vision`). Roles are default rights in MLflow's auth app: admin (everything, every project), editor (reads everything, creates and then manages its own), viewer (reads). Per-experiment and per-model grants are made in MLflow. Passwords: userPasswords, else generated (output userPassword-<name>). The username/password login stays, as an admin of the server at /. See docs/security.md.",
+    },
+    userPasswords: {
+        type: "structured", scope: "both", secret: true, shape: "map of name to password",
+        allowed: "one entry per name in users, each 12 to 128 characters on one line",
+        description: "Passwords of users entries, by name (`pulumi config set --secret --path 'userPasswords.alice' ...`). A user without one gets a generated password (output userPassword-<name>).",
     },
     bucketName: {
         type: "string", scope: "both", check: isValidBucketName, example: "mlflow-artifacts",

@@ -99,6 +99,18 @@ export interface ProjectConfig {
     readonly username: string;
 }
 
+/** Default rights of a team account in MLflow's auth app (docs/security.md, Accounts and roles). */
+export type UserRole = "admin" | "editor" | "viewer";
+export const USER_ROLES: readonly UserRole[] = ["admin", "editor", "viewer"];
+
+/** One entry of `users`: a person's own login. */
+export interface UserConfig {
+    readonly name: string;
+    readonly role: UserRole;
+    /** Projects (names from `projects`) whose URL this login reaches; admins reach every project. */
+    readonly projects: readonly string[];
+}
+
 interface CommonConfig {
     readonly backend: BackendEngine;
     readonly username: string;
@@ -115,6 +127,10 @@ interface CommonConfig {
      * encrypted with a key derived from this passphrase (plain text only inside the program).
      */
     readonly aiGateway?: { readonly kekPassphrase: string };
+    /** Team accounts beside `username`; undefined or empty: the single login only. */
+    readonly users?: readonly UserConfig[];
+    /** Given passwords of users entries, by name (plain text only inside the program); the rest are generated. */
+    readonly userPasswords?: Readonly<Record<string, string>>;
     /** Projects beside the server at `/`; empty: the platform exactly as before the key existed. */
     readonly projects: readonly ProjectConfig[];
     /** Keep volumes, buckets and databases when the stack is destroyed. */

@@ -17,7 +17,11 @@ import { Network } from "../network";
 import { ProjectDatabase } from "../projectDatabase";
 import { keepAliveChain } from "../shared/keepalive";
 import { projectNames } from "../shared/projects";
-import { AwsTrackingServerArgs, TrackingServer } from "../trackingServer";
+import { AwsTrackingServerArgs, AwsTrackingServerAuth, TrackingServer } from "../trackingServer";
+import { AUTH_DATABASE } from "../trackingServer/auth";
+import { renderProxyTokenInclude } from "../authProxy/identity";
+import { secretWithVersion } from "../shared/aws";
+import { accountOutputs, PlatformAccounts, platformAccounts } from "./accounts";
 import { MLFLOW_HOSTNAME, renderPublicOrigins } from "../trackingServer/mlflow";
 import type { AwsPlatformArgs, ChildOptions, PlatformOutputs } from "./types";
 import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins, projectTaskArgs } from "./wiring";
@@ -29,6 +33,8 @@ interface AwsParts {
     readonly bucketInit: BucketInit<"aws">;
     readonly backend: BackendStore<"aws">;
     readonly proxy: AuthProxy<"aws">;
+    /** Team accounts of the server at `/` (none without users). */
+    readonly auth?: AwsTrackingServerAuth;
 }
 
 /** What differs between the server at `/` and a project's service. */
@@ -80,6 +86,7 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
         releaseIdleConnections: aws.dbMinCapacity === 0,
         proxy: { image: aws.nginxImage, port: PROXY_LISTEN_PORT, ...r.proxy },
         targetGroupArn: r.targetGroupArn,
+        ...(r.project === undefined && parts.auth !== undefined ? { auth: parts.auth } : {}),
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.serviceSecurityGroupId,
         assignPublicIp: aws.existingVpc === undefined,
@@ -257,8 +264,37 @@ function awsStores(config: AwsPlatformArgs, name: string, tags: Record<string, s
     return { network, store, bucketInit, backend };
 }
 
+/**
+ * Team accounts on AWS: the auth app's database on Aurora (its user created by `/`'s init
+ * container, its secret holding the URI), and the token and Flask key in Secrets Manager, which
+ * every task of the service reads at start.
+ */
+function awsAuth(config: AwsPlatformArgs, name: string, accounts: PlatformAccounts, backend: BackendStore<"aws">, tags: Record<string, string>, opts: ChildOptions): AwsTrackingServerAuth {
+    const database = new ProjectDatabase(`${name}-auth`, {
+        target: "aws", databaseName: AUTH_DATABASE.database, username: AUTH_DATABASE.username, retainOnDelete: config.retainDataOnDestroy, tags,
+        uriOf: { engine: config.backend, host: backend.host, port: backend.port },
+    }, opts);
+    const token = secretWithVersion(opts.parent, `${name}-proxy-token`, {
+        description: "The token the nginx sidecar sends MLflow with the authenticated user (token for MLflow, include for nginx)",
+        value: accounts.proxyToken.apply(t => JSON.stringify({ token: t, include: renderProxyTokenInclude(t) })),
+        recoveryWindowInDays: 7, tags,
+    });
+    const flaskKey = secretWithVersion(opts.parent, `${name}-flask-secret-key`, {
+        description: "MLflow's Flask secret key, shared by every task and worker of the server",
+        value: accounts.flaskSecretKey, recoveryWindowInDays: 7, tags,
+    });
+    return {
+        users: accounts.authUsers,
+        databaseSecretArn: database.secretArn,
+        tokenSecretArn: token.secret.arn, tokenVersionId: token.version.versionId,
+        flaskKeySecretArn: flaskKey.secret.arn, flaskKeyVersionId: flaskKey.version.versionId,
+    };
+}
+
 /** The load balancer (CloudFront in front unless a certificate or plain HTTP), its logins and routes. */
-function awsProxy(config: AwsPlatformArgs, name: string, network: Network<"aws">, tags: Record<string, string>, cloudFront: boolean, opts: ChildOptions): AuthProxy<"aws"> {
+function awsProxy(
+    config: AwsPlatformArgs, name: string, network: Network<"aws">, tags: Record<string, string>, cloudFront: boolean, opts: ChildOptions, accounts?: PlatformAccounts,
+): AuthProxy<"aws"> {
     const aws = config.aws;
     return new AuthProxy(`${name}-proxy`, {
         target: "aws",
@@ -276,6 +312,7 @@ function awsProxy(config: AwsPlatformArgs, name: string, network: Network<"aws">
         tags,
         ...(config.projects.length === 0 ? {} : { projects: config.projects.map(p => ({ name: p.name, username: p.username })) }),
         ...(aws.serving ? { registryReaders: aws.serving.models.map(m => m.name) } : {}),
+        ...(accounts === undefined ? {} : { accounts: accounts.proxyAccounts, identityToken: accounts.proxyToken }),
     }, opts);
 }
 
@@ -290,8 +327,10 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
             + "Fix: pulumi config set plainHttp false (HTTPS through CloudFront), or set certificateArn");
     }
     const stores = awsStores(config, name, tags, cloudFront, opts);
-    const proxy = awsProxy(config, name, stores.network, tags, cloudFront, opts);
-    const parts: AwsParts = { ...stores, proxy };
+    const accounts = platformAccounts(config, name, opts.parent, (aws.serving?.models ?? []).map(m => m.name));
+    const proxy = awsProxy(config, name, stores.network, tags, cloudFront, opts, accounts);
+    const auth = accounts === undefined ? undefined : awsAuth(config, name, accounts, stores.backend, tags, opts);
+    const parts: AwsParts = { ...stores, proxy, ...(auth === undefined ? {} : { auth }) };
     const trackingName = `${name}-tracking`;
     const server = awsTrackingServer(config, parts, trackingName, tags, opts);
     const models = awsModelServers(config, parts, server, trackingName, name, tags, opts);
@@ -303,5 +342,6 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
         databaseSecretArn: stores.backend.secretArn,
         projects: projectLogins(proxy.projects),
         servedModels: aws.serving ? invocationUrls(proxy.url, models) : undefined,
+        ...accountOutputs(accounts),
     };
 }

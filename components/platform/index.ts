@@ -30,6 +30,10 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     public readonly projects?: pulumi.Output<Record<string, ProjectLogin>>;
     /** With served models only: name -> invocation URL. */
     public readonly servedModels?: pulumi.Output<Record<string, string>>;
+    /** With users only: name -> role and projects. */
+    public readonly users?: pulumi.Output<Record<string, { readonly role: string; readonly projects: readonly string[] }>>;
+    /** With users only: name -> password, each secret. */
+    public readonly userPasswords?: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super(MLFLOW_PLATFORM_TYPE, name, {}, opts);
@@ -48,6 +52,8 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         this.databaseSecretArn = o.databaseSecretArn;
         this.projects = o.projects;
         this.servedModels = o.servedModels;
+        this.users = o.users;
+        this.userPasswords = o.userPasswords;
         this.registerOutputs({ trackingUri: this.trackingUri, username: this.username, password: this.password, artifactBucket: this.artifactBucket });
     }
 }

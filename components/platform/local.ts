@@ -21,6 +21,8 @@ import { TrackingServer } from "../trackingServer";
 import { renderLocalPublicHost, renderPublicOrigins } from "../trackingServer/mlflow";
 import type { ChildOptions, LocalPlatformArgs, PlatformOutputs } from "./types";
 import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins } from "./wiring";
+import { accountOutputs, PlatformAccounts, platformAccounts } from "./accounts";
+import { AUTH_DATABASE } from "../trackingServer/auth";
 
 /** The local components every project's server shares with the one at `/`. */
 interface LocalParts {
@@ -136,7 +138,9 @@ function localProjectPrune(config: LocalPlatformArgs, name: string, parts: Local
         databasePort: backend.port,
         adminUsername: backend.adminUsername,
         adminPassword: backend.adminPassword,
-        protectedNames: [backend.databaseName, backend.username],
+        // The auth app's database matches the project naming scheme (mlflow_<name>); kept even
+        // once users is removed, so the grants in it come back with the accounts.
+        protectedNames: [backend.databaseName, backend.username, AUTH_DATABASE.database, AUTH_DATABASE.username],
         mcImage: config.local.images.mc,
         bucketName: store.bucketName,
         endpointUrl: store.s3EndpointUrl,
@@ -196,9 +200,37 @@ function localStores(config: LocalPlatformArgs, name: string, opts: ChildOptions
     return { network, store, bucketInit, backend };
 }
 
+/**
+ * The auth app's own database and user on the database server (kept with it, like the backend
+ * store's), created by a ProjectDatabase init like a project's.
+ */
+function localAuthDatabase(config: LocalPlatformArgs, name: string, stores: LocalStores, opts: ChildOptions): ProjectDatabase<"local"> {
+    const { network, backend } = stores;
+    return new ProjectDatabase(`${name}-auth`, {
+        target: "local",
+        engine: config.backend,
+        networkName: network.dockerNetworkName,
+        image: databaseImage(config),
+        host: backend.host,
+        port: backend.port,
+        adminUsername: backend.adminUsername,
+        adminPassword: backend.adminPassword,
+        databaseName: AUTH_DATABASE.database,
+        username: AUTH_DATABASE.username,
+    }, opts);
+}
+
 /** The MLflow server at `/`, on the bucket's own identity and the database's app user. */
-function localTrackingServer(config: LocalPlatformArgs, name: string, stores: LocalStores, allowedHosts: string[], opts: ChildOptions): TrackingServer<"local"> {
+function localTrackingServer(
+    config: LocalPlatformArgs, name: string, stores: LocalStores, allowedHosts: string[], accounts: PlatformAccounts | undefined, opts: ChildOptions,
+): TrackingServer<"local"> {
     const { network, store, bucketInit, backend } = stores;
+    const auth = accounts === undefined ? undefined : {
+        users: accounts.authUsers,
+        databaseUri: localAuthDatabase(config, name, stores, opts).connectionUri,
+        proxyToken: accounts.proxyToken,
+        flaskSecretKey: accounts.flaskSecretKey,
+    };
     return new TrackingServer(`${name}-tracking`, {
         target: "local",
         networkName: network.dockerNetworkName,
@@ -215,13 +247,14 @@ function localTrackingServer(config: LocalPlatformArgs, name: string, stores: Lo
         allowedHosts: config.local.serving ? [...allowedHosts, REGISTRY_READER_HOST] : allowedHosts,
         corsAllowedOrigins: renderPublicOrigins(allowedHosts, "http", config.local.hostPort),
         aiGatewayKekPassphrase: kekPassphrase(config),
+        ...(auth === undefined ? {} : { auth }),
     }, opts);
 }
 
 /** nginx in front of everything: the only published port, basic auth, projects and models behind it. */
 function localProxy(
     config: LocalPlatformArgs, name: string, network: Network<"local">, server: TrackingServer<"local">,
-    backends: { projects: ProxyProject[]; models: ModelServer<"local">[]; publicHost: string }, opts: ChildOptions,
+    backends: { projects: ProxyProject[]; models: ModelServer<"local">[]; publicHost: string; accounts?: PlatformAccounts }, opts: ChildOptions,
 ): AuthProxy<"local"> {
     const { local } = config;
     const { projects, models } = backends;
@@ -239,6 +272,7 @@ function localProxy(
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         ...(projects.length === 0 ? {} : { projects }),
+        ...(backends.accounts === undefined ? {} : { accounts: backends.accounts.proxyAccounts, identityToken: backends.accounts.proxyToken }),
         ...(local.serving ? { models: {
             routes: models.map(m => m.route), containerIds: models.map(m => m.containerId),
             readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkNames: network.servingNetworkNames!,
@@ -253,7 +287,8 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
     const publicHost = renderLocalPublicHost(local.bindAddress, config.allowedHosts);
     const stores = localStores(config, name, opts);
     const { network, store, backend } = stores;
-    const server = localTrackingServer(config, name, stores, publicHost.allowedHosts, opts);
+    const accounts = platformAccounts(config, name, opts.parent, (local.serving?.models ?? []).map(m => m.name));
+    const server = localTrackingServer(config, name, stores, publicHost.allowedHosts, accounts, opts);
     localGarbageCollection(config, `${name}-gc`, server, {
         networkName: network.dockerNetworkName, image: server.imageName, artifactBucket: store.bucketName, s3EndpointUrl: store.s3EndpointUrl,
         backendStoreUri: backend.connectionUri, artifactAccessKeyId: stores.bucketInit.accessKeyId, artifactSecretAccessKey: stores.bucketInit.secretAccessKey,
@@ -262,11 +297,12 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
     }, opts);
     const models = localModelServers(local.serving, server, network, name, opts);
-    const proxy = localProxy(config, name, network, server, { projects, models, publicHost: publicHost.host }, opts);
+    const proxy = localProxy(config, name, network, server, { projects, models, publicHost: publicHost.host, accounts }, opts);
     return {
         ...clientOutputs(proxy, store, backend),
         minioConsoleUrl: store.consoleUrl,
         projects: projectLogins(proxy.projects),
         servedModels: local.serving ? invocationUrls(proxy.url, models) : undefined,
+        ...accountOutputs(accounts),
     };
 }

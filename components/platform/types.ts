@@ -47,6 +47,10 @@ export interface PlatformOutputs {
     readonly projects?: pulumi.Output<Record<string, ProjectLogin>>;
     /** Served model name -> invocation URL. */
     readonly servedModels?: pulumi.Output<Record<string, string>>;
+    /** With users only: name -> role and projects (not secret). */
+    readonly users?: pulumi.Output<Record<string, { readonly role: string; readonly projects: readonly string[] }>>;
+    /** With users only: name -> that user's password, each secret. */
+    readonly userPasswords?: Record<string, pulumi.Output<string>>;
 }
 
 /** Options every component the platform creates gets: the platform as parent, the stack-level URN as alias. */

@@ -27,6 +27,11 @@ export interface AwsProjectDatabaseArgs {
     /** Keep the password's secret on destroy (it opens the project's kept database). */
     readonly retainOnDelete?: boolean;
     readonly tags?: Record<string, string>;
+    /**
+     * Where the database is: the secret then also holds `uri`, the SQLAlchemy URI with verified
+     * TLS, for a container that takes a URI (the auth app's). Unset: `username` and `password` only.
+     */
+    readonly uriOf?: { readonly engine: BackendEngine; readonly host: pulumi.Input<string>; readonly port: pulumi.Input<number> };
 }
 
 export type ProjectDatabaseArgs = LocalProjectDatabaseArgs | AwsProjectDatabaseArgs;

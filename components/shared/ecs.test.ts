@@ -1,7 +1,8 @@
 import {
     buildPlatform, executionRolePolicy, keyValues, MLFLOW_CONTAINER, PROXY_COMMAND, PROXY_COMMAND_WITH_READERS, PROXY_CONTAINER, renderContainerDefinitions,
-    renderEcsMlflowEnvironment, rotationWatchPolicy, TaskContainersSettings,
+    renderEcsMlflowEnvironment, rotationWatchPolicy, TaskContainersSettings, proxyCommand, PROXY_TOKEN_INCLUDE_ENV, renderAuthInitContainer,
 } from "./ecs";
+import { PROXY_TOKEN_INCLUDE_PATH, renderProxyTokenInclude } from "../authProxy/identity";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -204,4 +205,28 @@ test("the execution role reads exactly the given secrets; the task role only des
     const exec = executionRolePolicy({ repositoryArn: "arn:repo", logGroupArn: "arn:logs", secretArns: [DB_SECRET, HTPASSWD_SECRET] });
     expect(exec.Statement.find(st => st.Sid === "Secrets")).toMatchObject({ Action: ["secretsmanager:GetSecretValue"], Resource: [DB_SECRET, HTPASSWD_SECRET] });
     expect(rotationWatchPolicy(DB_SECRET).Statement).toEqual([expect.objectContaining({ Action: ["secretsmanager:DescribeSecret"], Resource: [DB_SECRET] })]);
+});
+
+describe("the sidecar with team accounts", () => {
+    test("the command also writes the token's include, byte for byte, from its secret variable", () => {
+        const cmd = proxyCommand({ readers: false, identity: true });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidecar-id-"));
+        fs.mkdirSync(path.join(dir, "conf.d"));
+        const script = cmd[2].split("/etc/nginx").join(dir).replace("exec nginx -g 'daemon off;'", "echo started");
+        const include = renderProxyTokenInclude("a".repeat(48));
+        const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", NGINX_CONF: "server {}\n", HTPASSWD: "admin:$6$x$y\n", [PROXY_TOKEN_INCLUDE_ENV]: include };
+        expect(execFileSync(cmd[0], [cmd[1], script], { env }).toString()).toBe("started\n");
+        expect(fs.readFileSync(path.join(dir, path.basename(PROXY_TOKEN_INCLUDE_PATH)), "utf8")).toBe(include);
+        expect(path.dirname(PROXY_TOKEN_INCLUDE_PATH)).toBe("/etc/nginx");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("without identity the commands are the ones before accounts", () => {
+        expect(proxyCommand({ readers: false, identity: false })).toEqual(PROXY_COMMAND);
+        expect(proxyCommand({ readers: true, identity: false })).toEqual(PROXY_COMMAND_WITH_READERS);
+    });
+
+    test("the auth init belongs to the task at / only", () => {
+        expect(() => renderAuthInitContainer({ region: "eu-west-1" } as TaskContainersSettings)).toThrow(/task at \//);
+    });
 });

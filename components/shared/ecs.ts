@@ -6,7 +6,9 @@ import type { PoolSettings } from "../config/capacity";
 import { renderDatabaseTlsQuery } from "../backendStore/aurora";
 import { healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "../trackingServer/mlflow";
 import { proxyHealthcheckCommand } from "../authProxy/nginx";
-import { PROJECT_INIT_COMMAND, PROJECT_INIT_ENV, projectInitAdminDatabase, projectNames, renderProjectInitStatements } from "./projects";
+import { PROJECT_INIT_COMMAND, PROJECT_INIT_ENV, projectInitAdminDatabase, projectNames, renderDatabaseInitStatements, renderProjectInitStatements } from "./projects";
+import { PROXY_TOKEN_INCLUDE_PATH } from "../authProxy/identity";
+import { AUTH_ENV } from "../trackingServer/auth";
 import { PROJECT_PRUNE_COMMAND, PROJECT_PRUNE_CONTAINER, PROJECT_PRUNE_SPEC_ENV, renderProjectPruneSpec } from "../projectPrune/awsSpec";
 import { READER_HTPASSWD_PATH } from "../authProxy/registryReader";
 
@@ -22,19 +24,32 @@ export const ROTATION_CHECK_SECONDS = 300;
  * command names variables only: values arrive through `environment` (config) and `secrets`
  * (htpasswd), never on the command line.
  */
-export const PROXY_COMMAND = [
-    "/bin/sh", "-c",
-    "printf '%s' \"$NGINX_CONF\" > /etc/nginx/conf.d/default.conf && printf '%s' \"$HTPASSWD\" > /etc/nginx/mlflow.htpasswd && exec nginx -g 'daemon off;'",
-];
+export const PROXY_COMMAND = proxyCommand({ readers: false, identity: false });
 
 /**
  * PROXY_COMMAND for a sidecar that also serves the model servers' read-only endpoint
  * (authProxy/registryReader.ts): it writes the readers' htpasswd, which arrives as a secret too.
  */
-export const PROXY_COMMAND_WITH_READERS = [
-    "/bin/sh", "-c",
-    `printf '%s' "$NGINX_CONF" > /etc/nginx/conf.d/default.conf && printf '%s' "$HTPASSWD" > /etc/nginx/mlflow.htpasswd && printf '%s' "$READERS_HTPASSWD" > ${READER_HTPASSWD_PATH} && exec nginx -g 'daemon off;'`,
-];
+export const PROXY_COMMAND_WITH_READERS = proxyCommand({ readers: true, identity: false });
+
+/**
+ * The sidecar's command: each file from its variable, then nginx. With team accounts it also
+ * writes the token's include file (authProxy/identity.ts), which arrives as a secret.
+ */
+export function proxyCommand(o: { readers: boolean; identity: boolean }): string[] {
+    const writes = [
+        `printf '%s' "$NGINX_CONF" > /etc/nginx/conf.d/default.conf`,
+        `printf '%s' "$HTPASSWD" > /etc/nginx/mlflow.htpasswd`,
+        ...(o.readers ? [`printf '%s' "$READERS_HTPASSWD" > ${READER_HTPASSWD_PATH}`] : []),
+        ...(o.identity ? [`printf '%s' "$${PROXY_TOKEN_INCLUDE_ENV}" > ${PROXY_TOKEN_INCLUDE_PATH}`] : []),
+    ];
+    return ["/bin/sh", "-c", `${writes.join(" && ")} && exec nginx -g 'daemon off;'`];
+}
+
+/** The sidecar's variable holding the token's include file (the `include` key of the token secret). */
+export const PROXY_TOKEN_INCLUDE_ENV = "PROXY_TOKEN_INCLUDE";
+/** `/`'s one-shot init of the auth app's database (essential: false; MLflow waits for its SUCCESS). */
+export const AUTH_INIT_CONTAINER = "auth-db-init";
 
 /** The model servers' reader logins on the tracking sidecar (only with served models). */
 export interface RegistryReaderSidecarSettings {
@@ -59,6 +74,25 @@ export interface ProxySidecarSettings {
     readonly htpasswdVersionId: string;
     /** The tracking task's sidecar with served models; absent, the sidecar is exactly as before. */
     readonly readers?: RegistryReaderSidecarSettings;
+    /** Team accounts: the token secret (JSON: `token`, `include`), pinned to its version; absent, no include file. */
+    readonly identity?: { readonly tokenSecretArn: string; readonly tokenVersionId: string };
+}
+
+/** Team accounts in `/`'s task (trackingServer/auth.ts): MLflow's auth app and its database's init. */
+export interface EcsAuthSettings {
+    /** renderAuthEnv: the ini and the accounts, not secret. */
+    readonly environment: Record<string, string>;
+    /** The auth database and its user, created by the init container as the master user. */
+    readonly database: string;
+    readonly databaseUser: string;
+    /** ProjectDatabase secret with `password` (for the init) and `uri` (for MLflow) keys. */
+    readonly databaseSecretArn: string;
+    /** JSON secret with `token` (MLflow) and `include` (the sidecar) keys, pinned to its version. */
+    readonly tokenSecretArn: string;
+    readonly tokenVersionId: string;
+    /** Flask's session key, one for every task of the service, pinned to its version. */
+    readonly flaskKeySecretArn: string;
+    readonly flaskKeyVersionId: string;
 }
 
 export interface TaskContainersSettings {
@@ -92,6 +126,8 @@ export interface TaskContainersSettings {
         readonly readerHost?: string;
     };
     readonly proxy: ProxySidecarSettings;
+    /** Team accounts (only the task at `/`); absent, the task is exactly as before. */
+    readonly auth?: EcsAuthSettings;
     /**
      * A project's task (shared/projects.ts): `database` is then the project's own database and
      * secret (`username`, `password` keys, not rotated), MLflow serves under the project's prefix
@@ -117,6 +153,8 @@ export interface PruneContainerSettings {
     readonly artifactBucket: string;
     /** The SSM parameter holding the current project list. */
     readonly listParameter: string;
+    /** More names never dropped beside `/`'s database (the auth app's, with team accounts). */
+    readonly protectedNames?: readonly string[];
 }
 
 interface KeyValue { name: string; value: string }
@@ -148,11 +186,12 @@ export function renderProxySidecar(
         image: proxy.image,
         essential: true,
         portMappings: [{ containerPort: proxy.port, protocol: "tcp" }, ...(r === undefined ? [] : [{ containerPort: r.port, protocol: "tcp" }])],
-        command: r === undefined ? PROXY_COMMAND : PROXY_COMMAND_WITH_READERS,
+        command: proxy.identity !== undefined ? proxyCommand({ readers: r !== undefined, identity: true }) : r === undefined ? PROXY_COMMAND : PROXY_COMMAND_WITH_READERS,
         environment: keyValues({ NGINX_CONF: proxy.config }),
         secrets: [
             { name: "HTPASSWD", valueFrom: `${proxy.htpasswdSecretArn}:::${proxy.htpasswdVersionId}` },
             ...(r === undefined ? [] : [{ name: "READERS_HTPASSWD", valueFrom: `${r.htpasswdSecretArn}:::${r.htpasswdVersionId}` }]),
+            ...(proxy.identity === undefined ? [] : [{ name: PROXY_TOKEN_INCLUDE_ENV, valueFrom: `${proxy.identity.tokenSecretArn}:include::${proxy.identity.tokenVersionId}` }]),
         ],
         dependsOn: [after],
         healthCheck: {
@@ -243,12 +282,52 @@ export function renderProjectInitContainer(s: TaskContainersSettings): object {
 }
 
 /**
+ * `/`'s init of the auth app's database: project_db_init.py with the statements for that
+ * database and user, as the master user (the secret `/`'s MLflow already has); the password
+ * it sets comes from the auth database's own secret.
+ */
+export function renderAuthInitContainer(s: TaskContainersSettings): object {
+    const auth = s.auth;
+    if (auth === undefined || s.project !== undefined) throw new Error("renderAuthInitContainer needs the auth settings of the task at /");
+    const db = s.database;
+    return {
+        name: AUTH_INIT_CONTAINER,
+        image: s.mlflow.image,
+        essential: false,
+        entryPoint: PROJECT_INIT_COMMAND,
+        environment: keyValues({
+            MLFLOW_DB_ENGINE: db.engine,
+            MLFLOW_DB_HOST: db.host,
+            MLFLOW_DB_PORT: String(db.port),
+            MLFLOW_DB_NAME: projectInitAdminDatabase(db.engine, db.name),
+            MLFLOW_DB_TLS_QUERY: renderDatabaseTlsQuery(db.engine),
+            [PROJECT_INIT_ENV.statements]: JSON.stringify(renderDatabaseInitStatements(db.engine, auth.database, auth.databaseUser)),
+        }),
+        secrets: [
+            { name: "MLFLOW_DB_USER", valueFrom: `${db.secretArn}:username::` },
+            { name: "MLFLOW_DB_PASSWORD", valueFrom: `${db.secretArn}:password::` },
+            { name: PROJECT_INIT_ENV.password, valueFrom: `${auth.databaseSecretArn}:password::` },
+        ],
+        logConfiguration: logs(s, AUTH_INIT_CONTAINER),
+    };
+}
+
+/** MLflow's auth secrets: the auth database's URI, the proxy token, the Flask key. */
+function authSecrets(auth: EcsAuthSettings): Array<{ name: string; valueFrom: string }> {
+    return [
+        { name: AUTH_ENV.databaseUri, valueFrom: `${auth.databaseSecretArn}:uri::` },
+        { name: AUTH_ENV.proxyToken, valueFrom: `${auth.tokenSecretArn}:token::${auth.tokenVersionId}` },
+        { name: AUTH_ENV.flaskSecretKey, valueFrom: `${auth.flaskKeySecretArn}:::${auth.flaskKeyVersionId}` },
+    ];
+}
+
+/**
  * The prune task's one container: the tracking-server image's Python with the rendered script and
  * the master secret (the prune's own execution role injects it). Essential: it is the task.
  */
 export function renderProjectPruneContainer(s: PruneContainerSettings): object {
     const db = s.database;
-    const spec = renderProjectPruneSpec(db.engine, { names: [db.name] }, s.artifactBucket, s.listParameter);
+    const spec = renderProjectPruneSpec(db.engine, { names: [db.name, ...(s.protectedNames ?? [])] }, s.artifactBucket, s.listParameter);
     return {
         name: PROJECT_PRUNE_CONTAINER,
         image: s.image,
@@ -282,12 +361,13 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
         image: s.mlflow.image,
         essential: true,
         // Reached by the sidecar over the task's localhost only; no port mapping needed.
-        environment: keyValues(renderEcsMlflowEnvironment(s)),
+        environment: keyValues({ ...renderEcsMlflowEnvironment(s), ...(s.auth?.environment ?? {}) }),
         secrets: [
             { name: "MLFLOW_DB_USER", valueFrom: `${s.database.secretArn}:username::` },
             { name: "MLFLOW_DB_PASSWORD", valueFrom: `${s.database.secretArn}:password::` },
             ...(s.mlflow.aiGatewayKekSecretArn === undefined ? []
                 : [{ name: "MLFLOW_CRYPTO_KEK_PASSPHRASE", valueFrom: s.mlflow.aiGatewayKekSecretArn }]),
+            ...(s.auth === undefined ? [] : authSecrets(s.auth)),
         ],
         healthCheck: {
             command: healthcheckCommand(prefix),
@@ -301,11 +381,14 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
         // A project's MLflow starts only once its database and user exist. SUCCESS = exited 0, and
         // may only name a non-essential container (ECS API reference, ContainerDependency).
         ...(s.project === undefined ? {} : { dependsOn: [{ containerName: PROJECT_INIT_CONTAINER, condition: "SUCCESS" }] }),
+        // With accounts, MLflow at `/` starts once its auth database and user exist.
+        ...(s.auth === undefined ? {} : { dependsOn: [{ containerName: AUTH_INIT_CONTAINER, condition: "SUCCESS" }] }),
     };
     return [
         mlflow,
         renderProxySidecar(s.proxy, { containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }, logs(s, PROXY_CONTAINER)),
         ...(s.project === undefined ? [] : [renderProjectInitContainer(s)]),
+        ...(s.auth === undefined ? [] : [renderAuthInitContainer(s)]),
     ];
 }
 

@@ -6,6 +6,7 @@ import { projectNameProblem, projectPrincipalNames } from "../config/checks";
 import type { BackendEngine } from "../config/types";
 import { MYSQL_CHARSET, mysqlGrantDatabase, mysqlIdentifier, mysqlString, POSTGRES_APP_ENV, renderPostgresReconcileSql } from "../backendStore/database";
 import type { KeepAliveChain } from "./keepalive";
+import { MAIN_SERVER_HEADERS, ProxyIdentity, renderIdentityHeaders } from "../authProxy/identity";
 
 export {
     fnv1a32, PROJECT_NAME, PROJECT_NAME_MAX, PROJECT_PRIORITY_MAX, PROJECT_PRIORITY_MIN, projectListenerPriority, projectNameProblem, projectPriorityCollisions,
@@ -64,7 +65,8 @@ export interface ProjectLocation {
  * (nginx docs, `location`), so no `return` is needed (it would run before auth_basic). The
  * URI is passed unchanged: MLflow serves every route under its static prefix.
  */
-export function renderProjectProxyBlocks(projects: readonly ProjectLocation[], ka: KeepAliveChain): { upstreams: string; locations: string } {
+export function renderProjectProxyBlocks(projects: readonly ProjectLocation[], ka: KeepAliveChain, identity?: ProxyIdentity): { upstreams: string; locations: string } {
+    const ids = renderIdentityHeaders(identity, MAIN_SERVER_HEADERS);
     const seen = new Set<string>();
     const upstreams: string[] = [];
     const locations: string[] = [];
@@ -85,7 +87,7 @@ upstream ${n.upstreamName} {
     location ${n.urlPath}/ {
         auth_basic "MLflow ${p.name}";
         auth_basic_user_file ${n.htpasswdPath};
-        proxy_pass http://${n.upstreamName};
+${ids}        proxy_pass http://${n.upstreamName};
     }
 `);
     }
@@ -228,6 +230,12 @@ function pgString(value: string): string {
  */
 export function renderProjectInitStatements(engine: BackendEngine, name: string): ProjectInitStatement[] {
     const n = projectNames(name);
+    return renderDatabaseInitStatements(engine, n.database, n.databaseUser);
+}
+
+/** The same for any database and user of the platform's own (the auth app's: trackingServer/auth.ts). */
+export function renderDatabaseInitStatements(engine: BackendEngine, database: string, databaseUser: string): ProjectInitStatement[] {
+    const n = { database, databaseUser };
     if (engine === "mysql") {
         const db = mysqlIdentifier(n.database);
         const user = `${mysqlString(n.databaseUser)}@'%%'`;

@@ -10,8 +10,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { TRACKING_SERVER_CONTEXT, TRACKING_SERVER_CONTEXT_RELATIVE, trackingServerImageTag } from "./image";
 import {
-    buildPlatform, ECS_TASKS_TRUST, executionRolePolicy, renderContainerDefinitions, rotationWatchPolicy,
+    buildPlatform, ECS_TASKS_TRUST, EcsAuthSettings, executionRolePolicy, renderContainerDefinitions, rotationWatchPolicy,
 } from "../shared/ecs";
+import { AUTH_DATABASE, renderAuthEnv } from "./auth";
 import { autoscaledFargateService, fargateTaskDefinition, roleWithPolicy, secretWithVersion } from "../shared/aws";
 import { MLFLOW_PORT } from "./mlflow";
 import { buildAwsProjectPrune } from "./awsPrune";
@@ -121,10 +122,10 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
         assumeRolePolicy: ECS_TASKS_TRUST,
         policy: pulumi.all([
             shared.repositoryArn, shared.logGroupArn, args.database.secretArn, args.proxy.htpasswdSecretArn, kekSecretArn ?? "", args.project?.adminSecretArn ?? "",
-            args.proxy.readers?.htpasswdSecretArn ?? "",
-        ]).apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn, adminArn, readersArn]) => JSON.stringify(executionRolePolicy({
+            args.proxy.readers?.htpasswdSecretArn ?? "", authSecretArns(args),
+        ]).apply(([repositoryArn, logGroupArn, dbSecretArn, htpasswdSecretArn, kekArn, adminArn, readersArn, authArns]) => JSON.stringify(executionRolePolicy({
             repositoryArn, logGroupArn,
-            secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : []), ...(readersArn ? [readersArn] : [])],
+            secretArns: [dbSecretArn, htpasswdSecretArn, ...(kekArn ? [kekArn] : []), ...(adminArn ? [adminArn] : []), ...(readersArn ? [readersArn] : []), ...authArns],
         }))),
         tags,
     });
@@ -147,6 +148,23 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
     return { executionRole, taskRole, artifactAccess, permissions: [executionPolicy, artifactAccess, rotationWatch] };
 }
 
+/** The team accounts' secrets the ECS agent injects (none without accounts). */
+function authSecretArns(args: Args): pulumi.Output<string[]> {
+    const a = args.auth;
+    return a === undefined ? pulumi.output([] as string[]) : pulumi.all([a.databaseSecretArn, a.tokenSecretArn, a.flaskKeySecretArn]);
+}
+
+/** The accounts' part of the task (shared/ecs.ts EcsAuthSettings), once its ARNs are known. */
+function ecsAuth(args: Args): pulumi.Output<EcsAuthSettings | undefined> {
+    const a = args.auth;
+    if (a === undefined) return pulumi.output(undefined);
+    return pulumi.all([a.databaseSecretArn, a.tokenSecretArn, a.tokenVersionId, a.flaskKeySecretArn, a.flaskKeyVersionId])
+        .apply(([databaseSecretArn, tokenSecretArn, tokenVersionId, flaskKeySecretArn, flaskKeyVersionId]) => ({
+            environment: renderAuthEnv(a.users), database: AUTH_DATABASE.database, databaseUser: AUTH_DATABASE.username,
+            databaseSecretArn, tokenSecretArn, tokenVersionId, flaskKeySecretArn, flaskKeyVersionId,
+        }));
+}
+
 /** The Fargate task: rendered container definitions, once every input they name is known. */
 function buildTaskDefinition(
     p: Piece, shared: { imageName: pulumi.Input<string>; logGroupName: pulumi.Input<string> }, roles: Roles, kekSecretArn?: pulumi.Input<string>,
@@ -158,9 +176,11 @@ function buildTaskDefinition(
     const r = args.proxy.readers;
     const readers = r === undefined ? pulumi.output(undefined)
         : pulumi.all([r.htpasswdSecretArn, r.htpasswdVersionId]).apply(([htpasswdSecretArn, htpasswdVersionId]) => ({ port: r.port, htpasswdSecretArn, htpasswdVersionId }));
-    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId, readers])
-        .apply(([config, htpasswdSecretArn, htpasswdVersionId, rd]) => ({
+    const auth = ecsAuth(args);
+    const proxy = pulumi.all([args.proxy.config, args.proxy.htpasswdSecretArn, args.proxy.htpasswdVersionId, readers, auth])
+        .apply(([config, htpasswdSecretArn, htpasswdVersionId, rd, au]) => ({
             image: args.proxy.image, port: args.proxy.port, config, htpasswdSecretArn, htpasswdVersionId, ...(rd === undefined ? {} : { readers: rd }),
+            ...(au === undefined ? {} : { identity: { tokenSecretArn: au.tokenSecretArn, tokenVersionId: au.tokenVersionId } }),
         }));
     const mlflow = pulumi.all([shared.imageName, args.artifactBucket, args.allowedHosts, args.corsAllowedOrigins, kekSecretArn ?? ""])
         .apply(([imageName, artifactBucket, allowedHosts, corsAllowedOrigins, kekArn]) => ({
@@ -174,9 +194,9 @@ function buildTaskDefinition(
     const project = args.project === undefined ? pulumi.output(undefined)
         : pulumi.all([args.project.adminSecretArn, args.project.clusterDatabase]).apply(([adminSecretArn, clusterDatabase]) =>
             ({ name: args.project!.name, adminSecretArn, clusterDatabase }));
-    const containerDefinitions = pulumi.all([shared.logGroupName, mlflow, database, proxy, project])
-        .apply(([logGroupName, m, d, x, pr]) => JSON.stringify(renderContainerDefinitions({
-            region: args.region, logGroupName, mlflow: m, database: d, proxy: x, ...(pr === undefined ? {} : { project: pr }),
+    const containerDefinitions = pulumi.all([shared.logGroupName, mlflow, database, proxy, project, auth])
+        .apply(([logGroupName, m, d, x, pr, au]) => JSON.stringify(renderContainerDefinitions({
+            region: args.region, logGroupName, mlflow: m, database: d, proxy: x, ...(pr === undefined ? {} : { project: pr }), ...(au === undefined ? {} : { auth: au }),
         })));
     return fargateTaskDefinition(p.opts.parent, `${name}-task`, {
         family: name,

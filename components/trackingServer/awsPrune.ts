@@ -11,6 +11,7 @@ import {
     PRUNE_SCHEDULE, PRUNE_TASK_SIZE, pruneSchedulerPolicy, pruneSchedulerTrust, pruneTaskRolePolicy, renderProjectListValue,
 } from "../projectPrune/awsSpec";
 import type { AwsTrackingServerArgs } from "./types";
+import { AUTH_DATABASE } from "./auth";
 
 interface PruneShared {
     readonly imageName: pulumi.Input<string>;
@@ -65,6 +66,8 @@ export function buildAwsProjectPrune(name: string, args: AwsTrackingServerArgs, 
         .apply(([image, logGroupName, host, port, dbName, secretArn, artifactBucket, listParameter]) => JSON.stringify([renderProjectPruneContainer({
             region: args.region, logGroupName, image, artifactBucket, listParameter,
             database: { engine: db.engine, host, port, name: dbName, secretArn },
+            // The auth app's database is named like a project's (mlflow_<name>).
+            ...(args.auth === undefined ? {} : { protectedNames: [AUTH_DATABASE.database] }),
         })]));
     const taskDefinition = fargateTaskDefinition(opts.parent, family, {
         family,

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "./image";
 import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_HOSTNAME, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
-import type { LocalTrackingServerArgs, LocalTrackingServerOutputs } from "./types";
+import type { LocalTrackingServerArgs, LocalTrackingServerAuth, LocalTrackingServerOutputs } from "./types";
+import { AUTH_ENV, renderAuthEnv } from "./auth";
 
 export { MLFLOW_HOSTNAME };
 
@@ -24,14 +25,26 @@ function trackingServerEnv(args: LocalTrackingServerArgs & { workers: number }):
         }));
     // "" only while the gateway is off; then the key is not set at all.
     const kek = args.aiGatewayKekPassphrase ?? "";
-    return pulumi.secret(pulumi.all([settings, args.backendStoreUri, args.artifactAccessKeyId, args.artifactSecretAccessKey, kek])
-        .apply(([plain, uri, keyId, secretKey, kekPassphrase]): Record<string, string> => ({
+    return pulumi.secret(pulumi.all([settings, args.backendStoreUri, args.artifactAccessKeyId, args.artifactSecretAccessKey, kek, authEnv(args.auth)])
+        .apply(([plain, uri, keyId, secretKey, kekPassphrase, auth]): Record<string, string> => ({
             ...plain,
             MLFLOW_BACKEND_STORE_URI: uri,
             AWS_ACCESS_KEY_ID: keyId,
             AWS_SECRET_ACCESS_KEY: secretKey,
             ...(args.aiGatewayKekPassphrase === undefined ? {} : { MLFLOW_CRYPTO_KEK_PASSPHRASE: kekPassphrase }),
+            ...auth,
         })));
+}
+
+/** The auth app's variables (trackingServer/auth.ts AUTH_ENV); none without accounts. */
+function authEnv(auth: LocalTrackingServerAuth | undefined): pulumi.Output<Record<string, string>> {
+    if (auth === undefined) return pulumi.output<Record<string, string>>({});
+    return pulumi.all([auth.databaseUri, auth.proxyToken, auth.flaskSecretKey]).apply(([databaseUri, token, key]): Record<string, string> => ({
+        ...renderAuthEnv(auth.users),
+        [AUTH_ENV.databaseUri]: databaseUri,
+        [AUTH_ENV.proxyToken]: token,
+        [AUTH_ENV.flaskSecretKey]: key,
+    }));
 }
 
 /** The MLflow image, built here from images/tracking-server. */

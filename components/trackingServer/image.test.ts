@@ -96,7 +96,7 @@ describe("the tag covers every file the image copies", () => {
     test("the Dockerfile's COPY/ADD sources are found (the check below is not vacuous)", () => {
         expect(copiedFiles(TRACKING_SERVER_CONTEXT).sort()).toEqual([
             "artifacts-plugin/mlflow_proxied_s3/__init__.py", "artifacts-plugin/pyproject.toml", "db_dialects.json",
-            "entrypoint.py", "project_db_init.py", "requirements.txt", "serve_model.py",
+            "entrypoint.py", "mlflow_platform_auth.py", "project_db_init.py", "requirements.txt", "serve_model.py",
         ]);
         expect(ignored(["*", "!a.py"], "b.py")).toBe(true);
         expect(ignored(["*", "!a.py"], "a.py")).toBe(false);

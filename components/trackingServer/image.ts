@@ -24,7 +24,7 @@ export const TRACKING_SERVER_CONTEXT = path.join(packageRoot(__dirname), "images
  */
 export const TRACKING_SERVER_CONTEXT_RELATIVE = path.relative(process.cwd(), TRACKING_SERVER_CONTEXT).split(path.sep).join("/");
 const CONTEXT_FILES = [
-    "Dockerfile", "requirements.txt", "entrypoint.py", "project_db_init.py", "serve_model.py", "db_dialects.json", ".dockerignore",
+    "Dockerfile", "requirements.txt", "entrypoint.py", "mlflow_platform_auth.py", "project_db_init.py", "serve_model.py", "db_dialects.json", ".dockerignore",
     "artifacts-plugin/pyproject.toml", "artifacts-plugin/mlflow_proxied_s3/__init__.py",
 ];
 

@@ -2,6 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackendEngine, CpuArchitecture } from "../config";
 import type { PoolSettings } from "../config/capacity";
+import type { AuthUser } from "./auth";
 
 export const TRACKING_SERVER_TYPE = "mlflow:index:TrackingServer";
 
@@ -19,12 +20,28 @@ export interface TrackingServerCommonArgs {
     readonly aiGatewayKekPassphrase?: pulumi.Input<string>;
 }
 
+/**
+ * Team accounts: MLflow's auth app, trusting the user the proxy asserts with the token
+ * (trackingServer/auth.ts). None: no auth app, as before accounts existed.
+ */
+export interface LocalTrackingServerAuth {
+    /** Every account, admins first (platformAuthUsers). */
+    readonly users: readonly AuthUser[];
+    /** SQLAlchemy URI of the auth app's own database as its own user, secret. */
+    readonly databaseUri: pulumi.Input<string>;
+    /** The token the proxy sends with the user's name, secret. */
+    readonly proxyToken: pulumi.Input<string>;
+    /** Flask's session key, secret. */
+    readonly flaskSecretKey: pulumi.Input<string>;
+}
+
 export interface LocalTrackingServerArgs extends TrackingServerCommonArgs {
     readonly target: "local";
     readonly networkName: pulumi.Input<string>;
     readonly s3EndpointUrl: pulumi.Input<string>;
     /** SQLAlchemy URI with credentials, secret. */
     readonly backendStoreUri: pulumi.Input<string>;
+    readonly auth?: LocalTrackingServerAuth;
     /** The bucket-limited identity from BucketInit; never the MinIO root. */
     readonly artifactAccessKeyId: pulumi.Input<string>;
     readonly artifactSecretAccessKey: pulumi.Input<string>;
@@ -41,6 +58,18 @@ export interface LocalTrackingServerArgs extends TrackingServerCommonArgs {
         readonly hostname: string;
         readonly image: pulumi.Input<string>;
     };
+}
+
+/** Team accounts on the task at `/` (shared/ecs.ts EcsAuthSettings): secrets by reference only. */
+export interface AwsTrackingServerAuth {
+    readonly users: readonly AuthUser[];
+    /** ProjectDatabase (with uriOf) secret of the auth app's database: `password`, `uri`. */
+    readonly databaseSecretArn: pulumi.Input<string>;
+    /** JSON secret `token`, `include` (shared with the sidecar), and its version. */
+    readonly tokenSecretArn: pulumi.Input<string>;
+    readonly tokenVersionId: pulumi.Input<string>;
+    readonly flaskKeySecretArn: pulumi.Input<string>;
+    readonly flaskKeyVersionId: pulumi.Input<string>;
 }
 
 export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
@@ -81,6 +110,8 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         };
     };
     readonly targetGroupArn: pulumi.Input<string>;
+    /** Team accounts: only on the server at `/` (projects run without the auth app). */
+    readonly auth?: AwsTrackingServerAuth;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
     /** Tasks get public IPs so they reach ECR, logs and Secrets Manager without a NAT gateway. */

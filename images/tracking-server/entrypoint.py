@@ -207,7 +207,7 @@ class _BecomeServer:
         os.execve(self.argv[0], self.argv, self.env)
 
 
-def become_mlflow_server(cli_main=None):
+def become_mlflow_server(cli_main=None, args=("server",)):
     """Runs `mlflow server` here and replaces this process with the uvicorn server it would start.
 
     `mlflow server` prepares the server's environment (and the job runner, with job execution on),
@@ -227,7 +227,7 @@ def become_mlflow_server(cli_main=None):
         from mlflow.cli import cli
 
         cli_main = cli.main
-    cli_main(args=["server"], prog_name="mlflow")
+    cli_main(args=list(args), prog_name="mlflow")
 
 
 def main():
@@ -244,16 +244,23 @@ def main():
         upgrade_schema(uri, float(os.environ.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
 
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    server = [mlflow, "server"]
+    if os.environ.get("MLFLOW_PLATFORM_AUTH_INI"):
+        # Team accounts: the auth database follows the users list, then MLflow's auth app runs.
+        import mlflow_platform_auth
+
+        server += mlflow_platform_auth.prepare(os.environ)
+
     secret_arn = os.environ.get("MLFLOW_DB_ROTATION_WATCH_ARN")
     if not secret_arn:
-        become_mlflow_server()
+        become_mlflow_server(args=server[1:])
 
     import boto3
 
     interval = float(os.environ.get("MLFLOW_DB_ROTATION_CHECK_SECONDS", "300"))
     client = boto3.client("secretsmanager")
     started_with = current_secret_version(client, secret_arn)
-    child = subprocess.Popen([mlflow, "server"])
+    child = subprocess.Popen(server)
     # ECS stops a task with SIGTERM to this process: pass it on so the server shuts down cleanly.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda received, _frame: child.send_signal(received))

@@ -1,0 +1,315 @@
+"""Tests of mlflow_platform_auth (team accounts), run by `npm run test:e2e` in the image's environment.
+
+The sync runs against the real MariaDB and PostgreSQL servers e2e/run uses, with MLflow's own
+auth store; the authorization function runs in a Flask request context like MLflow's.
+"""
+import json
+import os
+import stat
+import subprocess
+import sys
+import uuid
+
+import pytest
+import sqlalchemy
+from flask import Flask
+
+import mlflow_platform_auth as auth
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+
+CI = os.environ.get("CI", "").lower() == "true"
+ADMIN_URLS = {
+    "mysql": os.environ.get("E2E_MYSQL_ADMIN_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+    "postgres": os.environ.get("E2E_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"),
+}
+TOKEN = "t0ken-" + "x" * 42
+USERS = [{"name": "root-admin", "role": "admin"}, {"name": "alice", "role": "editor"},
+         {"name": "bob", "role": "viewer"}, {"name": "model-foo", "role": "reader", "models": ["foo"]}]
+
+
+def users(*names):
+    return auth.parse_users(json.dumps([u for u in USERS if u["name"] in names]))
+
+
+@pytest.fixture(params=["mysql", "postgres"])
+def auth_db(request):
+    """An empty auth database of its own on the shared server; dropped afterwards."""
+    admin = sqlalchemy.create_engine(ADMIN_URLS[request.param], isolation_level="AUTOCOMMIT")
+    name = f"mlflow_auth_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    except sqlalchemy.exc.OperationalError as e:
+        if CI:
+            pytest.fail(f"{request.param} not reachable (CI=true, so this fails): {e}")
+        pytest.skip(f"{request.param} not reachable: {e}")
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if request.param == "postgres" else "")))
+        admin.dispose()
+
+
+def open_store(uri):
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+    store = SqlAlchemyStore()
+    store.init_db(uri)
+    return store
+
+
+def snapshot(uri):
+    """name -> (is_admin, platform roles, [(type, pattern, permission)] of the user's own grants)."""
+    store = open_store(uri)
+    try:
+        out = {}
+        for user, roles in store.list_users_with_roles():
+            names = sorted(r.name for r in roles if not r.name.startswith("__user_"))
+            grants = sorted((p.resource_type, p.resource_pattern, p.permission)
+                            for r in roles if r.name.startswith("__user_") for p in store.list_role_permissions(r.id))
+            out[user.username] = (user.is_admin, names, grants)
+        return out
+    finally:
+        store.engine.dispose()
+
+
+def test_sync_creates_users_roles_and_reader_grants_and_is_idempotent(auth_db):
+    created, deleted = auth.sync_users(auth_db, users("root-admin", "alice", "bob", "model-foo"), 60)
+    assert sorted(created) == sorted(["root-admin", "alice", "bob", "model-foo", auth.ARTIFACT_READER]) and deleted == []
+    first = snapshot(auth_db)
+    assert first == {
+        "root-admin": (True, [], []),
+        "alice": (False, [auth.EDITOR_ROLE], []),
+        "bob": (False, [auth.VIEWER_ROLE], []),
+        "model-foo": (False, [], [("registered_model", "foo", "READ")]),
+        auth.ARTIFACT_READER: (False, ["platform-artifact-reader"], []),
+    }
+    store = open_store(auth_db)
+    for role in (auth.EDITOR_ROLE, auth.VIEWER_ROLE):
+        perms = store.list_role_permissions(store.get_role_by_name("default", role).id)
+        assert sorted((p.resource_type, p.resource_pattern, p.permission) for p in perms) == [
+            (t, "*", "READ") for t in sorted(auth.ROLE_READ_TYPES)]
+    store.engine.dispose()
+    assert auth.sync_users(auth_db, users("root-admin", "alice", "bob", "model-foo"), 60) == ([], [])
+    assert snapshot(auth_db) == first
+
+
+def test_sync_removes_unlisted_users_and_keeps_the_grants_of_kept_ones(auth_db):
+    auth.sync_users(auth_db, users("root-admin", "alice", "bob"), 60)
+    store = open_store(auth_db)
+    # What MLflow's permissions API stores when an owner grants access.
+    store.grant_user_resource_permission("alice", "experiment", "7", "MANAGE")
+    store.grant_user_resource_permission("bob", "experiment", "7", "EDIT")
+    store.create_user("made-in-the-ui", "some-password-123")  # not in the config: cannot log in anyway
+    store.engine.dispose()
+    created, deleted = auth.sync_users(auth_db, users("root-admin", "alice"), 60)
+    assert created == [] and sorted(deleted) == ["bob", "made-in-the-ui"]
+    after = snapshot(auth_db)
+    assert after == {"root-admin": (True, [], []), "alice": (False, [auth.EDITOR_ROLE], [("experiment", "7", "MANAGE")])}
+    # bob comes back with nothing of his old grants.
+    auth.sync_users(auth_db, users("root-admin", "alice", "bob"), 60)
+    assert snapshot(auth_db)["bob"] == (False, [auth.VIEWER_ROLE], [])
+
+
+def test_a_role_change_moves_the_user_between_platform_roles(auth_db):
+    auth.sync_users(auth_db, users("root-admin", "alice", "bob"), 60)
+    changed = [{"name": "root-admin", "role": "admin"}, {"name": "alice", "role": "viewer"}, {"name": "bob", "role": "admin"}]
+    assert auth.sync_users(auth_db, auth.parse_users(json.dumps(changed)), 60) == ([], [])
+    after = snapshot(auth_db)
+    assert after["alice"] == (False, [auth.VIEWER_ROLE], []) and after["bob"] == (True, [], [])
+
+
+def test_two_syncs_at_once_in_two_processes(auth_db):
+    """Tasks starting together on an empty auth database: both succeed, one state results."""
+    code = ("import json, sys, mlflow_platform_auth as a; "
+            "c, d = a.sync_users(sys.argv[1], a.parse_users(sys.argv[2]), 120); print('CREATED', len(c))")
+    here = os.path.dirname(os.path.abspath(auth.__file__))
+    procs = [subprocess.Popen([sys.executable, "-c", code, auth_db, json.dumps(USERS[:3])], cwd=here,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    counts = sorted(line.split()[1] for out in outputs for line in out.splitlines() if line.startswith("CREATED"))
+    assert counts == ["0", "3"], outputs
+    assert sorted(snapshot(auth_db)) == ["alice", "bob", "root-admin"]
+
+
+def test_no_password_reaches_the_log(auth_db, capfd):
+    auth.sync_users(auth_db, users("root-admin", "alice"), 60)
+    err = capfd.readouterr().err
+    assert "created ['alice', 'root-admin']" in err
+    assert auth_db not in err
+
+
+# --- the ini ----------------------------------------------------------------------------------
+
+INI = "[mlflow]\ndefault_permission = NO_PERMISSIONS\nauthorization_function = mlflow_platform_auth:authenticate_proxied\nadmin_username = root-admin\n"
+
+
+def test_the_config_file_is_private_and_carries_the_uri(tmp_path):
+    uri = "postgresql+psycopg2://mlflow_auth:p%40ss%25w@db:5432/mlflow_auth"
+    path = auth.write_config(INI, uri, directory=tmp_path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.environ["MLFLOW_AUTH_CONFIG_PATH"] = path
+    try:
+        from mlflow.server.auth.config import read_auth_config
+
+        config = read_auth_config()
+    finally:
+        del os.environ["MLFLOW_AUTH_CONFIG_PATH"]
+    assert (config.database_uri, config.default_permission, config.admin_username) == (uri, "NO_PERMISSIONS", "root-admin")
+    assert config.authorization_function == "mlflow_platform_auth:authenticate_proxied"
+
+
+def test_an_ini_with_its_own_database_uri_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="must not carry database_uri"):
+        auth.write_config(INI + "database_uri = sqlite:///x.db\n", "sqlite:///y.db", directory=tmp_path)
+
+
+def test_prepare_takes_the_uri_out_of_the_environment(auth_db):
+    env = {"MLFLOW_PLATFORM_AUTH_INI": INI, "MLFLOW_PLATFORM_AUTH_DB_URI": auth_db,
+           "MLFLOW_PLATFORM_USERS": json.dumps(USERS[:2]), "MLFLOW_PLATFORM_PROXY_TOKEN": TOKEN}
+    assert auth.prepare(env) == ["--app-name", "basic-auth"]
+    assert "MLFLOW_PLATFORM_AUTH_DB_URI" not in env and stat.S_IMODE(os.stat(env["MLFLOW_AUTH_CONFIG_PATH"]).st_mode) == 0o600
+    os.unlink(env["MLFLOW_AUTH_CONFIG_PATH"])
+    assert env["MLFLOW_PLATFORM_PROXY_TOKEN"] == TOKEN  # the workers check it
+    assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
+
+
+def test_prepare_without_the_feature_does_nothing():
+    env = {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
+    assert auth.prepare(env) == [] and env == {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
+
+
+@pytest.mark.parametrize("users_json,message", [
+    ('[{"name":"a","role":"admin"},{"name":"a","role":"viewer"}]', "listed twice"),
+    ('[{"name":"a","role":"admin"},{"name":"b","role":"owner"}]', "role 'owner'"),
+    ('[{"name":"a b","role":"admin"}]', "invalid user name"),
+    ('[{"name":"platform:artifact-reader","role":"admin"}]', "invalid user name"),
+    ('[{"name":"a","role":"editor"}]', "no admin"),
+    ('[{"name":"a","role":"admin","models":["m"]}]', "only readers"),
+    ('{"a":"admin"}', "JSON list"),
+])
+def test_a_malformed_users_list_is_refused(users_json, message):
+    with pytest.raises(SystemExit, match=message):
+        auth.parse_users(users_json)
+
+
+# --- the authorization function ---------------------------------------------------------------
+
+@pytest.fixture
+def proxied(monkeypatch):
+    monkeypatch.setenv("MLFLOW_PLATFORM_PROXY_TOKEN", TOKEN)
+    monkeypatch.setenv("MLFLOW_PLATFORM_USERS", json.dumps(USERS))
+    auth._process_state.clear()
+    app = Flask("t")
+
+    def call(path, user=None, token=TOKEN, method="GET", body=None):
+        headers = {k: v for k, v in ((auth.USER_HEADER, user), (auth.TOKEN_HEADER, token)) if v is not None}
+        with app.test_request_context(path, method=method, headers=headers, json=body):
+            from flask import request
+
+            result = auth.authenticate_proxied()
+            return result, request.get_json(force=True, silent=True)
+    yield call
+    auth._process_state.clear()
+
+
+@pytest.mark.parametrize("token,user", [(None, "alice"), ("wrong-" + "x" * 42, "alice"), (TOKEN[:-1], "alice"),
+                                        ("", "alice"), (TOKEN, None), (TOKEN, "mallory"), (TOKEN, auth.ARTIFACT_READER)])
+def test_without_the_proxy_token_or_with_an_unknown_user_it_is_401(proxied, token, user):
+    result, _ = proxied("/api/2.0/mlflow/experiments/search", user=user, token=token)
+    assert result.status_code == 401
+
+
+def test_an_empty_configured_token_refuses_everything(proxied, monkeypatch):
+    monkeypatch.setenv("MLFLOW_PLATFORM_PROXY_TOKEN", "")
+    auth._process_state.clear()
+    assert proxied("/api/2.0/mlflow/experiments/search", user="alice", token="")[0].status_code == 401
+
+
+@pytest.mark.parametrize("user", ["root-admin", "alice", "bob"])
+def test_the_asserted_user_is_the_identity(proxied, user):
+    result, _ = proxied("/api/2.0/mlflow/experiments/search", user=user)
+    assert result.username == user
+
+
+@pytest.mark.parametrize("path", ["/api/2.0/mlflow/experiments/create", "/ajax-api/2.0/mlflow/experiments/create",
+                                  "/api/2.0/mlflow/registered-models/create", "/ajax-api/2.0/mlflow/registered-models/create",
+                                  "/api/3.0/mlflow/gateway/secrets/create", "/api/3.0/mlflow/gateway/endpoints/create"])
+def test_viewers_and_readers_cannot_create_editors_and_admins_can(proxied, path):
+    for user in ("bob", "model-foo"):
+        assert proxied(path, user=user, method="POST", body={"name": "x"})[0].status_code == 403, user
+    for user in ("alice", "root-admin"):
+        assert proxied(path, user=user, method="POST", body={"name": "x"})[0].username == user
+
+
+def test_a_viewer_may_still_write_where_mlflow_grants_it(proxied):
+    """Runs, metrics, tags: MLflow decides from the grants (EDIT granted by an owner), not the gate."""
+    for path in ("/api/2.0/mlflow/runs/create", "/api/2.0/mlflow/runs/log-metric", "/api/2.0/mlflow/experiments/update"):
+        assert proxied(path, user="bob", method="POST", body={"experiment_id": "1"})[0].username == "bob"
+
+
+def test_a_run_records_the_authenticated_user_whatever_the_client_claims(proxied):
+    body = {"experiment_id": "1", "user_id": "root-admin",
+            "tags": [{"key": "mlflow.user", "value": "root-admin"}, {"key": "team", "value": "x"}]}
+    result, seen = proxied("/api/2.0/mlflow/runs/create", user="alice", method="POST", body=body)
+    assert result.username == "alice"
+    assert seen["user_id"] == "alice"
+    assert sorted((t["key"], t["value"]) for t in seen["tags"]) == [("mlflow.user", "alice"), ("team", "x")]
+    _, seen = proxied("/ajax-api/2.0/mlflow/runs/create", user="alice", method="POST", body={"experiment_id": "1"})
+    assert seen["user_id"] == "alice" and seen["tags"] == [{"key": "mlflow.user", "value": "alice"}]
+    _, seen = proxied("/api/2.0/mlflow/runs/set-tag", user="alice", method="POST",
+                      body={"run_id": "r", "key": "mlflow.user", "value": "root-admin"})
+    assert seen["value"] == "alice"
+    _, seen = proxied("/api/2.0/mlflow/runs/log-batch", user="alice", method="POST",
+                      body={"run_id": "r", "tags": [{"key": "mlflow.user", "value": "root-admin"}, {"key": "k", "value": "v"}]})
+    assert seen["tags"] == [{"key": "mlflow.user", "value": "alice"}, {"key": "k", "value": "v"}]
+
+
+def test_a_reader_hears_404_for_its_own_model_that_does_not_exist_yet(proxied, monkeypatch):
+    """MLflow's auth app answers 403 there, and the model server could not explain what is missing."""
+    from mlflow.exceptions import MlflowException
+
+    class Registry:
+        def get_registered_model(self, name):
+            if name != "foo-exists":
+                raise MlflowException(f"Registered Model with name={name} not found", error_code=RESOURCE_DOES_NOT_EXIST)
+
+    monkeypatch.setattr("mlflow.server.handlers._get_model_registry_store", lambda: Registry())
+    monkeypatch.setitem(auth._state()["users"], "model-foo", {"role": "reader", "models": ["foo", "foo-exists"]})
+    result, _ = proxied("/api/2.0/mlflow/registered-models/alias?name=foo&alias=champion", user="model-foo")
+    assert result.status_code == 404 and json.loads(result.get_data())["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert proxied("/api/2.0/mlflow/registered-models/alias?name=foo-exists&alias=champion", user="model-foo")[0].username == "model-foo"
+    # Another model's existence is not told: MLflow's 403 stands.
+    assert proxied("/api/2.0/mlflow/registered-models/get?name=bar", user="model-foo")[0].username == "model-foo"
+
+
+def test_a_reader_reads_its_models_artifacts_only(proxied, monkeypatch):
+    locations = {"foo": ["1/models/m-abc/artifacts"], "bar": ["2/models/m-def/artifacts"]}
+    monkeypatch.setattr(auth, "_model_locations", lambda model: locations[model])
+    auth._reader_locations.clear()
+    base = "/api/2.0/mlflow-artifacts/artifacts"
+    assert proxied(f"{base}/1/models/m-abc/artifacts/MLmodel", user="model-foo")[0].username == auth.ARTIFACT_READER
+    assert proxied(f"{base}?path=1/models/m-abc/artifacts", user="model-foo")[0].username == auth.ARTIFACT_READER
+    # Another model's files, a sibling with the same prefix, a climb out, a write: the reader's own identity (MLflow: 403).
+    for path in (f"{base}/2/models/m-def/artifacts/MLmodel", f"{base}/1/models/m-abcd/artifacts/MLmodel",
+                 f"{base}/1/models/m-abc/artifacts/%2e%2e/%2e%2e/m-xyz/artifacts/MLmodel", f"{base}?path=1"):
+        assert proxied(path, user="model-foo")[0].username == "model-foo", path
+    assert proxied(f"{base}/1/models/m-abc/artifacts/x", user="model-foo", method="PUT")[0].username == "model-foo"
+    # Nobody else is ever mapped to the artifact reader.
+    assert proxied(f"{base}/1/models/m-abc/artifacts/MLmodel", user="bob")[0].username == "bob"
+
+
+def test_the_user_is_read_once_per_request_not_across_requests(proxied, monkeypatch):
+    import mlflow.server.auth as auth_app
+    from flask import Flask
+
+    calls = []
+    monkeypatch.setattr(auth_app.store, "get_user", lambda name: calls.append(name) or name)
+    proxied("/api/2.0/mlflow/experiments/search", user="alice")  # installs the memo over the stub
+    app = Flask("memo")
+    for _ in range(2):
+        with app.test_request_context("/"):
+            assert [auth_app.store.get_user("alice") for _ in range(3)] == ["alice"] * 3
+    assert calls == ["alice", "alice"]
