@@ -77,7 +77,8 @@ test.each(FITTING)("every generated name fits: %s", async (_, n, config) => {
 
 const REFUSED: Array<[string, number, Record<string, string>, RegExp]> = [
     ["the longest project name (24) at stack 10", 10, { projects: JSON.stringify([nameOf(24, "p")]) }, /projects entry "paaaaaaaaaaaaaaaaaaaaaaa" is 13 characters too long/],
-    ["project one over", 10, { projects: JSON.stringify([nameOf(12, "p")]) }, /at most 11 characters/],
+    ["project one over", 10, { projects: JSON.stringify(["keep", `${nameOf(12, "p")}:bob`]) },
+        /at most 11 characters \(e\.g\. pulumi config rm projects && pulumi config set --path 'projects\[0\]' keep && pulumi config set --path 'projects\[1\]' paaaaaaaaaa:bob\)/],
     ["model one over", 10, { servedModels: JSON.stringify([nameOf(23, "m")]) }, /servedModels entry "maaaaaaaaaaaaaaaaaaaaaa" is 1 character too long/],
     ["stack one over", 31, {}, /a stack name of at most 30/],
 ];

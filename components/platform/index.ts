@@ -13,7 +13,7 @@ export * from "./types";
 /** On aws, a name too long for a generated AWS name is refused before anything is registered. */
 function checkedName(name: string, args: MlflowPlatformArgs): string {
     if (args.target !== "aws") return name;
-    const problems = awsNameProblems(name, args.projects.map(p => p.name), (args.aws.serving?.models ?? []).map(m => modelSlug(m.name)));
+    const problems = awsNameProblems(name, args.projects, (args.aws.serving?.models ?? []).map(m => modelSlug(m.name)));
     if (problems.length > 0) throw new ConfigError(problems);
     return name;
 }
