@@ -2,6 +2,7 @@
 // network), started by an EventBridge Scheduler schedule. Three roles, each with only its part:
 // the ECS agent (image, logs, the server's database secret), the task (the server's artifact
 // policy, nothing else) and the scheduler (RunTask of this family, PassRole of these two roles).
+import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { pruneSchedulerPolicy, pruneSchedulerTrust } from "../projectPrune/awsSpec";
@@ -71,6 +72,7 @@ export function buildAwsGarbageCollection(parent: pulumi.Resource, name: string,
         tags,
     });
     return new aws.scheduler.Schedule(`${name}-schedule`, {
+        name: gcScheduleName(name),
         description: `mlflow gc --older-than ${args.olderThanDays}d of ${args.project === undefined ? "the server at /" : `project ${args.project.name}`}`,
         scheduleExpression: renderGcScheduleExpression(args.intervalHours),
         flexibleTimeWindow: { mode: "OFF" },
@@ -87,4 +89,15 @@ export function buildAwsGarbageCollection(parent: pulumi.Resource, name: string,
             retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
         },
     }, { parent, dependsOn: [scheduler.policy, ...roles.permissions] });
+}
+
+/**
+ * The schedule's own name: the provider's `<server>-gc-schedule-<7 hex>` is longer than the
+ * server's execution role, so it would cap stack and project names below what stacks already
+ * deployed use (both limits are 64). `<server>-gc-<7 hex>` is shorter; the hex is derived
+ * from project, stack and name so it stays the same on every `pulumi up`.
+ */
+export function gcScheduleName(name: string): string {
+    const hex = createHash("sha256").update(`${pulumi.getProject()}/${pulumi.getStack()}/${name}`).digest("hex").slice(0, 7);
+    return `${name}-${hex}`;
 }

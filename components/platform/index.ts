@@ -3,9 +3,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { deployAws } from "./aws";
 import { deployLocal } from "./local";
+import { awsNameProblems } from "../config/awsNames";
+import { ConfigError } from "../config/reader";
+import { modelSlug } from "../modelServer/serving";
 import { ChildOptions, MLFLOW_PLATFORM_TYPE, MlflowPlatformArgs, PlatformOutputs, ProjectLogin } from "./types";
 
 export * from "./types";
+
+/** On aws, a name too long for a generated AWS name is refused before anything is registered. */
+function checkedName(name: string, args: MlflowPlatformArgs): string {
+    if (args.target !== "aws") return name;
+    const problems = awsNameProblems(name, args.projects, (args.aws.serving?.models ?? []).map(m => modelSlug(m.name)));
+    if (problems.length > 0) throw new ConfigError(problems);
+    return name;
+}
 
 /**
  * A self-hosted MLflow tracking server with model registry: on one Docker host (`target:
@@ -36,7 +47,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     public readonly userPasswords?: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(MLFLOW_PLATFORM_TYPE, name, {}, opts);
+        super(MLFLOW_PLATFORM_TYPE, checkedName(name, args), {}, opts);
         // Every component was a child of the stack before it had this parent: the alias keeps
         // each one's URN, and the engine derives their children's aliases from it.
         const children: ChildOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
