@@ -134,29 +134,6 @@ export function connectionBudgetProblem(workers: number, maxTasks: number, overl
 }
 
 /**
- * Several projects (shared/projects.ts): one MLflow server per project beside the one at `/`,
- * each with `workers` workers and its own pools, all on the same database server. Undefined
- * when `servers` x the fleet fits `limit`; otherwise the problem, named on `projects` with the
- * most projects that fit and the worker count that would fit them all.
- */
-export function projectsBudgetProblem(workers: number, maxTasks: number, overlap: number, projects: number, limit: number, limitName: string): ConfigProblem[] | undefined {
-    if (projects === 0) return undefined;
-    const servers = 1 + projects;
-    const perServer = connectionDemand({ pool: DEFAULT_POOL, workers, maxTasks, deploymentOverlap: overlap });
-    const usable = Math.max(0, limit - RESERVED_CONNECTIONS);
-    if (perServer * servers <= usable) return undefined;
-    const fittingProjects = Math.max(0, Math.floor(usable / perServer) - 1);
-    const perWorker = connectionDemand({ pool: DEFAULT_POOL, workers: 1, maxTasks, deploymentOverlap: overlap });
-    const fittingWorkers = Math.floor(usable / (perWorker * servers));
-    const fix = fittingWorkers >= 1 ? `, or set mlflowWorkers to ${fittingWorkers}` : "";
-    return [["projects", `${projects} projects`,
-        `must fit ${limitName}: ${servers} servers (the one at / and ${projects} projects) x ${perServer} connections each = ${perServer * servers},`
-        + ` but the database allows ${limit} (${usable} after ${RESERVED_CONNECTIONS} reserved); at most ${fittingProjects} projects fit with mlflowWorkers ${workers}${fix}`,
-        // The parser replaces this with the list cut to the projects that fit.
-        String(fittingProjects)]];
-}
-
-/**
  * A project's server on the aws target. One worker under 32 clients peaked at 5 connections with
  * 2 + 1 per engine, and 13 connections (5 + 10) served no more than 5 (docs/benchmarks.md,
  * "Workers and pool"): a worker's requests share one GIL. 1 + 1 keeps a project's worst case at

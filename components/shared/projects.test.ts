@@ -3,7 +3,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { artifactAccessPolicy } from "../bucketInit/bucket";
-import { projectsBudgetProblem } from "../config/capacity";
 import { keepAliveChain } from "./keepalive";
 import { healthcheckCommand, HEALTHCHECK_COMMAND, renderTrackingServerEnvironment, TrackingServerSettings } from "../trackingServer/mlflow";
 import { renderProxyConfig } from "../authProxy/nginx";
@@ -196,26 +195,4 @@ test("projectUpstreamLabels: one per project, never empty", () => {
     expect(projectUpstreamLabels(["ab"], ["id1"])).toEqual([{ label: "mlflow-platform.project-upstream-container.ab", value: "id1" }]);
     expect(() => projectUpstreamLabels(["ab"], [""])).toThrow(/empty/);
     expect(() => projectUpstreamLabels(["ab"], [])).toThrow(/one container id/);
-});
-
-describe("projectsBudgetProblem", () => {
-    test.each([
-        // workers, projects, limit, fits
-        [4, 0, 151, true],
-        [4, 4, 151, true], // 5 servers x 24 = 120 <= 141
-        [4, 5, 151, false], // 6 x 24 = 144 > 141
-        [4, 2, 100, true], // 3 x 24 = 72 <= 90
-        [4, 3, 100, false], // 4 x 24 = 96 > 90
-        [1, 14, 100, true], // 15 x 6 = 90
-    ])("%i workers, %i projects, limit %i: fits %p", (workers, projects, limit, fits) => {
-        expect(projectsBudgetProblem(workers, 1, 1, projects, limit, "x") === undefined).toBe(fits);
-    });
-
-    test("names projects, the count that fits and the workers that would fit them", () => {
-        const [[key, value, allowed, fitting]] = projectsBudgetProblem(4, 1, 1, 3, 100, "the postgres container's max_connections")!;
-        expect(key).toBe("projects");
-        expect(value).toBe("3 projects");
-        expect(allowed).toBe("must fit the postgres container's max_connections: 4 servers (the one at / and 3 projects) x 24 connections each = 96, but the database allows 100 (90 after 10 reserved); at most 2 projects fit with mlflowWorkers 4, or set mlflowWorkers to 3");
-        expect(fitting).toBe("2");
-    });
 });
