@@ -466,7 +466,7 @@ def write_config(ini_text, auth_db_uri, directory=None):
 
 
 def prepare(env):
-    """Before `mlflow server`: sync the users, write the ini, point MLflow at it; returns the extra server args.
+    """Before `mlflow server`: write the ini, point MLflow at it, sync the users; returns the extra server args.
 
     The auth database URI leaves the environment: MLflow reads it from the file. The proxy
     token stays (every worker checks it).
@@ -480,7 +480,8 @@ def prepare(env):
     if not env.get("MLFLOW_PLATFORM_PROXY_TOKEN"):
         raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_PROXY_TOKEN is empty")
     users = parse_users(env.get("MLFLOW_PLATFORM_USERS", ""))
+    # Before the sync: it imports mlflow.server.auth, which reads its config once, at import, and
+    # `mlflow server` then runs in this same process (entrypoint.become_mlflow_server).
+    env["MLFLOW_AUTH_CONFIG_PATH"] = write_config(ini, uri)
     sync_users(uri, users, float(env.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
-    path = write_config(ini, uri)
-    env["MLFLOW_AUTH_CONFIG_PATH"] = path
     return list(SERVER_ARGS)

@@ -176,6 +176,23 @@ def test_prepare_takes_the_uri_out_of_the_environment(auth_db):
     assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
 
 
+def test_mlflow_in_the_preparing_process_reads_the_written_ini(auth_db):
+    """The entrypoint runs `mlflow server` in its own process (become_mlflow_server), and MLflow's
+    auth app reads its config once, when mlflow.server.auth is first imported: the sync imports
+    it, so prepare must point MLFLOW_AUTH_CONFIG_PATH at the ini before syncing."""
+    code = ("import os, mlflow_platform_auth as a; a.prepare(os.environ); "
+            "from mlflow.server.auth import auth_config as c; os.unlink(os.environ['MLFLOW_AUTH_CONFIG_PATH']); "
+            "print(c.admin_username, c.default_permission, c.authorization_function)")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, "MLFLOW_PLATFORM_AUTH_INI": INI,
+           "MLFLOW_PLATFORM_AUTH_DB_URI": auth_db, "MLFLOW_PLATFORM_USERS": json.dumps(USERS[:2]),
+           "MLFLOW_PLATFORM_PROXY_TOKEN": TOKEN}
+    here = os.path.dirname(os.path.abspath(__file__))
+    env["PYTHONPATH"] = os.pathsep.join([here, env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=here, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["root-admin", "NO_PERMISSIONS", "mlflow_platform_auth:authenticate_proxied"]
+
+
 def test_prepare_without_the_feature_does_nothing():
     env = {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
     assert auth.prepare(env) == [] and env == {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
