@@ -532,10 +532,17 @@ def artifact_store(spec):
                             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         admin_key = iam.create_access_key(UserName=ienv["MINIO_ROOT_USER"])["AccessKey"]
         # MLflow's identity with exactly the rendered policy.
-        arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(moto_policy(policy, bucket)))["Policy"]["Arn"]
+        arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"], PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
         iam.create_user(UserName=ienv["MLFLOW_ACCESS_KEY"])
         iam.attach_user_policy(UserName=ienv["MLFLOW_ACCESS_KEY"], PolicyArn=arn)
         key = iam.create_access_key(UserName=ienv["MLFLOW_ACCESS_KEY"])["AccessKey"]
+        # The gc's runs here: the same policy plus moto's multi-object-delete grant (moto_policy),
+        # on an identity of their own, so MLflow's keeps S3's per-key semantics for the scope tests.
+        gc_arn = iam.create_policy(PolicyName=ienv["MLFLOW_POLICY_NAME"] + "-moto-gc",
+                                   PolicyDocument=json.dumps(moto_policy(policy, bucket)))["Policy"]["Arn"]
+        iam.create_user(UserName=ienv["MLFLOW_ACCESS_KEY"] + "-moto-gc")
+        iam.attach_user_policy(UserName=ienv["MLFLOW_ACCESS_KEY"] + "-moto-gc", PolicyArn=gc_arn)
+        gc_key = iam.create_access_key(UserName=ienv["MLFLOW_ACCESS_KEY"] + "-moto-gc")["AccessKey"]
         # From here on moto checks signatures and IAM policies on every request.
         r = requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
         assert r.status_code == 200, r.text
@@ -545,6 +552,7 @@ def artifact_store(spec):
         yield Redacted({
             "endpoint": endpoint, "bucket": bucket, "other_bucket": other, "policy": policy, "region": region,
             "admin": admin, "mlflow_key": key["AccessKeyId"], "mlflow_secret": key["SecretAccessKey"],
+            "gc_key": gc_key["AccessKeyId"], "gc_secret": gc_key["SecretAccessKey"],
             "rendered_access_key": ienv["MLFLOW_ACCESS_KEY"], "rendered_secret": ienv["MLFLOW_SECRET_KEY"], "proc": proc,
         })
     finally:

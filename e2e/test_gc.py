@@ -32,8 +32,10 @@ def root_engine(database):
     engine.dispose()
 
 
-def root_env(gc_root, mlflow_env_rendered, mlflow_server, **extra):
-    return g.run_env(gc_root, mlflow_env_rendered, mlflow_server.env, extra)
+def root_env(gc_root, mlflow_env_rendered, mlflow_server, artifact_store, **extra):
+    """The gc's env as its server's, with the server's policy under moto's delete shim (conftest.artifact_store)."""
+    keys = {"AWS_ACCESS_KEY_ID": artifact_store["gc_key"], "AWS_SECRET_ACCESS_KEY": artifact_store["gc_secret"]}
+    return g.run_env(gc_root, mlflow_env_rendered, mlflow_server.env, {**keys, **extra})
 
 
 def test_gc_removes_only_the_run_deleted_longer_ago_than_the_threshold(gc_root, mlflow_env_rendered, mlflow_server, tracking, root_engine, artifact_store, tmp_path):
@@ -42,7 +44,7 @@ def test_gc_removes_only_the_run_deleted_longer_ago_than_the_threshold(gc_root, 
     exp = tracking.create_experiment(f"gc-{RUN_SUFFIX}")
     ids = g.make_runs(tracking, exp, tmp_path)
     g.age_deleted_runs(root_engine, ids, OLDER_THAN_DAYS)
-    env = root_env(gc_root, mlflow_env_rendered, mlflow_server)
+    env = root_env(gc_root, mlflow_env_rendered, mlflow_server, artifact_store)
     assert env["MLFLOW_ARTIFACTS_DESTINATION"] == f"s3proxied://{artifact_store['bucket']}/"
     result = g.run_once(gc_root, env, "root")
     g.check_collected(root_engine, boto3.client("s3", **artifact_store["admin"]), artifact_store["bucket"], "", exp, ids, result)
@@ -72,7 +74,7 @@ def test_plain_mlflow_gc_cannot_delete_proxied_artifacts_without_a_server(mlflow
     assert g.rows_of(root_engine, ids["old"])["runs"] == 1
 
 
-def test_a_failed_run_is_logged_and_makes_the_container_unhealthy_until_a_run_succeeds(gc_root, mlflow_env_rendered, mlflow_server, database):
+def test_a_failed_run_is_logged_and_makes_the_container_unhealthy_until_a_run_succeeds(gc_root, mlflow_env_rendered, mlflow_server, database, artifact_store):
     """The container's own entrypoint (the loop) with a 2 s interval instead of a day: first with a
     threshold MLflow cannot parse (fails at once; an unreachable database fails too, but only
     after MLflow's ~90 s of connection retries), then the rendered one."""
@@ -81,7 +83,7 @@ def test_a_failed_run_is_logged_and_makes_the_container_unhealthy_until_a_run_su
     runs = {}
     for tag, older in (("failing", "thirty-days"), ("fixed", None)):
         extra = {"MLFLOW_GC_INTERVAL_SECONDS": "2", "MLFLOW_GC_STATUS_FILE": str(status), **({"MLFLOW_GC_OLDER_THAN": older} if older else {})}
-        env = root_env(gc_root, mlflow_env_rendered, mlflow_server, **extra)
+        env = root_env(gc_root, mlflow_env_rendered, mlflow_server, artifact_store, **extra)
         proc = Proc(f"gc-loop-{tag}", [sys.executable, *entry[1:]], env).start()
         try:
             needle = "mlflow-gc: run FAILED with exit code 1" if older else "mlflow-gc: run ok in"

@@ -440,9 +440,10 @@ PROJECT_TO_ROOT_RSS = 1.25
 PROJECT_RSS_BUDGET_MIB = 512
 
 
-def exercise(base):
+def exercise(base, headers=None):
     """The same small load on every server before it is measured: an experiment, a run, 50 metrics, a search."""
     s = requests.Session()
+    s.headers.update(headers or {})
     exp = s.post(f"{base}/api/2.0/mlflow/experiments/create", json={"name": f"memory-{RUN_SUFFIX}"}, timeout=60)
     assert exp.status_code == 200, exp.text
     run = s.post(f"{base}/api/2.0/mlflow/runs/create", json={"experiment_id": exp.json()["experiment_id"]}, timeout=60).json()["run"]["info"]["run_id"]
@@ -451,9 +452,11 @@ def exercise(base):
     assert s.post(f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp.json()["experiment_id"]]}, timeout=60).ok
 
 
-def test_memory_per_project_server(project_servers, mlflow_server):
+def test_memory_per_project_server(project_servers, mlflow_server, spec):
     """What one more project costs: its server's process tree against the default server at / of the same run."""
-    exercise(mlflow_server.url)
+    # / runs the auth app (spec.json has team accounts): an editor, asserted as the proxy would.
+    editor = next(name for name, u in spec["users"].items() if u["role"] == "editor")
+    exercise(mlflow_server.url, {"X-Mlflow-Platform-Token": spec["proxyToken"], "X-Mlflow-Platform-User": editor})
     root_pss, root_rows = tree_memory(mlflow_server.proc)
     root_rss = sum(r[2] for r in root_rows)
     report = [f"/ (defaults): {root_rss:.0f} MiB RSS, {root_pss:.0f} MiB PSS, {len(root_rows)} processes\n"]

@@ -52,7 +52,8 @@ def serving_spec():
     # The auth app's database init (team accounts) is created by conftest.auth_db_uri.
     inits = [c for c in data["containers"] if is_auth_db_init(data, c)]
     others = {c["role"]: c for c in data["containers"] if c["role"] != "model-server" and c not in inits}
-    assert len(others) == len(data["containers"]) - len(models) - len(inits) == 5
+    # One per role: database, artifact store, bucket init, MLflow, proxy, the gc loop.
+    assert len(others) == len(data["containers"]) - len(models) - len(inits) == 6
     return Redacted({**data, "models": {env_dict(c)["MLFLOW_SERVE_MODEL_NAME"]: c for c in models}, "by_role": others})
 
 
