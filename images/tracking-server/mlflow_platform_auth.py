@@ -480,7 +480,8 @@ def prepare(env):
     if not env.get("MLFLOW_PLATFORM_PROXY_TOKEN"):
         raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_PROXY_TOKEN is empty")
     users = parse_users(env.get("MLFLOW_PLATFORM_USERS", ""))
+    # The path first: the sync imports mlflow.server.auth, which reads its config once, at import,
+    # and the entrypoint then runs `mlflow server` (its admin bootstrap) in this same process.
+    env["MLFLOW_AUTH_CONFIG_PATH"] = write_config(ini, uri)
     sync_users(uri, users, float(env.get("MLFLOW_DB_UPGRADE_LOCK_SECONDS", "1800")))
-    path = write_config(ini, uri)
-    env["MLFLOW_AUTH_CONFIG_PATH"] = path
     return list(SERVER_ARGS)

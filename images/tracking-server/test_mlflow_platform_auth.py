@@ -176,6 +176,24 @@ def test_prepare_takes_the_uri_out_of_the_environment(auth_db):
     assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
 
 
+def test_mlflow_server_in_the_prepared_process_bootstraps_from_the_prepared_config(auth_db):
+    """The entrypoint runs prepare() and then `mlflow server` in one process: MLflow's auth app,
+    imported by the sync, must have read the config prepare() wrote (its admin, its database),
+    not MLflow's default ini (admin 'admin' without a password, which stops the server)."""
+    code = ("import os, mlflow_platform_auth as a; a.prepare(os.environ); "
+            "import mlflow.server.auth as m; m.bootstrap_admin_user(); "
+            "print('CONFIG', m.auth_config.admin_username, m.auth_config.database_uri == os.environ['EXPECTED_URI']); "
+            "os.unlink(os.environ['MLFLOW_AUTH_CONFIG_PATH'])")
+    env = {**os.environ, "MLFLOW_PLATFORM_AUTH_INI": INI, "MLFLOW_PLATFORM_AUTH_DB_URI": auth_db, "EXPECTED_URI": auth_db,
+           "MLFLOW_PLATFORM_USERS": json.dumps(USERS[:2]), "MLFLOW_PLATFORM_PROXY_TOKEN": TOKEN}
+    for key in ("MLFLOW_AUTH_CONFIG_PATH", "MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD"):
+        env.pop(key, None)
+    here = os.path.dirname(os.path.abspath(auth.__file__))
+    r = subprocess.run([sys.executable, "-c", code], cwd=here, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "CONFIG root-admin True" in r.stdout, r.stdout
+
+
 def test_prepare_without_the_feature_does_nothing():
     env = {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
     assert auth.prepare(env) == [] and env == {"MLFLOW_PLATFORM_AUTH_DB_URI": "x"}
