@@ -18,7 +18,7 @@ around every phase, per request. Targets: nginx CPU per request plus the auth ap
 per request (proxy's MLflow minus plain) <= 5 ms; 8-client req/s proxy / plain >= 0.90.
 
 Afterwards (BENCH_PROFILE=0 skips it), where MLflow's time goes: one more MLflow with and one
-without the auth app, each under cProfile in its worker threads (where Flask handles requests)
+without the auth app, each under cProfile (thread CPU time) in its worker threads (where Flask handles requests)
 plus a count of SQL statements per database, the same mix directly. Results: e2e/out/<backend>/bench-accounts.{txt,json}.
 """
 import json
@@ -200,7 +200,7 @@ def test_accounts_ab(proxy, mlflow_server, plain_server, users, mlflow_env_rende
 # --- where MLflow's time goes ------------------------------------------------------------------------
 
 SITECUSTOMIZE = '''\
-"""Bench only (BENCH_PROFILE_OUT): cProfile in every thread started after this (the request handlers
+"""Bench only (BENCH_PROFILE_OUT): cProfile (thread CPU time) in every thread started after this (the request handlers
 run in worker threads; startup imports on the main thread stay out), SQL statements counted per database."""
 import cProfile, json, os, threading, time
 
@@ -209,7 +209,7 @@ if _out:
     _profiles, _queries = [], {}
 
     def _start(*_):
-        p = cProfile.Profile()
+        p = cProfile.Profile(time.thread_time)  # CPU time of the thread: waits on locks and sockets count nothing
         _profiles.append(p)
         p.enable()
 
@@ -311,7 +311,7 @@ def profile_lines(profiles):
     lines = []
     if not profiles:
         return lines
-    lines.append("where MLflow's CPU goes (cProfile in the worker threads, inflated by the profiler: compare the columns, not with the CPU above)")
+    lines.append("where MLflow's CPU goes (cProfile, thread CPU time, in the worker threads; inflated by the profiler: compare the columns, not with the CPU above)")
     lines.append(f"  {'function':58} {'auth ms/req':>11} {'calls/req':>9} {'plain ms/req':>12} {'calls/req':>9}")
     for suffix, func in PROFILED:
         cells = []
