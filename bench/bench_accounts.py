@@ -86,7 +86,7 @@ def mix(users, runs, total):
     return ops
 
 
-class Path_:
+class Route:
     """One way to reach MLflow: base URL and what a request carries for a user."""
 
     def __init__(self, name, base, creds):
@@ -174,9 +174,9 @@ def check_paths(paths, users, runs, plain):
 def test_accounts_ab(proxy, mlflow_server, plain_server, users, mlflow_env_rendered, database, artifact_store, auth_database):
     token = mlflow_server.env["MLFLOW_PLATFORM_PROXY_TOKEN"]
     paths = {
-        "proxy": Path_("proxy", proxy.url, lambda u: {"auth": (u, users[u][1])}),
-        "auth direct": Path_("auth direct", mlflow_server.url, lambda u: {"headers": {USER_HEADER: u, TOKEN_HEADER: token}}),
-        "plain": Path_("plain", plain_server.url, lambda u: {}),
+        "proxy": Route("proxy", proxy.url, lambda u: {"auth": (u, users[u][1])}),
+        "auth direct": Route("auth direct", mlflow_server.url, lambda u: {"headers": {USER_HEADER: u, TOKEN_HEADER: token}}),
+        "plain": Route("plain", plain_server.url, lambda u: {}),
     }
     runs = runs_of(proxy, users)
     check_paths(paths, users, runs, plain_server)
@@ -278,7 +278,7 @@ def profile_one(name, env, ops, path_creds):
     env = dict(env, PYTHONPATH=str(site), BENCH_PROFILE_OUT=str(out))
     server = MlflowServer(env, name=f"mlflow-profile-{name}").start()
     try:
-        p = Path_(name, server.url, path_creds)
+        p = Route(name, server.url, path_creds)
         load(p, ops[:100], {})
         start = time.perf_counter()
         load(p, ops, {})
