@@ -245,7 +245,7 @@ function auroraBackupLine(cluster: PricedResource, use: IdleUsage): CostLine {
 
 /** Days the bucket's lifecycle keeps noncurrent versions; undefined without such a rule. */
 function noncurrentDays(graph: readonly PricedResource[]): number | undefined {
-    const rules = ofType(graph, T.lifecycle).flatMap(l => (Array.isArray(l.inputs.rules) ? l.inputs.rules : []));
+    const rules = ofType(graph, T.lifecycle).flatMap((l): unknown[] => (Array.isArray(l.inputs.rules) ? l.inputs.rules as unknown[] : []));
     const days = rules.map(rule => Number(field(rule, "noncurrentVersionExpiration", "noncurrentDays"))).filter(d => d > 0);
     return days.length === 0 ? undefined : Math.max(...days);
 }

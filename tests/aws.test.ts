@@ -195,6 +195,15 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             expect(rules.every((r: any) => r.status === "Enabled")).toBe(true);
         });
 
+        test("no identity can remove an artifact for good or turn the bucket's versioning or lifecycle off", () => {
+            // gc and the project prune delete objects; with versioning the bytes stay as noncurrent
+            // versions until the lifecycle expires them: only the lifecycle may remove a version.
+            const forbidden = /^s3:(\*|Delete\*|DeleteObjectVersion|PutBucketVersioning|PutLifecycleConfiguration|PutBucketPolicy|DeleteBucket)$/;
+            const actions = statements(get()).filter(s => s.Effect === "Allow").flatMap(s => list(s.Action));
+            expect(actions).toContain("s3:DeleteObject");
+            expect(actions.filter(a => forbidden.test(a) || a === "*")).toEqual([]);
+        });
+
         test("the database is private, encrypted, and its password is managed by RDS", () => {
             const run = get();
             const cluster = run.one(T.cluster).inputs;

@@ -212,6 +212,31 @@ def test_the_restore_point_is_logged_before_an_older_schema_is_upgraded(fresh_da
     assert "older0revision is not this image's newer1revision" in lines[0]
 
 
+def test_a_real_upgrade_from_the_previous_revision_logs_its_restore_point_first(fresh_database_uri, capfd):
+    """MLflow's own migrations and head: a database one revision behind the image."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import InitialBase, _get_alembic_config
+
+    config = _get_alembic_config(fresh_database_uri)
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str), previous
+    # As MLflow initialises a database (mlflow/store/db/utils.py _initialize_tables), stopping one revision short.
+    engine = sqlalchemy.create_engine(fresh_database_uri)
+    InitialBase.metadata.create_all(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, previous)
+    engine.dispose()
+    capfd.readouterr()
+    assert entrypoint.upgrade_schema(fresh_database_uri, 300) == (previous, head)
+    err = capfd.readouterr().err
+    announced = err.index(f"database schema {previous} is not this image's {head}: upgrading it at ")
+    assert announced < err.index(f"database schema upgraded from {previous} to {head}")
+
+
 @pytest.mark.parametrize("revision", [None, "newer1revision"])
 def test_no_restore_point_for_an_empty_or_current_schema(fresh_database_uri, capfd, revision):
     if revision:
