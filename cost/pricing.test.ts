@@ -136,6 +136,39 @@ describe("idleCost of a scheduled task (the AWS project prune)", () => {
     });
 });
 
+describe("backups and versions", () => {
+    const cluster = (days?: number) => r("aws:rds/cluster:Cluster", "db", { backupRetentionPeriod: days, serverlessv2ScalingConfiguration: { minCapacity: 0 } });
+    const bucket = (noncurrentDays?: number) => [
+        r("aws:s3/bucket:Bucket", "b", {}),
+        r("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "b-lifecycle", { rules: [
+            ...(noncurrentDays ? [{ id: "expire-noncurrent-versions", noncurrentVersionExpiration: { noncurrentDays } }] : []),
+            { id: "abort-incomplete-multipart-uploads", abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+        ] }),
+    ];
+    const use = (o: Partial<typeof DEFAULT_IDLE_USAGE>) => ({ ...DEFAULT_IDLE_USAGE, ...o });
+    const item = (g: PricedResource[], u: typeof DEFAULT_IDLE_USAGE, prefix: string) => idleCost(g, u).lines.filter(l => l.item.startsWith(prefix));
+
+    test("idle: both lines are there and cost nothing", () => {
+        expect(item([cluster(7)], DEFAULT_IDLE_USAGE, "Aurora backups").map(l => l.monthlyUsd)).toEqual([0]);
+        expect(item(bucket(30), DEFAULT_IDLE_USAGE, "S3 noncurrent versions").map(l => l.monthlyUsd)).toEqual([0]);
+    });
+
+    test.each([[7, 0.1, 7 * 0.1 * 0.021], [35, 0.1, 35 * 0.1 * 0.021], [7, 0, 0]])("Aurora: %i days x %s GB/day changed", (days, gb, expected) => {
+        const [l] = item([cluster(days)], use({ auroraChangedGbPerDay: gb }), "Aurora backups");
+        expect(l.monthlyUsd).toBeCloseTo(expected, 9);
+        expect(l.detail).toContain(`${days} days retained`);
+    });
+
+    test.each([[30, 1, 30 * 0.023], [45, 2, 90 * 0.023]])("S3: noncurrent versions kept %i days, %i GB deleted a day", (days, gb, expected) => {
+        const [l] = item(bucket(days), use({ s3DeletedGbPerDay: gb }), "S3 noncurrent versions");
+        expect(l.monthlyUsd).toBeCloseTo(expected, 9);
+    });
+
+    test("no noncurrent-version rule, no line", () => {
+        expect(item(bucket(undefined), use({ s3DeletedGbPerDay: 1 }), "S3 noncurrent versions")).toEqual([]);
+    });
+});
+
 describe("CloudFront", () => {
     test("a distribution costs nothing at idle and says what use costs", () => {
         const g = [...graph(), r("aws:cloudfront/distribution:Distribution", "cdn", {})];
@@ -161,7 +194,7 @@ describe("per-project cost", () => {
     /** One project's resources as platform/aws.ts names them: task, service, scaling policy, 2 secrets, and unpriced ones. */
     function project(name: string, o: { cpu?: number; memory?: number; publicIp?: boolean } = {}): PricedResource[] {
         return [
-            r("aws:ecs/taskDefinition:TaskDefinition", `m-project-${name}-tracking-task`, { cpu: String(o.cpu ?? 256), memory: String(o.memory ?? 1024), runtimePlatform: { cpuArchitecture: "ARM64" } }),
+            r("aws:ecs/taskDefinition:TaskDefinition", `m-project-${name}-tracking-task`, { cpu: String(o.cpu ?? 256), memory: String(o.memory ?? 512), runtimePlatform: { cpuArchitecture: "ARM64" } }),
             r("aws:ecs/service:Service", `m-project-${name}-tracking-service`, { launchType: "FARGATE", desiredCount: 1, networkConfiguration: { assignPublicIp: o.publicIp ?? true } }),
             r("aws:appautoscaling/policy:Policy", `m-project-${name}-tracking-cpu`, { policyType: "TargetTrackingScaling" }),
             r("aws:secretsmanager/secret:Secret", `m-project-${name}-database-secret`, {}),
@@ -173,24 +206,27 @@ describe("per-project cost", () => {
 
     test.each([
         // cpu, memory, public IPv4, expected $/month: Fargate ARM64 + IPv4 + 2 secrets + 2 alarms, hand-computed
-        [256, 1024, true, month(0.25 * 0.03238 + 1 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10], // the default: 13.16
-        [256, 1024, false, month(0.25 * 0.03238 + 1 * 0.00356) + 2 * 0.40 + 2 * 0.10], // existing VPC: 9.51
-        [256, 512, true, month(0.25 * 0.03238 + 0.5 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10],
+        [256, 1024, true, month(0.25 * 0.03238 + 1 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10], // the default before: 13.16
+        [256, 1024, false, month(0.25 * 0.03238 + 1 * 0.00356) + 2 * 0.40 + 2 * 0.10], // existing VPC before: 9.51
+        [256, 512, true, month(0.25 * 0.03238 + 0.5 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10], // the default: 11.86
+        [256, 512, false, month(0.25 * 0.03238 + 0.5 * 0.00356) + 2 * 0.40 + 2 * 0.10], // existing VPC: 8.21
         [512, 1024, true, month(0.5 * 0.03238 + 1 * 0.00356) + month(0.005) + 2 * 0.40 + 2 * 0.10], // the task of / before: 19.06
     ] as const)("a project of %i CPU / %i MiB, public IPv4 %p", (cpu, memory, publicIp, expected) => {
         const line = projectCostLine("p", project("a", { cpu, memory, publicIp }));
         expect(line.monthlyUsd).toBeCloseTo(expected, 6);
     });
 
-    test("the defaults: $13.16 with a public IPv4 per task, $9.51 without (an existing VPC)", () => {
-        expect(projectCostLine("p", project("a")).monthlyUsd.toFixed(2)).toBe("13.16");
-        expect(projectCostLine("p", project("a", { publicIp: false })).monthlyUsd.toFixed(2)).toBe("9.51");
+    test("the defaults: $11.86 with a public IPv4 per task, $8.21 without (an existing VPC)", () => {
+        expect(projectCostLine("p", project("a")).monthlyUsd.toFixed(2)).toBe("11.86");
+        expect(projectCostLine("p", project("a", { publicIp: false })).monthlyUsd.toFixed(2)).toBe("8.21");
+        // Fargate's smallest task (0.25 vCPU / 0.5 GB) and one public IPv4 alone exceed $10.
+        expect(month(0.25 * PRICES.fargateVcpuHour.ARM64 + 0.5 * PRICES.fargateGbHour.ARM64 + PRICES.publicIpv4Hour.usd)).toBeGreaterThan(10);
     });
 
     test("the line names what it is made of, the project once", () => {
         const line = projectCostLine("Per added project", project("a"));
         expect(line.item).toBe("Per added project");
-        expect(line.detail).toMatch(/^Fargate \$8\.51 \(1 task x \(0\.25 vCPU .*ARM64\) \+ Public IPv4 \$3\.65 \(1 x \$0\.005\/h\) \+ Secrets Manager \$0\.80 \(2 secrets .*\) \+ CloudWatch alarms \(autoscaling\) \$0\.20 \(2 x \$0\.1\/month\)$/);
+        expect(line.detail).toMatch(/^Fargate \$7\.21 \(1 task x \(0\.25 vCPU .*ARM64\) \+ Public IPv4 \$3\.65 \(1 x \$0\.005\/h\) \+ Secrets Manager \$0\.80 \(2 secrets .*\) \+ CloudWatch alarms \(autoscaling\) \$0\.20 \(2 x \$0\.1\/month\)$/);
         expect(line.detail).not.toContain("m-project-a");
     });
 
@@ -218,6 +254,6 @@ describe("per-project cost", () => {
     test("formatCost prints project lines after the total", () => {
         const text = formatCost(idleCost(graph()), [projectCostLine("Per added project", project("a"))]).split("\n");
         expect(text[text.length - 2]).toMatch(/^Idle total/);
-        expect(text[text.length - 1]).toMatch(/^Per added project\s+\$13\.16  Fargate/);
+        expect(text[text.length - 1]).toMatch(/^Per added project\s+\$11\.86  Fargate/);
     });
 });

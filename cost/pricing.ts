@@ -32,6 +32,7 @@ export const PRICES = {
     publicIpv4Hour: { usd: 0.005, source: "https://aws.amazon.com/vpc/pricing/ (public IPv4 address, in use or idle, per hour)" },
     auroraAcuHour: { usd: 0.12, source: "https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard, per ACU-hour)" },
     auroraStorageGbMonth: { usd: 0.10, source: "https://aws.amazon.com/rds/aurora/pricing/ (Aurora Standard storage, per GB-month)" },
+    auroraBackupGbMonth: { usd: 0.021, source: "https://aws.amazon.com/rds/aurora/pricing/ (backup storage beyond 100% of the cluster's storage within the retention period, and snapshots kept after it, per GB-month)" },
     s3StandardGbMonth: { usd: 0.023, source: "https://aws.amazon.com/s3/pricing/ (S3 Standard, first 50 TB, per GB-month)" },
     secretMonth: { usd: 0.40, source: "https://aws.amazon.com/secrets-manager/pricing/ (per secret per month)" },
     logsIngestGb: { usd: 0.50, source: "https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard ingestion, per GB)" },
@@ -59,6 +60,10 @@ export interface IdleUsage {
     readonly logsIngestGbMonth: number;
     readonly ecrStorageGb: number;
     readonly s3StorageGb: number;
+    /** Data Aurora changes a day: continuous backups keep it for the retention period, free up to the cluster's size. */
+    readonly auroraChangedGbPerDay: number;
+    /** Artifacts deleted or overwritten a day: kept as noncurrent versions until they expire. */
+    readonly s3DeletedGbPerDay: number;
     /** How long one scheduled task (the project prune) runs, image pull included: Fargate bills per second, at least a minute. */
     readonly scheduledTaskMinutes: number;
 }
@@ -72,6 +77,9 @@ export const DEFAULT_IDLE_USAGE: IdleUsage = {
     // Image layers shared between the kept images: about 1 GB (python slim + MLflow).
     ecrStorageGb: 1,
     s3StorageGb: 0,
+    // Idle: nothing logged, nothing deleted (gc's collections are the deletions of a working team).
+    auroraChangedGbPerDay: 0,
+    s3DeletedGbPerDay: 0,
     scheduledTaskMinutes: 2,
 };
 
@@ -91,6 +99,7 @@ const T = {
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     repo: "aws:ecr/repository:Repository",
     bucket: "aws:s3/bucket:Bucket",
+    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     nat: "aws:ec2/natGateway:NatGateway",
     schedule: "aws:scheduler/schedule:Schedule",
@@ -214,8 +223,42 @@ function auroraLines(graph: readonly PricedResource[], use: IdleUsage): CostLine
         }
         lines.push({ item: `Aurora storage ${cluster.name}`, detail: `${use.auroraStorageGb} GB x ${usd(PRICES.auroraStorageGbMonth.usd)}/GB-month`,
             monthlyUsd: use.auroraStorageGb * PRICES.auroraStorageGbMonth.usd });
+        lines.push(auroraBackupLine(cluster, use));
     }
     return lines;
+}
+
+/**
+ * Automated backups (point-in-time restore over backupRetentionPeriod days): the first copy of
+ * the data is free up to 100% of the cluster's storage; what is billed is about the changes
+ * kept for the retention period (days x GB changed a day). A kept final snapshot is billed the same way.
+ */
+function auroraBackupLine(cluster: PricedResource, use: IdleUsage): CostLine {
+    const days = Number(cluster.inputs.backupRetentionPeriod ?? 1);
+    const gb = days * use.auroraChangedGbPerDay;
+    return {
+        item: `Aurora backups ${cluster.name}`,
+        detail: `${days} days retained x ${use.auroraChangedGbPerDay} GB changed/day beyond the free 100% of storage x ${usd(PRICES.auroraBackupGbMonth.usd)}/GB-month`,
+        monthlyUsd: gb * PRICES.auroraBackupGbMonth.usd,
+    };
+}
+
+/** Days the bucket's lifecycle keeps noncurrent versions; undefined without such a rule. */
+function noncurrentDays(graph: readonly PricedResource[]): number | undefined {
+    const rules = ofType(graph, T.lifecycle).flatMap((l): unknown[] => (Array.isArray(l.inputs.rules) ? l.inputs.rules as unknown[] : []));
+    const days = rules.map(rule => Number(field(rule, "noncurrentVersionExpiration", "noncurrentDays"))).filter(d => d > 0);
+    return days.length === 0 ? undefined : Math.max(...days);
+}
+
+/** Versioning: a deleted or overwritten artifact stays as a noncurrent version until the lifecycle expires it. */
+function versionedStorageLine(graph: readonly PricedResource[], use: IdleUsage): CostLine[] {
+    const days = noncurrentDays(graph);
+    if (ofType(graph, T.bucket).length === 0 || days === undefined) return [];
+    return [{
+        item: "S3 noncurrent versions",
+        detail: `${days} days kept x ${use.s3DeletedGbPerDay} GB deleted or overwritten/day x ${usd(PRICES.s3StandardGbMonth.usd)}/GB-month`,
+        monthlyUsd: days * use.s3DeletedGbPerDay * PRICES.s3StandardGbMonth.usd,
+    }];
 }
 
 function secretLines(graph: readonly PricedResource[]): CostLine[] {
@@ -266,7 +309,7 @@ function cloudFrontLines(graph: readonly PricedResource[]): CostLine[] {
 /** One line per cost item of the idle stack; resource types not listed here cost nothing at idle. */
 export function idleCost(graph: readonly PricedResource[], use: IdleUsage = DEFAULT_IDLE_USAGE): { lines: CostLine[]; totalUsd: number } {
     const lines = [
-        ...loadBalancerLines(graph, use), ...cloudFrontLines(graph), ...fargateLines(graph), ...scheduledTaskLines(graph, use), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use),
+        ...loadBalancerLines(graph, use), ...cloudFrontLines(graph), ...fargateLines(graph), ...scheduledTaskLines(graph, use), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use), ...versionedStorageLine(graph, use),
     ];
     return { lines, totalUsd: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
 }

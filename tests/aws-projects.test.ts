@@ -202,9 +202,9 @@ describe.each(NAMES)("project %s", name => {
         expect(version.secretInputs).toContain("secretString");
     });
 
-    test("its own, smaller task: 0.25 vCPU / 1 GB, one task (autoscaling max 1), one worker, no job execution; / keeps its size", () => {
+    test("its own, smaller task: 0.25 vCPU / 0.5 GB (the Fargate minimum), one task (autoscaling max 1), one worker, no job execution; / keeps its size", () => {
         const envOf = (x: Record<string, any>) => Object.fromEntries(x.environment.map((e: any) => [e.name, e.value]));
-        expect(named(run, `${base}-tracking-task`).inputs).toMatchObject({ cpu: "256", memory: "1024" });
+        expect(named(run, `${base}-tracking-task`).inputs).toMatchObject({ cpu: "256", memory: "512" });
         expect(run.resources.find(r => r.name === `${base}-tracking-scaling`)!.inputs).toMatchObject({ minCapacity: 1, maxCapacity: 1 });
         expect(named(run, `${base}-tracking-service`).inputs).toMatchObject({ desiredCount: 1, deploymentMaximumPercent: 200 });
         // Aurora may pause (dbMinCapacity 0): NullPool, no pool sizes; job execution off although one task runs.

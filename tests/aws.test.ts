@@ -189,6 +189,19 @@ function describeAwsInvariants(label: string, get: () => ProgramRun) {
             expect(policy.Statement.filter((s: Statement) => s.Effect === "Allow")).toEqual([]);
             const rules = run.one(T.lifecycle).inputs.rules;
             expect(rules.find((r: any) => r.abortIncompleteMultipartUpload)?.abortIncompleteMultipartUpload.daysAfterInitiation).toBe(7);
+            // Versions of deleted or overwritten artifacts expire, then their lone delete markers go too.
+            expect(rules.filter((r: any) => r.noncurrentVersionExpiration).length).toBe(1);
+            expect(rules.filter((r: any) => r.expiration)).toEqual([expect.objectContaining({ status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true } })]);
+            expect(rules.every((r: any) => r.status === "Enabled")).toBe(true);
+        });
+
+        test("no identity can remove an artifact for good or turn the bucket's versioning or lifecycle off", () => {
+            // gc and the project prune delete objects; with versioning the bytes stay as noncurrent
+            // versions until the lifecycle expires them: only the lifecycle may remove a version.
+            const forbidden = /^s3:(\*|Delete\*|DeleteObjectVersion|PutBucketVersioning|PutLifecycleConfiguration|PutBucketPolicy|DeleteBucket)$/;
+            const actions = statements(get()).filter(s => s.Effect === "Allow").flatMap(s => list(s.Action));
+            expect(actions).toContain("s3:DeleteObject");
+            expect(actions.filter(a => forbidden.test(a) || a === "*")).toEqual([]);
         });
 
         test("the database is private, encrypted, and its password is managed by RDS", () => {
@@ -400,7 +413,7 @@ beforeAll(async () => {
     postgres = await aws({
         backend: "postgres", certificateArn: CERT, domainName: "mlflow.example.com",
         ingressCidrs: JSON.stringify(POSTGRES_CIDRS), dbMinCapacity: "0.5", dbMaxCapacity: "4",
-        noncurrentVersionExpirationDays: "45", retainDataOnDestroy: "false", taskArchitecture: "X86_64",
+        noncurrentVersionExpirationDays: "45", dbBackupRetentionDays: "35", dbBackupWindow: "23:45-00:15", retainDataOnDestroy: "false", taskArchitecture: "X86_64",
         taskCpu: "1024", taskMemory: "2048", vpcId: VPC.vpcId,
         publicSubnetIds: JSON.stringify(VPC.publicSubnetIds), privateSubnetIds: JSON.stringify(VPC.privateSubnetIds),
     });
@@ -421,6 +434,9 @@ describe("mysql with defaults", () => {
             serverlessv2ScalingConfiguration: { minCapacity: 0, maxCapacity: 2, secondsUntilAutoPause: 900 },
             deletionProtection: true, backupRetentionPeriod: 7,
         });
+        // No window configured: the input stays unset, so a deployed cluster keeps the one AWS chose.
+        expect(mysql.one(T.cluster).inputs.preferredBackupWindow).toBeUndefined();
+        expect(mysql.one(T.lifecycle).inputs.rules.find((r: any) => r.noncurrentVersionExpiration).noncurrentVersionExpiration).toEqual({ noncurrentDays: 30 });
         expect(mysql.one(T.instance).inputs.engine).toBe("aurora-mysql");
     });
 

@@ -55,6 +55,14 @@ export function buildAwsArtifactStore(parent: pulumi.Resource, name: string, arg
                 noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 30 },
             },
             {
+                // A deleted object leaves a delete marker over its versions; once those have
+                // expired, the marker is all that is left: remove it too (no Days allowed here).
+                id: "remove-expired-delete-markers",
+                status: "Enabled",
+                filter: {},
+                expiration: { expiredObjectDeleteMarker: true },
+            },
+            {
                 id: "abort-incomplete-multipart-uploads",
                 status: "Enabled",
                 filter: {},

@@ -62,6 +62,8 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
         dbSubnetGroupName: subnetGroup.name,
         dbClusterParameterGroupName: clusterParameters.name,
         backupRetentionPeriod: args.backupRetentionDays,
+        // Unset unless configured: an existing cluster keeps the window AWS gave it (no diff).
+        ...(args.backupWindow ? { preferredBackupWindow: args.backupWindow } : {}),
         deletionProtection: args.deletionProtection,
         // Always keep a last snapshot when the cluster is deleted; a stable name makes it easy to find.
         skipFinalSnapshot: false,

@@ -27,6 +27,8 @@ export interface AwsBackendStoreArgs {
     readonly maxCapacity: number;
     readonly autoPauseSeconds: number;
     readonly backupRetentionDays: number;
+    /** Daily backup window, UTC "hh24:mi-hh24:mi"; undefined lets AWS choose (and leaves the input unset). */
+    readonly backupWindow?: string;
     readonly deletionProtection: boolean;
     /** Aurora reader instances beside the writer (default 0); with 1 or more, `readerHost` is the reader endpoint. */
     readonly readerInstances?: number;

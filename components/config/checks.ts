@@ -67,6 +67,17 @@ export function isValidUploadSize(size: string): boolean {
     return /^(0|[1-9]\d{0,12}[kKmMgG]?)$/.test(size);
 }
 
+/**
+ * An RDS backup window: "hh24:mi-hh24:mi" in UTC, at least 30 minutes long (it may wrap past
+ * midnight), as ModifyDBCluster's PreferredBackupWindow requires.
+ */
+export function isValidBackupWindow(window: string): boolean {
+    const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(window);
+    if (m === null) return false;
+    const [start, end] = [Number(m[1]) * 60 + Number(m[2]), Number(m[3]) * 60 + Number(m[4])];
+    return (end - start + 1440) % 1440 >= 30;
+}
+
 export const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 export const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 

@@ -1,4 +1,4 @@
-import { ConfigError, isPinnedImage, isValidBucketName, parseConfig, supportsAutoPause, RawConfig } from "./";
+import { ConfigError, isPinnedImage, isValidBackupWindow, isValidBucketName, parseConfig, supportsAutoPause, RawConfig } from "./";
 
 function problemsOf(raw: RawConfig, region?: string): string[] {
     try {
@@ -147,15 +147,30 @@ describe("aws", () => {
         ["half an existing VPC", { vpcId: "vpc-0123456789abcdef0" }, "eu-west-1", /publicSubnetIds = undefined is invalid: must be set when vpcId is set/],
         ["one subnet only", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: '["subnet-0000000a"]', privateSubnetIds: '["subnet-0000000c","subnet-0000000d"]' }, "eu-west-1", /publicSubnetIds = .* is invalid: must list at least two subnets/],
         ["desired count outside the scaling range", { desiredCount: "5", maxTasks: "3" }, "eu-west-1", /desiredCount = "5" is invalid: must be between minTasks \(1\) and maxTasks \(3\)/],
+        ["a backup window shorter than 30 minutes", { dbBackupWindow: "03:00-03:15" }, "eu-west-1",
+            /dbBackupWindow = "03:00-03:15" is invalid: must be a UTC window hh24:mi-hh24:mi of at least 30 minutes.*Fix: pulumi config set dbBackupWindow 03:00-03:30/],
+        ["a backup retention AWS does not allow", { dbBackupRetentionDays: "36" }, "eu-west-1", /dbBackupRetentionDays = "36" is invalid: must be a whole number from 1 to 35/],
         ["a log retention CloudWatch does not offer", { logRetentionDays: "45" }, "eu-west-1", /logRetentionDays = "45" is invalid: must be one of CloudWatch's periods/],
     ])("rejects %s", (_label, raw, region, expected) => {
         const problems = problemsOf({ target: "aws", ...raw }, region);
         expect(problems.some(p => expected.test(p))).toBe(true);
     });
 
+    test("a backup window is optional and taken as given", () => {
+        expect(aws({}).aws?.dbBackupWindow).toBeUndefined();
+        expect(aws({ dbBackupWindow: "23:45-00:15" }).aws?.dbBackupWindow).toBe("23:45-00:15");
+    });
+
     test("min capacity 0.5 lifts the auto-pause version requirement", () => {
         expect(aws({ dbMinCapacity: "0.5", dbEngineVersion: "8.0.mysql_aurora.3.05.2" }).aws?.dbMinCapacity).toBe(0.5);
     });
+});
+
+test.each<[string, boolean]>([
+    ["03:00-03:30", true], ["23:45-00:15", true], ["00:00-23:59", true], ["03:00-03:29", false], ["23:50-00:10", false],
+    ["3:00-03:30", false], ["24:00-00:30", false], ["03:00-03:60", false], ["03:00", false], ["03:00-03:30 ", false],
+])("backup window %s valid: %s", (window, valid) => {
+    expect(isValidBackupWindow(window)).toBe(valid);
 });
 
 test.each<[string, boolean]>([

@@ -146,7 +146,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     };
 }
 
-type AuroraSettings = Pick<AwsSettings, "dbEngineVersion" | "dbMinCapacity" | "dbMaxCapacity" | "dbAutoPauseSeconds" | "dbBackupRetentionDays" | "dbDeletionProtection" | "dbReaderInstances">;
+type AuroraSettings = Pick<AwsSettings, "dbEngineVersion" | "dbMinCapacity" | "dbMaxCapacity" | "dbAutoPauseSeconds" | "dbBackupRetentionDays" | "dbBackupWindow" | "dbDeletionProtection" | "dbReaderInstances">;
 
 function readAurora(r: Reader, backend: BackendEngine): AuroraSettings {
     const dbEngineVersion = r.string("dbEngineVersion", DEFAULT_AURORA_VERSIONS[backend]);
@@ -164,6 +164,7 @@ function readAurora(r: Reader, backend: BackendEngine): AuroraSettings {
         dbEngineVersion, dbMinCapacity, dbMaxCapacity,
         dbAutoPauseSeconds: r.integer("dbAutoPauseSeconds"),
         dbBackupRetentionDays: r.integer("dbBackupRetentionDays"),
+        dbBackupWindow: r.optionalString("dbBackupWindow") || undefined,
         dbDeletionProtection: r.boolean("dbDeletionProtection"),
         dbReaderInstances: r.integer("dbReaderInstances"),
     };

@@ -79,9 +79,9 @@ describe("projects", () => {
 
     test("aws: projects get their own task settings, with the defaults sized for one worker without job execution", () => {
         const config = parseConfig({ ...AWS, projects: '["alpha"]' }, "eu-west-1");
-        expect(config.target === "aws" && config.aws.projectTasks).toEqual({ cpu: 256, memory: 1024, maxTasks: 1, workers: 1, jobExecution: false });
+        expect(config.target === "aws" && config.aws.projectTasks).toEqual({ cpu: 256, memory: 512, maxTasks: 1, workers: 1, jobExecution: false });
         // What a program that builds its args by hand gets when it leaves them out.
-        expect(DEFAULT_PROJECT_TASKS).toEqual({ cpu: 256, memory: 1024, maxTasks: 1, workers: 1, jobExecution: false });
+        expect(DEFAULT_PROJECT_TASKS).toEqual({ cpu: 256, memory: 512, maxTasks: 1, workers: 1, jobExecution: false });
     });
 
     test("aws without projects is unaffected", () => {

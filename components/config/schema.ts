@@ -1,7 +1,7 @@
 // Every stack setting once: its type, default, allowed values and description. The parser
 // (./index.ts) reads its defaults and limits from here, and Pulumi.yaml's `config:` block is
 // generated from it (components/config/pulumiYaml.ts; `npm run generate`, checked by a test).
-import { ACM_ARN, isPinnedImage, isValidBucketName, isValidHostPattern, isValidIpv4, isValidUploadSize, isValidUsername } from "./checks";
+import { ACM_ARN, isPinnedImage, isValidBackupWindow, isValidBucketName, isValidHostPattern, isValidIpv4, isValidUploadSize, isValidUsername } from "./checks";
 
 export const PROJECT = "mlflow-platform";
 
@@ -168,7 +168,12 @@ export const CONFIG_SCHEMA = {
     dbMinCapacity: { type: "number", scope: "aws", default: 0, min: 0, max: 256, step: 0.5, description: "Aurora Serverless v2 minimum ACUs (0 to 256 in 0.5 steps; 0 = auto-pause when idle)." },
     dbMaxCapacity: { type: "number", scope: "aws", default: 2, min: 1, max: 256, step: 0.5, description: "Aurora Serverless v2 maximum ACUs (1 to 256 in 0.5 steps)." },
     dbAutoPauseSeconds: { type: "integer", scope: "aws", default: 900, min: 300, max: 86400, description: "Idle seconds before Aurora pauses when dbMinCapacity is 0 (300-86400)." },
-    dbBackupRetentionDays: { type: "integer", scope: "aws", default: 7, min: 1, max: 35, description: "Days of automated database backups (1-35)." },
+    dbBackupRetentionDays: { type: "integer", scope: "aws", default: 7, min: 1, max: 35, description: "Days of Aurora's automated backups and of its point-in-time restore window (1-35). Storage up to the cluster's size is free; beyond it see npm run cost." },
+    dbBackupWindow: {
+        type: "string", scope: "aws", default: "", check: isValidBackupWindow, example: "03:00-03:30",
+        allowed: "must be a UTC window hh24:mi-hh24:mi of at least 30 minutes, outside the cluster's maintenance window",
+        description: "Daily UTC window of Aurora's automated backup (snapshot), e.g. 03:00-03:30; at least 30 minutes, outside the maintenance window. Default: one AWS picks for the region. Point-in-time restore covers any second of dbBackupRetentionDays either way (docs/aws.md).",
+    },
     dbDeletionProtection: { type: "boolean", scope: "aws", default: true, description: "Refuse to delete the database cluster until this is turned off." },
     // 0-3: one reader takes the reads off the writer, a second keeps them off during the first's failover; each costs what the writer does.
     dbReaderInstances: {
@@ -203,9 +208,10 @@ export const CONFIG_SCHEMA = {
     desiredCount: { type: "integer", scope: "aws", min: 1, max: 100, description: "Tasks to start with. Default minTasks." },
     minTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling minimum task count." },
     maxTasks: { type: "integer", scope: "aws", default: 3, min: 1, max: 100, description: "Autoscaling maximum task count." },
-    // A project's task from the measured 1-worker server without job execution (<= 575 MiB RSS with nginx, docs/benchmarks.md).
+    // A project's task holds one uvicorn worker (no launcher, no job execution): 285 MiB RSS idle, 330 MiB
+    // at the transfer peak, nginx 11-16 MiB, so ~346 MiB of 512 (docs/benchmarks.md): the Fargate minimum.
     projectTaskCpu: { type: "integer", scope: "aws", default: 256, min: 256, max: 16384, description: "Fargate CPU units of each project's task (256, 512, 1024, ...). Projects get their own, smaller tasks than the server at /." },
-    projectTaskMemory: { type: "integer", scope: "aws", default: 1024, min: 512, max: 122880, description: "Fargate memory in MiB of each project's task; must be valid for projectTaskCpu, and at least 3072 with projectJobExecution." },
+    projectTaskMemory: { type: "integer", scope: "aws", default: 512, min: 512, max: 122880, description: "Fargate memory in MiB of each project's task; must be valid for projectTaskCpu, and at least 3072 with projectJobExecution." },
     projectMaxTasks: { type: "integer", scope: "aws", default: 1, min: 1, max: 100, description: "Autoscaling maximum task count of each project's service (minimum 1). Every task counts against Aurora's connections; more than 1 needs projectJobExecution false." },
     projectWorkers: { type: "integer", scope: "both", default: 1, min: 1, max: 64, description: "MLflow server worker processes of each project's server (container or task)." },
     projectJobExecution: {

@@ -55,6 +55,8 @@ export interface AwsSettings {
     readonly dbMaxCapacity: number;
     readonly dbAutoPauseSeconds: number;
     readonly dbBackupRetentionDays: number;
+    /** Aurora's daily backup window (UTC hh24:mi-hh24:mi); undefined lets AWS choose. */
+    readonly dbBackupWindow?: string;
     readonly dbDeletionProtection: boolean;
     /** Aurora reader instances; MLflow reads through the reader endpoint when 1 or more. Unset: 0. */
     readonly dbReaderInstances?: number;

@@ -256,6 +256,7 @@ function awsStores(config: AwsPlatformArgs, name: string, tags: Record<string, s
         maxCapacity: aws.dbMaxCapacity,
         autoPauseSeconds: aws.dbAutoPauseSeconds,
         backupRetentionDays: aws.dbBackupRetentionDays,
+        backupWindow: aws.dbBackupWindow,
         deletionProtection: aws.dbDeletionProtection,
         readerInstances: aws.dbReaderInstances ?? 0,
         retainOnDelete,

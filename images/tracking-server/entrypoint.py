@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from urllib.parse import quote
 
 # engine -> (SQLAlchemy dialect, default port, query): the table the Docker flavour's URIs use,
@@ -133,11 +134,25 @@ def schema_revision(engine):
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_schema(uri, timeout_seconds, upgrade=None):
+def announce_upgrade(before, image_revision, now=None):
+    """Logs the UTC time right before a schema upgrade of a database that has a schema: the point
+    to restore to when the upgrade fails (MLflow's migrations are not transactional). Returns it."""
+    if before is None or before == image_revision:
+        return None
+    at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    log(f"database schema {before} is not this image's {image_revision}: upgrading it at {at}; "
+        f"to undo, restore the database to {at} and run the previous image "
+        f"(AWS: aws rds restore-db-cluster-to-point-in-time --restore-to-time {at}, docs/aws.md)")
+    return at
+
+
+def upgrade_schema(uri, timeout_seconds, upgrade=None, image_revision=None):
     """`mlflow db upgrade` under the advisory lock; returns the revisions before and after."""
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
+    if image_revision is None:
+        from mlflow.store.db.utils import _get_latest_schema_revision as image_revision
     if upgrade is None:
         from mlflow.db import upgrade as mlflow_upgrade
 
@@ -149,6 +164,7 @@ def upgrade_schema(uri, timeout_seconds, upgrade=None):
     try:
         with schema_upgrade_lock(engine, timeout_seconds):
             before = schema_revision(engine)
+            announce_upgrade(before, image_revision())
             upgrade()
             after = schema_revision(engine)
     finally:

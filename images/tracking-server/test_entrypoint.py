@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -181,6 +182,73 @@ def test_two_real_upgrades_at_once_on_an_empty_database(fresh_database_uri, capf
     revisions = sorted(line.split()[1:] for out in outputs for line in out.splitlines() if line.startswith("REVISIONS"))
     head = revisions[0][1]
     assert revisions == [["None", head], [head, head]], outputs
+
+
+def stamp(uri, revision):
+    """Makes a database look like one at an MLflow schema `revision` (alembic's version table)."""
+    engine = sqlalchemy.create_engine(uri)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        conn.execute(sqlalchemy.text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
+    engine.dispose()
+
+
+def test_the_restore_point_is_logged_before_an_older_schema_is_upgraded(fresh_database_uri, capfd):
+    """The UTC time is on stderr even when the upgrade then fails: it is the point to restore to."""
+    stamp(fresh_database_uri, "older0revision")
+    start = time.time()
+
+    def failing_upgrade():
+        raise RuntimeError("migration failed half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        entrypoint.upgrade_schema(fresh_database_uri, 10, upgrade=failing_upgrade, image_revision=lambda: "newer1revision")
+    lines = [line for line in capfd.readouterr().err.splitlines() if "restore-to-time" in line]
+    assert len(lines) == 1, lines
+    at = lines[0].rsplit("--restore-to-time ", 1)[1].split(",")[0]
+    logged = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    # Truncated to the second, never later than the upgrade's start.
+    assert start - 1 <= logged <= time.time()
+    assert "older0revision is not this image's newer1revision" in lines[0]
+
+
+def test_a_real_upgrade_from_the_previous_revision_logs_its_restore_point_first(fresh_database_uri, capfd):
+    """MLflow's own migrations and head: a database one revision behind the image."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import InitialBase, _get_alembic_config
+
+    config = _get_alembic_config(fresh_database_uri)
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str), previous
+    # As MLflow initialises a database (mlflow/store/db/utils.py _initialize_tables), stopping one revision short.
+    engine = sqlalchemy.create_engine(fresh_database_uri)
+    InitialBase.metadata.create_all(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, previous)
+    engine.dispose()
+    capfd.readouterr()
+    assert entrypoint.upgrade_schema(fresh_database_uri, 300) == (previous, head)
+    err = capfd.readouterr().err
+    announced = err.index(f"database schema {previous} is not this image's {head}: upgrading it at ")
+    assert announced < err.index(f"database schema upgraded from {previous} to {head}")
+
+
+@pytest.mark.parametrize("revision", [None, "newer1revision"])
+def test_no_restore_point_for_an_empty_or_current_schema(fresh_database_uri, capfd, revision):
+    if revision:
+        stamp(fresh_database_uri, revision)
+    entrypoint.upgrade_schema(fresh_database_uri, 10, upgrade=lambda: None, image_revision=lambda: "newer1revision")
+    assert "restore" not in capfd.readouterr().err
+
+
+def test_the_restore_point_is_utc_whatever_the_clock_zone():
+    now = datetime(2026, 12, 7, 19, 45, 30, 999999, tzinfo=timezone(timedelta(hours=2)))
+    assert entrypoint.announce_upgrade("a", "b", now=now) == "2026-12-07T17:45:30Z"
+    assert entrypoint.announce_upgrade("b", "b", now=now) is None
 
 
 @pytest.mark.parametrize("engine,query,expected", [
