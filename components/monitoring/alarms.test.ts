@@ -57,6 +57,11 @@ describe("renderAlarms", () => {
         expect(s.description).toMatch(/Runbook: docs\/observability\.md, Alarms on AWS, "[^"]+"\.$/);
     });
 
+    test("every description fits PutMetricAlarm's 1024 characters, at the longest project name", () => {
+        const long = renderAlarms({ ...INPUT, services: [{ ...INPUT.services[1], key: `project-${"p".repeat(63)}`, title: `project ${"p".repeat(63)}` }] });
+        expect(Math.max(...long.map(s => s.description.length))).toBeLessThanOrEqual(1024);
+    });
+
     test("the 5xx rate is metric math over the load balancer's target 5xx, own 5xx and requests, 5-minute sums", () => {
         const s = byKey(specs, "lb-5xx-rate");
         expect(s.metric).toBeUndefined();
