@@ -22,6 +22,9 @@ const stackOutputs: Record<string, unknown> = {
     servedModels: platform.servedModels,
     // name -> { role, projects }; each password: `pulumi stack output userPassword-<name> --show-secrets`.
     users: platform.users,
+    // aws with monitoring: subscribe a pager or chat to the topic (docs/observability.md).
+    alarmTopicArn: platform.alarmTopicArn,
+    dashboardName: platform.dashboardName,
     ...Object.fromEntries(Object.entries(platform.userPasswords ?? {}).map(([user, password]) => [`userPassword-${user}`, password])),
 };
 for (const key of Object.keys(stackOutputs)) {

@@ -13,7 +13,7 @@ export type {
 } from "./components/platform";
 export { CONFIG_KEYS, CONFIG_SCHEMA, ConfigError, platformArgs } from "./components/config";
 export type {
-    AwsSettings, BackendEngine, ConfigKey, CpuArchitecture, LocalImages, LocalSettings, PlatformConfig, PlatformSettings, PlatformUserSetting, ProjectConfig, Target, UserConfig, UserRole,
+    AwsSettings, BackendEngine, ConfigKey, CpuArchitecture, LocalImages, LocalSettings, MonitoringSettings, PlatformConfig, PlatformSettings, PlatformUserSetting, ProjectConfig, Target, UserConfig, UserRole,
 } from "./components/config";
 
 // The parts MlflowPlatform creates, for a program that composes them differently.
@@ -27,6 +27,8 @@ export { BucketInit } from "./components/bucketInit";
 export type { BucketInitArgs } from "./components/bucketInit";
 export { ModelServer } from "./components/modelServer";
 export type { ModelServerArgs } from "./components/modelServer";
+export { Monitoring } from "./components/monitoring";
+export type { MonitoringArgs } from "./components/monitoring";
 export { Network } from "./components/network";
 export type { NetworkArgs } from "./components/network";
 export { ProjectDatabase } from "./components/projectDatabase";

@@ -257,3 +257,42 @@ describe("per-project cost", () => {
         expect(text[text.length - 1]).toMatch(/^Per added project\s+\$11\.86  Fargate/);
     });
 });
+
+describe("monitoring and logs", () => {
+    const alarm = (name: string, metrics = 0) => r("aws:cloudwatch/metricAlarm:MetricAlarm", name, metrics === 0
+        ? { metricName: "CPUUtilization" }
+        : { metricQueries: [...Array.from({ length: metrics }, (_, i) => ({ id: `m${i + 1}`, metric: { metricName: "RequestCount" } })), { id: "e1", expression: "m1" }] });
+    const monitored = [
+        ...graph(),
+        alarm("m-lb-5xx-rate", 3), alarm("m-tracking-cpu"), alarm("m-tracking-memory"), alarm("m-db-connections"),
+        r("aws:cloudwatch/dashboard:Dashboard", "m-dashboard", { dashboardName: "m" }),
+        r("aws:sns/topic:Topic", "m-alarms", {}),
+    ];
+
+    test("alarms per metric they read (metric math: each metric, not the expression), hand-computed", () => {
+        expect(line(monitored, "CloudWatch alarms (monitoring)")).toBeCloseTo((3 + 1 + 1 + 1) * 0.10, 6);
+        expect(idleCost(monitored).lines.find(l => l.item === "CloudWatch alarms (monitoring)")!.detail).toBe("4 alarms reading 6 metrics x $0.1/month");
+        // Autoscaling's own two alarms stay their own line.
+        expect(line(monitored, "CloudWatch alarms (autoscaling)")).toBeCloseTo(0.2, 6);
+    });
+
+    test("the dashboard at $3 a month, the topic at nothing, and no line without them", () => {
+        expect(line(monitored, "CloudWatch dashboard")).toBeCloseTo(3, 6);
+        expect(line(monitored, "SNS alarm topic")).toBe(0);
+        expect(idleCost(graph()).lines.filter(l => /monitoring|dashboard|SNS/.test(l.item))).toEqual([]);
+        expect(idleCost(monitored).totalUsd - idleCost(graph()).totalUsd).toBeCloseTo(0.6 + 3, 6);
+    });
+
+    test("a project's alarms are its own cost", () => {
+        const { byProject } = splitProjects([...monitored, alarm("m-monitoring-project-alpha-cpu"), alarm("m-monitoring-project-alpha-memory")], ["alpha"]);
+        expect(projectCostLine("alpha", byProject.alpha).monthlyUsd).toBeCloseTo(0.2, 6);
+    });
+
+    test.each([
+        // retention days, GB stored in a steady month for 0.1 GB ingested a month
+        [30, 0.1], [90, 0.3], [7, 0.1 * 7 / 30], [365, 0.1 * 365 / 30],
+    ])("logs kept %i days: %f GB stored", (days, stored) => {
+        const g = [...graph(), r("aws:cloudwatch/logGroup:LogGroup", "logs", { retentionInDays: days })];
+        expect(line(g, "CloudWatch Logs")).toBeCloseTo(0.1 * PRICES.logsIngestGb.usd + stored * PRICES.logsStoreGbMonth.usd, 9);
+    });
+});

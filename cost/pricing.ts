@@ -37,7 +37,9 @@ export const PRICES = {
     secretMonth: { usd: 0.40, source: "https://aws.amazon.com/secrets-manager/pricing/ (per secret per month)" },
     logsIngestGb: { usd: 0.50, source: "https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard ingestion, per GB)" },
     logsStoreGbMonth: { usd: 0.03, source: "https://aws.amazon.com/cloudwatch/pricing/ (Logs, archived, per GB-month)" },
-    alarmMonth: { usd: 0.10, source: "https://aws.amazon.com/cloudwatch/pricing/ (standard-resolution metric alarm, per month)" },
+    alarmMonth: { usd: 0.10, source: "https://aws.amazon.com/cloudwatch/pricing/ (standard-resolution alarm, per alarm metric per month; a metric-math alarm pays for each metric it reads)" },
+    dashboardMonth: { usd: 3.00, source: "https://aws.amazon.com/cloudwatch/pricing/ (per dashboard per month beyond the account's 3 free ones)" },
+    snsEmailPer100k: { usd: 2.00, source: "https://aws.amazon.com/sns/pricing/ (e-mail notifications, per 100,000 after the first 1,000 a month free; topics cost nothing)" },
     ecrGbMonth: { usd: 0.10, source: "https://aws.amazon.com/ecr/pricing/ (private repository storage, per GB-month)" },
     natGatewayHour: { usd: 0.045, source: "https://aws.amazon.com/vpc/pricing/ (NAT gateway, per hour)" },
     // CloudFront, pay as you go, United States/Europe edges (PriceClass_100): no monthly or hourly
@@ -104,6 +106,9 @@ const T = {
     nat: "aws:ec2/natGateway:NatGateway",
     schedule: "aws:scheduler/schedule:Schedule",
     distribution: "aws:cloudfront/distribution:Distribution",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    dashboard: "aws:cloudwatch/dashboard:Dashboard",
+    topic: "aws:sns/topic:Topic",
 } as const;
 
 const month = (hourly: number) => hourly * HOURS_PER_MONTH;
@@ -269,12 +274,50 @@ function secretLines(graph: readonly PricedResource[]): CostLine[] {
     return n === 0 ? [] : [{ item: "Secrets Manager", detail: `${own} secret${own === 1 ? "" : "s"} + ${managed} RDS-managed x ${usd(PRICES.secretMonth.usd)}/month`, monthlyUsd: n * PRICES.secretMonth.usd }];
 }
 
+/** Alarm metrics CloudWatch bills an alarm for: one, or each metric a metric-math alarm reads. */
+function alarmMetrics(alarm: PricedResource): number {
+    const queries = alarm.inputs.metricQueries;
+    return Array.isArray(queries) ? queries.filter(q => field(q, "metric") !== undefined).length : 1;
+}
+
+/**
+ * Monitoring (components/monitoring): its alarms per alarm metric, the dashboard (priced as if
+ * the account's 3 free dashboards were used elsewhere), the SNS topic (free; an alarm's e-mails
+ * stay inside SNS's free 1,000 a month).
+ */
+function monitoringLines(graph: readonly PricedResource[]): CostLine[] {
+    const lines: CostLine[] = [];
+    const alarms = ofType(graph, T.alarm);
+    if (alarms.length > 0) {
+        const metrics = alarms.reduce((n, a) => n + alarmMetrics(a), 0);
+        lines.push({ item: "CloudWatch alarms (monitoring)", detail: `${alarms.length} alarms reading ${metrics} metrics x ${usd(PRICES.alarmMonth.usd)}/month`,
+            monthlyUsd: metrics * PRICES.alarmMonth.usd });
+    }
+    const dashboards = ofType(graph, T.dashboard).length;
+    if (dashboards > 0) {
+        lines.push({ item: "CloudWatch dashboard", detail: `${dashboards} x ${usd(PRICES.dashboardMonth.usd)}/month (free if the account has fewer than 3 others)`,
+            monthlyUsd: dashboards * PRICES.dashboardMonth.usd });
+    }
+    if (ofType(graph, T.topic).length > 0) {
+        lines.push({ item: "SNS alarm topic", detail: `no fee per topic; e-mail ${usd(PRICES.snsEmailPer100k.usd)}/100,000 after 1,000 a month free`, monthlyUsd: 0 });
+    }
+    return lines;
+}
+
+/** Days a log group keeps its events: the longest retention in the graph (30 when none is set). */
+function retentionDays(graph: readonly PricedResource[]): number {
+    return Math.max(0, ...ofType(graph, T.logGroup).map(g => Number(g.inputs.retentionInDays ?? 30)));
+}
+
 function smallLines(graph: readonly PricedResource[], use: IdleUsage): CostLine[] {
     const lines: CostLine[] = [];
     const logs = ofType(graph, T.logGroup).length;
     if (logs > 0) {
-        lines.push({ item: "CloudWatch Logs", detail: `${use.logsIngestGbMonth} GB/month ingested x ${usd(PRICES.logsIngestGb.usd)} + stored x ${usd(PRICES.logsStoreGbMonth.usd)}`,
-            monthlyUsd: use.logsIngestGbMonth * (PRICES.logsIngestGb.usd + PRICES.logsStoreGbMonth.usd) });
+        // Kept for retentionDays, a steady month stores that many days of ingestion.
+        const stored = use.logsIngestGbMonth * retentionDays(graph) / 30;
+        lines.push({ item: "CloudWatch Logs", detail: `${use.logsIngestGbMonth} GB/month ingested x ${usd(PRICES.logsIngestGb.usd)} + ${stored.toFixed(2)} GB stored `
+            + `(${retentionDays(graph)} days retention) x ${usd(PRICES.logsStoreGbMonth.usd)}/GB-month`,
+            monthlyUsd: use.logsIngestGbMonth * PRICES.logsIngestGb.usd + stored * PRICES.logsStoreGbMonth.usd });
     }
     // Target tracking creates two CloudWatch alarms (scale out, scale in) per policy.
     const alarms = 2 * ofType(graph, T.scalingPolicy).filter(p => p.inputs.policyType === "TargetTrackingScaling").length;
@@ -310,6 +353,7 @@ function cloudFrontLines(graph: readonly PricedResource[]): CostLine[] {
 export function idleCost(graph: readonly PricedResource[], use: IdleUsage = DEFAULT_IDLE_USAGE): { lines: CostLine[]; totalUsd: number } {
     const lines = [
         ...loadBalancerLines(graph, use), ...cloudFrontLines(graph), ...fargateLines(graph), ...scheduledTaskLines(graph, use), ...auroraLines(graph, use), ...secretLines(graph), ...smallLines(graph, use), ...versionedStorageLine(graph, use),
+        ...monitoringLines(graph),
     ];
     return { lines, totalUsd: lines.reduce((s, l) => s + l.monthlyUsd, 0) };
 }

@@ -31,6 +31,8 @@ const TYPE_OF: Record<string, string> = {
     "-htpasswd": "aws:secretsmanager/secret:Secret", "-rule": "aws:lb/listenerRule:ListenerRule", "-tg": "aws:lb/targetGroup:TargetGroup",
     "-service": "aws:ecs/service:Service", "-artifact-access": "aws:iam/policy:Policy",
 };
+/** Its body lists every service: it changes when one is added (tests/aws-monitoring.test.ts). */
+const DASHBOARD = "aws:cloudwatch/dashboard:Dashboard";
 const named = (r: ProgramRun, name: string, type = Object.entries(TYPE_OF).find(([suffix]) => name.endsWith(suffix))![1]): RecordedResource => {
     const found = r.resources.filter(x => x.name === name && x.type === type);
     if (found.length !== 1) throw new Error(`expected one ${name}, found ${found.length}`);
@@ -43,14 +45,17 @@ test("adding projects adds only project resources and changes no URN or input th
     const after = urnSet(run);
     expect(after).toEqual(expect.arrayContaining(before));
     const added = run.resources.filter(r => !before.includes(r.urn));
-    expect(added.filter(r => !NAMES.some(n => r.name.startsWith(`mlflow-aws-project-${n}-`) || r.name.startsWith(`mlflow-aws-proxy-project-${n}-`)))).toEqual([]);
+    const ofProject = (name: string, n: string) => ["mlflow-aws-project-", "mlflow-aws-proxy-project-", "mlflow-aws-monitoring-project-"].some(p => name.startsWith(`${p}${n}-`));
+    expect(added.filter(r => !NAMES.some(n => ofProject(r.name, n)))).toEqual([]);
     // Per project: 3 components; proxy 6 (salt, password, htpasswd secret + version, target group, rule);
     // database 3 (password, secret + version); bucket init 1 (policy); tracking 8 (2 roles, role policy,
     // attachment, task definition, service, scaling target + policy). No image, cluster or log group.
     // Garbage collection 9: the component, the task definition, three roles, two inline policies, the
-    // artifact policy attachment and the schedule.
-    expect(added).toHaveLength(NAMES.length * (3 + 6 + 3 + 1 + 8 + 9));
-    for (const r of without.resources) {
+    // artifact policy attachment and the schedule. Monitoring 4: its service's alarms (unhealthy,
+    // restart loop, memory, CPU).
+    expect(added).toHaveLength(NAMES.length * (3 + 6 + 3 + 1 + 8 + 9 + 4));
+    // The dashboard gains a row per project (tests/aws-monitoring.test.ts); nothing else changes.
+    for (const r of without.resources.filter(x => x.type !== DASHBOARD)) {
         expect({ name: r.name, inputs: run.resources.find(x => x.urn === r.urn)!.inputs }).toEqual({ name: r.name, inputs: r.inputs });
     }
     expect(after).toEqual(committedUrnSet("aws-mysql-projects", run));
@@ -72,7 +77,7 @@ test("the server at `/`'s task role is denied every project's prefix and holds n
 });
 
 test("adding a third project changes nothing of the first two (rules, priorities, tasks)", () => {
-    for (const r of two.resources) {
+    for (const r of two.resources.filter(x => x.type !== DASHBOARD)) {
         expect({ name: r.name, inputs: run.resources.find(x => x.urn === r.urn)!.inputs }).toEqual({ name: r.name, inputs: r.inputs });
     }
 });

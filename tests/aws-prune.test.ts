@@ -193,8 +193,8 @@ test("a project's service starts only after the list naming it was written (depe
         .toEqual([`${ROOT}-execution`, `${ROOT}-task-artifacts`, `${ROOT}-task-rotation-watch`]);
 });
 
-test("removing a project (retain=false) changes only the list parameter of what stays", () => {
-    expect(changed(prune3, prune2)).toEqual([`${PRUNE}-projects`]);
+test("removing a project (retain=false) changes only the list parameter of what stays, and the dashboard loses its row", () => {
+    expect(changed(prune3, prune2)).toEqual(["mlflow-aws-monitoring-dashboard", `${PRUNE}-projects`]);
     expect(parameter(prune2).inputs.insecureValue).toBe(JSON.stringify(["alpha", "beta-2"]));
     const gone = prune3.resources.filter(r => !prune2.resources.some(x => x.urn === r.urn)).map(r => r.name);
     expect(gone.length).toBeGreaterThan(0);

@@ -61,7 +61,7 @@ const readersArn = secretArn("mlflow-aws-proxy-readers-htpasswd");
 const trackingDefs = (r: ProgramRun) => JSON.parse(byName(r, T.taskDef, "mlflow-aws-tracking-task").inputs.containerDefinitions);
 const mlflowEnv = (r: ProgramRun) => Object.fromEntries((JSON.parse(byName(r, T.taskDef, "mlflow-aws-tracking-task").inputs.containerDefinitions)[0].environment as { name: string; value: string }[]).map(e => [e.name, e.value]));
 
-test("adds exactly the model services, the Cloud Map registration and the model security group; no existing URN changes", () => {
+test("adds exactly the model services, their alarms, the Cloud Map registration and the model security group; no existing URN changes", () => {
     const added = urnSet(run).filter(u => !urnSet(plain).includes(u));
     expect(urnSet(run)).toEqual(expect.arrayContaining(committedUrnSet("aws-mysql", plain)));
     expect(added).toEqual([
@@ -95,6 +95,15 @@ test("adds exactly the model services, the Cloud Map registration and the model 
         "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer$aws:secretsmanager/secretVersion:SecretVersion::mlflow-aws-model-fraud-detector-reader",
         "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer::mlflow-aws-model-churn",
         "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:ModelServer::mlflow-aws-model-fraud-detector",
+        // Each model's alarms (tests/aws-monitoring.test.ts).
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-churn-cpu",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-churn-memory",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-churn-restart-loop",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-churn-unhealthy",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-fraud-detector-cpu",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-fraud-detector-memory",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-fraud-detector-restart-loop",
+        "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Monitoring$aws:cloudwatch/metricAlarm:MetricAlarm::mlflow-aws-monitoring-model-fraud-detector-unhealthy",
         "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:ec2/securityGroup:SecurityGroup::mlflow-aws-network-models-sg",
         "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-lb-out-models",
         "urn:pulumi:aws::mlflow-platform::mlflow:index:MlflowPlatform$mlflow:index:Network$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::mlflow-aws-network-models-out-https",
@@ -112,7 +121,8 @@ test("every other resource has the inputs and options it has without servedModel
     const internal = internalTrackingHost("mlflow-aws-tracking.internal");
     for (const r of run.resources) {
         const was = before.get(`${r.type}::${r.name}`);
-        if (!was) continue;
+        // The dashboard gains a row per model (tests/aws-monitoring.test.ts).
+        if (!was || r.type === "aws:cloudwatch/dashboard:Dashboard") continue;
         const inputs = { ...r.inputs };
         if (r.type === T.taskDef && r.name === "mlflow-aws-tracking-task") {
             const defs = JSON.parse(inputs.containerDefinitions);

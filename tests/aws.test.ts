@@ -57,8 +57,8 @@ const T = {
 const UNTAGGABLE = new Set<string>([
     T.sse, T.versioning, T.publicAccessBlock, T.ownership, T.bucketPolicy, T.lifecycle, T.route, T.rta,
     T.rolePolicy, T.attachment, T.secretVersion, T.repoLifecycle, T.scalingPolicy,
-    // The provider's Schedule has no tags input.
-    "aws:scheduler/schedule:Schedule",
+    // The provider's Schedule, Dashboard and TopicSubscription have no tags input.
+    "aws:scheduler/schedule:Schedule", "aws:cloudwatch/dashboard:Dashboard", "aws:sns/topicSubscription:TopicSubscription",
 ]);
 /** `/`'s task definition and roles (with retainDataOnDestroy=false the prune has its own: tests/aws-prune.test.ts). */
 const ROOT_TASK = /-tracking-task$/;
@@ -72,6 +72,10 @@ const GC_COUNTS = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1, "aws:scheduler/schedule:Schedule": 1,
 };
 const isGc = (name: string) => /-tracking-gc(-|$)/.test(name);
+/** What monitoring (on by default) adds for the server at `/`: the 5xx rate, four alarms per service, two for the database (tests/aws-monitoring.test.ts). */
+const MONITORING_COUNTS = {
+    "mlflow:index:Monitoring": 1, "aws:sns/topic:Topic": 1, "aws:cloudwatch/metricAlarm:MetricAlarm": 1 + 4 + 2, "aws:cloudwatch/dashboard:Dashboard": 1,
+};
 
 
 function aws(config: Record<string, string>): Promise<ProgramRun> {
@@ -88,6 +92,7 @@ function countByType(run: ProgramRun): Record<string, number> {
 function expectedCounts(o: { certificate: boolean; ingressCidrs: number; newVpc: boolean; prune?: boolean; cloudFront?: boolean }): Record<string, number> {
     const counts = expectedRootCounts(o);
     for (const [t, n] of Object.entries(GC_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
+    for (const [t, n] of Object.entries(MONITORING_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
     if (o.prune) for (const [t, n] of Object.entries(PRUNE_COUNTS)) counts[t] = (counts[t] ?? 0) + n;
     return counts;
 }

@@ -29,6 +29,9 @@ const LIMITS: Record<string, { field: string; max: number; source: string }> = {
     "aws:appautoscaling/policy:Policy": { field: "name", max: 256, source: "Application Auto Scaling PutScalingPolicy PolicyName 1-256" },
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": { field: "name", max: 253, source: "Cloud Map CreatePrivateDnsNamespace Name 1-253" },
     "aws:servicediscovery/service:Service": { field: "name", max: 127, source: "Cloud Map CreateService Name 127" },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": { field: "name", max: 255, source: "CloudWatch PutMetricAlarm AlarmName 1-255" },
+    "aws:cloudwatch/dashboard:Dashboard": { field: "dashboardName", max: 255, source: "CloudWatch PutDashboard DashboardName 1-255" },
+    "aws:sns/topic:Topic": { field: "name", max: 256, source: "SNS CreateTopic Name 1-256" },
 };
 
 /** Types without a generated name (no `name` input in @pulumi/aws, or named by their parent resource). */
@@ -37,7 +40,7 @@ const UNNAMED = new Set(["appautoscaling/target:Target", "cloudfront/distributio
     "ecr/lifecyclePolicy:LifecyclePolicy", "iam/rolePolicyAttachment:RolePolicyAttachment", "lb/listener:Listener", "lb/listenerRule:ListenerRule",
     "s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "s3/bucketOwnershipControls:BucketOwnershipControls", "s3/bucketPolicy:BucketPolicy",
     "s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "s3/bucketVersioning:BucketVersioning", "secretsmanager/secretVersion:SecretVersion", "vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "s3/bucketVersioning:BucketVersioning", "secretsmanager/secretVersion:SecretVersion", "sns/topicSubscription:TopicSubscription", "vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "vpc/securityGroupIngressRule:SecurityGroupIngressRule"].map(t => `aws:${t}`));
 
 const BASE = { "aws:region": REGION, target: "aws", dbMaxCapacity: "8", dbReaderInstances: "1" };

@@ -70,17 +70,23 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         case "aws:rds/cluster:Cluster":
             return {
                 ...inputs,
+                clusterIdentifier: inputs.clusterIdentifier ?? `${name}-0a1b2c3`,
                 endpoint: `${name}.cluster-abc123.eu-west-1.rds.amazonaws.com`,
                 readerEndpoint: `${name}.cluster-ro-abc123.eu-west-1.rds.amazonaws.com`,
                 masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-${name}-AbCdEf`, kmsKeyId: "", secretStatus: "active" }],
             };
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}/0123`, dnsName: `${name}-123456789.eu-west-1.elb.amazonaws.com` };
+            return {
+                ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}/0123`, arnSuffix: `app/${name}/0123`,
+                dnsName: `${name}-123456789.eu-west-1.elb.amazonaws.com`,
+            };
+        case "aws:lb/targetGroup:TargetGroup":
+            // The ARN as for the types below; the suffix is CloudWatch's TargetGroup dimension.
+            return { ...inputs, name: inputs.name ?? name, arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`, arnSuffix: `targetgroup/${name}/4567` };
         case "aws:cloudfront/distribution:Distribution":
             return { ...inputs, arn: `arn:aws:cloudfront::123456789012:distribution/E${name.length}ABCDEF`, domainName: "d111111abcdef8.cloudfront.net" };
         case "aws:ecr/repository:Repository":
             return { ...inputs, name, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${name}` };
-        case "aws:lb/targetGroup:TargetGroup":
         case "aws:lb/listener:Listener":
         case "aws:secretsmanager/secret:Secret":
         case "aws:cloudwatch/logGroup:LogGroup":
@@ -93,6 +99,8 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
         case "aws:servicediscovery/service:Service":
         case "aws:ssm/parameter:Parameter":
+        case "aws:sns/topic:Topic":
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
             return { ...inputs, name: inputs.name ?? name, arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` };
         default:
             return { ...inputs };

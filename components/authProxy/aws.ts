@@ -190,6 +190,8 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
         ...front,
         nginxConfig: pulumi.output(nginxConfig),
         loadBalancerDnsName: alb.dnsName,
+        loadBalancerArnSuffix: alb.arnSuffix,
+        targetGroupArnSuffix: targetGroup.arnSuffix,
         // ECS rejects a service whose target group is not yet attached to a load balancer:
         // hand the ARN out only once the forwarding listener (and with CloudFront its rule) exists.
         targetGroupArn: pulumi.all([forwarding.arn, originRule?.arn ?? "", targetGroup.arn]).apply(([, , arn]) => arn),
@@ -276,6 +278,7 @@ function buildProjectTargets(
         });
         out[p.name] = {
             targetGroupArn: pulumi.all([rule.arn, targetGroup.arn]).apply(([, arn]) => arn),
+            targetGroupArnSuffix: targetGroup.arnSuffix,
             nginxConfig: pulumi.output(sidecarConfig(args, keepAlive, { servedProject: p.name })),
             htpasswdSecretArn: secret.arn,
             htpasswdVersionId: secret.versionId,

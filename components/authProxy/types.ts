@@ -114,6 +114,8 @@ export interface AwsProxyProject {
 export interface AwsProjectTarget {
     /** Resolves only once the project's listener rule exists (ECS needs an attached target group). */
     readonly targetGroupArn: pulumi.Output<string>;
+    /** CloudWatch's TargetGroup dimension (`targetgroup/<name>/<id>`), for the project's alarms. */
+    readonly targetGroupArnSuffix: pulumi.Output<string>;
     /** The project sidecar's config (renderProxyConfig with servedProject). */
     readonly nginxConfig: pulumi.Output<string>;
     readonly htpasswdSecretArn: pulumi.Output<string>;
@@ -163,8 +165,12 @@ export type LocalAuthProxyOutputs = AuthProxyCommonOutputs;
 
 export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
     readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** CloudWatch's LoadBalancer dimension (`app/<name>/<id>`), for the alarms. */
+    readonly loadBalancerArnSuffix: pulumi.Output<string>;
     /** Resolves only once the forwarding listener exists (ECS needs an attached target group). */
     readonly targetGroupArn: pulumi.Output<string>;
+    /** CloudWatch's TargetGroup dimension of the server at `/`. */
+    readonly targetGroupArnSuffix: pulumi.Output<string>;
     /** The forwarding listener (HTTPS with a certificate, else HTTP): model routes are rules on it. */
     readonly listenerArn: pulumi.Output<string>;
     readonly htpasswdSecretArn: pulumi.Output<string>;

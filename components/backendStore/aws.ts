@@ -97,6 +97,7 @@ export function buildAwsBackendStore(parent: pulumi.Resource, name: string, args
             if (!arn) throw new Error(`${name}: the cluster reports no managed master user secret`);
             return arn;
         }),
+        clusterIdentifier: cluster.clusterIdentifier,
         ...(readers === 0 ? {} : { readerHost: cluster.readerEndpoint }),
     };
 }

@@ -63,6 +63,8 @@ export interface LocalBackendStoreOutputs extends BackendStoreCommonOutputs {
 export interface AwsBackendStoreOutputs extends BackendStoreCommonOutputs {
     /** Secrets Manager secret holding the master credentials. */
     readonly secretArn: pulumi.Output<string>;
+    /** The cluster's identifier: CloudWatch's DBClusterIdentifier dimension, for the alarms. */
+    readonly clusterIdentifier: pulumi.Output<string>;
     /** The cluster's reader endpoint, only with readerInstances >= 1 (MLflow's read-replica host). */
     readonly readerHost?: pulumi.Output<string>;
 }

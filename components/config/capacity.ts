@@ -64,6 +64,15 @@ export function auroraMaxConnections(engine: Engine, minAcu: number, maxAcu: num
     return engine === "postgres" && minAcu <= 0.5 ? Math.min(limit, AURORA_POSTGRES_LOW_MIN_CAP) : limit;
 }
 
+/**
+ * The connections MLflow may use on an Aurora Serverless v2 instance: its max_connections at
+ * the capacity range, less RESERVED_CONNECTIONS. The config check fits every fleet into this;
+ * the connections alarm (components/monitoring) fires as use nears it.
+ */
+export function auroraUsableConnections(engine: Engine, minAcu: number, maxAcu: number): number {
+    return Math.max(0, auroraMaxConnections(engine, minAcu, maxAcu) - RESERVED_CONNECTIONS);
+}
+
 export interface ConnectionDemand {
     readonly pool: PoolSettings;
     readonly workers: number;

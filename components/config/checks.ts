@@ -43,6 +43,14 @@ export function isPinnedImage(ref: string): boolean {
     return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag) && tag.toLowerCase() !== "latest";
 }
 
+/**
+ * An e-mail address SNS can subscribe: one address, no display name, no spaces or commas (the
+ * SNS Subscribe API takes exactly one endpoint), a dot in the domain.
+ */
+export function isValidEmail(v: string): boolean {
+    return v.length <= 254 && /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/.test(v);
+}
+
 export function isValidUsername(name: string): boolean {
     // ':' separates user and password in both htpasswd and HTTP basic auth.
     return /^[A-Za-z0-9._@-]{1,64}$/.test(name);

@@ -150,7 +150,17 @@ describe("aws", () => {
         ["a backup window shorter than 30 minutes", { dbBackupWindow: "03:00-03:15" }, "eu-west-1",
             /dbBackupWindow = "03:00-03:15" is invalid: must be a UTC window hh24:mi-hh24:mi of at least 30 minutes.*Fix: pulumi config set dbBackupWindow 03:00-03:30/],
         ["a backup retention AWS does not allow", { dbBackupRetentionDays: "36" }, "eu-west-1", /dbBackupRetentionDays = "36" is invalid: must be a whole number from 1 to 35/],
-        ["a log retention CloudWatch does not offer", { logRetentionDays: "45" }, "eu-west-1", /logRetentionDays = "45" is invalid: must be one of CloudWatch's periods/],
+        ["a log retention CloudWatch does not offer", { logRetentionDays: "45" }, "eu-west-1", /logRetentionDays = "45" is invalid: must be one of CloudWatch's periods: 1, 3, 5, 7, 14, 30, .*3653\. Fix: pulumi config set logRetentionDays 30/],
+        ["two alarm addresses", { alarmEmail: "a@example.com,b@example.com" }, "eu-west-1",
+            /alarmEmail = "a@example.com,b@example.com" is invalid: must be one e-mail address such as ops@example.com\. Fix: pulumi config set alarmEmail ops@example.com/],
+        ["an alarm address without a domain", { alarmEmail: "ops@localhost" }, "eu-west-1", /alarmEmail = "ops@localhost" is invalid: must be one e-mail address/],
+        ["a display name around the address", { alarmEmail: "Ops <ops@example.com>" }, "eu-west-1", /alarmEmail = "Ops <ops@example.com>" is invalid/],
+        ["a 5xx rate off the 0.5 grid", { alarm5xxPercent: "0.3" }, "eu-west-1", /alarm5xxPercent = "0.3" is invalid: must be a number from 0.5 to 100 in steps of 0.5\. Fix: pulumi config set alarm5xxPercent 5/],
+        ["a CPU alarm above 100%", { alarmCpuPercent: "120" }, "eu-west-1", /alarmCpuPercent = "120" is invalid: must be a whole number from 10 to 100\. Fix: pulumi config set alarmCpuPercent 90/],
+        ["a memory alarm below 10%", { alarmMemoryPercent: "5" }, "eu-west-1", /alarmMemoryPercent = "5" is invalid: must be a whole number from 10 to 100\. Fix: pulumi config set alarmMemoryPercent 90/],
+        ["a fractional connections alarm", { alarmDbConnectionsPercent: "80.5" }, "eu-west-1", /alarmDbConnectionsPercent = "80.5" is invalid: must be a whole number from 10 to 100\. Fix: pulumi config set alarmDbConnectionsPercent 80/],
+        ["monitoring neither true nor false", { monitoring: "yes" }, "eu-west-1", /monitoring = "yes" is invalid.*Fix: pulumi config set monitoring true/],
+        ["a bad threshold even with monitoring off", { monitoring: "false", alarmCpuPercent: "0" }, "eu-west-1", /alarmCpuPercent = "0" is invalid/],
     ])("rejects %s", (_label, raw, region, expected) => {
         const problems = problemsOf({ target: "aws", ...raw }, region);
         expect(problems.some(p => expected.test(p))).toBe(true);
@@ -159,6 +169,13 @@ describe("aws", () => {
     test("a backup window is optional and taken as given", () => {
         expect(aws({}).aws?.dbBackupWindow).toBeUndefined();
         expect(aws({ dbBackupWindow: "23:45-00:15" }).aws?.dbBackupWindow).toBe("23:45-00:15");
+    });
+
+    test("monitoring: on by default with the default thresholds and no e-mail; alarm* keys and alarmEmail when set; monitoring false: none", () => {
+        expect(aws({}).aws?.monitoring).toEqual({ thresholds: { errorRatePercent: 5, cpuPercent: 90, memoryPercent: 90, dbConnectionsPercent: 80 } });
+        expect(aws({ alarmEmail: "ops+mlflow@example.co.uk", alarm5xxPercent: "1.5", alarmCpuPercent: "70", alarmMemoryPercent: "95", alarmDbConnectionsPercent: "60" }).aws?.monitoring)
+            .toEqual({ alarmEmail: "ops+mlflow@example.co.uk", thresholds: { errorRatePercent: 1.5, cpuPercent: 70, memoryPercent: 95, dbConnectionsPercent: 60 } });
+        expect(aws({ monitoring: "false", alarmEmail: "ops@example.com" }).aws?.monitoring).toBeUndefined();
     });
 
     test("min capacity 0.5 lifts the auto-pause version requirement", () => {

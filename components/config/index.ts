@@ -14,7 +14,8 @@ import { readUserPasswords, readUsers } from "./users";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, LocalProjectSettings, PlatformConfig, ProjectTaskSettings, ServingSettings, Target,
+    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, LocalProjectSettings, MonitoringSettings, PlatformConfig, ProjectTaskSettings,
+    ServingSettings, Target,
 } from "./types";
 
 export * from "./checks";
@@ -342,6 +343,19 @@ function awsProjectFleet(p: ProjectTaskSettings): ServerFleet {
     return { pool: PROJECT_POOL, workers: p.workers, maxTasks: p.maxTasks, deploymentOverlap: ECS_DEPLOYMENT_OVERLAP, jobExecution: p.jobExecution };
 }
 
+/** monitoring and the alarm* keys; undefined with monitoring false. */
+function readMonitoring(r: Reader): MonitoringSettings | undefined {
+    const alarmEmail = r.optionalString("alarmEmail");
+    const thresholds = {
+        errorRatePercent: r.stepped("alarm5xxPercent"),
+        cpuPercent: r.integer("alarmCpuPercent"),
+        memoryPercent: r.integer("alarmMemoryPercent"),
+        dbConnectionsPercent: r.integer("alarmDbConnectionsPercent"),
+    };
+    if (!r.boolean("monitoring")) return undefined;
+    return { ...(alarmEmail === undefined ? {} : { alarmEmail }), thresholds };
+}
+
 function readRegion(r: Reader, awsRegion: string | undefined): string {
     const region = awsRegion ?? "";
     if (!AWS_REGION.test(region)) {
@@ -394,6 +408,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
     if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
         r.fail("logRetentionDays", String(logRetentionDays), `must be one of CloudWatch's periods: ${LOG_RETENTION_DAYS.join(", ")}`, "30");
     }
+    const monitoring = readMonitoring(r);
     const nginxImage = r.string("nginxImage");
     const pythonImage = r.string("pythonImage");
     const allowedHosts = r.list("allowedHosts", [], isValidHostPattern, HOST_CHECK, "mlflow.example.com");
@@ -407,6 +422,7 @@ function readAws(r: Reader, common: Common, awsRegion: string | undefined): AwsP
             region, ...aurora, ingressCidrs, certificateArn, domainName, plainHttp, existingVpc, ...tasks, projectTasks,
             noncurrentVersionExpirationDays, ecrKeepImages, logRetentionDays, nginxImage, pythonImage,
             ...(serving ? { serving } : {}),
+            ...(monitoring ? { monitoring } : {}),
         },
     };
 }

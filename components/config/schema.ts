@@ -1,7 +1,7 @@
 // Every stack setting once: its type, default, allowed values and description. The parser
 // (./index.ts) reads its defaults and limits from here, and Pulumi.yaml's `config:` block is
 // generated from it (components/config/pulumiYaml.ts; `npm run generate`, checked by a test).
-import { ACM_ARN, isPinnedImage, isValidBackupWindow, isValidBucketName, isValidHostPattern, isValidIpv4, isValidUploadSize, isValidUsername } from "./checks";
+import { ACM_ARN, isPinnedImage, isValidBackupWindow, isValidEmail, isValidBucketName, isValidHostPattern, isValidIpv4, isValidUploadSize, isValidUsername } from "./checks";
 
 export const PROJECT = "mlflow-platform";
 
@@ -220,7 +220,17 @@ export const CONFIG_SCHEMA = {
     },
     noncurrentVersionExpirationDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 36500, description: "Days after which overwritten or deleted artifact versions are removed." },
     ecrKeepImages: { type: "integer", scope: "aws", default: 10, min: 1, max: 1000, description: "Number of tracking-server images ECR keeps." },
-    logRetentionDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 3653, description: "CloudWatch Logs retention in days (a CloudWatch period, e.g. 7, 30, 90, 365)." },
+    logRetentionDays: { type: "integer", scope: "aws", default: 30, min: 1, max: 3653, description: "CloudWatch Logs retention in days of every log group the stack creates (one of CloudWatch's periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653). A change updates the log groups in place." },
+    // CloudWatch alarms and a dashboard (components/monitoring, docs/observability.md "Alarms on AWS").
+    monitoring: { type: "boolean", scope: "aws", default: true, description: "CloudWatch alarms (5xx rate, unhealthy targets, restart loops, CPU and memory per service, Aurora at maximum capacity and near the connection budget) notifying an SNS topic, and a dashboard of the same signals: about $3.90 a month for the default stack ($3 the dashboard), $0.40 more per project or served model (npm run cost). false: none of them." },
+    alarmEmail: {
+        type: "string", scope: "aws", check: isValidEmail, allowed: "must be one e-mail address such as ops@example.com", example: "ops@example.com",
+        description: "E-mail address subscribed to the alarms' SNS topic. AWS mails it a confirmation link; the subscription stays pending, and delivers nothing, until the link is followed. Default none (subscribe anything else to the topic output alarmTopicArn).",
+    },
+    alarm5xxPercent: { type: "number", scope: "aws", default: 5, min: 0.5, max: 100, step: 0.5, description: "Alarm when more than this percentage of requests at the load balancer answer 5xx (in 2 of 3 five-minute periods with 20 or more requests)." },
+    alarmCpuPercent: { type: "integer", scope: "aws", default: 90, min: 10, max: 100, description: "Alarm when a service's tasks average this much CPU (percent of the task's) for 15 minutes." },
+    alarmMemoryPercent: { type: "integer", scope: "aws", default: 90, min: 10, max: 100, description: "Alarm when a service's fullest task uses this much of its memory (percent) for 5 minutes." },
+    alarmDbConnectionsPercent: { type: "integer", scope: "aws", default: 80, min: 10, max: 100, description: "Alarm when Aurora's writer holds this percentage of the connection budget (max_connections at dbMaxCapacity less 10 reserved, the number the config check fits every server into) for 5 minutes." },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

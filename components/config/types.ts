@@ -78,10 +78,23 @@ export interface AwsSettings {
     readonly noncurrentVersionExpirationDays: number;
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
+    /** CloudWatch alarms, their SNS topic and a dashboard (components/monitoring); unset: none. */
+    readonly monitoring?: MonitoringSettings;
     /** Served models: an ECS service each behind the load balancer (components/modelServer/aws.ts). */
     readonly serving?: ServingSettings;
     readonly nginxImage: string;
     readonly pythonImage: string;
+}
+
+/** The alarms' thresholds (alarm* keys) and the optional e-mail subscription of their topic. */
+export interface MonitoringSettings {
+    readonly alarmEmail?: string;
+    readonly thresholds: {
+        readonly errorRatePercent: number;
+        readonly cpuPercent: number;
+        readonly memoryPercent: number;
+        readonly dbConnectionsPercent: number;
+    };
 }
 
 /** The aws target's project services (each project's ECS service), apart from the server at `/`. */

@@ -111,5 +111,5 @@ export function buildAwsModelServer(parent: pulumi.Resource, name: string, args:
     const task = buildTask(piece);
     const route = buildRoute(piece);
     const service = buildService(piece, task, route);
-    return { route: { name: args.model.name, path: modelPath(args.model.name) }, serviceName: service.name };
+    return { route: { name: args.model.name, path: modelPath(args.model.name) }, serviceName: service.name, targetGroupArnSuffix: route.targetGroup.arnSuffix };
 }

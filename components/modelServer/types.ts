@@ -72,6 +72,8 @@ export type ModelServerArgs = LocalModelServerArgs | AwsModelServerArgs;
 export interface AwsModelServerOutputs {
     readonly route: { readonly name: string; readonly path: string };
     readonly serviceName: pulumi.Output<string>;
+    /** CloudWatch's TargetGroup dimension of its target group, for its alarms. */
+    readonly targetGroupArnSuffix: pulumi.Output<string>;
 }
 
 export interface LocalModelServerOutputs {

@@ -7,12 +7,15 @@ import { HTPASSWD_PATH, PROXY_LISTEN_PORT } from "../authProxy/nginx";
 import { REGISTRY_READER_PORT } from "../authProxy/registryReader";
 import { BackendStore } from "../backendStore";
 import { ENGINES } from "../backendStore/database";
+import { auroraUsableConnections } from "../config/capacity";
 import { BucketInit } from "../bucketInit";
 import { GarbageCollection } from "../garbageCollection";
 import { DEFAULT_GARBAGE_COLLECTION } from "../garbageCollection/gc";
 import { ModelServer } from "../modelServer";
 import { internalTrackingHost, internalTrackingUri, MODEL_PROXY_PORT, renderModelProxyConfig, trackingNamespaceName } from "../modelServer/ecs";
 import { modelSlug } from "../modelServer/serving";
+import { Monitoring, type AwsMonitoredService } from "../monitoring";
+import { dashboardName } from "../monitoring/alarms";
 import { Network } from "../network";
 import { ProjectDatabase } from "../projectDatabase";
 import { keepAliveChain } from "../shared/keepalive";
@@ -194,9 +197,9 @@ function awsModelServers(
  * database and user, created by its task's init container), with its own task role limited to
  * its prefix of the bucket. Every resource name derives from the project's name.
  */
-function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>, opts: ChildOptions): void {
+function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>, opts: ChildOptions): AwsMonitoredService[] {
     const { store, backend, proxy } = parts;
-    for (const project of config.projects) {
+    return config.projects.map(project => {
         const n = projectNames(project.name);
         const base = `${name}-project-${project.name}`;
         const database = new ProjectDatabase(`${base}-database`, {
@@ -206,7 +209,7 @@ function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsPart
             target: "aws", bucketName: store.bucketName, bucketArn: store.bucketArn, prefix: n.artifactPrefix, tags,
         }, opts);
         const target = proxy.projectTargets[project.name];
-        awsTrackingServer(config, parts, `${base}-tracking`, tags, opts, {
+        const projectServer = awsTrackingServer(config, parts, `${base}-tracking`, tags, opts, {
             artifactAccessPolicyArn: identity.policyArn,
             database: { name: database.databaseName, secretArn: database.secretArn },
             proxy: { config: target.nginxConfig, htpasswdSecretArn: target.htpasswdSecretArn, htpasswdVersionId: target.htpasswdVersionId },
@@ -217,7 +220,36 @@ function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsPart
                 ...(server.projectList === undefined ? {} : { startAfter: [server.projectList] }),
             },
         });
-    }
+        return {
+            key: `project-${project.name}`, title: `project ${project.name}`,
+            clusterName: projectServer.clusterName, serviceName: projectServer.serviceName, targetGroupArnSuffix: target.targetGroupArnSuffix,
+        };
+    });
+}
+
+/**
+ * Alarms on the load balancer, every service and the database, to one SNS topic, and their
+ * dashboard (components/monitoring); none with monitoring false. The connections alarm fires
+ * near the budget the config check fits every fleet into (config/capacity.ts).
+ */
+function awsMonitoring(config: AwsPlatformArgs, name: string, parts: AwsParts, services: AwsMonitoredService[], tags: Record<string, string>, opts: ChildOptions): Monitoring | undefined {
+    const aws = config.aws;
+    if (aws.monitoring === undefined) return undefined;
+    return new Monitoring(`${name}-monitoring`, {
+        target: "aws",
+        region: aws.region,
+        loadBalancerArnSuffix: parts.proxy.loadBalancerArnSuffix,
+        services,
+        database: {
+            clusterIdentifier: parts.backend.clusterIdentifier,
+            maxCapacity: aws.dbMaxCapacity,
+            usableConnections: auroraUsableConnections(config.backend, aws.dbMinCapacity, aws.dbMaxCapacity),
+        },
+        thresholds: aws.monitoring.thresholds,
+        ...(aws.monitoring.alarmEmail === undefined ? {} : { alarmEmail: aws.monitoring.alarmEmail }),
+        dashboardName: dashboardName(name),
+        tags,
+    }, opts);
 }
 
 /** The VPC's pieces, the bucket with the identity of `/`, and the Aurora cluster. */
@@ -335,7 +367,15 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
     const trackingName = `${name}-tracking`;
     const server = awsTrackingServer(config, parts, trackingName, tags, opts);
     const models = awsModelServers(config, parts, server, trackingName, name, tags, opts);
-    deployAwsProjects(config, name, parts, server, tags, opts);
+    const projectServices = deployAwsProjects(config, name, parts, server, tags, opts);
+    const monitoring = awsMonitoring(config, name, parts, [
+        { key: "tracking", title: "MLflow at /", clusterName: server.clusterName, serviceName: server.serviceName, targetGroupArnSuffix: proxy.targetGroupArnSuffix },
+        ...projectServices,
+        ...models.map((m, i) => ({
+            key: `model-${modelSlug(aws.serving!.models[i].name)}`, title: `model ${aws.serving!.models[i].name}`,
+            clusterName: server.clusterName, serviceName: m.serviceName, targetGroupArnSuffix: m.targetGroupArnSuffix,
+        })),
+    ], tags, opts);
     return {
         ...clientOutputs(proxy, stores.store, stores.backend),
         ecrRepositoryUrl: server.ecrRepositoryUrl,
@@ -344,5 +384,6 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
         projects: projectLogins(proxy.projects),
         servedModels: aws.serving ? invocationUrls(proxy.url, models) : undefined,
         ...accountOutputs(accounts),
+        ...(monitoring === undefined ? {} : { alarmTopicArn: monitoring.alarmTopicArn, dashboardName: monitoring.dashboardName }),
     };
 }

@@ -45,6 +45,9 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     public readonly users?: pulumi.Output<Record<string, { readonly role: string; readonly projects: readonly string[] }>>;
     /** With users only: name -> password, each secret. */
     public readonly userPasswords?: Record<string, pulumi.Output<string>>;
+    /** aws with monitoring only: the alarms' SNS topic and the dashboard's name. */
+    public readonly alarmTopicArn?: pulumi.Output<string>;
+    public readonly dashboardName?: pulumi.Output<string>;
 
     constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super(MLFLOW_PLATFORM_TYPE, checkedName(name, args), {}, opts);
@@ -65,6 +68,8 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         this.servedModels = o.servedModels;
         this.users = o.users;
         this.userPasswords = o.userPasswords;
+        this.alarmTopicArn = o.alarmTopicArn;
+        this.dashboardName = o.dashboardName;
         this.registerOutputs({ trackingUri: this.trackingUri, username: this.username, password: this.password, artifactBucket: this.artifactBucket });
     }
 }

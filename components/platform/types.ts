@@ -51,6 +51,9 @@ export interface PlatformOutputs {
     readonly users?: pulumi.Output<Record<string, { readonly role: string; readonly projects: readonly string[] }>>;
     /** With users only: name -> that user's password, each secret. */
     readonly userPasswords?: Record<string, pulumi.Output<string>>;
+    /** aws with monitoring: the SNS topic every alarm notifies, and the CloudWatch dashboard's name. */
+    readonly alarmTopicArn?: pulumi.Output<string>;
+    readonly dashboardName?: pulumi.Output<string>;
 }
 
 /** Options every component the platform creates gets: the platform as parent, the stack-level URN as alias. */
