@@ -22,6 +22,9 @@ const stackOutputs: Record<string, unknown> = {
     servedModels: platform.servedModels,
     // name -> { role, projects }; each password: `pulumi stack output userPassword-<name> --show-secrets`.
     users: platform.users,
+    // Prometheus scrape URLs and login (docs/observability.md); `pulumi stack output metricsPassword --show-secrets`.
+    metrics: platform.metrics,
+    metricsPassword: platform.metricsPassword,
     ...Object.fromEntries(Object.entries(platform.userPasswords ?? {}).map(([user, password]) => [`userPassword-${user}`, password])),
 };
 for (const key of Object.keys(stackOutputs)) {

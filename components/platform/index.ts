@@ -45,6 +45,10 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     public readonly users?: pulumi.Output<Record<string, { readonly role: string; readonly projects: readonly string[] }>>;
     /** With users only: name -> password, each secret. */
     public readonly userPasswords?: Record<string, pulumi.Output<string>>;
+    /** local target: Prometheus scrape URLs and the scraper's login name. */
+    public readonly metrics?: pulumi.Output<{ readonly urls: string[]; readonly username: string }>;
+    /** local target: the scraper's password, secret. */
+    public readonly metricsPassword?: pulumi.Output<string>;
 
     constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super(MLFLOW_PLATFORM_TYPE, checkedName(name, args), {}, opts);
@@ -65,6 +69,8 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         this.servedModels = o.servedModels;
         this.users = o.users;
         this.userPasswords = o.userPasswords;
+        this.metrics = o.metrics;
+        this.metricsPassword = o.metricsPassword === undefined ? undefined : pulumi.secret(o.metricsPassword);
         this.registerOutputs({ trackingUri: this.trackingUri, username: this.username, password: this.password, artifactBucket: this.artifactBucket });
     }
 }

@@ -51,6 +51,10 @@ export interface PlatformOutputs {
     readonly users?: pulumi.Output<Record<string, { readonly role: string; readonly projects: readonly string[] }>>;
     /** With users only: name -> that user's password, each secret. */
     readonly userPasswords?: Record<string, pulumi.Output<string>>;
+    /** local target: the Prometheus scrape URLs and the scraper's login name (docs/observability.md). */
+    readonly metrics?: pulumi.Output<{ readonly urls: string[]; readonly username: string }>;
+    /** local target: the scraper's password (secret). */
+    readonly metricsPassword?: pulumi.Output<string>;
 }
 
 /** Options every component the platform creates gets: the platform as parent, the stack-level URN as alias. */
