@@ -80,10 +80,7 @@ export function renderProxyConfig(o: ProxyConfigOptions): string {
     const ids = renderIdentityHeaders(o.identity, MAIN_SERVER_HEADERS);
     if (o.servedProject !== undefined && (o.projects ?? []).length > 0) throw new Error("a project's sidecar serves that project only: no projects list");
     const served = servedLocations(o, realm);
-    if (o.metrics !== undefined && o.servedProject !== undefined) throw new Error("scrape locations are rendered on the proxy of `/` only");
-    const metrics = o.metrics === undefined ? "" : renderMetricsLocations({
-        htpasswdPath: o.metrics.htpasswdPath, projects: (o.projects ?? []).map(p => p.name), ...(o.identity === undefined ? {} : { identity: o.identity }),
-    });
+    const metrics = metricsLocations(o);
     return `# Rendered by mlflow-platform (components/render/nginx.ts). Edits are overwritten.
 upstream mlflow_tracking {
     server ${o.upstream};
@@ -149,6 +146,15 @@ ${ids}        # An explicit URI: MLflow gets ${served.health}, never the client'
     }
 ${served.main}${projects.locations}${metrics}}
 ${o.registryReader ? renderRegistryReaderServer({ listenPort: REGISTRY_READER_PORT, htpasswdPath: o.registryReader.htpasswdPath, timeoutSeconds: o.timeoutSeconds, identity: o.identity }) : ""}`;
+}
+
+/** The scrape locations of `/` and the projects (authProxy/metrics.ts), or nothing without the option. */
+function metricsLocations(o: ProxyConfigOptions): string {
+    if (o.metrics === undefined) return "";
+    if (o.servedProject !== undefined) throw new Error("scrape locations are rendered on the proxy of `/` only");
+    return renderMetricsLocations({
+        htpasswdPath: o.metrics.htpasswdPath, projects: (o.projects ?? []).map(p => p.name), ...(o.identity === undefined ? {} : { identity: o.identity }),
+    });
 }
 
 /** The health route MLflow answers and the authenticated location(s): `/`, or one project's prefix. */
