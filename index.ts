@@ -25,6 +25,9 @@ const stackOutputs: Record<string, unknown> = {
     // aws with monitoring: subscribe a pager or chat to the topic (docs/observability.md).
     alarmTopicArn: platform.alarmTopicArn,
     dashboardName: platform.dashboardName,
+    // Prometheus scrape URLs and login (docs/observability.md); `pulumi stack output metricsPassword --show-secrets`.
+    metrics: platform.metrics,
+    metricsPassword: platform.metricsPassword,
     ...Object.fromEntries(Object.entries(platform.userPasswords ?? {}).map(([user, password]) => [`userPassword-${user}`, password])),
 };
 for (const key of Object.keys(stackOutputs)) {

@@ -14,10 +14,12 @@ replaced by a host process or a host service, and only addresses are rewritten:
 |                 | does (bucket, policy from the script, | MLflow identity's key pair, substituted for           |
 |                 | user, attach)                         | MLFLOW_ACCESS_KEY/SECRET in MLflow's AWS_* variables   |
 | tracking-server | python images/tracking-server/        | MLFLOW_HOST 0.0.0.0 -> 127.0.0.1, MLFLOW_PORT -> free |
-|                 | entrypoint.py (the image's entrypoint)| port, endpoint/URI/keys as above                      |
+|                 | entrypoint.py (the image's entrypoint)| port, endpoint/URI/keys as above,                     |
+|                 |                                       | MLFLOW_EXPOSE_PROMETHEUS -> a directory per server    |
 | auth-proxy      | Debian nginx with a wrapper main conf | `server mlflow:5000` -> 127.0.0.1:<mlflow port>,      |
 |                 | that includes the rendered default.conf| `listen 8080` -> 127.0.0.1:<free port>, htpasswd path |
-|                 |                                       | -> a temp copy of the rendered htpasswd upload        |
+|                 |                                       | -> a temp copy of the rendered htpasswd upload (and   |
+|                 |                                       | the scraper's), access_log /dev/stdout -> out/ files  |
 
 Secrets from the spec are never printed; logs of every process go to e2e/out/<backend>/.
 """
@@ -30,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -569,7 +572,7 @@ def base_env():
 
 class MlflowServer:
     def __init__(self, env, name="mlflow"):
-        self.env = env
+        self.env = env = prometheus_dir(dict(env))
         self.port = int(env["MLFLOW_PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         # The container's entrypoint, run with the venv's python (which has `mlflow` beside it).
@@ -580,6 +583,14 @@ class MlflowServer:
         wait_for(f"MLflow on :{self.port}", lambda: requests.get(f"{self.url}/health", timeout=3).status_code == 200,
                  timeout, proc=self.proc.popen, log=self.proc.log)
         return self
+
+
+def prometheus_dir(env):
+    """Each server its own Prometheus directory, as each container has its own /tmp: servers of
+    the suite that shared the rendered path would sum (and reset) each other's counters."""
+    if env.get("MLFLOW_EXPOSE_PROMETHEUS"):
+        env["MLFLOW_EXPOSE_PROMETHEUS"] = tempfile.mkdtemp(prefix="prometheus-", dir=OUT)
+    return env
 
 
 def mlflow_env(rendered, database, store, **overrides):
@@ -623,6 +634,19 @@ def mlflow_server(mlflow_env_rendered, database, artifact_store, auth_database):
 
 # --- proxy -------------------------------------------------------------------------------
 
+METRICS_HTPASSWD = "/etc/nginx/metrics.htpasswd"
+RENDERED_ACCESS_LOG = "access_log /dev/stdout mlflow_json;"
+
+
+def map_access_log(conf, name):
+    """Every server block's rendered JSON log (the container's stdout) to OUT/<name>-json.log, and
+    beside it the suite's own line format (the 5xx check reads OUT/<name>-access.log): a server
+    block with an access_log of its own inherits none from the http block."""
+    assert conf.count(RENDERED_ACCESS_LOG) >= 1, f"expected `{RENDERED_ACCESS_LOG}` in the rendered nginx config"
+    return conf.replace(RENDERED_ACCESS_LOG, f"access_log {OUT / (name + '-json.log')} mlflow_json;\n"
+                                             f"    access_log {OUT / (name + '-access.log')} e2e;")
+
+
 class Nginx:
     def __init__(self, spec, upstream_port, name="nginx", port=None):
         require(shutil.which("nginx") or Path("/usr/sbin/nginx").exists(), "nginx (apt-get install nginx-light)")
@@ -656,6 +680,14 @@ class Nginx:
                 os.chmod(include, 0o600)
                 assert f"include {u['file']};" in conf, f"{u['file']} is uploaded but not included"
                 conf = conf.replace(f"include {u['file']};", f"include {include};")
+        # The scraper's own login (authProxy/metrics.ts), in a file of its own.
+        metrics = next((u for u in c["inputs"].get("uploads") or [] if u["file"] == METRICS_HTPASSWD), None)
+        if metrics is not None:
+            (self.dir / "metrics.htpasswd").write_text(metrics["content"])
+            os.chmod(self.dir / "metrics.htpasswd", 0o644)
+            conf = conf.replace(f"auth_basic_user_file {METRICS_HTPASSWD};", f"auth_basic_user_file {self.dir / 'metrics.htpasswd'};")
+        conf = map_access_log(conf, name)
+        self.json_log = OUT / f"{name}-json.log"
         (self.dir / "default.conf").write_text(conf)
         t = self.dir / "tmp"
         user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
@@ -800,6 +832,7 @@ def known_secrets():
         values.update(c["password"] for c in (data.get("projectCredentials") or {}).values())
         values.update(u["password"] for u in (data.get("users") or {}).values())
         values.add(data.get("proxyToken") or "")
+        values.add((data.get("metricsCredentials") or {}).get("password") or "")
         for c in data["containers"]:
             for k, v in env_dict(c).items():
                 if any(w in k for w in ("PASSWORD", "SECRET", "URI")):

@@ -19,6 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../components/config";
 import { ROLE_LABEL } from "../components/shared/docker";
 import { verifySha512Crypt } from "../components/authProxy/shaCrypt";
+import { SCRAPER_HTPASSWD_PATH } from "../components/authProxy/metrics";
 import { qualifyConfig, settleRegistrations, unwrapMockSecrets } from "../tests/mockValues";
 
 const STACK = "dev";
@@ -130,6 +131,15 @@ function projectCredentials(uploads: Array<{ file: string; content?: string }>):
     return out;
 }
 
+/** The Prometheus scraper's login (authProxy/metrics.ts): the RandomPassword its htpasswd upload verifies. */
+function metricsCredentials(uploads: Array<{ file: string; content?: string }>): { user: string; password: string } {
+    const file = uploads.find(u => u.file === SCRAPER_HTPASSWD_PATH);
+    const [user, hash] = (file?.content ?? "").trim().split(":", 2);
+    const password = passwords.find(p => verifySha512Crypt(p.result, hash ?? ""))?.result;
+    if (!user || !password) throw new Error("render-spec: could not recover the metrics scraper's password from its htpasswd upload");
+    return { user, password };
+}
+
 /**
  * With `users`: each account's role, projects and password (given in userPasswords, or the
  * RandomPassword its line in /'s htpasswd verifies), and the proxy's identity token as MLflow
@@ -202,6 +212,7 @@ async function main(): Promise<void> {
 
     const spec = {
         backend, config, clientUser, clientPassword, baselineHtpasswd, projectCredentials: projectCredentials(uploads),
+        metricsCredentials: metricsCredentials(uploads),
         ...teamAccounts(config, htpasswd, containers), containers, resourceTypes: [...new Set(captured.map(c => c.type))].sort(),
     };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });

@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import (BACKEND, ENTRYPOINT, MINIO_URL, OUT, PG_ADMIN, PG_ENV, RUN_SUFFIX, Proc, Redacted, _mysql_admin, _psql,
-                      base_env, drop_db, env_dict, free_port, moto_policy, non_superuser_admin, policy_from_script, rename_db,
-                      require, run_db_init, upload, wait_for)
+from conftest import (BACKEND, ENTRYPOINT, MINIO_URL, OUT, PG_ADMIN, PG_ENV, RUN_SUFFIX, Proc, Redacted, RedactedPair, _mysql_admin, _psql,
+                      base_env, drop_db, env_dict, free_port, map_access_log, moto_policy, non_superuser_admin, policy_from_script,
+                      prometheus_dir, rename_db, require, run_db_init, upload, wait_for)
 
 SPEC = OUT / "spec-projects.json"
 PROJECTS = ("alpha", "beta")
@@ -165,7 +165,7 @@ def project_server_env(spec, project, db, store):
         "MLFLOW_BACKEND_STORE_URI": uri.set(host=host, port=port, username=db["user"], database=db["name"]).render_as_string(hide_password=False),
         "AWS_ACCESS_KEY_ID": key["id"], "AWS_SECRET_ACCESS_KEY": key["secret"],
     })
-    return {**base_env(), **env}
+    return prometheus_dir({**base_env(), **env})
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +216,7 @@ def pproxy(pspec, project_servers):
     for p, s in project_servers.items():
         conf = sub(f"server mlflow-{p}:5000;", f"server 127.0.0.1:{s['port']};", conf)
     assert "/etc/nginx/" not in conf, "an htpasswd path was not mapped"
+    conf = map_access_log(conf, "nginx-projects")
     (d / "default.conf").write_text(conf)
     user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
     t = d / "tmp"
@@ -335,6 +336,29 @@ def test_credentials_work_only_on_their_own_project(pspec, pproxy):
     # Without the trailing slash nginx redirects into the project's location, unauthenticated only as far as that.
     r = requests.get(f"{pproxy}/projects/alpha", allow_redirects=False, timeout=10)
     assert r.status_code == 301 and r.headers["Location"] == "/projects/alpha/", r.headers["Location"]
+
+
+def test_each_projects_scrape_path_counts_that_projects_requests_only(pspec, pproxy):
+    """/metrics/projects/<name> (authProxy/metrics.ts): the scraper's login only, and each project's own counters."""
+    from test_observability import counter
+
+    scraper = RedactedPair((pspec["metricsCredentials"]["user"], pspec["metricsCredentials"]["password"]))
+    alpha = RedactedPair(login(pspec, "alpha"))
+
+    def scrape(project, auth=scraper):
+        return requests.get(f"{pproxy}/metrics/projects/{project}", auth=auth, timeout=30)
+
+    assert scrape("alpha", None).status_code == 401
+    assert scrape("alpha", alpha).status_code == 401, "a project's login must not read the metrics"
+    before = {p: scrape(p).text for p in ("alpha", "beta")}
+    missing = 6
+    for _ in range(missing):
+        r = requests.get(f"{pproxy}/projects/alpha/api/2.0/mlflow/experiments/get", params={"experiment_id": "987654321"}, auth=alpha, timeout=30)
+        assert r.status_code == 404, r.text[:300]
+    after = {p: scrape(p).text for p in ("alpha", "beta")}
+    moved = {p: counter(after[p], "mlflow_http_request_total", method="GET", status=404) - counter(before[p], "mlflow_http_request_total", method="GET", status=404)
+             for p in ("alpha", "beta")}
+    assert moved == {"alpha": missing, "beta": 0}
 
 
 @pytest.mark.parametrize("front", [("https", "mlflow.example.com"), ("http", "mlflow.example.com:5000")])

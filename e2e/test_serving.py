@@ -248,6 +248,22 @@ def test_the_alias_is_served_through_the_proxy_with_the_local_predictions(servin
     assert s.healthcheck() == 0
 
 
+def test_each_model_request_is_one_json_access_log_line_naming_its_model_server(serving_proxy, supervisors, registered, serving_credentials):
+    """The proxy's JSON access log (docs/observability.md) counts a model server's requests: one line each, its upstream named."""
+    s = supervisors[SERVED]
+    wait_for("version 1 served", lambda: served_on(s) == [s.ports[8080]], 300, interval=1, proc=s.proc.popen, log=s.proc.log)
+    start, sent = time.time() - 0.001, 6
+    for _ in range(sent):
+        assert post(f"{serving_proxy.url}/models/{SERVED}/invocations", PAYLOAD, serving_credentials).status_code == 200
+    time.sleep(0.5)  # nginx writes the line once the response is sent
+    entries = [json.loads(line) for line in serving_proxy.json_log.read_text().splitlines() if line.strip()]
+    mine = [e for e in entries if e["msec"] >= start and e["path"] == f"/models/{SERVED}/invocations"]
+    assert len(mine) == sent, mine
+    # modelServer/serving.ts names the upstream mlflow_model_<slug>; the user is the login that was admitted.
+    assert {(e["server"], e["status"], e["upstream_status"], e["user"]) for e in mine} == {
+        ("mlflow_model_" + SERVED.replace("-", "_"), 200, "200", serving_credentials[0])}
+
+
 def descendants(pid):
     """Every live process below pid (from /proc/<pid>/stat's parent field)."""
     parents = {}

@@ -53,7 +53,7 @@ test("the resources the stack had keep their inputs, except the proxy's config, 
     }
     const proxy = containerByRole(run, "auth-proxy");
     expect(proxy.inputs.uploads.map((u: any) => u.file)).toEqual([
-        "/etc/nginx/conf.d/default.conf", "/etc/nginx/mlflow.htpasswd",
+        "/etc/nginx/conf.d/default.conf", "/etc/nginx/mlflow.htpasswd", "/etc/nginx/metrics.htpasswd",
         ...NAMES.map(n => `/etc/nginx/projects/${n}.htpasswd`),
     ]);
 });

@@ -160,7 +160,7 @@ test("the proxy routes /models/<name>/ behind the users' basic auth, serves the 
     expect(files["/etc/nginx/conf.d/default.conf"]).toBe(renderProxyConfig({
         listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: "/etc/nginx/mlflow.htpasswd",
         models: [{ name: "churn", host: "model-churn" }, { name: "Fraud.Detector", host: "model-fraud-detector" }],
-        registryReader: { htpasswdPath: READER_HTPASSWD_PATH },
+        registryReader: { htpasswdPath: READER_HTPASSWD_PATH }, metrics: { htpasswdPath: "/etc/nginx/metrics.htpasswd" },
     }));
     const plainFiles = Object.fromEntries(containerByRole(plain, "auth-proxy").inputs.uploads.map((u: any) => [u.file, u.content]));
     expect(files["/etc/nginx/mlflow.htpasswd"]).toBe(plainFiles["/etc/nginx/mlflow.htpasswd"]);

@@ -107,8 +107,9 @@ test("the proxy: every user in /'s htpasswd, members and admins in a project's, 
     expect(upload(proxy, PROXY_TOKEN_INCLUDE_PATH)).toBe(renderProxyTokenInclude(TOKEN));
     expect(proxy.secretInputs).toContain("uploads");
     const conf = upload(proxy, "/etc/nginx/conf.d/default.conf");
-    // /health, /, two projects, two reader API locations.
-    expect(conf.split(`include ${PROXY_TOKEN_INCLUDE_PATH};`)).toHaveLength(7);
+    // /health, /, two projects, two reader API locations, the three scrape paths (/ and the two projects).
+    expect(conf.split(`include ${PROXY_TOKEN_INCLUDE_PATH};`)).toHaveLength(10);
+    expect(conf).toContain('proxy_set_header X-Mlflow-Platform-User "platform:metrics-scraper";');
     expect(conf).not.toContain(TOKEN);
 });
 

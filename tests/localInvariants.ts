@@ -38,10 +38,10 @@ export const LOCAL_RESOURCE_COUNTS: Record<string, number> = {
     "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1, "mlflow:index:GarbageCollection": 1,
     // The sixth container is the garbage collection's (on by default).
     [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 6,
-    // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user.
-    [T.password]: 5,
-    // The salt of the proxy user's htpasswd entry (kept in state).
-    [T.randomString]: 1,
+    // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user, the metrics scraper.
+    [T.password]: 6,
+    // The salts of the proxy user's and the scraper's htpasswd entries (kept in state).
+    [T.randomString]: 2,
 };
 
 export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
@@ -87,6 +87,27 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
             expect([role, c.inputs.healthcheck?.tests?.length > 1]).toEqual([role, true]);
             expect([role, c.inputs.restart, c.inputs.wait]).toEqual([role, "unless-stopped", true]);
         }
+    });
+
+    test("every long-running container rotates its log (json-file, 5 x 10 MB); the one-shot ones are left as they were", () => {
+        const run = getRun();
+        for (const role of [...LONG_RUNNING, "garbage-collection"]) {
+            const c = containerByRole(run, role);
+            expect([role, c.inputs.logDriver, c.inputs.logOpts]).toEqual([role, "json-file", { "max-size": "10m", "max-file": "5" }]);
+        }
+        expect(containerByRole(run, "bucket-init").inputs.logOpts).toBeUndefined();
+    });
+
+    test("the scrape endpoint: the scraper's own generated login in a file of its own, its password a secret output", () => {
+        const run = getRun();
+        const proxy = containerByRole(run, "auth-proxy");
+        const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));
+        expect(files["/etc/nginx/metrics.htpasswd"]).toBe(`metrics:${sha512Crypt("pw-mlflow-dev-proxy-metrics-password-S3cret!@:%", "abcdefghijklmnop", 1000)}\n`);
+        expect(run.outputs.metrics).toEqual({ urls: ["http://localhost:5000/metrics/tracking"], username: "metrics" });
+        expect(run.outputs.metricsPassword).toBe("pw-mlflow-dev-proxy-metrics-password-S3cret!@:%");
+        expect(run.secretOutputs.metricsPassword).toBe(true);
+        expect(run.secretOutputs.metrics).toBeFalsy();
+        expect(envRecord(containerByRole(run, "tracking-server").inputs.envs).MLFLOW_EXPOSE_PROMETHEUS).toBe("/tmp/mlflow-prometheus");
     });
 
     test("bucket init is a one-shot container that must finish", () => {
@@ -229,6 +250,7 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         const files = Object.fromEntries(proxy.inputs.uploads.map((u: any) => [u.file, u.content]));
         expect(files["/etc/nginx/conf.d/default.conf"]).toBe(renderProxyConfig({
             listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: "/etc/nginx/mlflow.htpasswd",
+            metrics: { htpasswdPath: "/etc/nginx/metrics.htpasswd" },
         }));
         // SHA-512-crypt of the generated password with the kept salt: the spec's minimum rounds.
         expect(files["/etc/nginx/mlflow.htpasswd"]).toBe(`mlflow:${sha512Crypt("pw-mlflow-dev-proxy-password-S3cret!@:%", "abcdefghijklmnop", 1000)}\n`);

@@ -92,13 +92,16 @@ describe.each(GRAPHS)("%s: every resource a deployed stack has keeps its identit
         expect(changed).toEqual([]);
     });
 
-    test("nothing new but the platform component itself, the scheduled garbage collection and on aws the monitoring (both new, on by default)", () => {
+    test("nothing new but the platform component itself, the scheduled garbage collection, on aws the monitoring (both new, on by default) and the local metrics scraper's login", () => {
         const known = new Set(committed);
         const gc = (r: RecordedResource) => r.urn.includes("mlflow:index:GarbageCollection");
         const monitoring = (r: RecordedResource) => r.urn.includes("mlflow:index:Monitoring");
         expect(run.resources.filter(gc).length).toBeGreaterThan(0);
         expect(run.resources.some(monitoring)).toBe(config.target === "aws");
-        const added = run.resources.filter(r => !gc(r) && !monitoring(r) && !known.has(r.urn) && !r.aliasUrns.some(a => known.has(a)));
+        // The Prometheus scraper's password and htpasswd salt (docs/observability.md), local target only.
+        const scraper = (r: RecordedResource) => /-proxy-metrics-(password|salt)$/.test(r.name) && r.urn.includes("mlflow:index:AuthProxy$random:");
+        const added = run.resources.filter(r => !gc(r) && !monitoring(r) && !scraper(r) && !known.has(r.urn) && !r.aliasUrns.some(a => known.has(a)));
         expect(added.map(r => r.type)).toEqual(added.length === 0 ? [] : ["mlflow:index:MlflowPlatform"]);
+        expect(run.resources.filter(scraper).length).toBe(graph.startsWith("dev") ? 2 : 0);
     });
 });

@@ -3,7 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { envList, healthcheck, pulledImage, LOG_ROTATION, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
 import type { LocalArtifactStoreArgs, LocalArtifactStoreOutputs } from "./types";
 
 export const MINIO_HOSTNAME = "minio";
@@ -33,6 +33,7 @@ export function buildDockerArtifactStore(parent: pulumi.Resource, name: string, 
         ports: args.exposeConsole ? [{ internal: MINIO_CONSOLE_PORT, external: consolePort, ip: bindAddress, protocol: "tcp" }] : [],
         healthcheck: healthcheck(["CMD", "mc", "ready", "local"]),
         restart: RESTART_POLICY,
+        ...LOG_ROTATION,
         labels: roleLabels("artifact-store"),
         ...WAIT_HEALTHY,
         // A fixed name cannot exist twice, and two MinIO servers must not share the data volume

@@ -1,12 +1,13 @@
 // Docker auth proxy: an nginx container publishing the platform's only host port.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { healthcheck, pulledImage, LOG_ROTATION, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
 import { HTPASSWD_PATH, PROXY_CONFIG_PATH, PROXY_LISTEN_PORT, proxyHealthcheckCommand, proxyUpstreamLabels, renderProxyConfig } from "./nginx";
 import { projectNames, projectUpstreamLabels } from "../shared/projects";
 import { READER_HTPASSWD_PATH, REGISTRY_READER_HOST } from "./registryReader";
 import { PROXY_TOKEN_INCLUDE_PATH, renderProxyTokenInclude } from "./identity";
 import { proxyModelLabels } from "../modelServer/serving";
+import { SCRAPER_HTPASSWD_PATH } from "./metrics";
 import type { AuthProxyResolved, LocalAuthProxyArgs, LocalAuthProxyOutputs, TargetOutputs } from "./types";
 
 export function buildDockerAuthProxy(
@@ -22,6 +23,7 @@ export function buildDockerAuthProxy(
         ...(projects.length === 0 ? {} : { projects: projects.map((p, i) => ({ name: p.name, upstream: upstreams[i] })) }),
         ...(args.models ? { models: args.models.routes, registryReader: { htpasswdPath: READER_HTPASSWD_PATH } } : {}),
         ...(args.identityToken === undefined ? {} : { identity: { tokenIncludePath: PROXY_TOKEN_INCLUDE_PATH } }),
+        ...(args.scraper === undefined ? {} : { metrics: { htpasswdPath: SCRAPER_HTPASSWD_PATH } }),
     }));
     const models = args.models;
     const modelIds = models ? pulumi.all(models.containerIds) : pulumi.output([] as string[]);
@@ -31,6 +33,7 @@ export function buildDockerAuthProxy(
         uploads: [
             { file: PROXY_CONFIG_PATH, content: nginxConfig },
             { file: HTPASSWD_PATH, content: args.htpasswd },
+            ...(args.scraper === undefined ? [] : [{ file: SCRAPER_HTPASSWD_PATH, content: args.scraper.htpasswd }]),
             ...projects.map((p, i) => ({ file: projectNames(p.name).htpasswdPath, content: args.projectHtpasswd[i] })),
             ...(models ? [{ file: READER_HTPASSWD_PATH, content: pulumi.secret(pulumi.all(models.readerHtpasswdLines).apply(lines => lines.join(""))) }] : []),
             // The token's only copy on the proxy: a secret upload, never a command line or an env var.
@@ -42,6 +45,7 @@ export function buildDockerAuthProxy(
         networksAdvanced: [{ name: args.networkName }, ...(models?.networkNames ?? []).map(n => ({ name: n, aliases: [REGISTRY_READER_HOST] }))],
         healthcheck: healthcheck(proxyHealthcheckCommand(PROXY_LISTEN_PORT)),
         restart: RESTART_POLICY,
+        ...LOG_ROTATION,
         labels: pulumi.all([args.upstreamContainerId, pulumi.all(projects.map(p => p.upstreamContainerId)), modelIds]).apply(([id, ids, mids]) => [
             ...roleLabels("auth-proxy"), ...proxyUpstreamLabels(id), ...projectUpstreamLabels(projects.map(p => p.name), ids),
             ...(models ? proxyModelLabels(models.routes, mids) : []),

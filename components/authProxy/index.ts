@@ -7,6 +7,7 @@ import { buildAwsAuthProxy } from "./aws";
 import { buildDockerAuthProxy } from "./docker";
 import { projectNames } from "../shared/projects";
 import { joinHtpasswdLines } from "./nginx";
+import { metricsPaths, SCRAPER_USERNAME } from "./metrics";
 import { AUTH_PROXY_TYPE, ProjectEndpoint, ProxyAccount, AuthProxyArgs, AuthProxyOutputs, AuthProxyResolved, AwsAuthProxyOutputs, TargetOutputs } from "./types";
 
 export * from "./types";
@@ -29,6 +30,8 @@ class AuthProxyComponent extends pulumi.ComponentResource {
             htpasswd: withAccounts(credentials.htpasswd, args.accounts ?? []),
             projectHtpasswd: projects.map((p, i) => withAccounts(projectCredentials[i].htpasswd,
                 (args.accounts ?? []).filter(a => a.projects === "all" || a.projects.includes(p.name)))),
+            // The Prometheus scraper's own login (docs/observability.md); the local target's scrape endpoint.
+            ...(args.target === "local" ? { scraper: basicAuthCredentials(this, `${name}-metrics`, SCRAPER_USERNAME) } : {}),
             maxUploadSize: args.maxUploadSize ?? "5g",
             timeoutSeconds: args.timeoutSeconds ?? 3600,
         };
@@ -43,7 +46,12 @@ class AuthProxyComponent extends pulumi.ComponentResource {
                 password: resolved.projectCredentials[i].password,
             };
         });
-        const o = { ...target, username: pulumi.output(args.username), password: resolved.credentials.password, projects: projectEndpoints };
+        const metrics = resolved.scraper === undefined ? {} : { metrics: {
+            urls: target.url.apply(u => metricsPaths(projects.map(p => p.name)).map(path => `${u}${path}`)),
+            username: pulumi.output(SCRAPER_USERNAME),
+            password: resolved.scraper.password,
+        } };
+        const o = { ...target, username: pulumi.output(args.username), password: resolved.credentials.password, projects: projectEndpoints, ...metrics };
         Object.assign(this, o);
         this.registerOutputs({
             url: o.url,

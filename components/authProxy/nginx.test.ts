@@ -3,6 +3,7 @@ import { keepAliveChain } from "../shared/keepalive";
 import { HTPASSWD_PATH, PROXY_UPSTREAM_LABEL, proxyUpstreamLabels, renderHtpasswd, renderProxyConfig } from "./nginx";
 import { READER_HTPASSWD_PATH, REGISTRY_READER_PORT, renderRegistryReaderServer } from "./registryReader";
 import { sha512Crypt } from "./shaCrypt";
+import { renderAccessLogDirective, renderAccessLogFormat } from "./accessLog";
 
 const base = { listenPort: 8080, upstream: "mlflow:5000", maxUploadSize: "5g", timeoutSeconds: 3600, htpasswdPath: HTPASSWD_PATH };
 
@@ -144,8 +145,10 @@ describe("proxyUpstreamLabels", () => {
 
 describe("registryReader", () => {
     // sha256 of the configs rendered before the option existed (before the reader endpoint): with it absent, byte-identical
-    // but for the absolute_redirect setting added to the main server block since (tested below).
-    const withoutRedirectSetting = (conf: string) => conf.replace(/\n {4}# nginx's own redirects[^\n]*\n[^\n]*\n {4}absolute_redirect off;/, "");
+    // but for the absolute_redirect setting added to the main server block since (tested below) and the JSON access log
+    // (accessLog.test.ts).
+    const withoutRedirectSetting = (conf: string) => conf.replace(/\n {4}# nginx's own redirects[^\n]*\n[^\n]*\n {4}absolute_redirect off;/, "")
+        .replace(renderAccessLogFormat(), "").split(renderAccessLogDirective()).join("");
     const all = {
         ...base, projects: [{ name: "alpha", upstream: "mlflow-project-alpha:5000" }], models: [{ name: "iris", host: "model-iris" }],
         keepAlive: keepAliveChain({ proxyTimeoutSeconds: 3600, loadBalancer: true }),

@@ -6,6 +6,8 @@ import { ModelRoute, renderModelLocations, renderModelUpstreams } from "../model
 import { MAIN_SERVER_HEADERS, ProxyIdentity, renderIdentityHeaders } from "./identity";
 import { REGISTRY_READER_PORT, renderRegistryReaderServer } from "./registryReader";
 import { parseSha512Crypt, SHA_CRYPT_MIN_ROUNDS } from "./shaCrypt";
+import { renderAccessLogDirective, renderAccessLogFormat } from "./accessLog";
+import { renderMetricsLocations } from "./metrics";
 
 export interface ProxyConfigOptions {
     /** Port nginx listens on inside its container or task. */
@@ -43,6 +45,11 @@ export interface ProxyConfigOptions {
      * routes never do. None: the config as without accounts.
      */
     readonly identity?: ProxyIdentity;
+    /**
+     * Prometheus scrape locations (authProxy/metrics.ts) behind the scraper's own htpasswd file.
+     * None: no scrape location.
+     */
+    readonly metrics?: { readonly htpasswdPath: string };
 }
 
 export const PROXY_LISTEN_PORT = 8080;
@@ -73,6 +80,7 @@ export function renderProxyConfig(o: ProxyConfigOptions): string {
     const ids = renderIdentityHeaders(o.identity, MAIN_SERVER_HEADERS);
     if (o.servedProject !== undefined && (o.projects ?? []).length > 0) throw new Error("a project's sidecar serves that project only: no projects list");
     const served = servedLocations(o, realm);
+    const metrics = metricsLocations(o);
     return `# Rendered by mlflow-platform (components/render/nginx.ts). Edits are overwritten.
 upstream mlflow_tracking {
     server ${o.upstream};
@@ -86,7 +94,7 @@ map $request_uri $mlflow_auth_realm {
     default "${realm}";
     ~^/health(\\?.*)?$ off;
 }
-
+${renderAccessLogFormat()}
 # Keep the scheme a load balancer in front of us saw; fall back to our own.
 map $http_x_forwarded_proto $mlflow_forwarded_proto {
     default $http_x_forwarded_proto;
@@ -97,7 +105,7 @@ server {
     listen ${o.listenPort};
     server_name _;
     server_tokens off;
-    # nginx's own redirects (/projects/<name> to /projects/<name>/) as a path: the client keeps
+${renderAccessLogDirective()}    # nginx's own redirects (/projects/<name> to /projects/<name>/) as a path: the client keeps
     # its scheme, host and port; an absolute one would name our listen port and plain http.
     absolute_redirect off;
     # Longer than the load balancer in front keeps idle connections (render/keepalive.ts).
@@ -136,8 +144,17 @@ server {
 ${ids}        # An explicit URI: MLflow gets ${served.health}, never the client's raw (encoded) path.
         proxy_pass http://mlflow_tracking${served.health};
     }
-${served.main}${projects.locations}}
+${served.main}${projects.locations}${metrics}}
 ${o.registryReader ? renderRegistryReaderServer({ listenPort: REGISTRY_READER_PORT, htpasswdPath: o.registryReader.htpasswdPath, timeoutSeconds: o.timeoutSeconds, identity: o.identity }) : ""}`;
+}
+
+/** The scrape locations of `/` and the projects (authProxy/metrics.ts), or nothing without the option. */
+function metricsLocations(o: ProxyConfigOptions): string {
+    if (o.metrics === undefined) return "";
+    if (o.servedProject !== undefined) throw new Error("scrape locations are rendered on the proxy of `/` only");
+    return renderMetricsLocations({
+        htpasswdPath: o.metrics.htpasswdPath, projects: (o.projects ?? []).map(p => p.name), ...(o.identity === undefined ? {} : { identity: o.identity }),
+    });
 }
 
 /** The health route MLflow answers and the authenticated location(s): `/`, or one project's prefix. */

@@ -3,6 +3,7 @@
 // only GET/HEAD, and only the REST API paths a model download needs. Shared by the Docker proxy
 // (authProxy/nginx.ts registryReader), the aws target and the e2e suite (test_serving.py).
 import { ProxyIdentity, READER_SERVER_HEADERS, renderIdentityHeaders } from "./identity";
+import { renderAccessLogDirective } from "./accessLog";
 
 /** nginx port of the read-only registry endpoint; never published to the host or the LB. */
 export const REGISTRY_READER_PORT = 8082;
@@ -73,7 +74,7 @@ server {
     listen ${o.listenPort};
     server_name _;
     server_tokens off;
-    # Redirects as a path, never naming this port or scheme (render/nginx.ts).
+${renderAccessLogDirective()}    # Redirects as a path, never naming this port or scheme (render/nginx.ts).
     absolute_redirect off;
 
     # Readers send no bodies (GET); a model download streams back without spooling to disk.

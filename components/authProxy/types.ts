@@ -140,6 +140,8 @@ export interface AuthProxyResolved {
     readonly htpasswd: pulumi.Output<string>;
     /** Per project: its own login's line, then its members' and the admins' (secret). */
     readonly projectHtpasswd: readonly pulumi.Output<string>[];
+    /** The Prometheus scraper's login (local target): the scrape locations' htpasswd file. */
+    readonly scraper?: BasicAuthCredentials;
 }
 
 /** What both targets give clients and the tracking server. */
@@ -153,6 +155,17 @@ export interface AuthProxyCommonOutputs {
     readonly publicHosts: pulumi.Output<string[]>;
     /** Per project name: tracking URI, user, password (secret). Empty without projects. */
     readonly projects: Record<string, ProjectEndpoint>;
+    /** The local target's scrape endpoints (authProxy/metrics.ts) and the scraper's login. */
+    readonly metrics?: MetricsEndpoint;
+}
+
+/** Where a Prometheus scrapes the platform, with which login (docs/observability.md). */
+export interface MetricsEndpoint {
+    /** One URL per MLflow server: /metrics/tracking, then /metrics/projects/<name>. */
+    readonly urls: pulumi.Output<string[]>;
+    readonly username: pulumi.Output<string>;
+    /** Secret. */
+    readonly password: pulumi.Output<string>;
 }
 
 export interface ProjectEndpoint {
@@ -188,7 +201,7 @@ export interface AwsAuthProxyOutputs extends AuthProxyCommonOutputs {
 }
 
 /** What a target's builder returns; the class adds username and password. */
-export type TargetOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password" | "projects">;
+export type TargetOutputs<O extends AuthProxyCommonOutputs> = Omit<O, "username" | "password" | "projects" | "metrics">;
 
 export interface AuthProxyOutputs {
     readonly local: LocalAuthProxyOutputs;

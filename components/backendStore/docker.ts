@@ -3,7 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { envList, healthcheck, pulledImage, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { envList, healthcheck, pulledImage, LOG_ROTATION, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
 import { DATA_DIRS, DB_FILES, ENGINES, MYSQL_SERVER_ARGS, POSTGRES_APP_ENV, renderDatabaseFiles, renderDatabaseUri } from "./database";
 import type { LocalBackendStoreArgs, LocalBackendStoreOutputs } from "./types";
 
@@ -62,6 +62,7 @@ export function buildDockerBackendStore(
             ? ["CMD", "mysqladmin", "ping", "--host=127.0.0.1", "--silent"]
             : ["CMD", "pg_isready", "--host=127.0.0.1", `--username=${username}`, `--dbname=${databaseName}`]),
         restart: RESTART_POLICY,
+        ...LOG_ROTATION,
         labels: roleLabels("backend-store"),
         ...WAIT_HEALTHY,
         // A fixed name cannot exist twice, and two database servers must not share the data

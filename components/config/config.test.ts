@@ -42,6 +42,7 @@ describe("local defaults", () => {
 describe.each<[string, RawConfig, RegExp]>([
     ["unknown target", { target: "gcp" }, /mlflow-platform:target = "gcp" is invalid: must be one of "local", "aws"\. Fix: pulumi config set target local/],
     ["unknown backend", { backend: "sqlite" }, /mlflow-platform:backend = "sqlite" is invalid: must be one of "mysql", "postgres"\. Fix: pulumi config set backend mysql/],
+    ["unknown log level", { logLevel: "verbose" }, /mlflow-platform:logLevel = "verbose" is invalid: must be one of "debug", "info", "warning", "error"\. Fix: pulumi config set logLevel info/],
     ["more workers than the database container's connections", { mlflowWorkers: "30" }, /mlflow-platform:mlflowWorkers = "30" is invalid: must fit the mysql container's max_connections: \(2 pool \+ 1 overflow\) x 2 engines x 30 workers x 1 tasks x 1 during deployments = 180 connections, but the database allows 151 \(141 after 10 reserved\); at most 23 fit\. Fix: pulumi config set mlflowWorkers 23/],
     ["postgres container: 100 connections", { backend: "postgres", mlflowWorkers: "16" }, /mlflowWorkers = "16" is invalid: must fit the postgres container's max_connections: .* allows 100 \(90 after 10 reserved\); at most 15 fit\. Fix: pulumi config set mlflowWorkers 15/],
     ["port out of range", { hostPort: "70000" }, /mlflow-platform:hostPort = "70000" is invalid: must be a whole number from 1 to 65535\. Fix: pulumi config set hostPort 5000/],

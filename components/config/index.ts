@@ -14,7 +14,7 @@ import { readUserPasswords, readUsers } from "./users";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, LocalProjectSettings, MonitoringSettings, PlatformConfig, ProjectTaskSettings,
+    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LogLevel, LocalImages, LocalPlatformConfig, LocalProjectSettings, MonitoringSettings, PlatformConfig, ProjectTaskSettings,
     ServingSettings, Target,
 } from "./types";
 
@@ -67,6 +67,7 @@ function readCommon(r: Reader, target: Target): Common {
         maxUploadSize: r.string("maxUploadSize"),
         proxyTimeoutSeconds: r.integer("proxyTimeoutSeconds"),
         mlflowWorkers: r.integer("mlflowWorkers", DEFAULT_MLFLOW_WORKERS[target]),
+        logLevel: r.oneOf<LogLevel>("logLevel"),
         retainDataOnDestroy: r.boolean("retainDataOnDestroy"),
         projects,
         garbageCollection: { enabled: r.boolean("gcEnabled"), olderThanDays: r.integer("gcOlderThanDays"), intervalHours: r.integer("gcIntervalHours") },

@@ -117,6 +117,10 @@ export const CONFIG_SCHEMA = {
     proxyTimeoutSeconds: { type: "integer", scope: "both", default: 3600, min: 1, max: 86400, description: "Proxy read/send timeout in seconds, long enough for multi-GB artifact transfers." },
     allowedHosts: { type: "array", scope: "both", description: "Host names clients use to reach the server (MLflow rejects other Host headers). Default localhost and 127.0.0.1 locally; on AWS the load balancer name and domainName are always added. Also sets the UI's allowed CORS origins." },
     mlflowWorkers: { type: "integer", scope: "both", min: 1, max: 64, description: "MLflow server worker processes per container or task. Default 1 (measured to serve as much as 4 on the benchmark, docs/benchmarks.md; each more worker adds about 300 MB). Refused when pool x workers x tasks exceeds the database's connections." },
+    logLevel: {
+        type: "choice", scope: "both", default: "info", choices: ["debug", "info", "warning", "error"],
+        description: "Log level of every MLflow server (MLflow's own loggers and uvicorn's). \"warning\" drops uvicorn's line per request, which the proxy's JSON access log already has (docs/observability.md).",
+    },
     jobExecution: {
         type: "boolean", scope: "local", default: false,
         description: "Run MLflow's job execution on the server at / (the UI's GenAI jobs: judges and scorers on traces, GenAI evaluation, prompt optimisation) and its periodic tasks. Off by default: it adds about 1.9 GB of job processes (docs/benchmarks.md).",

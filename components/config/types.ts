@@ -3,6 +3,8 @@ import type { Target } from "../shared/target";
 
 export type { Target };
 export type BackendEngine = "mysql" | "postgres";
+/** Config logLevel: every MLflow server's (trackingServer/mlflow.ts renderLogLevelEnvironment). */
+export type LogLevel = "debug" | "info" | "warning" | "error";
 export type CpuArchitecture = "X86_64" | "ARM64";
 
 /** Image references for the local target; each must carry an explicit, non-`latest` tag. */
@@ -137,6 +139,7 @@ interface CommonConfig {
     /** Host names (optionally host:port) clients use to reach the proxy, for MLflow's Host check. */
     readonly allowedHosts: string[];
     readonly mlflowWorkers: number;
+    readonly logLevel: LogLevel;
     /**
      * MLflow's AI Gateway, off unless enableAiGateway: it stores provider API keys in the database,
      * encrypted with a key derived from this passphrase (plain text only inside the program).

@@ -2,7 +2,7 @@
 // platform network, with the server's database URI and storage identity as its only secrets.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { envList, healthcheck, RESTART_POLICY, roleLabels } from "../shared/docker";
+import { envList, healthcheck, LOG_ROTATION, RESTART_POLICY, roleLabels } from "../shared/docker";
 import { GC_HEALTHCHECK_COMMAND, GC_LOOP_COMMAND, renderGcEnvironment, renderLocalServerEnvironment } from "./gc";
 import type { LocalGarbageCollectionArgs } from "./types";
 
@@ -22,6 +22,7 @@ export function buildDockerGarbageCollection(parent: pulumi.Resource, name: stri
         networksAdvanced: [{ name: args.networkName }],
         healthcheck: healthcheck(GC_HEALTHCHECK_COMMAND),
         restart: RESTART_POLICY,
+        ...LOG_ROTATION,
         labels: roleLabels("garbage-collection"),
         // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
     }, { parent, deleteBeforeReplace: true });

@@ -5,7 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { basicAuthCredentials } from "../shared/credentials";
-import { envList, healthcheck, RESTART_POLICY, roleLabels } from "../shared/docker";
+import { envList, healthcheck, LOG_ROTATION, RESTART_POLICY, roleLabels } from "../shared/docker";
 import { readerUsername } from "../authProxy/registryReader";
 import {
     MODEL_HEALTHCHECK_COMMAND, modelServerHost, renderModelServerEnvironment, renderModelServerSecretEnvironment, SERVE_MODEL_COMMAND,
@@ -37,6 +37,7 @@ export function buildDockerModelServer(parent: pulumi.Resource, name: string, ar
         memorySwap: args.memoryMb,
         healthcheck: healthcheck(MODEL_HEALTHCHECK_COMMAND),
         restart: RESTART_POLICY,
+        ...LOG_ROTATION,
         labels: [...roleLabels("model-server"), { label: MODEL_LABEL, value: args.model.name }],
         // No `wait`: a model is usually registered after the platform exists, and until its alias
         // resolves the container is (correctly) unhealthy; `pulumi up` must not fail on that.

@@ -75,6 +75,7 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
         pythonImage: aws.pythonImage,
         aiGatewayKekPassphrase: kekPassphrase(config),
         workers: config.mlflowWorkers,
+        logLevel: config.logLevel,
         artifactBucket: store.bucketName,
         artifactAccessPolicyArn: r.artifactAccessPolicyArn,
         database: {

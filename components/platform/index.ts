@@ -48,6 +48,10 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     /** aws with monitoring only: the alarms' SNS topic and the dashboard's name. */
     public readonly alarmTopicArn?: pulumi.Output<string>;
     public readonly dashboardName?: pulumi.Output<string>;
+    /** local target: Prometheus scrape URLs and the scraper's login name. */
+    public readonly metrics?: pulumi.Output<{ readonly urls: string[]; readonly username: string }>;
+    /** local target: the scraper's password, secret. */
+    public readonly metricsPassword?: pulumi.Output<string>;
 
     constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super(MLFLOW_PLATFORM_TYPE, checkedName(name, args), {}, opts);
@@ -70,6 +74,8 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         this.userPasswords = o.userPasswords;
         this.alarmTopicArn = o.alarmTopicArn;
         this.dashboardName = o.dashboardName;
+        this.metrics = o.metrics;
+        this.metricsPassword = o.metricsPassword === undefined ? undefined : pulumi.secret(o.metricsPassword);
         this.registerOutputs({ trackingUri: this.trackingUri, username: this.username, password: this.password, artifactBucket: this.artifactBucket });
     }
 }

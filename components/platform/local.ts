@@ -1,7 +1,7 @@
 // The platform on the local target: MinIO, MySQL or PostgreSQL, the MLflow image and nginx on
 // one Docker host, with a server, database and storage identity per project and a container
 // per served model.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { ArtifactStore } from "../artifactStore";
 import { AuthProxy, ProxyProject } from "../authProxy";
 import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "../authProxy/registryReader";
@@ -86,6 +86,7 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
             networkName,
             pythonImage: local.images.python,
             workers: servers.workers,
+            logLevel: config.logLevel,
             jobExecution: servers.jobExecution,
             artifactBucket: store.bucketName,
             s3EndpointUrl: store.s3EndpointUrl,
@@ -236,6 +237,7 @@ function localTrackingServer(
         networkName: network.dockerNetworkName,
         pythonImage: config.local.images.python,
         workers: config.mlflowWorkers,
+        logLevel: config.logLevel,
         jobExecution: config.local.jobExecution ?? false,
         artifactBucket: store.bucketName,
         s3EndpointUrl: store.s3EndpointUrl,
@@ -304,5 +306,9 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
         projects: projectLogins(proxy.projects),
         servedModels: local.serving ? invocationUrls(proxy.url, models) : undefined,
         ...accountOutputs(accounts),
+        ...(proxy.metrics === undefined ? {} : {
+            metrics: pulumi.all([proxy.metrics.urls, proxy.metrics.username]).apply(([urls, username]) => ({ urls, username })),
+            metricsPassword: pulumi.secret(proxy.metrics.password),
+        }),
     };
 }

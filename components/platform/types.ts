@@ -54,6 +54,10 @@ export interface PlatformOutputs {
     /** aws with monitoring: the SNS topic every alarm notifies, and the CloudWatch dashboard's name. */
     readonly alarmTopicArn?: pulumi.Output<string>;
     readonly dashboardName?: pulumi.Output<string>;
+    /** local target: the Prometheus scrape URLs and the scraper's login name (docs/observability.md). */
+    readonly metrics?: pulumi.Output<{ readonly urls: string[]; readonly username: string }>;
+    /** local target: the scraper's password (secret). */
+    readonly metricsPassword?: pulumi.Output<string>;
 }
 
 /** Options every component the platform creates gets: the platform as parent, the stack-level URN as alias. */

@@ -5,6 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 /** Survives Docker daemon restarts and host reboots, but stays down when stopped by hand. */
 export const RESTART_POLICY = "unless-stopped";
 
+/**
+ * Every long-running container logs through json-file with rotation (docs/observability.md,
+ * "Logs"): at most 5 x 10 MB per container, so a busy platform cannot fill the host's disk, and
+ * `docker logs` keeps working whatever the daemon's default driver is. One-shot containers
+ * (inits, prune) write a few lines once and are left as they are: replacing them would run them again.
+ */
+export const LOG_ROTATION = { logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "5" } };
+
 /** Label that names a container's part in the platform (docker ps --filter label=mlflow-platform/role=...). */
 export const ROLE_LABEL = "mlflow-platform/role";
 

@@ -1,7 +1,7 @@
 // The aws target's ECS task: its two container definitions (MLflow and the nginx sidecar)
 // and the IAM policy documents of its roles. Pure: plain values in, plain documents out.
 // Secrets reach the containers only as Secrets Manager references (`secrets`), never as values.
-import type { BackendEngine, CpuArchitecture } from "../config";
+import type { BackendEngine, CpuArchitecture, LogLevel } from "../config";
 import type { PoolSettings } from "../config/capacity";
 import { renderDatabaseTlsQuery } from "../backendStore/aurora";
 import { healthcheckCommand, MLFLOW_PORT, renderTrackingServerEnvironment } from "../trackingServer/mlflow";
@@ -108,6 +108,8 @@ export interface TaskContainersSettings {
         readonly releaseIdleConnections: boolean;
         /** Most tasks that can run at once (autoscaling maxTasks): each is a replica. */
         readonly maxReplicas: number;
+        /** Config logLevel; absent: MLflow's default. */
+        readonly logLevel?: LogLevel;
         /** SQLAlchemy pool per engine; DEFAULT_POOL when unset. */
         readonly pool?: PoolSettings;
         /** MLflow's job execution; unset: on exactly where one replica can run. */
@@ -220,6 +222,7 @@ export function renderEcsMlflowEnvironment(s: TaskContainersSettings): Record<st
             releaseIdleConnections: s.mlflow.releaseIdleConnections,
             // Every task is a replica: background work only when there can be just one.
             maxReplicas: s.mlflow.maxReplicas,
+            ...(s.mlflow.logLevel === undefined ? {} : { logLevel: s.mlflow.logLevel }),
             ...(s.mlflow.pool === undefined ? {} : { pool: s.mlflow.pool }),
             ...(s.mlflow.jobExecution === undefined ? {} : { jobExecution: s.mlflow.jobExecution }),
             aiGateway: s.mlflow.aiGatewayKekSecretArn !== undefined,

@@ -187,6 +187,7 @@ function buildTaskDefinition(
             image: imageName, workers: args.workers, artifactBucket, allowedHosts, corsAllowedOrigins,
             releaseIdleConnections: args.releaseIdleConnections,
             maxReplicas: args.maxTasks,
+            ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
             ...(args.pool === undefined ? {} : { pool: args.pool }),
             ...(args.jobExecution === undefined ? {} : { jobExecution: args.jobExecution }),
             ...(kekArn ? { aiGatewayKekSecretArn: kekArn } : {}),

@@ -2,7 +2,7 @@
 // container on the platform network; every credential reaches it through the environment.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { envList, healthcheck, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
+import { envList, healthcheck, LOG_ROTATION, RESTART_POLICY, roleLabels, WAIT_HEALTHY } from "../shared/docker";
 import { TRACKING_SERVER_CONTEXT, trackingServerImageTag } from "./image";
 import { ENTRYPOINT_COMMAND, healthcheckCommand, MLFLOW_HOSTNAME, MLFLOW_PORT, renderTrackingServerEnvironment } from "./mlflow";
 import type { LocalTrackingServerArgs, LocalTrackingServerAuth, LocalTrackingServerOutputs } from "./types";
@@ -21,6 +21,7 @@ function trackingServerEnv(args: LocalTrackingServerArgs & { workers: number }):
             s3Region: "us-east-1",
             aiGateway: args.aiGatewayKekPassphrase !== undefined,
             project: args.project,
+            ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
             ...(args.jobExecution === undefined ? {} : { jobExecution: args.jobExecution }),
         }));
     // "" only while the gateway is off; then the key is not set at all.
@@ -73,6 +74,7 @@ export function buildDockerTrackingServer(
         networksAdvanced: [{ name: args.networkName, aliases: [hostname] }],
         healthcheck: healthcheck(healthcheckCommand(args.project?.staticPrefix ?? "")),
         restart: RESTART_POLICY,
+        ...LOG_ROTATION,
         labels: roleLabels("tracking-server"),
         ...WAIT_HEALTHY,
         // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).

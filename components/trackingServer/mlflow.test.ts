@@ -1,6 +1,9 @@
 import { DEFAULT_POOL } from "../config/capacity";
 import { keepAliveChain } from "../shared/keepalive";
-import { renderAllowedHosts, renderBackgroundWorkEnvironment, renderLocalPublicHost, renderPublicOrigins, renderTrackingServerEnvironment, TrackingServerSettings } from "./mlflow";
+import {
+    PROMETHEUS_DIR, renderAllowedHosts, renderBackgroundWorkEnvironment, renderLocalPublicHost, renderLogLevelEnvironment, renderPublicOrigins, renderTrackingServerEnvironment,
+    TrackingServerSettings,
+} from "./mlflow";
 
 const settings: TrackingServerSettings = {
     port: 5000, workers: 4, artifactBucket: "mlflow-artifacts", s3EndpointUrl: "http://minio:9000", s3Region: "us-east-1",
@@ -153,4 +156,20 @@ test.each<[string, Partial<TrackingServerSettings>, Record<string, string>]>([
     expect(env).toMatchObject(expected);
     // The passphrase is a secret: each target adds it, never the shared renderer.
     expect(env.MLFLOW_CRYPTO_KEK_PASSPHRASE).toBeUndefined();
+});
+
+describe("renderLogLevelEnvironment", () => {
+    test.each([
+        ["debug", "DEBUG"], ["info", "INFO"], ["warning", "WARNING"], ["error", "ERROR"],
+    ] as const)("%s: MLflow's loggers and uvicorn's at the same level", (level, upper) => {
+        expect(renderLogLevelEnvironment(level)).toEqual({ MLFLOW_LOGGING_LEVEL: upper, UVICORN_LOG_LEVEL: level });
+    });
+
+    test("refuses anything else, and the server environment carries it only when given", () => {
+        expect(() => renderLogLevelEnvironment("verbose" as never)).toThrow(/debug, info, warning or error/);
+        const base = { port: 5000, workers: 1, artifactBucket: "b-1", allowedHosts: ["h"], corsAllowedOrigins: [], s3Region: "us-east-1", presignedTransfers: false };
+        expect(renderTrackingServerEnvironment(base).MLFLOW_LOGGING_LEVEL).toBeUndefined();
+        expect(renderTrackingServerEnvironment({ ...base, logLevel: "warning" })).toMatchObject({ MLFLOW_LOGGING_LEVEL: "WARNING", UVICORN_LOG_LEVEL: "warning" });
+        expect(renderTrackingServerEnvironment(base).MLFLOW_EXPOSE_PROMETHEUS).toBe(PROMETHEUS_DIR);
+    });
 });

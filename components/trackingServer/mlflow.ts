@@ -2,6 +2,7 @@
 // environment variable, so the container command carries no settings and no secrets.
 import { DEFAULT_POOL, PoolSettings } from "../config/capacity";
 import { renderUvicornOpts } from "../shared/keepalive";
+import type { LogLevel } from "../config/types";
 
 export const MLFLOW_PORT = 5000;
 /** MLflow's name on the Docker network (the proxy and model servers reach it by it). */
@@ -9,6 +10,11 @@ export const MLFLOW_HOSTNAME = "mlflow";
 /** Where the image keeps its entrypoint; the e2e tests map this path to the repository file. */
 export const ENTRYPOINT_PATH = "/opt/mlflow/entrypoint.py";
 export const ENTRYPOINT_COMMAND = ["python", ENTRYPOINT_PATH];
+/**
+ * MLflow's Prometheus exporter keeps one file per worker process here (prometheus_client's
+ * multiprocess mode) and sums them on every scrape of /metrics; the entrypoint empties it at start.
+ */
+export const PROMETHEUS_DIR = "/tmp/mlflow-prometheus";
 /** Container healthcheck of the tracking server (the slim image has Python but no curl). */
 export const HEALTHCHECK_COMMAND = healthcheckCommand("");
 
@@ -21,6 +27,8 @@ export function healthcheckCommand(staticPrefix: string): string[] {
 export interface TrackingServerSettings {
     readonly port: number;
     readonly workers: number;
+    /** Config logLevel; absent: MLflow's and uvicorn's defaults (info). */
+    readonly logLevel?: LogLevel;
     /** Bucket name; the server stores artifacts there and serves them to clients. */
     readonly artifactBucket: string;
     /**
@@ -124,6 +132,16 @@ export function renderPublicOrigins(hosts: readonly string[], scheme: "http" | "
     return out;
 }
 
+/**
+ * One level for MLflow's own loggers (MLFLOW_LOGGING_LEVEL, mlflow/utils/logging_utils.py) and
+ * for uvicorn, which `mlflow server` starts as a command that reads UVICORN_* variables
+ * (click's auto_envvar_prefix): so MLFLOW_UVICORN_OPTS stays the keep-alive settings alone.
+ */
+export function renderLogLevelEnvironment(level: LogLevel): Record<string, string> {
+    if (!["debug", "info", "warning", "error"].includes(level)) throw new Error(`log level must be debug, info, warning or error, got ${JSON.stringify(level)}`);
+    return { MLFLOW_LOGGING_LEVEL: level.toUpperCase(), UVICORN_LOG_LEVEL: level };
+}
+
 /** Non-secret environment; credentials (backend URI or DB password, S3 keys) are added by each target as secrets. */
 export function renderTrackingServerEnvironment(s: TrackingServerSettings): Record<string, string> {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.artifactBucket)) {
@@ -151,6 +169,9 @@ export function renderTrackingServerEnvironment(s: TrackingServerSettings): Reco
         MLFLOW_ENABLE_AI_GATEWAY: String(s.aiGateway ?? false),
         // uvicorn keeps idle connections longer than nginx does (shared/keepalive.ts); its 5 s default is shorter.
         MLFLOW_UVICORN_OPTS: renderUvicornOpts(),
+        // mlflow server --expose-prometheus: request counts and latencies at /metrics (docs/observability.md).
+        MLFLOW_EXPOSE_PROMETHEUS: PROMETHEUS_DIR,
+        ...(s.logLevel === undefined ? {} : renderLogLevelEnvironment(s.logLevel)),
     };
     if (s.project !== undefined) {
         if (!/^(\/[a-z0-9-]+)+$/.test(s.project.staticPrefix) || !/^([a-z0-9-]+\/)+$/.test(s.project.artifactPrefix)) {

@@ -1,6 +1,6 @@
 // TrackingServer args and outputs per target. Imported by the class and both target files.
 import type * as pulumi from "@pulumi/pulumi";
-import type { BackendEngine, CpuArchitecture } from "../config";
+import type { BackendEngine, CpuArchitecture, LogLevel } from "../config";
 import type { PoolSettings } from "../config/capacity";
 import type { AuthUser } from "./auth";
 
@@ -14,6 +14,8 @@ export interface TrackingServerCommonArgs {
     /** Browser origins of the UI, for MLflow's cross-origin check. */
     readonly corsAllowedOrigins: pulumi.Input<string[]>;
     readonly workers?: number;
+    /** Config logLevel (trackingServer/mlflow.ts); absent: MLflow's default. */
+    readonly logLevel?: LogLevel;
     /** Base image for the build (pinned). */
     readonly pythonImage: string;
     /** Secret; set only with enableAiGateway, which it switches on (MLFLOW_CRYPTO_KEK_PASSPHRASE). */

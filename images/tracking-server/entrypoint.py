@@ -246,7 +246,23 @@ def become_mlflow_server(cli_main=None, args=("server",)):
     cli_main(args=list(args), prog_name="mlflow")
 
 
+def reset_prometheus_dir(path):
+    """Empties MLflow's Prometheus directory (MLFLOW_EXPOSE_PROMETHEUS) before the server starts.
+
+    prometheus_client's multiprocess mode sums the files of every process that ever wrote there:
+    a restarted container would report its predecessors' requests as its own, and Prometheus
+    sees a counter reset only when the numbers start from zero again.
+    """
+    if not path:
+        return
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
 def main():
+    reset_prometheus_dir(os.environ.get("MLFLOW_EXPOSE_PROMETHEUS"))
     uri = compose_backend_store_uri(os.environ)
     os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
     replica = compose_read_replica_uri(os.environ)

@@ -44,6 +44,12 @@ ROLE_READ_TYPES = ("experiment", "registered_model", "prompt", "scorer")
 # Reads artifacts on behalf of readers (see _reader_artifact_allowed). A ':' is in no
 # configured name (basic auth cannot carry one), so nobody can log in as it.
 ARTIFACT_READER = "platform:artifact-reader"
+# The Prometheus scraper, as the proxy's scrape locations name it (components/authProxy/metrics.ts).
+# No login can carry the ':' either. Admitted for exactly METRICS_PATH and nothing else; an
+# admin in MLflow's store, because MLflow's fail-closed authorization refuses a non-admin on a
+# route without a validator, which /metrics is.
+METRICS_SCRAPER = "platform:metrics-scraper"
+METRICS_PATH = "/metrics"
 # Account names as the Pulumi program allows them (components/trackingServer/auth.ts).
 NAME_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
 # What `mlflow server` needs besides its MLFLOW_* variables (it has none for the app name).
@@ -133,6 +139,10 @@ def authenticate_proxied():
     if not state["token"] or not hmac.compare_digest(sent, state["token"]):
         return _response(401, "Not authenticated by the platform's proxy.")
     name = request.headers.get(USER_HEADER, "")
+    if name == METRICS_SCRAPER:
+        if request.path != METRICS_PATH:
+            return _response(401, "Unknown user.")
+        return Authorization("basic", {"username": name, "password": ""})
     user = state["users"].get(name)
     if user is None:
         return _response(401, "Unknown user.")
@@ -336,6 +346,7 @@ def _desired(users):
     out = {name: dict(u, admin=u["role"] == "admin") for name, u in users.items()}
     if any(u["role"] == "reader" for u in users.values()):
         out[ARTIFACT_READER] = {"role": "artifact-reader", "models": [], "admin": False}
+    out[METRICS_SCRAPER] = {"role": "metrics", "models": [], "admin": True}
     return out
 
 

@@ -390,3 +390,20 @@ def test_a_synchronous_command_is_refused(monkeypatch):
 
     with pytest.raises(RuntimeError, match="unexpected synchronous command"):
         entrypoint.become_mlflow_server(cli_main)
+
+
+def test_the_prometheus_directory_starts_empty_of_earlier_processes_counters(tmp_path):
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir()
+    (metrics / "counter_41.db").write_bytes(b"stale")
+    (metrics / "histogram_42.db").write_bytes(b"stale")
+    (metrics / "README").write_text("not prometheus_client's")
+    entrypoint.reset_prometheus_dir(str(metrics))
+    assert sorted(p.name for p in metrics.iterdir()) == ["README"]
+
+
+def test_a_missing_prometheus_directory_is_created_and_none_is_left_alone(tmp_path):
+    entrypoint.reset_prometheus_dir(str(tmp_path / "new"))
+    assert (tmp_path / "new").is_dir()
+    entrypoint.reset_prometheus_dir(None)
+    entrypoint.reset_prometheus_dir("")

@@ -76,7 +76,7 @@ def snapshot(uri):
 
 def test_sync_creates_users_roles_and_reader_grants_and_is_idempotent(auth_db):
     created, deleted = auth.sync_users(auth_db, users("root-admin", "alice", "bob", "model-foo"), 60)
-    assert sorted(created) == sorted(["root-admin", "alice", "bob", "model-foo", auth.ARTIFACT_READER]) and deleted == []
+    assert sorted(created) == sorted(["root-admin", "alice", "bob", "model-foo", auth.ARTIFACT_READER, auth.METRICS_SCRAPER]) and deleted == []
     first = snapshot(auth_db)
     assert first == {
         "root-admin": (True, [], []),
@@ -84,6 +84,7 @@ def test_sync_creates_users_roles_and_reader_grants_and_is_idempotent(auth_db):
         "bob": (False, [auth.VIEWER_ROLE], []),
         "model-foo": (False, [], [("registered_model", "foo", "READ")]),
         auth.ARTIFACT_READER: (False, ["platform-artifact-reader"], []),
+        auth.METRICS_SCRAPER: (True, [], []),
     }
     store = open_store(auth_db)
     for role in (auth.EDITOR_ROLE, auth.VIEWER_ROLE):
@@ -106,7 +107,8 @@ def test_sync_removes_unlisted_users_and_keeps_the_grants_of_kept_ones(auth_db):
     created, deleted = auth.sync_users(auth_db, users("root-admin", "alice"), 60)
     assert created == [] and sorted(deleted) == ["bob", "made-in-the-ui"]
     after = snapshot(auth_db)
-    assert after == {"root-admin": (True, [], []), "alice": (False, [auth.EDITOR_ROLE], [("experiment", "7", "MANAGE")])}
+    assert after == {"root-admin": (True, [], []), "alice": (False, [auth.EDITOR_ROLE], [("experiment", "7", "MANAGE")]),
+                     auth.METRICS_SCRAPER: (True, [], [])}
     # bob comes back with nothing of his old grants.
     auth.sync_users(auth_db, users("root-admin", "alice", "bob"), 60)
     assert snapshot(auth_db)["bob"] == (False, [auth.VIEWER_ROLE], [])
@@ -130,14 +132,14 @@ def test_two_syncs_at_once_in_two_processes(auth_db):
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     counts = sorted(line.split()[1] for out in outputs for line in out.splitlines() if line.startswith("CREATED"))
-    assert counts == ["0", "3"], outputs
-    assert sorted(snapshot(auth_db)) == ["alice", "bob", "root-admin"]
+    assert counts == ["0", "4"], outputs
+    assert sorted(snapshot(auth_db)) == ["alice", "bob", auth.METRICS_SCRAPER, "root-admin"]
 
 
 def test_no_password_reaches_the_log(auth_db, capfd):
     auth.sync_users(auth_db, users("root-admin", "alice"), 60)
     err = capfd.readouterr().err
-    assert "created ['alice', 'root-admin']" in err
+    assert f"created ['alice', '{auth.METRICS_SCRAPER}', 'root-admin']" in err
     assert auth_db not in err
 
 
@@ -173,7 +175,7 @@ def test_prepare_takes_the_uri_out_of_the_environment(auth_db):
     assert "MLFLOW_PLATFORM_AUTH_DB_URI" not in env and stat.S_IMODE(os.stat(env["MLFLOW_AUTH_CONFIG_PATH"]).st_mode) == 0o600
     os.unlink(env["MLFLOW_AUTH_CONFIG_PATH"])
     assert env["MLFLOW_PLATFORM_PROXY_TOKEN"] == TOKEN  # the workers check it
-    assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
+    assert sorted(snapshot(auth_db)) == ["alice", auth.METRICS_SCRAPER, "root-admin"]
 
 
 def test_mlflow_in_the_preparing_process_reads_the_written_ini(auth_db):
@@ -237,6 +239,13 @@ def proxied(monkeypatch):
 def test_without_the_proxy_token_or_with_an_unknown_user_it_is_401(proxied, token, user):
     result, _ = proxied("/api/2.0/mlflow/experiments/search", user=user, token=token)
     assert result.status_code == 401
+
+
+def test_the_metrics_scraper_is_admitted_to_metrics_only(proxied):
+    assert proxied("/metrics", user=auth.METRICS_SCRAPER)[0].username == auth.METRICS_SCRAPER
+    for path in ("/api/2.0/mlflow/experiments/search", "/metrics/", "/projects/alpha/metrics", "/ajax-api/2.0/mlflow/users/list"):
+        assert proxied(path, user=auth.METRICS_SCRAPER)[0].status_code == 401, path
+    assert proxied("/metrics", user=auth.METRICS_SCRAPER, token="wrong-" + "x" * 42)[0].status_code == 401
 
 
 def test_an_empty_configured_token_refuses_everything(proxied, monkeypatch):
