@@ -835,7 +835,7 @@ def known_secrets():
         values.add((data.get("metricsCredentials") or {}).get("password") or "")
         for c in data["containers"]:
             for k, v in env_dict(c).items():
-                if any(w in k for w in ("PASSWORD", "SECRET", "URI")):
+                if any(w in k for w in ("PASSWORD", "SECRET", "URI", "TOKEN")):
                     values.add(v)
     out = set()
     for v in values:

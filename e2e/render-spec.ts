@@ -123,7 +123,8 @@ function projectCredentials(uploads: Array<{ file: string; content?: string }>):
     for (const u of uploads) {
         const m = /^\/etc\/nginx\/projects\/([a-z0-9-]+)\.htpasswd$/.exec(u.file);
         if (!m) continue;
-        const [user, hash] = (u.content ?? "").trim().split(":", 2);
+        // The project's own login is the file's first line; with team accounts its members and the admins follow.
+        const [user, hash] = (u.content ?? "").trim().split("\n")[0].split(":", 2);
         const password = passwords.find(p => verifySha512Crypt(p.result, hash ?? ""))?.result;
         if (!user || !password) throw new Error(`render-spec: could not recover project ${m[1]}'s password from its htpasswd upload`);
         out[m[1]] = { user, password };
@@ -156,7 +157,8 @@ function teamAccounts(config: Record<string, string>, htpasswd: string, containe
         if (password === undefined || !verifySha512Crypt(password, hash)) throw new Error(`render-spec: could not recover user ${u.name}'s password from the htpasswd upload`);
         users[u.name] = { role: u.role, projects: u.projects ?? [], password };
     }
-    const mlflow = containers.find(c => c.role === "tracking-server" && c.name.endsWith("-tracking-mlflow"));
+    // The server at `/` (a project's server is `<name>-project-<project>-tracking-mlflow`, with a token of its own).
+    const mlflow = containers.find(c => c.role === "tracking-server" && c.name.endsWith("-tracking-mlflow") && !c.name.includes("-project-"));
     const env = Object.fromEntries(((mlflow?.inputs.envs ?? []) as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
     const proxyToken = env.MLFLOW_PLATFORM_PROXY_TOKEN;
     if (!proxyToken) throw new Error("render-spec: the MLflow container has no MLFLOW_PLATFORM_PROXY_TOKEN");

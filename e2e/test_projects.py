@@ -215,7 +215,15 @@ def pproxy(pspec, project_servers):
             conf = conf.replace(f"auth_basic_user_file {u['file']};", f"auth_basic_user_file {local};")
     for p, s in project_servers.items():
         conf = sub(f"server mlflow-{p}:5000;", f"server 127.0.0.1:{s['port']};", conf)
-    assert "/etc/nginx/" not in conf, "an htpasswd path was not mapped"
+    # Team accounts: each location's token include (/'s and each project's own).
+    for u in c["inputs"]["uploads"]:
+        if u["file"].endswith(".inc"):
+            local = d / Path(u["file"]).name
+            local.write_text(u["content"])
+            os.chmod(local, 0o600)
+            assert f"include {u['file']};" in conf, f"{u['file']} is uploaded but not included"
+            conf = conf.replace(f"include {u['file']};", f"include {local};")
+    assert "/etc/nginx/" not in conf, "an htpasswd or include path was not mapped"
     conf = map_access_log(conf, "nginx-projects")
     (d / "default.conf").write_text(conf)
     user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
@@ -476,7 +484,7 @@ def exercise(base, headers=None):
     assert s.post(f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp.json()["experiment_id"]]}, timeout=60).ok
 
 
-def test_memory_per_project_server(project_servers, mlflow_server, spec):
+def test_memory_per_project_server(project_servers, mlflow_server, spec, pspec):
     """What one more project costs: its server's process tree against the default server at / of the same run."""
     # / runs the auth app (spec.json has team accounts): an editor, asserted as the proxy would.
     editor = next(name for name, u in spec["users"].items() if u["role"] == "editor")
@@ -487,7 +495,10 @@ def test_memory_per_project_server(project_servers, mlflow_server, spec):
     report += [f"    {pid} rss={rss:.0f} pss={pss:.0f} {cmd}\n" for pid, cmd, rss, pss in root_rows]
     rss_of = {}
     for p, s in project_servers.items():
-        exercise(f"http://127.0.0.1:{s['port']}{s['prefix']}")
+        # Each project's server runs the auth app too: its own login (an admin there), asserted with its own token.
+        env = env_dict(container(pspec, "tracking-server", p))
+        exercise(f"http://127.0.0.1:{s['port']}{s['prefix']}", {"X-Mlflow-Platform-Token": env["MLFLOW_PLATFORM_PROXY_TOKEN"],
+                                                                 "X-Mlflow-Platform-User": login(pspec, p)[0]})
         pss_total, rows = tree_memory(s["proc"])
         rss_of[p] = sum(r[2] for r in rows)
         # MLflow's job execution (projectJobExecution) would add a job runner and huey consumers.
@@ -685,3 +696,138 @@ def test_project_gc_removes_only_its_old_deleted_run_and_reaches_no_neighbour(ps
                 conn.exec_driver_sql("SELECT COUNT(*) FROM runs")
     finally:
         other.dispose()
+
+
+# --- team accounts inside projects ----------------------------------------------------------
+# spec-projects.json has users carol (editor) and dave (viewer) in alpha, erin (editor) in beta.
+# Each project's server runs MLflow's auth app with its own accounts, token and auth tables.
+
+def member(spec, name):
+    return (name, spec["users"][name]["password"])
+
+
+def papi(pproxy, project, auth, method, path, **kw):
+    return requests.request(method, f"{pproxy}/projects/{project}{path}", auth=auth, timeout=60, **kw)
+
+
+@pytest.fixture()
+def as_member(pspec, pproxy, monkeypatch):
+    """An MLflow client at one project's URL, logged in as one team account."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+
+    def use(project, name):
+        uri = f"{pproxy}/projects/{project}"
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", name)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", pspec["users"][name]["password"])
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        mlflow.set_tracking_uri(uri)
+        return mlflow.MlflowClient(uri)
+    yield use
+    mlflow.set_tracking_uri(before)
+
+
+CAROLS = {}
+
+
+def test_a_member_works_in_their_project_and_runs_record_the_authenticated_user(pspec, as_member, tmp_path):
+    assert pspec["users"]["carol"]["projects"] == ["alpha"] and pspec["users"]["dave"]["role"] == "viewer"
+    carol = as_member("alpha", "carol")
+    exp = carol.create_experiment(f"carol-{BACKEND}-{RUN_SUFFIX}")
+    # The client claims whoever runs it (mlflow.user from the OS user); the server records carol.
+    run = carol.create_run(exp, tags={"mlflow.user": "somebody-else"})
+    carol.log_metric(run.info.run_id, "loss", 0.25)
+    src = tmp_path / "notes.txt"
+    src.write_text("carol's artifact")
+    carol.log_artifact(run.info.run_id, str(src))
+    stored = carol.get_run(run.info.run_id)
+    assert (stored.info.user_id, stored.data.tags["mlflow.user"]) == ("carol", "carol")
+    assert [f.path for f in carol.list_artifacts(run.info.run_id)] == ["notes.txt"]
+    CAROLS.update(experiment=exp, run=run.info.run_id)
+
+
+def test_a_non_member_is_refused_on_every_route_of_the_project(pspec, pproxy, project_servers):
+    require(CAROLS, "needs test_a_member_works_in_their_project_and_runs_record_the_authenticated_user first")
+    erin, carol = member(pspec, "erin"), member(pspec, "carol")
+    exp, run = CAROLS["experiment"], CAROLS["run"]
+    routes = [("GET", "/", {}),  # the UI
+              ("GET", "/static-files/index.html", {}),
+              ("GET", "/api/2.0/mlflow/experiments/search", {"params": {"max_results": 10}}),
+              ("GET", "/ajax-api/2.0/mlflow/experiments/get", {"params": {"experiment_id": exp}}),
+              ("POST", "/api/2.0/mlflow/runs/create", {"json": {"experiment_id": exp}}),
+              ("GET", f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/notes.txt", {}),
+              ("GET", "/api/2.0/mlflow-artifacts/artifacts", {"params": {"path": f"{exp}/{run}/artifacts"}}),
+              ("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/erin.txt", {"data": b"x"})]
+    for method, path, kw in routes:
+        assert papi(pproxy, "alpha", erin, method, path, **kw).status_code == 401, (method, path)
+    # Her own project works; alpha's members get 401 there in turn.
+    assert papi(pproxy, "beta", erin, "GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1}).status_code == 200
+    assert papi(pproxy, "beta", carol, "GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1}).status_code == 401
+    # Behind nginx too: alpha's MLflow knows no erin, even with alpha's own token; and beta's token asserts nobody to alpha.
+    direct = f"http://127.0.0.1:{project_servers['alpha']['port']}/projects/alpha/api/2.0/mlflow/experiments/search"
+    token = {p: env_dict(container(pspec, "tracking-server", p))["MLFLOW_PLATFORM_PROXY_TOKEN"] for p in PROJECTS}
+    assert len({token["alpha"], token["beta"], pspec["proxyToken"]}) == 3, "each server has a token of its own"
+
+    def status(tok, user):
+        return requests.get(direct, params={"max_results": 1}, timeout=30, headers={"X-Mlflow-Platform-Token": tok, "X-Mlflow-Platform-User": user}).status_code
+
+    assert status(token["alpha"], "carol") == 200
+    assert status(token["alpha"], "erin") == 401
+    assert status(token["beta"], "carol") == 401
+    assert status(pspec["proxyToken"], "carol") == 401
+
+
+def test_a_viewer_member_reads_the_project_and_gets_403_on_writes(pspec, pproxy):
+    require(CAROLS, "needs test_a_member_works_in_their_project_and_runs_record_the_authenticated_user first")
+    dave = member(pspec, "dave")
+    exp, run = CAROLS["experiment"], CAROLS["run"]
+    assert papi(pproxy, "alpha", dave, "GET", "/api/2.0/mlflow/runs/get", params={"run_id": run}).status_code == 200
+    r = papi(pproxy, "alpha", dave, "GET", f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/notes.txt")
+    assert (r.status_code, r.content) == (200, b"carol's artifact")
+    writes = [("POST", "/api/2.0/mlflow/experiments/create", {"json": {"name": f"dave-{RUN_SUFFIX}"}}),
+              ("POST", "/api/2.0/mlflow/registered-models/create", {"json": {"name": f"dave-{RUN_SUFFIX}"}}),
+              ("POST", "/api/2.0/mlflow/runs/create", {"json": {"experiment_id": exp}}),
+              ("POST", "/api/2.0/mlflow/runs/log-metric", {"json": {"run_id": run, "key": "m", "value": 1, "timestamp": 0}}),
+              ("POST", "/api/2.0/mlflow/experiments/delete", {"json": {"experiment_id": exp}}),
+              ("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/dave.txt", {"data": b"x"})]
+    for method, path, kw in writes:
+        r = papi(pproxy, "alpha", dave, method, path, **kw)
+        assert r.status_code == 403, (method, path, r.status_code, r.text[:200])
+
+
+def test_an_owner_grants_edit_inside_the_project(pspec, pproxy, as_member, monkeypatch):
+    """carol owns her experiment in alpha (MANAGE) and gives dave EDIT there with MLflow's own client:
+    the grant is data in alpha's database, and dave writes in that experiment only."""
+    from mlflow.server import get_app_client
+
+    require(CAROLS, "needs test_a_member_works_in_their_project_and_runs_record_the_authenticated_user first")
+    as_member("alpha", "carol")  # the auth client reads the login from the environment
+    get_app_client("basic-auth", tracking_uri=f"{pproxy}/projects/alpha").grant_user_permission("dave", "experiment", CAROLS["experiment"], "EDIT")
+    dave = as_member("alpha", "dave")
+    run = dave.create_run(CAROLS["experiment"], run_name="dave-was-here")
+    dave.log_metric(run.info.run_id, "loss", 0.5)
+    assert dave.get_run(run.info.run_id).info.user_id == "dave"
+    # EDIT is not MANAGE, and it is on that experiment only.
+    assert papi(pproxy, "alpha", member(pspec, "dave"), "POST", "/api/2.0/mlflow/experiments/delete",
+                json={"experiment_id": CAROLS["experiment"]}).status_code == 403
+    other = papi(pproxy, "alpha", member(pspec, "carol"), "POST", "/api/2.0/mlflow/experiments/create", json={"name": f"carol-2-{RUN_SUFFIX}"})
+    assert other.status_code == 200, other.text
+    assert papi(pproxy, "alpha", member(pspec, "dave"), "POST", "/api/2.0/mlflow/runs/create",
+                json={"experiment_id": other.json()["experiment_id"]}).status_code == 403
+
+
+def test_the_grant_inside_a_project_survives_a_restart_of_its_server(pspec, pproxy, project_servers):
+    """The grant is in alpha's own database: a new alpha server process (as `pulumi up` replacing the
+    container, with the sync at its start) still has it; dave writes there and is still refused elsewhere."""
+    require(CAROLS, "needs test_an_owner_grants_edit_inside_the_project first")
+    s = project_servers["alpha"]
+    s["proc"].stop()
+    s["proc"].start()
+    wait_for("MLflow of project alpha (restarted)", lambda: requests.get(f"http://127.0.0.1:{s['port']}{s['prefix']}/health", timeout=3).status_code == 200,
+             300, proc=s["proc"].popen, log=s["proc"].log)
+    dave = member(pspec, "dave")
+    r = papi(pproxy, "alpha", dave, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": CAROLS["experiment"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["run"]["info"]["user_id"] == "dave"
+    assert papi(pproxy, "alpha", dave, "POST", "/api/2.0/mlflow/experiments/create", json={"name": f"dave-2-{RUN_SUFFIX}"}).status_code == 403

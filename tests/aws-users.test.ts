@@ -1,6 +1,6 @@
 // The aws target with team accounts, under mocks: which resources the accounts add, the task at
 // `/` (MLflow's auth env and secrets, the auth database's init container, the sidecar's token
-// include), a project's task untouched by the token, the secrets' contents, the outputs, and
+// include), a project's task with its own token, key and accounts, the secrets' contents, the outputs, and
 // no password, token or key in anything that is not a secret.
 import { awsCalls as calls, REGION } from "./awsMocks";
 import { mockVersionId, ProgramRun, RecordedResource, runProgram } from "./harness";
@@ -49,6 +49,9 @@ test("adds exactly the logins, the token and key with their secrets and the auth
     expect(added).toEqual([
         "mlflow-aws-auth ProjectDatabase", "mlflow-aws-auth-password RandomPassword", "mlflow-aws-auth-secret Secret", "mlflow-aws-auth-secret SecretVersion",
         "mlflow-aws-flask-secret-key RandomPassword", "mlflow-aws-flask-secret-key Secret", "mlflow-aws-flask-secret-key SecretVersion",
+        // The project's own token and Flask key: its task reads them, never `/`'s.
+        "mlflow-aws-project-alpha-flask-secret-key RandomPassword", "mlflow-aws-project-alpha-flask-secret-key Secret", "mlflow-aws-project-alpha-flask-secret-key SecretVersion",
+        "mlflow-aws-project-alpha-proxy-token RandomPassword", "mlflow-aws-project-alpha-proxy-token Secret", "mlflow-aws-project-alpha-proxy-token SecretVersion",
         "mlflow-aws-proxy-token RandomPassword", "mlflow-aws-proxy-token Secret", "mlflow-aws-proxy-token SecretVersion",
         "mlflow-aws-user-alice-password RandomPassword", "mlflow-aws-user-alice-salt RandomString",
         "mlflow-aws-user-bob-password RandomPassword", "mlflow-aws-user-bob-salt RandomString",
@@ -57,11 +60,11 @@ test("adds exactly the logins, the token and key with their secrets and the auth
     expect(urnSet(run)).toEqual(committedUrnSet("aws-users", run));
 });
 
-test("of what the stack had, only `/`'s task and role, the htpasswd files (and the tasks pinned to their versions) and the prune's spec change", () => {
+test("of what the stack had, only the tasks and roles of `/` and the project, the htpasswd files (and the tasks pinned to their versions) and the prune's spec change", () => {
     const changed = without.resources.filter(r => JSON.stringify(run.resources.find(x => x.urn === r.urn)!.inputs) !== JSON.stringify(r.inputs));
     expect(changed.map(r => `${r.name} ${r.type.split(":").pop()}`).sort()).toEqual([
         // The model's and the project's sidecars name the new htpasswd version: they roll to admit the users.
-        "mlflow-aws-model-churn-task TaskDefinition", "mlflow-aws-project-alpha-tracking-task TaskDefinition",
+        "mlflow-aws-model-churn-task TaskDefinition", "mlflow-aws-project-alpha-tracking-execution RolePolicy", "mlflow-aws-project-alpha-tracking-task TaskDefinition",
         "mlflow-aws-proxy-htpasswd SecretVersion", "mlflow-aws-proxy-project-alpha-htpasswd SecretVersion",
         "mlflow-aws-tracking-execution RolePolicy", "mlflow-aws-tracking-prune TaskDefinition", "mlflow-aws-tracking-task TaskDefinition",
     ]);
@@ -106,15 +109,43 @@ test("the sidecar at /: writes the token include from its secret, and every MLfl
     expect(env(proxy).NGINX_CONF.split(`include ${PROXY_TOKEN_INCLUDE_PATH};`)).toHaveLength(5);
 });
 
-test("a project's task gets neither the token nor the auth app; its htpasswd holds its login, members and admins", () => {
-    const defs = containers(run, "mlflow-aws-project-alpha-tracking-task");
-    expect(JSON.stringify(defs)).not.toMatch(/MLFLOW_PLATFORM_|PROXY_TOKEN|mlflow-proxy-token|flask-secret-key|auth-db-init/);
+test("a project's task runs the auth app with its own token and key, its tables in its own database; never `/`'s secrets", () => {
+    const task = "mlflow-aws-project-alpha-tracking-task";
+    const mlflow = container(run, task, "mlflow");
+    const e = env(mlflow);
+    expect(e.MLFLOW_PLATFORM_AUTH_INI).toBe(renderAuthIni({ adminUsername: "alpha" }));
+    // bob lists no project: not an account of alpha's server.
+    expect(JSON.parse(e.MLFLOW_PLATFORM_USERS)).toEqual([{ name: "alpha", role: "admin" }, { name: "alice", role: "editor" }, { name: "ops", role: "admin" }]);
+    expect(e.MLFLOW_PLATFORM_AUTH_DB).toBe("backend-store");
+    expect(e.MLFLOW_DB_NAME).toBe("mlflow_alpha");
+    const own = (n: string) => ARN("secretsmanager/secret", `mlflow-aws-project-alpha-${n}`);
+    expect(mlflow.secrets.map((x: { name: string }) => x.name)).not.toContain("MLFLOW_PLATFORM_AUTH_DB_URI");
+    expect(mlflow.secrets).toEqual(expect.arrayContaining([
+        { name: "MLFLOW_PLATFORM_PROXY_TOKEN", valueFrom: `${own("proxy-token")}:token::${versionId(run, "mlflow-aws-project-alpha-proxy-token")}` },
+        { name: "MLFLOW_FLASK_SERVER_SECRET_KEY", valueFrom: `${own("flask-secret-key")}:::${versionId(run, "mlflow-aws-project-alpha-flask-secret-key")}` },
+    ]));
+    // It starts after its own database's init (which holds the auth tables too); there is no auth-db-init in its task.
+    expect(mlflow.dependsOn).toEqual([{ containerName: "project-db-init", condition: "SUCCESS" }]);
+    expect(containers(run, task).map(c => c.name).sort()).toEqual(["mlflow", "project-db-init", "proxy"]);
+    // The sidecar writes the project's token and sends it from /health and the project's location.
+    const proxy = container(run, task, "proxy");
+    expect(proxy.command).toEqual(proxyCommand({ readers: false, identity: true }));
+    expect(proxy.secrets).toContainEqual({ name: "PROXY_TOKEN_INCLUDE", valueFrom: `${own("proxy-token")}:include::${versionId(run, "mlflow-aws-project-alpha-proxy-token")}` });
+    expect(env(proxy).NGINX_CONF.split(`include ${PROXY_TOKEN_INCLUDE_PATH};`)).toHaveLength(3);
+    const text = JSON.stringify(containers(run, task));
+    expect(text).not.toMatch(/mlflow-aws-proxy-token|mlflow-aws-flask-secret-key|mlflow-aws-auth-secret|auth-db-init/);
+    expect(JSON.parse(versionOf(run, "mlflow-aws-project-alpha-proxy-token").inputs.secretString).token).toBe(generated("mlflow-aws-project-alpha-proxy-token"));
+    expect(generated("mlflow-aws-project-alpha-proxy-token")).not.toBe(TOKEN);
+});
+
+test("a project's htpasswd holds its login, members and admins; its role reads its own secrets only", () => {
     const lines = (versionOf(run, "mlflow-aws-proxy-project-alpha-htpasswd").inputs.secretString as string).trim().split("\n");
     const users = lines.map(l => l.split(":")[0]);
     expect(users).toEqual(["alpha", "alice", "ops"]);
     for (const [i, u] of users.entries()) if (u !== "alpha") expect(verifySha512Crypt(PASSWORDS[u], lines[i].split(":")[1])).toBe(true);
     const projectPolicy = JSON.stringify(run.resources.find(r => r.name === "mlflow-aws-project-alpha-tracking-execution" && r.type === "aws:iam/rolePolicy:RolePolicy")!.inputs.policy);
-    expect(projectPolicy).not.toMatch(/proxy-token|flask-secret-key|auth-secret/);
+    expect(projectPolicy).not.toMatch(/mlflow-aws-proxy-token|mlflow-aws-flask-secret-key|auth-secret/);
+    for (const n of ["proxy-token", "flask-secret-key"]) expect(projectPolicy).toContain(`mlflow-aws-project-alpha-${n}`);
 });
 
 test("`/`'s execution role may read the three auth secrets; `/`'s htpasswd holds every user", () => {
@@ -151,7 +182,8 @@ test("outputs: users plain, each password secret", () => {
 });
 
 test("no password, token or key in any input that is not secret (task definitions included)", () => {
-    const secrets = [...Object.values(PASSWORDS), TOKEN, FLASK_KEY, AUTH_DB_PASSWORD];
+    const secrets = [...Object.values(PASSWORDS), TOKEN, FLASK_KEY, AUTH_DB_PASSWORD,
+        generated("mlflow-aws-project-alpha-proxy-token"), generated("mlflow-aws-project-alpha-flask-secret-key")];
     for (const r of run.resources) {
         for (const [key, value] of Object.entries(r.inputs)) {
             if (r.secretInputs.includes(key)) continue;

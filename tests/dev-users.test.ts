@@ -46,7 +46,11 @@ test("adds exactly each user's login, the token, the Flask key and the auth data
     expect(urnSet(run)).toEqual(expect.arrayContaining(before));
     expect(added).toEqual([
         "mlflow-dev-auth", "mlflow-dev-auth-image", "mlflow-dev-auth-init", "mlflow-dev-auth-password",
-        "mlflow-dev-flask-secret-key", "mlflow-dev-proxy-token",
+        "mlflow-dev-flask-secret-key",
+        // Each project's server gets its own token and Flask key (never `/`'s).
+        "mlflow-dev-project-alpha-flask-secret-key", "mlflow-dev-project-alpha-proxy-token",
+        "mlflow-dev-project-beta-2-flask-secret-key", "mlflow-dev-project-beta-2-proxy-token",
+        "mlflow-dev-proxy-token",
         // bob's password is given: no RandomPassword for it, only the salt of its htpasswd entry.
         "mlflow-dev-user-alice-password", "mlflow-dev-user-alice-salt", "mlflow-dev-user-bob-salt",
         "mlflow-dev-user-ops-password", "mlflow-dev-user-ops-salt",
@@ -54,12 +58,14 @@ test("adds exactly each user's login, the token, the Flask key and the auth data
     expect(urnSet(run)).toEqual(committedUrnSet("dev-users", run));
 });
 
-test("only MLflow at / and the proxy change; no store, volume, database or project server does", () => {
+test("only the MLflow servers (/ and each project's) and the proxy change; no store, volume or database does", () => {
     const changed = without.resources.filter(r => {
         const same = run.resources.find(x => x.urn === r.urn)!;
         return JSON.stringify(same.inputs) !== JSON.stringify(r.inputs);
     }).map(r => r.name);
-    expect(changed.sort()).toEqual(["mlflow-dev-proxy-nginx", "mlflow-dev-tracking-mlflow"]);
+    expect(changed.sort()).toEqual([
+        "mlflow-dev-project-alpha-tracking-mlflow", "mlflow-dev-project-beta-2-tracking-mlflow", "mlflow-dev-proxy-nginx", "mlflow-dev-tracking-mlflow",
+    ]);
 });
 
 test("MLflow gets the auth app's ini, the accounts with model readers, and its secrets, all in the secret env", () => {
@@ -77,9 +83,30 @@ test("MLflow gets the auth app's ini, the accounts with model readers, and its s
     expect(env.MLFLOW_PLATFORM_PROXY_TOKEN).toBe(TOKEN);
     expect(env.MLFLOW_FLASK_SERVER_SECRET_KEY).toBe(FLASK_KEY);
     expect(env.MLFLOW_BACKEND_STORE_URI).not.toContain("mlflow_auth");
-    // Project servers run without the auth app: no token, no accounts.
-    for (const c of run.ofType(T.container).filter(x => x.name.startsWith("mlflow-dev-project-") && x.name.endsWith("-mlflow"))) {
-        expect(Object.keys(envRecord(c.inputs.envs)).filter(k => k.startsWith("MLFLOW_PLATFORM_") || k === "MLFLOW_FLASK_SERVER_SECRET_KEY")).toEqual([]);
+});
+
+test("each project's MLflow runs the auth app: its login (admin), the admins and its members; its own token and key; tables in its own database", () => {
+    const expected: Record<string, { login: string; users: Array<{ name: string; role: string }> }> = {
+        alpha: { login: "alpha", users: [{ name: "alpha", role: "admin" }, { name: "alice", role: "editor" }, { name: "ops", role: "admin" }] },
+        // bob is a viewer of no project: not an account there (MLflow answers 401 even with the project's token).
+        "beta-2": { login: "bob2", users: [{ name: "bob2", role: "admin" }, { name: "ops", role: "admin" }] },
+    };
+    for (const [project, want] of Object.entries(expected)) {
+        const c = run.one(T.container, new RegExp(`^mlflow-dev-project-${project}-tracking-mlflow$`));
+        const env = envRecord(c.inputs.envs);
+        expect(c.secretInputs).toContain("envs");
+        expect(env.MLFLOW_PLATFORM_AUTH_INI).toBe(renderAuthIni({ adminUsername: want.login }));
+        expect(JSON.parse(env.MLFLOW_PLATFORM_USERS)).toEqual(want.users);
+        // Its grants live beside its experiments: no auth database URI, the backend store's own database.
+        expect(env.MLFLOW_PLATFORM_AUTH_DB).toBe("backend-store");
+        expect(env.MLFLOW_PLATFORM_AUTH_DB_URI).toBeUndefined();
+        expect(env.MLFLOW_BACKEND_STORE_URI).toContain(`/mlflow_${project.replace(/-/g, "_")}?`);
+        expect(env.MLFLOW_PLATFORM_PROXY_TOKEN).toBe(generated(`mlflow-dev-project-${project}-proxy-token`));
+        expect(env.MLFLOW_FLASK_SERVER_SECRET_KEY).toBe(generated(`mlflow-dev-project-${project}-flask-secret-key`));
+        expect([env.MLFLOW_PLATFORM_PROXY_TOKEN, env.MLFLOW_FLASK_SERVER_SECRET_KEY]).not.toContain(TOKEN);
+        expect([env.MLFLOW_PLATFORM_PROXY_TOKEN, env.MLFLOW_FLASK_SERVER_SECRET_KEY]).not.toContain(FLASK_KEY);
+        // No container of the project waits for `/`'s auth database init.
+        expect(run.dependsOn(c, run.one(T.container, /^mlflow-dev-auth-init$/))).toBe(false);
     }
 });
 
@@ -107,15 +134,23 @@ test("the proxy: every user in /'s htpasswd, members and admins in a project's, 
     expect(upload(proxy, PROXY_TOKEN_INCLUDE_PATH)).toBe(renderProxyTokenInclude(TOKEN));
     expect(proxy.secretInputs).toContain("uploads");
     const conf = upload(proxy, "/etc/nginx/conf.d/default.conf");
-    // /health, /, two projects, two reader API locations, the three scrape paths (/ and the two projects).
-    expect(conf.split(`include ${PROXY_TOKEN_INCLUDE_PATH};`)).toHaveLength(10);
+    // /health, / and the two reader API locations and /'s scrape path send `/`'s token; each project's location and scrape path its own.
+    expect(conf.split(`include ${PROXY_TOKEN_INCLUDE_PATH};`)).toHaveLength(6);
     expect(conf).toContain('proxy_set_header X-Mlflow-Platform-User "platform:metrics-scraper";');
+    for (const p of ["alpha", "beta-2"]) {
+        const own = generated(`mlflow-dev-project-${p}-proxy-token`);
+        expect(upload(proxy, `/etc/nginx/projects/${p}-token.inc`)).toBe(renderProxyTokenInclude(own));
+        expect(conf.split(`include /etc/nginx/projects/${p}-token.inc;`)).toHaveLength(3);
+        expect(conf).not.toContain(own);
+    }
     expect(conf).not.toContain(TOKEN);
 });
 
 test("each generated password is a 24-character RandomPassword; token and Flask key 48 alphanumerics", () => {
     for (const u of ["alice", "ops"]) expect(run.one(T.password, new RegExp(`^mlflow-dev-user-${u}-password$`)).inputs).toMatchObject({ length: 24, special: false });
-    for (const n of ["proxy-token", "flask-secret-key"]) expect(run.one(T.password, new RegExp(`^mlflow-dev-${n}$`)).inputs).toMatchObject({ length: 48, special: false });
+    for (const n of ["proxy-token", "flask-secret-key", "project-alpha-proxy-token", "project-alpha-flask-secret-key"]) {
+        expect(run.one(T.password, new RegExp(`^mlflow-dev-${n}$`)).inputs).toMatchObject({ length: 48, special: false });
+    }
 });
 
 test("outputs: users not secret, one secret password per user, given or generated", () => {
@@ -129,7 +164,8 @@ test("outputs: users not secret, one secret password per user, given or generate
 });
 
 test("no password, token or key in any input that is not secret, nor in any plain output", () => {
-    const secrets = [...Object.values(PASSWORDS), TOKEN, FLASK_KEY, generated("mlflow-dev-auth-password")];
+    const secrets = [...Object.values(PASSWORDS), TOKEN, FLASK_KEY, generated("mlflow-dev-auth-password"),
+        ...["alpha", "beta-2"].flatMap(p => [generated(`mlflow-dev-project-${p}-proxy-token`), generated(`mlflow-dev-project-${p}-flask-secret-key`)])];
     for (const r of run.resources) {
         for (const [key, value] of Object.entries(r.inputs)) {
             if (r.secretInputs.includes(key)) continue;
@@ -149,3 +185,15 @@ test("a changed password changes only that user's line: the others' entries stay
     const [a, b] = [lines(run), lines(changed)];
     expect(b.filter(l => !a.includes(l)).map(l => l.split(":")[0])).toEqual(["bob"]);
 });
+
+test("revoking alice (a member of alpha) changes alpha's htpasswd and alpha's accounts, and no other project's server", async () => {
+    const removed = await runProgram({ stack: "dev", config: { ...CONFIG, users: JSON.stringify(USERS.filter(u => u.name !== "alice")) } });
+    const users = (r: ProgramRun, project: string) =>
+        (JSON.parse(envRecord(r.one(T.container, new RegExp(`^mlflow-dev-project-${project}-tracking-mlflow$`)).inputs.envs).MLFLOW_PLATFORM_USERS) as Array<{ name: string }>).map(u => u.name);
+    // A changed env replaces the container: its entrypoint syncs again and deletes alice with her grants there.
+    expect(users(removed, "alpha")).toEqual(["alpha", "ops"]);
+    expect(Object.keys(logins(upload(containerByRole(removed, "auth-proxy"), "/etc/nginx/projects/alpha.htpasswd"), []))).toEqual(["alpha", "ops"]);
+    const beta = (r: ProgramRun) => r.one(T.container, /^mlflow-dev-project-beta-2-tracking-mlflow$/).inputs;
+    expect(JSON.stringify(beta(removed))).toBe(JSON.stringify(beta(run)));
+});
+

@@ -175,8 +175,8 @@ export function buildAwsAuthProxy(parent: pulumi.Resource, name: string, args: A
     // The model servers' read-only endpoint, only with served models: without, the config is as before.
     const nginxConfig = sidecarConfig(args, keepAlive, {
         ...(registryReaders === undefined ? {} : { registryReader: { htpasswdPath: READER_HTPASSWD_PATH } }),
-        // Team accounts: the sidecar at `/` writes the token's include from its secret (shared/ecs.ts).
-        // A project's sidecar does not: its server runs without the auth app.
+        // Team accounts: the sidecar writes the token's include from its task's secret (shared/ecs.ts);
+        // a project's sidecar (buildProjectTargets) gets its project's own token the same way.
         ...(args.identityToken === undefined ? {} : { identity: { tokenIncludePath: PROXY_TOKEN_INCLUDE_PATH } }),
     });
     const htpasswdSecret = buildHtpasswdSecret(parent, name, args);
@@ -279,7 +279,10 @@ function buildProjectTargets(
         out[p.name] = {
             targetGroupArn: pulumi.all([rule.arn, targetGroup.arn]).apply(([, arn]) => arn),
             targetGroupArnSuffix: targetGroup.arnSuffix,
-            nginxConfig: pulumi.output(sidecarConfig(args, keepAlive, { servedProject: p.name })),
+            nginxConfig: pulumi.output(sidecarConfig(args, keepAlive, {
+                servedProject: p.name,
+                ...(args.identityToken === undefined ? {} : { identity: { tokenIncludePath: PROXY_TOKEN_INCLUDE_PATH } }),
+            })),
             htpasswdSecretArn: secret.arn,
             htpasswdVersionId: secret.versionId,
         };

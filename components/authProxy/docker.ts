@@ -38,6 +38,7 @@ export function buildDockerAuthProxy(
             ...(models ? [{ file: READER_HTPASSWD_PATH, content: pulumi.secret(pulumi.all(models.readerHtpasswdLines).apply(lines => lines.join(""))) }] : []),
             // The token's only copy on the proxy: a secret upload, never a command line or an env var.
             ...(args.identityToken === undefined ? [] : [{ file: PROXY_TOKEN_INCLUDE_PATH, content: pulumi.secret(pulumi.output(args.identityToken).apply(renderProxyTokenInclude)) }]),
+            ...(args.identityToken === undefined ? [] : projects.map(p => ({ file: projectNames(p.name).tokenIncludePath, content: projectTokenInclude(args, p.name) }))),
         ],
         ports: [{ internal: PROXY_LISTEN_PORT, external: hostPort, ip: bindAddress, protocol: "tcp" }],
         // With served models also on each model's network, where that model server finds its
@@ -60,4 +61,11 @@ export function buildDockerAuthProxy(
         nginxConfig,
         publicHosts: pulumi.output([host]),
     };
+}
+
+/** A project's token include (its own token: renderProjectProxyBlocks), secret. */
+function projectTokenInclude(args: LocalAuthProxyArgs, project: string): pulumi.Output<string> {
+    const token = args.projectIdentityTokens?.[project];
+    if (token === undefined) throw new Error(`team accounts: project ${project} has no token of its own (projectIdentityTokens)`);
+    return pulumi.secret(pulumi.output(token).apply(renderProxyTokenInclude));
 }

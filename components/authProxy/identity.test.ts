@@ -60,7 +60,11 @@ describe("identity headers in the rendered proxy", () => {
         expect(mlflow.map(l => l.head)).toEqual(["= /health", "/", "/projects/alpha/", "/projects/beta/", "/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/"]);
         for (const l of mlflow) {
             expect(l.body).toContain(USER_LINE);
-            expect(l.body).toContain(INCLUDE_LINE);
+            // A project's location sends its project's own token, never `/`'s.
+            const project = /^\/projects\/([a-z]+)\/$/.exec(l.head)?.[1];
+            const include = project === undefined ? INCLUDE_LINE : `include /etc/nginx/projects/${project}-token.inc;`;
+            expect(l.body).toContain(include);
+            expect(l.body.match(/include /g)).toHaveLength(1);
         }
     });
 
@@ -73,7 +77,8 @@ describe("identity headers in the rendered proxy", () => {
     });
 
     test("the token is included nowhere but in those locations, and the user header is set nowhere else", () => {
-        expect(conf.split(INCLUDE_LINE)).toHaveLength(6 + 1);
+        expect(conf.split(INCLUDE_LINE)).toHaveLength(4 + 1);
+        for (const p of ["alpha", "beta"]) expect(conf.split(`include /etc/nginx/projects/${p}-token.inc;`)).toHaveLength(1 + 1);
         expect(conf.split(USER_LINE)).toHaveLength(6 + 1);
         for (const s of servers) expect(serverHeaders(s.body).some(h => h.startsWith("X-Mlflow-Platform"))).toBe(false);
     });
@@ -83,7 +88,7 @@ describe("identity headers in the rendered proxy", () => {
         for (const s of servers) {
             const own = serverHeaders(s.body);
             expect(own.length).toBeGreaterThan(3);
-            for (const l of blocks(s.body, "location").filter(x => x.body.includes(INCLUDE_LINE))) {
+            for (const l of blocks(s.body, "location").filter(x => x.body.includes(USER_LINE))) {
                 for (const h of own) expect(l.body).toContain(`proxy_set_header ${h};`);
             }
         }

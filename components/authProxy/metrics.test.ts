@@ -1,3 +1,4 @@
+import { projectNames } from "../shared/projects";
 import { HTPASSWD_PATH, renderProxyConfig } from "./nginx";
 import { MAIN_SERVER_HEADERS, PROXY_TOKEN_INCLUDE_PATH, PROXY_USER_HEADER } from "./identity";
 import { METRICS_SCRAPER_IDENTITY, metricsPaths, projectMetricsPath, renderMetricsLocations, SCRAPER_HTPASSWD_PATH, TRACKING_METRICS_PATH } from "./metrics";
@@ -43,6 +44,14 @@ describe("renderMetricsLocations", () => {
         for (const h of MAIN_SERVER_HEADERS) expect(body).toContain(`proxy_set_header ${h};`);
         expect(body).not.toContain("$remote_user");
         expect(METRICS_SCRAPER_IDENTITY).toContain(":");
+    });
+
+    test("with team accounts each project's scrape path sends its project's own token, never `/`'s", () => {
+        const conf = renderMetricsLocations({ htpasswdPath: SCRAPER_HTPASSWD_PATH, projects: ["alpha"], identity: { tokenIncludePath: PROXY_TOKEN_INCLUDE_PATH } });
+        const alpha = location(conf, "= /metrics/projects/alpha");
+        expect(alpha).toContain(`include ${projectNames("alpha").tokenIncludePath};`);
+        expect(alpha).not.toContain(PROXY_TOKEN_INCLUDE_PATH);
+        expect(location(conf, "= /metrics/tracking")).toContain(`include ${PROXY_TOKEN_INCLUDE_PATH};`);
     });
 
     test("a project sidecar cannot carry them, a bad path is refused", () => {

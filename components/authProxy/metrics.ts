@@ -35,21 +35,22 @@ export function metricsPaths(projects: readonly string[]): string[] {
  */
 export function renderMetricsLocations(o: { htpasswdPath: string; projects: readonly string[]; identity?: ProxyIdentity }): string {
     if (!/^\/[A-Za-z0-9._\/-]+$/.test(o.htpasswdPath)) throw new Error(`htpasswdPath must be an absolute path, got ${JSON.stringify(o.htpasswdPath)}`);
-    const targets: Array<[string, string]> = [
-        [TRACKING_METRICS_PATH, "mlflow_tracking"],
-        ...o.projects.map((p): [string, string] => [projectMetricsPath(p), projectNames(p).upstreamName]),
+    // Each server's own token: a project's MLflow admits only the token of its project.
+    const targets: Array<[string, string, string]> = [
+        [TRACKING_METRICS_PATH, "mlflow_tracking", o.identity?.tokenIncludePath ?? ""],
+        ...o.projects.map((p): [string, string, string] => [projectMetricsPath(p), projectNames(p).upstreamName, projectNames(p).tokenIncludePath]),
     ];
-    const ids = o.identity === undefined ? "" : [
+    const ids = (tokenIncludePath: string) => o.identity === undefined ? "" : [
         ...MAIN_SERVER_HEADERS.map(h => `proxy_set_header ${h};`),
         `proxy_set_header ${PROXY_USER_HEADER} "${METRICS_SCRAPER_IDENTITY}";`,
-        `include ${o.identity.tokenIncludePath};`,
+        `include ${tokenIncludePath};`,
     ].map(l => `        ${l}\n`).join("");
     return `
     # Prometheus scrapes (authProxy/metrics.ts): the scraper's own login, never a user's.
-${targets.map(([path, upstream]) => `    location = ${path} {
+${targets.map(([path, upstream, token]) => `    location = ${path} {
         auth_basic "MLflow metrics";
         auth_basic_user_file ${o.htpasswdPath};
-${ids}        proxy_pass http://${upstream}${MLFLOW_METRICS_PATH};
+${ids(token)}        proxy_pass http://${upstream}${MLFLOW_METRICS_PATH};
     }
 `).join("")}`;
 }

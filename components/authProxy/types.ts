@@ -26,6 +26,12 @@ export interface AuthProxyCommonArgs {
      * secret; set together with accounts. None: no identity headers.
      */
     readonly identityToken?: pulumi.Input<string>;
+    /**
+     * Per project name: the token its location sends its server (secret), set together with
+     * identityToken. The Docker proxy holds each in its own include file; on AWS each project's
+     * sidecar gets its own from its task, so only the names matter there.
+     */
+    readonly projectIdentityTokens?: Record<string, pulumi.Input<string>>;
 }
 
 /** A team account at the proxy: its htpasswd line (secret) and where it may log in. */

@@ -7,7 +7,7 @@ import type { ProxyAccount } from "../authProxy";
 import { PROXY_TOKEN_LENGTH } from "../authProxy/identity";
 import type { UserConfig, UserRole } from "../config/types";
 import { basicAuthCredentials, type BasicAuthCredentials } from "../shared/credentials";
-import { AuthUser, FLASK_SECRET_KEY_LENGTH, platformAuthUsers } from "../trackingServer/auth";
+import { AuthUser, FLASK_SECRET_KEY_LENGTH, platformAuthUsers, projectAuthUsers } from "../trackingServer/auth";
 import type { MlflowPlatformArgs } from "./types";
 
 export interface PlatformAccounts {
@@ -21,6 +21,18 @@ export interface PlatformAccounts {
     /** Secret, shared by the proxy (include file) and MLflow (env). */
     readonly proxyToken: pulumi.Output<string>;
     /** Secret, one per server and shared by all its tasks and workers. */
+    readonly flaskSecretKey: pulumi.Output<string>;
+    /** Per project name: its server's accounts, token and Flask key, its own (never `/`'s). */
+    readonly projects: Record<string, ServerAccounts>;
+}
+
+/** What one project's MLflow server and its nginx location need for team accounts. */
+export interface ServerAccounts {
+    /** The project's login (admin), the stack's admins and the project's members. */
+    readonly authUsers: readonly AuthUser[];
+    /** Secret: only this project's location and server hold it, so it asserts nobody to `/` or another project. */
+    readonly proxyToken: pulumi.Output<string>;
+    /** Secret, shared by the project's tasks and workers. */
     readonly flaskSecretKey: pulumi.Output<string>;
 }
 
@@ -36,7 +48,13 @@ export function platformAccounts(config: MlflowPlatformArgs, name: string, paren
     const credentials = users.map(u => userLogin(parent, name, u, config.userPasswords?.[u.name]));
     const random48 = (suffix: string, length: number) =>
         pulumi.secret(new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, { parent }).result);
+    const projects = Object.fromEntries(config.projects.map(p => [p.name, {
+        authUsers: projectAuthUsers({ project: p.name, projectLogin: p.username, users }),
+        proxyToken: random48(`project-${p.name}-proxy-token`, PROXY_TOKEN_LENGTH),
+        flaskSecretKey: random48(`project-${p.name}-flask-secret-key`, FLASK_SECRET_KEY_LENGTH),
+    }]));
     return {
+        projects,
         users,
         credentials,
         proxyAccounts: users.map((u, i) => ({ name: u.name, htpasswdLine: credentials[i].htpasswd, projects: u.role === "admin" ? "all" as const : u.projects })),

@@ -24,7 +24,7 @@ import { AwsTrackingServerArgs, AwsTrackingServerAuth, TrackingServer } from "..
 import { AUTH_DATABASE } from "../trackingServer/auth";
 import { renderProxyTokenInclude } from "../authProxy/identity";
 import { secretWithVersion } from "../shared/aws";
-import { accountOutputs, PlatformAccounts, platformAccounts } from "./accounts";
+import { accountOutputs, PlatformAccounts, platformAccounts, ServerAccounts } from "./accounts";
 import { MLFLOW_HOSTNAME, renderPublicOrigins } from "../trackingServer/mlflow";
 import type { AwsPlatformArgs, ChildOptions, PlatformOutputs } from "./types";
 import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins, projectTaskArgs } from "./wiring";
@@ -47,6 +47,8 @@ interface AwsServerRole {
     readonly proxy: Omit<AwsTrackingServerArgs["proxy"], "image" | "port">;
     readonly targetGroupArn: pulumi.Input<string>;
     readonly project?: AwsTrackingServerArgs["project"];
+    /** A project's team accounts (its tables in its own database); `/`'s come from parts.auth. */
+    readonly auth?: AwsTrackingServerAuth;
 }
 
 /** ECS Fargate behind the proxy's load balancer, with access to exactly the parts it uses. */
@@ -91,6 +93,7 @@ function awsTrackingServer(config: AwsPlatformArgs, parts: AwsParts, name: strin
         proxy: { image: aws.nginxImage, port: PROXY_LISTEN_PORT, ...r.proxy },
         targetGroupArn: r.targetGroupArn,
         ...(r.project === undefined && parts.auth !== undefined ? { auth: parts.auth } : {}),
+        ...(r.project !== undefined && r.auth !== undefined ? { auth: r.auth } : {}),
         subnetIds: aws.existingVpc ? network.privateSubnetIds : network.publicSubnetIds,
         securityGroupId: network.serviceSecurityGroupId,
         assignPublicIp: aws.existingVpc === undefined,
@@ -198,7 +201,9 @@ function awsModelServers(
  * database and user, created by its task's init container), with its own task role limited to
  * its prefix of the bucket. Every resource name derives from the project's name.
  */
-function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>, opts: ChildOptions): AwsMonitoredService[] {
+function deployAwsProjects(
+    config: AwsPlatformArgs, name: string, parts: AwsParts, server: TrackingServer<"aws">, tags: Record<string, string>, accounts: PlatformAccounts | undefined, opts: ChildOptions,
+): AwsMonitoredService[] {
     const { store, backend, proxy } = parts;
     return config.projects.map(project => {
         const n = projectNames(project.name);
@@ -215,6 +220,7 @@ function deployAwsProjects(config: AwsPlatformArgs, name: string, parts: AwsPart
             database: { name: database.databaseName, secretArn: database.secretArn },
             proxy: { config: target.nginxConfig, htpasswdSecretArn: target.htpasswdSecretArn, htpasswdVersionId: target.htpasswdVersionId },
             targetGroupArn: target.targetGroupArn,
+            ...(accounts === undefined ? {} : { auth: awsServerSecrets(base, accounts.projects[project.name], tags, opts) }),
             project: {
                 name: project.name, shared: server.shared, adminSecretArn: backend.secretArn, clusterDatabase: backend.databaseName,
                 // retainDataOnDestroy=false: the prune's list names the project before its task can create data.
@@ -308,6 +314,15 @@ function awsAuth(config: AwsPlatformArgs, name: string, accounts: PlatformAccoun
         target: "aws", databaseName: AUTH_DATABASE.database, username: AUTH_DATABASE.username, retainOnDelete: config.retainDataOnDestroy, tags,
         uriOf: { engine: config.backend, host: backend.host, port: backend.port },
     }, opts);
+    return { ...awsServerSecrets(name, accounts, tags, opts), databaseSecretArn: database.secretArn };
+}
+
+/**
+ * One server's token and Flask key in Secrets Manager (`/`'s, or a project's own), which every
+ * task of its service reads at start; without databaseSecretArn (a project: its auth tables
+ * are in its own database).
+ */
+function awsServerSecrets(name: string, accounts: ServerAccounts, tags: Record<string, string>, opts: ChildOptions): AwsTrackingServerAuth {
     const token = secretWithVersion(opts.parent, `${name}-proxy-token`, {
         description: "The token the nginx sidecar sends MLflow with the authenticated user (token for MLflow, include for nginx)",
         value: accounts.proxyToken.apply(t => JSON.stringify({ token: t, include: renderProxyTokenInclude(t) })),
@@ -319,7 +334,6 @@ function awsAuth(config: AwsPlatformArgs, name: string, accounts: PlatformAccoun
     });
     return {
         users: accounts.authUsers,
-        databaseSecretArn: database.secretArn,
         tokenSecretArn: token.secret.arn, tokenVersionId: token.version.versionId,
         flaskKeySecretArn: flaskKey.secret.arn, flaskKeyVersionId: flaskKey.version.versionId,
     };
@@ -368,7 +382,7 @@ export function deployAws(config: AwsPlatformArgs, name: string, opts: ChildOpti
     const trackingName = `${name}-tracking`;
     const server = awsTrackingServer(config, parts, trackingName, tags, opts);
     const models = awsModelServers(config, parts, server, trackingName, name, tags, opts);
-    const projectServices = deployAwsProjects(config, name, parts, server, tags, opts);
+    const projectServices = deployAwsProjects(config, name, parts, server, tags, accounts, opts);
     const monitoring = awsMonitoring(config, name, parts, [
         { key: "tracking", title: "MLflow at /", clusterName: server.clusterName, serviceName: server.serviceName, targetGroupArnSuffix: proxy.targetGroupArnSuffix },
         ...projectServices,

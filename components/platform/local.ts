@@ -17,7 +17,7 @@ import { Network } from "../network";
 import { ProjectDatabase } from "../projectDatabase";
 import { ProjectPrune } from "../projectPrune";
 import { projectNames } from "../shared/projects";
-import { TrackingServer } from "../trackingServer";
+import { LocalTrackingServerAuth, TrackingServer } from "../trackingServer";
 import { renderLocalPublicHost, renderPublicOrigins } from "../trackingServer/mlflow";
 import type { ChildOptions, LocalPlatformArgs, PlatformOutputs } from "./types";
 import { clientOutputs, givenPassword, invocationUrls, kekPassphrase, projectLogins } from "./wiring";
@@ -55,7 +55,9 @@ function minioAdmin(config: LocalPlatformArgs, store: ArtifactStore<"local">, ne
  * its own prefix-limited storage identity, under /projects/<name>/ (shared/projects.ts).
  * Every resource name is derived from the project's name: adding one renames nothing.
  */
-function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }, opts: ChildOptions): ProxyProject[] {
+function deployLocalProjects(
+    config: LocalPlatformArgs, name: string, parts: LocalParts, hosts: { allowedHosts: string[]; cors: string[] }, accounts: PlatformAccounts | undefined, opts: ChildOptions,
+): ProxyProject[] {
     const local = config.local;
     const servers = local.projectServers ?? DEFAULT_LOCAL_PROJECT_SERVERS;
     const { networkName, store, backend, server } = parts;
@@ -97,6 +99,7 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
             corsAllowedOrigins: hosts.cors,
             aiGatewayKekPassphrase: kekPassphrase(config),
             project: { staticPrefix: n.urlPath, artifactPrefix: n.artifactPrefix, hostname: n.hostname, image: server.imageName },
+            ...projectAuth(accounts, project.name),
         }, opts);
         localGarbageCollection(config, `${base}-gc`, tracking, {
             networkName, image: server.imageName, artifactBucket: store.bucketName, s3EndpointUrl: store.s3EndpointUrl,
@@ -105,6 +108,16 @@ function deployLocalProjects(config: LocalPlatformArgs, name: string, parts: Loc
         }, opts);
         return { name: project.name, username: project.username, upstream: tracking.upstream, upstreamContainerId: tracking.containerId };
     });
+}
+
+/**
+ * Team accounts on a project's server: MLflow's auth app with the project's accounts, token and
+ * Flask key, its tables in the project's own database (no databaseUri): experiment ids and
+ * model names are per project, and so are the grants on them.
+ */
+function projectAuth(accounts: PlatformAccounts | undefined, project: string): { auth?: LocalTrackingServerAuth } {
+    const a = accounts?.projects[project];
+    return a === undefined ? {} : { auth: { users: a.authUsers, proxyToken: a.proxyToken, flaskSecretKey: a.flaskSecretKey } };
 }
 
 /**
@@ -274,7 +287,10 @@ function localProxy(
         maxUploadSize: config.maxUploadSize,
         timeoutSeconds: config.proxyTimeoutSeconds,
         ...(projects.length === 0 ? {} : { projects }),
-        ...(backends.accounts === undefined ? {} : { accounts: backends.accounts.proxyAccounts, identityToken: backends.accounts.proxyToken }),
+        ...(backends.accounts === undefined ? {} : {
+            accounts: backends.accounts.proxyAccounts, identityToken: backends.accounts.proxyToken,
+            projectIdentityTokens: Object.fromEntries(Object.entries(backends.accounts.projects).map(([p, a]) => [p, a.proxyToken])),
+        }),
         ...(local.serving ? { models: {
             routes: models.map(m => m.route), containerIds: models.map(m => m.containerId),
             readerHtpasswdLines: models.map(m => m.readerHtpasswdLine), networkNames: network.servingNetworkNames!,
@@ -297,7 +313,7 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
     }, opts);
     const projects = deployLocalProjects(config, name, { networkName: network.dockerNetworkName, store, backend, server }, {
         allowedHosts: publicHost.allowedHosts, cors: renderPublicOrigins(publicHost.allowedHosts, "http", local.hostPort),
-    }, opts);
+    }, accounts, opts);
     const models = localModelServers(local.serving, server, network, name, opts);
     const proxy = localProxy(config, name, network, server, { projects, models, publicHost: publicHost.host, accounts }, opts);
     return {

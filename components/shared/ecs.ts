@@ -82,11 +82,12 @@ export interface ProxySidecarSettings {
 export interface EcsAuthSettings {
     /** renderAuthEnv: the ini and the accounts, not secret. */
     readonly environment: Record<string, string>;
-    /** The auth database and its user, created by the init container as the master user. */
-    readonly database: string;
-    readonly databaseUser: string;
-    /** ProjectDatabase secret with `password` (for the init) and `uri` (for MLflow) keys. */
-    readonly databaseSecretArn: string;
+    /**
+     * The auth database and its user, created by the init container as the master user, and
+     * the ProjectDatabase secret with `password` (for the init) and `uri` (for MLflow) keys.
+     * Undefined in a project's task: the auth app's tables live in the project's own database.
+     */
+    readonly ownDatabase?: { readonly database: string; readonly databaseUser: string; readonly databaseSecretArn: string };
     /** JSON secret with `token` (MLflow) and `include` (the sidecar) keys, pinned to its version. */
     readonly tokenSecretArn: string;
     readonly tokenVersionId: string;
@@ -290,7 +291,7 @@ export function renderProjectInitContainer(s: TaskContainersSettings): object {
  * it sets comes from the auth database's own secret.
  */
 export function renderAuthInitContainer(s: TaskContainersSettings): object {
-    const auth = s.auth;
+    const auth = s.auth?.ownDatabase;
     if (auth === undefined || s.project !== undefined) throw new Error("renderAuthInitContainer needs the auth settings of the task at /");
     const db = s.database;
     return {
@@ -315,10 +316,10 @@ export function renderAuthInitContainer(s: TaskContainersSettings): object {
     };
 }
 
-/** MLflow's auth secrets: the auth database's URI, the proxy token, the Flask key. */
+/** MLflow's auth secrets: the auth database's URI (none in a project's task), the proxy token, the Flask key. */
 function authSecrets(auth: EcsAuthSettings): Array<{ name: string; valueFrom: string }> {
     return [
-        { name: AUTH_ENV.databaseUri, valueFrom: `${auth.databaseSecretArn}:uri::` },
+        ...(auth.ownDatabase === undefined ? [] : [{ name: AUTH_ENV.databaseUri, valueFrom: `${auth.ownDatabase.databaseSecretArn}:uri::` }]),
         { name: AUTH_ENV.proxyToken, valueFrom: `${auth.tokenSecretArn}:token::${auth.tokenVersionId}` },
         { name: AUTH_ENV.flaskSecretKey, valueFrom: `${auth.flaskKeySecretArn}:::${auth.flaskKeyVersionId}` },
     ];
@@ -384,14 +385,15 @@ export function renderContainerDefinitions(s: TaskContainersSettings): object[] 
         // A project's MLflow starts only once its database and user exist. SUCCESS = exited 0, and
         // may only name a non-essential container (ECS API reference, ContainerDependency).
         ...(s.project === undefined ? {} : { dependsOn: [{ containerName: PROJECT_INIT_CONTAINER, condition: "SUCCESS" }] }),
-        // With accounts, MLflow at `/` starts once its auth database and user exist.
-        ...(s.auth === undefined ? {} : { dependsOn: [{ containerName: AUTH_INIT_CONTAINER, condition: "SUCCESS" }] }),
+        // With accounts, MLflow at `/` starts once its auth database and user exist (a project's
+        // auth tables are in its own database: the project's init above covers them).
+        ...(s.auth?.ownDatabase === undefined ? {} : { dependsOn: [{ containerName: AUTH_INIT_CONTAINER, condition: "SUCCESS" }] }),
     };
     return [
         mlflow,
         renderProxySidecar(s.proxy, { containerName: MLFLOW_CONTAINER, condition: "HEALTHY" }, logs(s, PROXY_CONTAINER)),
         ...(s.project === undefined ? [] : [renderProjectInitContainer(s)]),
-        ...(s.auth === undefined ? [] : [renderAuthInitContainer(s)]),
+        ...(s.auth?.ownDatabase === undefined ? [] : [renderAuthInitContainer(s)]),
     ];
 }
 

@@ -36,6 +36,7 @@ describe("projectNames", () => {
             hostname: "mlflow-team-a",
             upstreamName: "mlflow_project_team_a",
             htpasswdPath: "/etc/nginx/projects/team-a.htpasswd",
+            tokenIncludePath: "/etc/nginx/projects/team-a-token.inc",
         });
     });
     test("the longest name still makes a MySQL user name (<= 32 characters)", () => {

@@ -30,6 +30,8 @@ export interface ProjectNames {
     readonly upstreamName: string;
     /** htpasswd file as nginx sees it. */
     readonly htpasswdPath: string;
+    /** Team accounts: the file with the project's own token header (authProxy/identity.ts), as the Docker proxy sees it. */
+    readonly tokenIncludePath: string;
 }
 
 export function projectNames(name: string): ProjectNames {
@@ -47,6 +49,7 @@ export function projectNames(name: string): ProjectNames {
         hostname: principal.hostname,
         upstreamName: `mlflow_project_${snake}`,
         htpasswdPath: `/etc/nginx/projects/${name}.htpasswd`,
+        tokenIncludePath: `/etc/nginx/projects/${name}-token.inc`,
     };
 }
 
@@ -63,15 +66,17 @@ export interface ProjectLocation {
  * project's credentials get 401 on another's URL, and on `/`. A prefix location ending in
  * `/` with proxy_pass answers `/projects/<name>` with a 301 to `/projects/<name>/` by itself
  * (nginx docs, `location`), so no `return` is needed (it would run before auth_basic). The
- * URI is passed unchanged: MLflow serves every route under its static prefix.
+ * URI is passed unchanged: MLflow serves every route under its static prefix. With team
+ * accounts (`identity`), each location sends its project's own token (ProjectNames
+ * tokenIncludePath), never `/`'s: a project's server cannot assert a user to another server.
  */
 export function renderProjectProxyBlocks(projects: readonly ProjectLocation[], ka: KeepAliveChain, identity?: ProxyIdentity): { upstreams: string; locations: string } {
-    const ids = renderIdentityHeaders(identity, MAIN_SERVER_HEADERS);
     const seen = new Set<string>();
     const upstreams: string[] = [];
     const locations: string[] = [];
     for (const p of projects) {
         const n = projectNames(p.name);
+        const ids = renderIdentityHeaders(identity === undefined ? undefined : { tokenIncludePath: n.tokenIncludePath }, MAIN_SERVER_HEADERS);
         if (seen.has(p.name)) throw new Error(`project ${p.name} is listed twice`);
         seen.add(p.name);
         if (!/^[A-Za-z0-9.-]+:\d+$/.test(p.upstream)) throw new Error(`upstream of project ${p.name} must be host:port, got ${JSON.stringify(p.upstream)}`);

@@ -1,4 +1,4 @@
-import { AUTH_ENV, platformAuthUsers, renderAuthEnv, renderAuthIni, renderAuthUsers } from "./auth";
+import { AUTH_ENV, AUTH_IN_BACKEND_STORE, platformAuthUsers, projectAuthUsers, renderAuthEnv, renderAuthIni, renderAuthUsers } from "./auth";
 
 describe("platformAuthUsers", () => {
     test("the username login first as admin, then users, then one reader per served model", () => {
@@ -65,7 +65,36 @@ describe("renderAuthEnv", () => {
     test("the secret variables' names", () => {
         expect(AUTH_ENV).toEqual({
             ini: "MLFLOW_PLATFORM_AUTH_INI", users: "MLFLOW_PLATFORM_USERS", databaseUri: "MLFLOW_PLATFORM_AUTH_DB_URI",
-            proxyToken: "MLFLOW_PLATFORM_PROXY_TOKEN", flaskSecretKey: "MLFLOW_FLASK_SERVER_SECRET_KEY",
+            proxyToken: "MLFLOW_PLATFORM_PROXY_TOKEN", flaskSecretKey: "MLFLOW_FLASK_SERVER_SECRET_KEY", database: "MLFLOW_PLATFORM_AUTH_DB",
         });
+    });
+
+    test("a project's server: its auth tables in its own backend store, said by a third, non-secret variable", () => {
+        const env = renderAuthEnv([{ name: "alpha", role: "admin" }], { inBackendStore: true });
+        expect(Object.keys(env).sort()).toEqual(["MLFLOW_PLATFORM_AUTH_DB", "MLFLOW_PLATFORM_AUTH_INI", "MLFLOW_PLATFORM_USERS"]);
+        expect(env.MLFLOW_PLATFORM_AUTH_DB).toBe(AUTH_IN_BACKEND_STORE);
+        expect(AUTH_IN_BACKEND_STORE).toBe("backend-store");  // what images/tracking-server/mlflow_platform_auth.py expects
+    });
+});
+
+describe("projectAuthUsers", () => {
+    const users = [
+        { name: "alice", role: "editor" as const, projects: ["vision"] },
+        { name: "bob", role: "viewer" as const, projects: ["vision", "nlp"] },
+        { name: "carol", role: "editor" as const, projects: ["nlp"] },
+        { name: "ops", role: "admin" as const, projects: [] },
+    ];
+
+    test("the project's login first (its admin), then the stack's admins and the project's members with their roles", () => {
+        expect(projectAuthUsers({ project: "vision", projectLogin: "vision", users })).toEqual([
+            { name: "vision", role: "admin" }, { name: "alice", role: "editor" }, { name: "bob", role: "viewer" }, { name: "ops", role: "admin" },
+        ]);
+        expect(projectAuthUsers({ project: "nlp", projectLogin: "bob2", users }).map(u => u.name)).toEqual(["bob2", "bob", "carol", "ops"]);
+    });
+
+    test("a project nobody lists: its login and the admins only; the project login is MLflow's admin_username there", () => {
+        const accounts = projectAuthUsers({ project: "empty", projectLogin: "empty", users });
+        expect(accounts).toEqual([{ name: "empty", role: "admin" }, { name: "ops", role: "admin" }]);
+        expect(renderAuthEnv(accounts, { inBackendStore: true }).MLFLOW_PLATFORM_AUTH_INI).toContain("admin_username = empty\n");
     });
 });

@@ -17,7 +17,15 @@ export const AUTH_ENV = {
     proxyToken: "MLFLOW_PLATFORM_PROXY_TOKEN",
     /** Flask's session key, one per server and shared by its tasks and workers; secret. */
     flaskSecretKey: "MLFLOW_FLASK_SERVER_SECRET_KEY",
+    /**
+     * Where the auth app's tables are: unset, in the database of databaseUri; AUTH_IN_BACKEND_STORE,
+     * in the server's own backend store (a project's server). Not secret.
+     */
+    database: "MLFLOW_PLATFORM_AUTH_DB",
 } as const;
+
+/** AUTH_ENV.database's value for a project's server: its grants live beside its experiments. */
+export const AUTH_IN_BACKEND_STORE = "backend-store";
 
 /** The auth app's own database and user on the backend store's server (a second ProjectDatabase). */
 export const AUTH_DATABASE = { database: AUTH_DATABASE_NAME, username: AUTH_DATABASE_NAME } as const;
@@ -44,6 +52,19 @@ export function platformAuthUsers(p: { username: string; users?: readonly UserCo
         { name: p.username, role: "admin" },
         ...(p.users ?? []).map(u => ({ name: u.name, role: u.role })),
         ...(p.servedModels ?? []).map(model => ({ name: readerUsername(model), role: "reader" as const, models: [model] })),
+    ];
+}
+
+/**
+ * Every account of one project's server: the project's own login first (an admin there, and the
+ * ini's admin_username, as its shared login always had every right), then the stack's admins and
+ * the project's members with their roles, in the users order. Nobody else: MLflow refuses (401)
+ * any other name the proxy could assert. No readers: model servers read the registry at `/`.
+ */
+export function projectAuthUsers(p: { project: string; projectLogin: string; users: readonly UserConfig[] }): AuthUser[] {
+    return [
+        { name: p.projectLogin, role: "admin" },
+        ...p.users.filter(u => u.role === "admin" || u.projects.includes(p.project)).map(u => ({ name: u.name, role: u.role })),
     ];
 }
 
@@ -88,9 +109,16 @@ export function renderAuthIni(p: { adminUsername: string }): string {
     ].join("\n");
 }
 
-/** The non-secret auth environment of the MLflow container (the secrets: AUTH_ENV's others). */
-export function renderAuthEnv(users: readonly AuthUser[]): Record<string, string> {
+/**
+ * The non-secret auth environment of the MLflow container (the secrets: AUTH_ENV's others).
+ * `inBackendStore`: the auth app's tables go into the server's own database (a project's), and
+ * the container gets no databaseUri.
+ */
+export function renderAuthEnv(users: readonly AuthUser[], opts: { inBackendStore?: boolean } = {}): Record<string, string> {
     const text = renderAuthUsers(users);
     const admin = users.find(u => u.role === "admin")!;
-    return { [AUTH_ENV.ini]: renderAuthIni({ adminUsername: admin.name }), [AUTH_ENV.users]: text };
+    return {
+        [AUTH_ENV.ini]: renderAuthIni({ adminUsername: admin.name }), [AUTH_ENV.users]: text,
+        ...(opts.inBackendStore ? { [AUTH_ENV.database]: AUTH_IN_BACKEND_STORE } : {}),
+    };
 }

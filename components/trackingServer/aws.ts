@@ -151,17 +151,20 @@ function buildRoles(p: Piece, shared: { repositoryArn: pulumi.Input<string>; log
 /** The team accounts' secrets the ECS agent injects (none without accounts). */
 function authSecretArns(args: Args): pulumi.Output<string[]> {
     const a = args.auth;
-    return a === undefined ? pulumi.output([] as string[]) : pulumi.all([a.databaseSecretArn, a.tokenSecretArn, a.flaskKeySecretArn]);
+    return a === undefined ? pulumi.output([] as string[])
+        : pulumi.all([...(a.databaseSecretArn === undefined ? [] : [a.databaseSecretArn]), a.tokenSecretArn, a.flaskKeySecretArn]);
 }
 
 /** The accounts' part of the task (shared/ecs.ts EcsAuthSettings), once its ARNs are known. */
 function ecsAuth(args: Args): pulumi.Output<EcsAuthSettings | undefined> {
     const a = args.auth;
     if (a === undefined) return pulumi.output(undefined);
-    return pulumi.all([a.databaseSecretArn, a.tokenSecretArn, a.tokenVersionId, a.flaskKeySecretArn, a.flaskKeyVersionId])
+    const own = a.databaseSecretArn !== undefined;
+    return pulumi.all([a.databaseSecretArn ?? "", a.tokenSecretArn, a.tokenVersionId, a.flaskKeySecretArn, a.flaskKeyVersionId])
         .apply(([databaseSecretArn, tokenSecretArn, tokenVersionId, flaskKeySecretArn, flaskKeyVersionId]) => ({
-            environment: renderAuthEnv(a.users), database: AUTH_DATABASE.database, databaseUser: AUTH_DATABASE.username,
-            databaseSecretArn, tokenSecretArn, tokenVersionId, flaskKeySecretArn, flaskKeyVersionId,
+            environment: renderAuthEnv(a.users, { inBackendStore: !own }),
+            ...(own ? { ownDatabase: { database: AUTH_DATABASE.database, databaseUser: AUTH_DATABASE.username, databaseSecretArn } } : {}),
+            tokenSecretArn, tokenVersionId, flaskKeySecretArn, flaskKeyVersionId,
         }));
 }
 

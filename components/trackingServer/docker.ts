@@ -40,9 +40,10 @@ function trackingServerEnv(args: LocalTrackingServerArgs & { workers: number }):
 /** The auth app's variables (trackingServer/auth.ts AUTH_ENV); none without accounts. */
 function authEnv(auth: LocalTrackingServerAuth | undefined): pulumi.Output<Record<string, string>> {
     if (auth === undefined) return pulumi.output<Record<string, string>>({});
-    return pulumi.all([auth.databaseUri, auth.proxyToken, auth.flaskSecretKey]).apply(([databaseUri, token, key]): Record<string, string> => ({
-        ...renderAuthEnv(auth.users),
-        [AUTH_ENV.databaseUri]: databaseUri,
+    const inBackendStore = auth.databaseUri === undefined;
+    return pulumi.all([auth.databaseUri ?? "", auth.proxyToken, auth.flaskSecretKey]).apply(([databaseUri, token, key]): Record<string, string> => ({
+        ...renderAuthEnv(auth.users, { inBackendStore }),
+        ...(inBackendStore ? {} : { [AUTH_ENV.databaseUri]: databaseUri }),
         [AUTH_ENV.proxyToken]: token,
         [AUTH_ENV.flaskSecretKey]: key,
     }));

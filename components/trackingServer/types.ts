@@ -29,8 +29,11 @@ export interface TrackingServerCommonArgs {
 export interface LocalTrackingServerAuth {
     /** Every account, admins first (platformAuthUsers). */
     readonly users: readonly AuthUser[];
-    /** SQLAlchemy URI of the auth app's own database as its own user, secret. */
-    readonly databaseUri: pulumi.Input<string>;
+    /**
+     * SQLAlchemy URI of the auth app's own database as its own user, secret. Undefined: the
+     * auth app's tables live in the server's own backend store (a project's server).
+     */
+    readonly databaseUri?: pulumi.Input<string>;
     /** The token the proxy sends with the user's name, secret. */
     readonly proxyToken: pulumi.Input<string>;
     /** Flask's session key, secret. */
@@ -62,11 +65,14 @@ export interface LocalTrackingServerArgs extends TrackingServerCommonArgs {
     };
 }
 
-/** Team accounts on the task at `/` (shared/ecs.ts EcsAuthSettings): secrets by reference only. */
+/** Team accounts on a task (shared/ecs.ts EcsAuthSettings): secrets by reference only. */
 export interface AwsTrackingServerAuth {
     readonly users: readonly AuthUser[];
-    /** ProjectDatabase (with uriOf) secret of the auth app's database: `password`, `uri`. */
-    readonly databaseSecretArn: pulumi.Input<string>;
+    /**
+     * ProjectDatabase (with uriOf) secret of the auth app's database: `password`, `uri`.
+     * Undefined for a project: its auth tables live in its own database.
+     */
+    readonly databaseSecretArn?: pulumi.Input<string>;
     /** JSON secret `token`, `include` (shared with the sidecar), and its version. */
     readonly tokenSecretArn: pulumi.Input<string>;
     readonly tokenVersionId: pulumi.Input<string>;
@@ -112,7 +118,7 @@ export interface AwsTrackingServerArgs extends TrackingServerCommonArgs {
         };
     };
     readonly targetGroupArn: pulumi.Input<string>;
-    /** Team accounts: only on the server at `/` (projects run without the auth app). */
+    /** Team accounts: the server at `/` (its own auth database) or a project's (auth tables in its database). */
     readonly auth?: AwsTrackingServerAuth;
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;

@@ -476,6 +476,31 @@ def write_config(ini_text, auth_db_uri, directory=None):
     return path
 
 
+# MLFLOW_PLATFORM_AUTH_DB's value on a project's server (components/trackingServer/auth.ts).
+AUTH_IN_BACKEND_STORE = "backend-store"
+
+
+def auth_database_uri(env):
+    """Where the auth app keeps its tables: its own database (the server at /), or the server's
+    own backend store (a project's: experiment ids and model names are per project database, and
+    the grants on them belong beside them). The URI leaves the environment either way only when
+    it is the auth database's own secret; the backend store URI is MLflow's anyway."""
+    where = env.get("MLFLOW_PLATFORM_AUTH_DB", "")
+    if where == AUTH_IN_BACKEND_STORE:
+        if env.get("MLFLOW_PLATFORM_AUTH_DB_URI"):
+            raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_AUTH_DB is backend-store, so MLFLOW_PLATFORM_AUTH_DB_URI must be unset")
+        uri = env.get("MLFLOW_BACKEND_STORE_URI", "")
+        if not uri:
+            raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_AUTH_DB is backend-store but MLFLOW_BACKEND_STORE_URI is empty")
+        return uri
+    if where:
+        raise SystemExit(f"mlflow-platform-auth: MLFLOW_PLATFORM_AUTH_DB must be unset or {AUTH_IN_BACKEND_STORE}, got {where!r}")
+    uri = env.pop("MLFLOW_PLATFORM_AUTH_DB_URI", "")
+    if not uri:
+        raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_AUTH_INI is set but MLFLOW_PLATFORM_AUTH_DB_URI is empty")
+    return uri
+
+
 def prepare(env):
     """Before `mlflow server`: write the ini, point MLflow at it, sync the users; returns the extra server args.
 
@@ -485,9 +510,7 @@ def prepare(env):
     ini = env.get("MLFLOW_PLATFORM_AUTH_INI")
     if not ini:
         return []
-    uri = env.pop("MLFLOW_PLATFORM_AUTH_DB_URI", "")
-    if not uri:
-        raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_AUTH_INI is set but MLFLOW_PLATFORM_AUTH_DB_URI is empty")
+    uri = auth_database_uri(env)
     if not env.get("MLFLOW_PLATFORM_PROXY_TOKEN"):
         raise SystemExit("mlflow-platform-auth: MLFLOW_PLATFORM_PROXY_TOKEN is empty")
     users = parse_users(env.get("MLFLOW_PLATFORM_USERS", ""))

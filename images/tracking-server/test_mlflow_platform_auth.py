@@ -339,3 +339,40 @@ def test_the_user_is_read_once_per_request_not_across_requests(proxied, monkeypa
         with app.test_request_context("/"):
             assert [auth_app.store.get_user("alice") for _ in range(3)] == ["alice"] * 3
     assert calls == ["alice", "alice"]
+
+
+def test_a_projects_auth_tables_live_beside_its_tracking_tables(auth_db, tmp_path):
+    """A project's server (MLFLOW_PLATFORM_AUTH_DB=backend-store): the auth app's tables go into
+    its own backend store, which already holds MLflow's tracking schema; neither schema's names
+    collide with the other's, and both stores keep working on that one database."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    tracking = SqlAlchemyStore(auth_db, str(tmp_path))
+    exp = tracking.create_experiment("before-the-auth-app")
+    tracking.engine.dispose()
+    env = {"MLFLOW_PLATFORM_AUTH_INI": INI, "MLFLOW_PLATFORM_AUTH_DB": "backend-store", "MLFLOW_BACKEND_STORE_URI": auth_db,
+           "MLFLOW_PLATFORM_USERS": json.dumps(USERS[:3]), "MLFLOW_PLATFORM_PROXY_TOKEN": TOKEN}
+    assert auth.prepare(env) == ["--app-name", "basic-auth"]
+    os.unlink(env["MLFLOW_AUTH_CONFIG_PATH"])
+    assert env["MLFLOW_BACKEND_STORE_URI"] == auth_db  # MLflow's own URI stays where it was
+    assert sorted(snapshot(auth_db)) == ["alice", "bob", "root-admin"]
+    # Twice, as every start does; then the tracking store still opens and has its experiment.
+    auth.sync_users(auth_db, users("root-admin", "alice"))
+    assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
+    tracking = SqlAlchemyStore(auth_db, str(tmp_path))
+    try:
+        assert tracking.get_experiment(exp).name == "before-the-auth-app"
+    finally:
+        tracking.engine.dispose()
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"MLFLOW_PLATFORM_AUTH_DB": "backend-store", "MLFLOW_PLATFORM_AUTH_DB_URI": "sqlite:///x.db", "MLFLOW_BACKEND_STORE_URI": "sqlite:///y.db"},
+     "MLFLOW_PLATFORM_AUTH_DB_URI must be unset"),
+    ({"MLFLOW_PLATFORM_AUTH_DB": "backend-store"}, "MLFLOW_BACKEND_STORE_URI is empty"),
+    ({"MLFLOW_PLATFORM_AUTH_DB": "elsewhere", "MLFLOW_PLATFORM_AUTH_DB_URI": "sqlite:///x.db"}, "must be unset or backend-store"),
+    ({}, "MLFLOW_PLATFORM_AUTH_DB_URI is empty"),
+])
+def test_where_the_auth_tables_are_is_checked(env, message):
+    with pytest.raises(SystemExit, match=message):
+        auth.auth_database_uri(dict(env))
