@@ -21,6 +21,7 @@ registered model, prompt and scorer (default_permission is NO_PERMISSIONS). Edit
 create (MLflow then gives the creator MANAGE); viewers and readers may not. A reader holds
 READ on its own registered models only.
 """
+import functools
 import hmac
 import json
 import logging
@@ -50,6 +51,9 @@ NAME_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
 SERVER_ARGS = ["--app-name", "basic-auth"]
 # How long a process keeps a reader's allowed artifact locations (new versions show up after this).
 READER_LOCATIONS_TTL_SECONDS = 10.0
+# How long a process answers permission checks from its own copy of a user's auth-database rows
+# (the user, the user's grants): a grant or admin flag changed in another process applies within this.
+AUTH_CACHE_TTL_SECONDS = 2.0
 
 _logger = logging.getLogger("mlflow_platform_auth")
 
@@ -105,6 +109,149 @@ def _state():
     return _process_state
 
 
+# --- per-request fast path: MLflow's permission checks without their repeated reads ------------
+#
+# MLflow's auth app, per request: reads the user (admin check), loads the whole run to learn its
+# experiment, reads the user again and then their grants. What is cached here, per process:
+# - run id -> the run's requirement (its experiment): a run never changes experiment; kept forever;
+# - the user row and the user's grants: for at most AUTH_CACHE_TTL_SECONDS after the read began,
+#   and dropped at once by any write through this process's auth store (a grant made or revoked
+#   here applies to the next request; one made by another worker or task within the TTL).
+# The identity itself is never cached across requests: the proxy's headers are checked on each.
+
+RUN_REQUIREMENTS_MAX = 100_000
+_REQUEST_MEMO = "mlflow_platform_auth.identity"
+
+
+class AuthReadCache:
+    """key -> value read from the auth database, served for `ttl` seconds counted from before the read.
+
+    `invalidate()` (a write in this process) drops every entry, including a read that was in
+    flight during the write: its result is not stored.
+    """
+
+    def __init__(self, ttl, max_entries=10_000, clock=time.monotonic):
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._entries, self._generation, self._lock = {}, 0, threading.Lock()
+
+    def get(self, key, load):
+        started, generation = self.clock(), self._generation
+        hit = self._entries.get(key)
+        if hit is not None and hit[1] == generation and started - hit[0] < self.ttl:
+            return hit[2]
+        value = load()
+        with self._lock:
+            if generation == self._generation:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[key] = (started, generation, value)
+        return value
+
+    def invalidate(self):
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+_auth_reads = AuthReadCache(AUTH_CACHE_TTL_SECONDS)
+# What the auth store's methods that change data start with (create_user, grant_..., delete_role...).
+STORE_WRITES = ("create_", "update_", "delete_", "grant_", "revoke_", "rename_", "set_", "add_", "remove_",
+                "assign_", "unassign_", "init_db")
+
+
+def once_per_request(authenticate):
+    """The authorization function runs once per request (MLflow calls it about four times):
+    its answer is kept in the request's WSGI environ, which no other request shares."""
+
+    @functools.wraps(authenticate)
+    def wrapper():
+        from flask import request
+
+        environ = request.environ
+        if _REQUEST_MEMO not in environ:
+            install_fast_path()
+            environ[_REQUEST_MEMO] = authenticate()
+        return environ[_REQUEST_MEMO]
+
+    return wrapper
+
+
+def install_fast_path():
+    """Once per process: the caches above, over MLflow's auth app (mlflow.server.auth)."""
+    import mlflow.server.auth as auth_app
+
+    store = auth_app.store
+    if getattr(store, "platform_fast_path", False):
+        return
+    with _process_lock:
+        if getattr(store, "platform_fast_path", False):
+            return
+        _cache_user_reads(store, _auth_reads)
+        _invalidate_on_writes(store, _auth_reads)
+        auth_app._run_requirement = _memoized_run_requirement(auth_app._run_requirement)
+        store.platform_fast_path = True
+
+
+def _cache_user_reads(store, cache):
+    """store.get_user and store.list_grants (what every permission check reads) through `cache`.
+
+    Keyed by everything the answer depends on (user name; user id, workspace, resource types),
+    so one user's rows never answer for another. A user that does not exist is not cached.
+    """
+    from mlflow.server.auth.entities import User
+
+    get_user, list_grants = store.get_user, store.list_grants
+
+    def cached_get_user(username):
+        def load():
+            u = get_user(username)
+            return (u.id, u.username, u.password_hash, u.is_admin)
+        # A new entity each time: MLflow's User is mutable (is_admin has a setter).
+        return User(*cache.get(("user", username), load))
+
+    def cached_list_grants(user_id, workspace, resource_types):
+        key = ("grants", user_id, workspace, frozenset(resource_types))
+        return list(cache.get(key, lambda: tuple(list_grants(user_id, workspace, resource_types))))
+
+    store.get_user, store.list_grants = cached_get_user, cached_list_grants
+
+
+def _invalidate_on_writes(store, cache):
+    for name in dir(type(store)):
+        if not name.startswith(STORE_WRITES) or not callable(getattr(store, name)):
+            continue
+
+        def write(*args, _method=getattr(store, name), **kwargs):
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                cache.invalidate()
+
+        setattr(store, name, write)
+
+
+def _memoized_run_requirement(run_requirement):
+    """MLflow's `_run_requirement(run_id, action)` (the run's experiment and what the action needs
+    there), computed once per run and action: it loads the whole run (tags, params, metrics,
+    inputs) only to learn the experiment, which never changes. A run that does not exist is not
+    remembered (MLflow denies it). Callers append to the requirement list: each gets a copy."""
+    memo = {}
+
+    @functools.wraps(run_requirement)
+    def cached(run_id, action):
+        hit = memo.get((run_id, action))
+        if hit is None:
+            hit = run_requirement(run_id, action)
+            if hit is None:
+                return None
+            if len(memo) >= RUN_REQUIREMENTS_MAX:
+                memo.clear()
+            memo[(run_id, action)] = hit
+        return hit[0], list(hit[1])
+
+    return cached
+
+
 # --- authorization function -------------------------------------------------------------------
 
 def _response(status, message, error_code=None):
@@ -114,6 +261,7 @@ def _response(status, message, error_code=None):
     return Response(json.dumps({"error_code": code, "message": message}), status=status, mimetype="application/json")
 
 
+@once_per_request
 def authenticate_proxied():
     """MLflow's authorization function: the user the proxy asserts, or 401/403.
 
@@ -127,8 +275,6 @@ def authenticate_proxied():
     from werkzeug.datastructures import Authorization
 
     state = _state()
-    if not state.get("memo"):
-        state["memo"] = _memoize_user_lookups()
     sent = request.headers.get(TOKEN_HEADER, "").encode()
     if not state["token"] or not hmac.compare_digest(sent, state["token"]):
         return _response(401, "Not authenticated by the platform's proxy.")
@@ -146,31 +292,6 @@ def authenticate_proxied():
     else:
         _stamp_user(request, name)
     return Authorization("basic", {"username": name, "password": ""})
-
-
-def _memoize_user_lookups():
-    """MLflow's auth app reads the same user from its database about three times per request
-    (the admin check twice, then the validator); within one request the answer cannot change,
-    so it is read once per request (flask.g), never across requests. About 1 ms of CPU each."""
-    from flask import g, has_request_context
-
-    import mlflow.server.auth as auth_app
-
-    lookup = auth_app.store.get_user
-    if getattr(lookup, "platform_memo", False):
-        return True
-
-    def get_user(username):
-        if not has_request_context():
-            return lookup(username)
-        memo = g.setdefault("platform_users", {})
-        if username not in memo:
-            memo[username] = lookup(username)
-        return memo[username]
-
-    get_user.platform_memo = True
-    auth_app.store.get_user = get_user
-    return True
 
 
 _routes = {}
