@@ -51,8 +51,8 @@ NAME_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
 SERVER_ARGS = ["--app-name", "basic-auth"]
 # How long a process keeps a reader's allowed artifact locations (new versions show up after this).
 READER_LOCATIONS_TTL_SECONDS = 10.0
-# How long a process answers permission checks from its own copy of a user's auth-database rows
-# (the user, the user's grants): a grant or admin flag changed in another process applies within this.
+# How long a process answers permission checks from its snapshot of the auth database's users and
+# grants: a grant or admin flag changed in another process applies within this.
 AUTH_CACHE_TTL_SECONDS = 2.0
 
 _logger = logging.getLogger("mlflow_platform_auth")
@@ -112,48 +112,77 @@ def _state():
 # --- per-request fast path: MLflow's permission checks without their repeated reads ------------
 #
 # MLflow's auth app, per request: reads the user (admin check), loads the whole run to learn its
-# experiment, reads the user again and then their grants. What is cached here, per process:
+# experiment, reads the user again and then their grants. What is kept here, per process:
 # - run id -> the run's requirement (its experiment): a run never changes experiment; kept forever;
-# - the user row and the user's grants: for at most AUTH_CACHE_TTL_SECONDS after the read began,
-#   and dropped at once by any write through this process's auth store (a grant made or revoked
-#   here applies to the next request; one made by another worker or task within the TTL).
-# The identity itself is never cached across requests: the proxy's headers are checked on each.
+# - the auth database's users and role grants, as one snapshot read in one go and used for at
+#   most AUTH_CACHE_TTL_SECONDS after that read began; any write through this process's auth
+#   store drops it (a grant made or revoked here applies to the next request, one made by
+#   another worker or task within the TTL).
+# The identity itself is never kept across requests: the proxy's headers are checked on each.
 
 RUN_REQUIREMENTS_MAX = 100_000
 _REQUEST_MEMO = "mlflow_platform_auth.identity"
 
 
-class AuthReadCache:
-    """key -> value read from the auth database, served for `ttl` seconds counted from before the read.
+class Snapshot:
+    """`load()`'s result, served for `ttl` seconds counted from before the load began.
 
-    `invalidate()` (a write in this process) drops every entry, including a read that was in
-    flight during the write: its result is not stored.
+    One load at a time (concurrent requests wait for it, a few ms). `invalidate()` (a write in
+    this process) drops it, and a load that was in flight during the write is not kept.
     """
 
-    def __init__(self, ttl, max_entries=10_000, clock=time.monotonic):
-        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
-        self._entries, self._generation, self._lock = {}, 0, threading.Lock()
+    def __init__(self, load, ttl, clock=time.monotonic):
+        self.load, self.ttl, self.clock = load, ttl, clock
+        self._held, self._generation = None, 0
+        self._lock, self._loading = threading.Lock(), threading.Lock()
 
-    def get(self, key, load):
-        started, generation = self.clock(), self._generation
-        hit = self._entries.get(key)
-        if hit is not None and hit[1] == generation and started - hit[0] < self.ttl:
-            return hit[2]
-        value = load()
-        with self._lock:
-            if generation == self._generation:
-                if len(self._entries) >= self.max_entries:
-                    self._entries.clear()
-                self._entries[key] = (started, generation, value)
-        return value
+    def _fresh(self):
+        held = self._held
+        if held is not None and held[1] == self._generation and self.clock() - held[0] < self.ttl:
+            return held
+        return None
+
+    def current(self):
+        held = self._fresh()
+        if held is None:
+            with self._loading:
+                held = self._fresh()
+                if held is None:
+                    started, generation = self.clock(), self._generation
+                    held = (started, generation, self.load())
+                    with self._lock:
+                        if generation == self._generation:
+                            self._held = held
+        return held[2]
 
     def invalidate(self):
         with self._lock:
             self._generation += 1
-            self._entries.clear()
+            self._held = None
 
 
-_auth_reads = AuthReadCache(AUTH_CACHE_TTL_SECONDS)
+def read_grants_snapshot(store):
+    """Every user and every role grant of the auth database, in two statements:
+    ({name: (id, name, password_hash, is_admin)}, {(user id, workspace): [RoleGrantRow]}).
+
+    The grant query is MLflow's `list_grants` (sqlalchemy_store.py) for all users at once: role
+    permissions joined to roles and to the users' role assignments."""
+    from mlflow.server.auth.db.models import SqlRole, SqlRolePermission, SqlUser, SqlUserRoleAssignment
+    from mlflow.server.auth.sqlalchemy_store import RoleGrantRow
+
+    with store.ManagedSessionMaker() as session:
+        users = {u.username: (u.id, u.username, u.password_hash, u.is_admin) for u in session.query(SqlUser).all()}
+        rows = (session.query(SqlUserRoleAssignment.user_id, SqlRole.workspace, SqlRolePermission.resource_type,
+                              SqlRolePermission.resource_pattern, SqlRolePermission.permission)
+                .join(SqlRole, SqlRole.id == SqlRolePermission.role_id)
+                .join(SqlUserRoleAssignment, SqlRole.id == SqlUserRoleAssignment.role_id)
+                .all())
+    grants = {}
+    for user_id, workspace, rtype, pattern, permission in rows:
+        grants.setdefault((user_id, workspace), []).append(RoleGrantRow(rtype, pattern, permission))
+    return users, grants
+
+
 # What the auth store's methods that change data start with (create_user, grant_..., delete_role...).
 STORE_WRITES = ("create_", "update_", "delete_", "grant_", "revoke_", "rename_", "set_", "add_", "remove_",
                 "assign_", "unassign_", "init_db")
@@ -177,7 +206,7 @@ def once_per_request(authenticate):
 
 
 def install_fast_path():
-    """Once per process: the caches above, over MLflow's auth app (mlflow.server.auth)."""
+    """Once per process: the snapshot and the run memo above, over MLflow's auth app (mlflow.server.auth)."""
     import mlflow.server.auth as auth_app
 
     store = auth_app.store
@@ -186,37 +215,42 @@ def install_fast_path():
     with _process_lock:
         if getattr(store, "platform_fast_path", False):
             return
-        _cache_user_reads(store, _auth_reads)
-        _invalidate_on_writes(store, _auth_reads)
+        snapshot = Snapshot(lambda: read_grants_snapshot(store), AUTH_CACHE_TTL_SECONDS)
+        _serve_from_snapshot(store, snapshot)
+        _invalidate_on_writes(store, snapshot)
         auth_app._run_requirement = _memoized_run_requirement(auth_app._run_requirement)
         store.platform_fast_path = True
 
 
-def _cache_user_reads(store, cache):
-    """store.get_user and store.list_grants (what every permission check reads) through `cache`.
+def _serve_from_snapshot(store, snapshot):
+    """store.get_user and store.list_grants (what every permission check reads) from `snapshot`.
 
-    Keyed by everything the answer depends on (user name; user id, workspace, resource types),
-    so one user's rows never answer for another. A user that does not exist is not cached.
+    Answered by user name, and by user id and workspace, exactly as MLflow's queries filter,
+    so one user's rows never answer for another. A name the snapshot does not hold (created
+    since, or unknown) is read from the database as MLflow would (not found: its error).
     """
     from mlflow.server.auth.entities import User
+    from mlflow.server.auth.permissions import RESOURCE_TYPE_WORKSPACE, _validate_resource_type
 
-    get_user, list_grants = store.get_user, store.list_grants
+    get_user = store.get_user
 
-    def cached_get_user(username):
-        def load():
-            u = get_user(username)
-            return (u.id, u.username, u.password_hash, u.is_admin)
+    def snapshot_get_user(username):
+        row = snapshot.current()[0].get(username)
         # A new entity each time: MLflow's User is mutable (is_admin has a setter).
-        return User(*cache.get(("user", username), load))
+        return get_user(username) if row is None else User(*row)
 
-    def cached_list_grants(user_id, workspace, resource_types):
-        key = ("grants", user_id, workspace, frozenset(resource_types))
-        return list(cache.get(key, lambda: tuple(list_grants(user_id, workspace, resource_types))))
+    def snapshot_list_grants(user_id, workspace, resource_types):
+        types = set(resource_types)
+        for resource_type in types:
+            _validate_resource_type(resource_type)
+        types.add(RESOURCE_TYPE_WORKSPACE)
+        rows = snapshot.current()[1].get((user_id, workspace), ())
+        return [row for row in rows if row.resource_type in types]
 
-    store.get_user, store.list_grants = cached_get_user, cached_list_grants
+    store.get_user, store.list_grants = snapshot_get_user, snapshot_list_grants
 
 
-def _invalidate_on_writes(store, cache):
+def _invalidate_on_writes(store, snapshot):
     for name in dir(type(store)):
         if not name.startswith(STORE_WRITES) or not callable(getattr(store, name)):
             continue
@@ -225,7 +259,7 @@ def _invalidate_on_writes(store, cache):
             try:
                 return _method(*args, **kwargs)
             finally:
-                cache.invalidate()
+                snapshot.invalidate()
 
         setattr(store, name, write)
 

@@ -342,41 +342,63 @@ class Clock:
         return self.now
 
 
-def test_the_read_cache_serves_within_its_ttl_and_forgets_on_a_write():
+def test_the_snapshot_is_served_within_its_ttl_and_forgotten_on_a_write():
     clock, loads = Clock(), []
-    cache = auth.AuthReadCache(2.0, clock=clock)
-
-    def load(value):
-        return lambda: loads.append(value) or value
-
-    assert cache.get("a", load(1)) == 1 and cache.get("a", load(2)) == 1
-    assert cache.get("b", load(3)) == 3  # another key is its own entry
+    values = iter(range(1, 100))
+    snapshot = auth.Snapshot(lambda: loads.append(1) or next(values), 2.0, clock=clock)
+    assert snapshot.current() == 1 and snapshot.current() == 1
     clock.now += 1.99
-    assert cache.get("a", load(4)) == 1
+    assert snapshot.current() == 1
     clock.now += 0.01  # the TTL counts from before the read began: at 2.0 s it is read again
-    assert cache.get("a", load(5)) == 5
-    cache.invalidate()
-    assert cache.get("a", load(6)) == 6
+    assert snapshot.current() == 2
+    snapshot.invalidate()
+    assert snapshot.current() == 3
     # A read in flight while this process writes is not kept: the next request reads again.
-    assert cache.get("c", lambda: cache.invalidate() or 7) == 7 and cache.get("c", load(8)) == 8
-    assert loads == [1, 3, 5, 6, 8]
+    snapshot.invalidate()
+    snapshot.load = lambda: snapshot.invalidate() or loads.append(1) or next(values)
+    assert snapshot.current() == 4
+    snapshot.load = lambda: loads.append(1) or next(values)
+    assert snapshot.current() == 5 and snapshot.current() == 5
+    assert len(loads) == 5
 
 
 def fast_store(uri, clock):
-    """An auth store with the fast path's caches, as install_fast_path puts them on MLflow's."""
-    store, cache = open_store(uri), auth.AuthReadCache(2.0, clock=clock)
-    auth._cache_user_reads(store, cache)
-    auth._invalidate_on_writes(store, cache)
+    """An auth store with the fast path's snapshot, as install_fast_path puts it on MLflow's."""
+    store = open_store(uri)
+    snapshot = auth.Snapshot(lambda: auth.read_grants_snapshot(store), 2.0, clock=clock)
+    auth._serve_from_snapshot(store, snapshot)
+    auth._invalidate_on_writes(store, snapshot)
     return store
 
 
-def grants(store, name):
+def grants(store, name, types=("experiment",)):
     user = store.get_user(name)
     return user.is_admin, sorted((g.resource_type, g.resource_pattern, g.permission)
-                                 for g in store.list_grants(user.id, "default", {"experiment"}))
+                                 for g in store.list_grants(user.id, "default", set(types)))
 
 
-def test_cached_grants_are_per_user_and_a_revocation_elsewhere_applies_within_the_ttl(auth_db):
+def test_the_snapshot_answers_what_mlflows_queries_answer(auth_db):
+    auth.sync_users(auth_db, users("root-admin", "alice", "bob", "model-foo"), 60)
+    plain = open_store(auth_db)
+    plain.grant_user_resource_permission("alice", "experiment", "7", "MANAGE")
+    plain.grant_user_resource_permission("bob", "experiment", "7", "DENY")
+    plain.grant_user_resource_permission("bob", "registered_model", "m", "EDIT")
+    store = fast_store(auth_db, Clock())
+    try:
+        for name in ("root-admin", "alice", "bob", "model-foo", auth.ARTIFACT_READER):
+            for types in (("experiment",), ("run", "experiment"), ("registered_model", "prompt"), ("scorer",)):
+                assert grants(store, name, types) == grants(plain, name, types), (name, types)
+            assert vars(store.get_user(name)) == vars(plain.get_user(name))
+        with pytest.raises(Exception, match="not found"):
+            store.get_user("mallory")
+        with pytest.raises(Exception):
+            store.list_grants(1, "default", {"no-such-type"})
+    finally:
+        plain.engine.dispose()
+        store.engine.dispose()
+
+
+def test_snapshot_grants_are_per_user_and_a_revocation_elsewhere_applies_within_the_ttl(auth_db):
     auth.sync_users(auth_db, users("root-admin", "alice", "bob"), 60)
     other = open_store(auth_db)  # another worker or task
     other.grant_user_resource_permission("alice", "experiment", "7", "MANAGE")
