@@ -9,6 +9,7 @@ except the checks that MLflow itself refuses a request that did not come from th
 import json
 import secrets
 import shutil
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -233,6 +234,74 @@ def test_the_ui_logs_in_as_the_viewer_and_shows_what_the_viewer_may_see(proxy, a
     text, _html = render_page(binary, f"{proxy.url}/#/experiments", *accounts[EDITOR], OUT / "ui-accounts-alice.png",
                               OUT / "chromium.log", wait_for_text=[alices["name"], private], timeout=90)
     assert private in text
+
+
+def test_a_grant_revoked_elsewhere_stops_working_within_the_stated_bound(proxy, accounts, auth_database, monkeypatch):
+    """MLflow's worker keeps a user's grants for AUTH_CACHE_TTL_SECONDS: a grant revoked by another
+    worker or task (here: MLflow's auth store in this process, on the same database) stops
+    working for every request that starts that long after the revocation, and so does one
+    revoked with MLflow's permissions API."""
+    from mlflow.server import get_app_client
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+    from mlflow_platform_auth import AUTH_CACHE_TTL_SECONDS
+
+    alice, bob = accounts[EDITOR], accounts[VIEWER]
+    r = api(proxy, alice, "POST", "/api/2.0/mlflow/experiments/create", json={"name": f"alice-revoked-{BACKEND}-{RUN_SUFFIX}"})
+    assert r.status_code == 200, r.text
+    exp, body = r.json()["experiment_id"], {"experiment_id": r.json()["experiment_id"]}
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", alice[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", alice[1])
+    owner = get_app_client("basic-auth", tracking_uri=proxy.url)
+    owner.grant_user_permission(VIEWER, "experiment", exp, "EDIT")
+    assert api(proxy, bob, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 200  # his grants are now cached
+
+    elsewhere = SqlAlchemyStore()
+    elsewhere.init_db(auth_database)
+    try:
+        elsewhere.revoke_user_resource_permission(VIEWER, "experiment", exp)
+    finally:
+        elsewhere.engine.dispose()
+    time.sleep(AUTH_CACHE_TTL_SECONDS)
+    assert api(proxy, bob, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 403
+
+    owner.grant_user_permission(VIEWER, "experiment", exp, "EDIT")
+    assert api(proxy, bob, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 200
+    owner.revoke_user_permission(VIEWER, "experiment", exp)
+    time.sleep(AUTH_CACHE_TTL_SECONDS)
+    assert api(proxy, bob, "POST", "/api/2.0/mlflow/runs/create", json=body).status_code == 403
+
+
+def test_the_permission_cache_never_answers_for_another_user(proxy, mlflow_server, accounts, credentials):
+    """Within the cache's lifetime the admin, alice and bob take turns, through the proxy and on one
+    keep-alive connection straight to MLflow (the same worker): each gets their own answer each time."""
+    alice, bob, admin = accounts[EDITOR], accounts[VIEWER], tuple(credentials)
+    exp = api(proxy, alice, "POST", "/api/2.0/mlflow/experiments/create", json={"name": f"alice-turns-{BACKEND}-{RUN_SUFFIX}"}).json()["experiment_id"]
+    run = api(proxy, alice, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    metric = {"run_id": run, "key": "m", "value": 1.0, "timestamp": 0}
+    token = mlflow_server.env["MLFLOW_PLATFORM_PROXY_TOKEN"]
+    direct = requests.Session()
+
+    def as_user(auth, method, path, **kw):
+        via_proxy = api(proxy, auth, method, path, **kw)
+        headers = {USER_HEADER: auth[0], TOKEN_HEADER: token}
+        straight = direct.request(method, f"{mlflow_server.url}{path}", headers=headers, timeout=60, **kw)
+        return via_proxy, straight
+
+    turns = [(admin, "GET", "/api/2.0/mlflow/users/get", {"params": {"username": EDITOR}}, 200),
+             (bob, "GET", "/api/2.0/mlflow/users/get", {"params": {"username": EDITOR}}, 403),
+             (alice, "POST", "/api/2.0/mlflow/runs/log-metric", {"json": metric}, 200),
+             (bob, "POST", "/api/2.0/mlflow/runs/log-metric", {"json": metric}, 403),
+             (bob, "GET", "/api/2.0/mlflow/runs/get", {"params": {"run_id": run}}, 200),
+             (alice, "POST", "/api/2.0/mlflow/runs/log-metric", {"json": metric}, 200),
+             (admin, "POST", "/api/2.0/mlflow/runs/log-metric", {"json": metric}, 200),
+             (bob, "POST", "/api/2.0/mlflow/runs/log-metric", {"json": metric}, 403)]
+    for _round in range(3):
+        for auth, method, path, kw, expected in turns:
+            for answer in as_user(auth, method, path, **kw):
+                assert answer.status_code == expected, (auth[0], path, answer.status_code, answer.text[:200])
+        for auth in (admin, alice, bob):
+            for answer in as_user(auth, "GET", "/ajax-api/2.0/mlflow/users/current"):
+                assert answer.json()["user"]["username"] == auth[0]
 
 
 def test_a_removed_user_gets_401_everywhere(proxy, accounts, alices, mlflow_server):

@@ -21,6 +21,7 @@ registered model, prompt and scorer (default_permission is NO_PERMISSIONS). Edit
 create (MLflow then gives the creator MANAGE); viewers and readers may not. A reader holds
 READ on its own registered models only.
 """
+import functools
 import hmac
 import json
 import logging
@@ -56,6 +57,9 @@ NAME_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
 SERVER_ARGS = ["--app-name", "basic-auth"]
 # How long a process keeps a reader's allowed artifact locations (new versions show up after this).
 READER_LOCATIONS_TTL_SECONDS = 10.0
+# How long a process answers permission checks from its snapshot of the auth database's users and
+# grants: a grant or admin flag changed in another process applies within this.
+AUTH_CACHE_TTL_SECONDS = 2.0
 
 _logger = logging.getLogger("mlflow_platform_auth")
 
@@ -111,6 +115,183 @@ def _state():
     return _process_state
 
 
+# --- per-request fast path: MLflow's permission checks without their repeated reads ------------
+#
+# MLflow's auth app, per request: reads the user (admin check), loads the whole run to learn its
+# experiment, reads the user again and then their grants. What is kept here, per process:
+# - run id -> the run's requirement (its experiment): a run never changes experiment; kept forever;
+# - the auth database's users and role grants, as one snapshot read in one go and used for at
+#   most AUTH_CACHE_TTL_SECONDS after that read began; any write through this process's auth
+#   store drops it (a grant made or revoked here applies to the next request, one made by
+#   another worker or task within the TTL).
+# The identity itself is never kept across requests: the proxy's headers are checked on each.
+
+RUN_REQUIREMENTS_MAX = 100_000
+_REQUEST_MEMO = "mlflow_platform_auth.identity"
+
+
+class Snapshot:
+    """`load()`'s result, served for `ttl` seconds counted from before the load began.
+
+    One load at a time (concurrent requests wait for it, a few ms). `invalidate()` (a write in
+    this process) drops it, and a load that was in flight during the write is not kept.
+    """
+
+    def __init__(self, load, ttl, clock=time.monotonic):
+        self.load, self.ttl, self.clock = load, ttl, clock
+        self._held, self._generation = None, 0
+        self._lock, self._loading = threading.Lock(), threading.Lock()
+
+    def _fresh(self):
+        held = self._held
+        if held is not None and held[1] == self._generation and self.clock() - held[0] < self.ttl:
+            return held
+        return None
+
+    def current(self):
+        held = self._fresh()
+        if held is None:
+            with self._loading:
+                held = self._fresh()
+                if held is None:
+                    started, generation = self.clock(), self._generation
+                    held = (started, generation, self.load())
+                    with self._lock:
+                        if generation == self._generation:
+                            self._held = held
+        return held[2]
+
+    def invalidate(self):
+        with self._lock:
+            self._generation += 1
+            self._held = None
+
+
+def read_grants_snapshot(store):
+    """Every user and every role grant of the auth database, in two statements:
+    ({name: (id, name, password_hash, is_admin)}, {(user id, workspace): [RoleGrantRow]}).
+
+    The grant query is MLflow's `list_grants` (sqlalchemy_store.py) for all users at once: role
+    permissions joined to roles and to the users' role assignments."""
+    from mlflow.server.auth.db.models import SqlRole, SqlRolePermission, SqlUser, SqlUserRoleAssignment
+    from mlflow.server.auth.sqlalchemy_store import RoleGrantRow
+
+    with store.ManagedSessionMaker() as session:
+        users = {u.username: (u.id, u.username, u.password_hash, u.is_admin) for u in session.query(SqlUser).all()}
+        rows = (session.query(SqlUserRoleAssignment.user_id, SqlRole.workspace, SqlRolePermission.resource_type,
+                              SqlRolePermission.resource_pattern, SqlRolePermission.permission)
+                .join(SqlRole, SqlRole.id == SqlRolePermission.role_id)
+                .join(SqlUserRoleAssignment, SqlRole.id == SqlUserRoleAssignment.role_id)
+                .all())
+    grants = {}
+    for user_id, workspace, rtype, pattern, permission in rows:
+        grants.setdefault((user_id, workspace), []).append(RoleGrantRow(rtype, pattern, permission))
+    return users, grants
+
+
+# What the auth store's methods that change data start with (create_user, grant_..., delete_role...).
+STORE_WRITES = ("create_", "update_", "delete_", "grant_", "revoke_", "rename_", "set_", "add_", "remove_",
+                "assign_", "unassign_", "init_db")
+
+
+def once_per_request(authenticate):
+    """The authorization function runs once per request (MLflow calls it about four times):
+    its answer is kept in the request's WSGI environ, which no other request shares."""
+
+    @functools.wraps(authenticate)
+    def wrapper():
+        from flask import request
+
+        environ = request.environ
+        if _REQUEST_MEMO not in environ:
+            install_fast_path()
+            environ[_REQUEST_MEMO] = authenticate()
+        return environ[_REQUEST_MEMO]
+
+    return wrapper
+
+
+def install_fast_path():
+    """Once per process: the snapshot and the run memo above, over MLflow's auth app (mlflow.server.auth)."""
+    import mlflow.server.auth as auth_app
+
+    store = auth_app.store
+    if getattr(store, "platform_fast_path", False):
+        return
+    with _process_lock:
+        if getattr(store, "platform_fast_path", False):
+            return
+        snapshot = Snapshot(lambda: read_grants_snapshot(store), AUTH_CACHE_TTL_SECONDS)
+        _serve_from_snapshot(store, snapshot)
+        _invalidate_on_writes(store, snapshot)
+        auth_app._run_requirement = _memoized_run_requirement(auth_app._run_requirement)
+        store.platform_fast_path = True
+
+
+def _serve_from_snapshot(store, snapshot):
+    """store.get_user and store.list_grants (what every permission check reads) from `snapshot`.
+
+    Answered by user name, and by user id and workspace, exactly as MLflow's queries filter,
+    so one user's rows never answer for another. A name the snapshot does not hold (created
+    since, or unknown) is read from the database as MLflow would (not found: its error).
+    """
+    from mlflow.server.auth.entities import User
+    from mlflow.server.auth.permissions import RESOURCE_TYPE_WORKSPACE, _validate_resource_type
+
+    get_user = store.get_user
+
+    def snapshot_get_user(username):
+        row = snapshot.current()[0].get(username)
+        # A new entity each time: MLflow's User is mutable (is_admin has a setter).
+        return get_user(username) if row is None else User(*row)
+
+    def snapshot_list_grants(user_id, workspace, resource_types):
+        types = set(resource_types)
+        for resource_type in types:
+            _validate_resource_type(resource_type)
+        types.add(RESOURCE_TYPE_WORKSPACE)
+        rows = snapshot.current()[1].get((user_id, workspace), ())
+        return [row for row in rows if row.resource_type in types]
+
+    store.get_user, store.list_grants = snapshot_get_user, snapshot_list_grants
+
+
+def _invalidate_on_writes(store, snapshot):
+    for name in dir(type(store)):
+        if not name.startswith(STORE_WRITES) or not callable(getattr(store, name)):
+            continue
+
+        def write(*args, _method=getattr(store, name), **kwargs):
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                snapshot.invalidate()
+
+        setattr(store, name, write)
+
+
+def _memoized_run_requirement(run_requirement):
+    """MLflow's `_run_requirement(run_id, action)` (the run's experiment and what the action needs
+    there), computed once per run and action: it loads the whole run (tags, params, metrics,
+    inputs) only to learn the experiment, which never changes. A run that does not exist is not
+    remembered (MLflow denies it). Callers append to the requirement list: each gets a copy."""
+    memo = {}
+
+    @functools.wraps(run_requirement)
+    def cached(run_id, action):
+        hit = memo.get((run_id, action))
+        if hit is None:
+            hit = run_requirement(run_id, action)
+            if hit is None:
+                return None
+            if len(memo) >= RUN_REQUIREMENTS_MAX:
+                memo.clear()
+            memo[(run_id, action)] = hit
+        return hit[0], list(hit[1])
+
+    return cached
+
+
 # --- authorization function -------------------------------------------------------------------
 
 def _response(status, message, error_code=None):
@@ -120,6 +301,7 @@ def _response(status, message, error_code=None):
     return Response(json.dumps({"error_code": code, "message": message}), status=status, mimetype="application/json")
 
 
+@once_per_request
 def authenticate_proxied():
     """MLflow's authorization function: the user the proxy asserts, or 401/403.
 
@@ -133,8 +315,6 @@ def authenticate_proxied():
     from werkzeug.datastructures import Authorization
 
     state = _state()
-    if not state.get("memo"):
-        state["memo"] = _memoize_user_lookups()
     sent = request.headers.get(TOKEN_HEADER, "").encode()
     if not state["token"] or not hmac.compare_digest(sent, state["token"]):
         return _response(401, "Not authenticated by the platform's proxy.")
@@ -156,31 +336,6 @@ def authenticate_proxied():
     else:
         _stamp_user(request, name)
     return Authorization("basic", {"username": name, "password": ""})
-
-
-def _memoize_user_lookups():
-    """MLflow's auth app reads the same user from its database about three times per request
-    (the admin check twice, then the validator); within one request the answer cannot change,
-    so it is read once per request (flask.g), never across requests. About 1 ms of CPU each."""
-    from flask import g, has_request_context
-
-    import mlflow.server.auth as auth_app
-
-    lookup = auth_app.store.get_user
-    if getattr(lookup, "platform_memo", False):
-        return True
-
-    def get_user(username):
-        if not has_request_context():
-            return lookup(username)
-        memo = g.setdefault("platform_users", {})
-        if username not in memo:
-            memo[username] = lookup(username)
-        return memo[username]
-
-    get_user.platform_memo = True
-    auth_app.store.get_user = get_user
-    return True
 
 
 _routes = {}

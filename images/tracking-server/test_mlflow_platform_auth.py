@@ -327,18 +327,18 @@ def test_a_reader_reads_its_models_artifacts_only(proxied, monkeypatch):
     assert proxied(f"{base}/1/models/m-abc/artifacts/MLmodel", user="bob")[0].username == "bob"
 
 
-def test_the_user_is_read_once_per_request_not_across_requests(proxied, monkeypatch):
-    import mlflow.server.auth as auth_app
-    from flask import Flask
-
+def test_the_identity_is_decided_once_per_request_and_never_shared_between_requests(proxied):
+    """MLflow calls the authorization function about four times per request; the headers are
+    checked on the first, and the next request (another user on the same worker) is checked anew."""
     calls = []
-    monkeypatch.setattr(auth_app.store, "get_user", lambda name: calls.append(name) or name)
-    proxied("/api/2.0/mlflow/experiments/search", user="alice")  # installs the memo over the stub
+    real = auth.authenticate_proxied.__wrapped__
     app = Flask("memo")
-    for _ in range(2):
-        with app.test_request_context("/"):
-            assert [auth_app.store.get_user("alice") for _ in range(3)] == ["alice"] * 3
-    assert calls == ["alice", "alice"]
+    wrapped = auth.once_per_request(lambda: calls.append(1) or real())
+    for user in ("alice", "bob", "alice"):
+        headers = {auth.USER_HEADER: user, auth.TOKEN_HEADER: TOKEN}
+        with app.test_request_context("/api/2.0/mlflow/experiments/search", headers=headers):
+            assert [wrapped().username for _ in range(4)] == [user] * 4
+    assert len(calls) == 3
 
 
 def test_a_projects_auth_tables_live_beside_its_tracking_tables(auth_db, tmp_path):
@@ -376,3 +376,143 @@ def test_a_projects_auth_tables_live_beside_its_tracking_tables(auth_db, tmp_pat
 def test_where_the_auth_tables_are_is_checked(env, message):
     with pytest.raises(SystemExit, match=message):
         auth.auth_database_uri(dict(env))
+
+
+# --- the per-request fast path ----------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_snapshot_is_served_within_its_ttl_and_forgotten_on_a_write():
+    clock, loads = Clock(), []
+    values = iter(range(1, 100))
+    snapshot = auth.Snapshot(lambda: loads.append(1) or next(values), 2.0, clock=clock)
+    assert snapshot.current() == 1 and snapshot.current() == 1
+    clock.now += 1.99
+    assert snapshot.current() == 1
+    clock.now += 0.01  # the TTL counts from before the read began: at 2.0 s it is read again
+    assert snapshot.current() == 2
+    snapshot.invalidate()
+    assert snapshot.current() == 3
+    # A read in flight while this process writes is not kept: the next request reads again.
+    snapshot.invalidate()
+    snapshot.load = lambda: snapshot.invalidate() or loads.append(1) or next(values)
+    assert snapshot.current() == 4
+    snapshot.load = lambda: loads.append(1) or next(values)
+    assert snapshot.current() == 5 and snapshot.current() == 5
+    assert len(loads) == 5
+
+
+def fast_store(uri, clock):
+    """An auth store with the fast path's snapshot, as install_fast_path puts it on MLflow's."""
+    store = open_store(uri)
+    snapshot = auth.Snapshot(lambda: auth.read_grants_snapshot(store), 2.0, clock=clock)
+    auth._serve_from_snapshot(store, snapshot)
+    auth._invalidate_on_writes(store, snapshot)
+    return store
+
+
+def grants(store, name, types=("experiment",)):
+    user = store.get_user(name)
+    return user.is_admin, sorted((g.resource_type, g.resource_pattern, g.permission)
+                                 for g in store.list_grants(user.id, "default", set(types)))
+
+
+def test_the_snapshot_answers_what_mlflows_queries_answer(auth_db):
+    auth.sync_users(auth_db, users("root-admin", "alice", "bob", "model-foo"), 60)
+    plain = open_store(auth_db)
+    plain.grant_user_resource_permission("alice", "experiment", "7", "MANAGE")
+    plain.grant_user_resource_permission("bob", "experiment", "7", "DENY")
+    plain.grant_user_resource_permission("bob", "registered_model", "m", "EDIT")
+    store = fast_store(auth_db, Clock())
+    try:
+        for name in ("root-admin", "alice", "bob", "model-foo", auth.ARTIFACT_READER):
+            for types in (("experiment",), ("run", "experiment"), ("registered_model", "prompt"), ("scorer",)):
+                assert grants(store, name, types) == grants(plain, name, types), (name, types)
+            assert vars(store.get_user(name)) == vars(plain.get_user(name))
+        with pytest.raises(Exception, match="not found"):
+            store.get_user("mallory")
+        with pytest.raises(Exception):
+            store.list_grants(1, "default", {"no-such-type"})
+    finally:
+        plain.engine.dispose()
+        store.engine.dispose()
+
+
+def test_snapshot_grants_are_per_user_and_a_revocation_elsewhere_applies_within_the_ttl(auth_db):
+    auth.sync_users(auth_db, users("root-admin", "alice", "bob"), 60)
+    other = open_store(auth_db)  # another worker or task
+    other.grant_user_resource_permission("alice", "experiment", "7", "MANAGE")
+    clock = Clock()
+    store = fast_store(auth_db, clock)
+    role = ("experiment", "*", "READ")
+    try:
+        alice = grants(store, "alice")
+        assert alice == (False, sorted([role, ("experiment", "7", "MANAGE")]))
+        # bob asks right after alice, with the same workspace and types: his rows, not hers.
+        assert grants(store, "bob") == (False, [role]) and grants(store, "root-admin") == (True, [])
+        other.revoke_user_resource_permission("alice", "experiment", "7")
+        other.update_user("bob", is_admin=True)
+        clock.now += 1.9
+        assert grants(store, "alice") == alice and grants(store, "bob") == (False, [role])  # within the bound: the copy
+        clock.now += 0.1
+        assert grants(store, "alice") == (False, [role]) and grants(store, "bob") == (True, [role])
+        # A change made through this process's store applies to the very next check.
+        store.grant_user_resource_permission("bob", "experiment", "8", "EDIT")
+        assert ("experiment", "8", "EDIT") in grants(store, "bob")[1]
+        store.update_user("bob", is_admin=False)
+        assert grants(store, "bob")[0] is False
+    finally:
+        other.engine.dispose()
+        store.engine.dispose()
+
+
+def test_the_user_entity_handed_out_is_a_copy(auth_db):
+    auth.sync_users(auth_db, users("root-admin", "alice"), 60)
+    store = fast_store(auth_db, Clock())
+    try:
+        store.get_user("alice").is_admin = True  # MLflow's User has a setter
+        assert store.get_user("alice").is_admin is False
+    finally:
+        store.engine.dispose()
+
+
+def test_the_run_requirement_is_mlflows_own_and_read_once_per_run():
+    """The memo returns exactly what MLflow's _run_requirement returns, from one run read per run
+    and action; a run that does not exist is asked again; each caller gets a list of its own."""
+    import mlflow.server.auth as auth_app
+    from mlflow.entities import Run, RunData, RunInfo
+    from mlflow.exceptions import MlflowException
+
+    runs, reads = {"r1": "11", "r2": "22"}, []
+
+    class Tracking:
+        def get_run(self, run_id):
+            reads.append(run_id)
+            if run_id not in runs:
+                raise MlflowException(f"Run '{run_id}' not found", error_code=RESOURCE_DOES_NOT_EXIST)
+            info = RunInfo(run_id=run_id, experiment_id=runs[run_id], user_id="u", status="RUNNING",
+                           start_time=0, end_time=None, lifecycle_stage="active")
+            return Run(info, RunData())
+
+    original = auth_app._run_requirement.__dict__.get("__wrapped__", auth_app._run_requirement)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auth_app, "_get_tracking_store", lambda: Tracking())
+        cached = auth._memoized_run_requirement(original)
+        for run_id in ("r1", "r2"):
+            for action in ("read", "update"):
+                expected = original(run_id, action)
+                assert expected[0] == ("experiment", runs[run_id])
+                assert cached(run_id, action) == expected and cached(run_id, action) == expected
+        reads.clear()
+        first = cached("r1", "update")
+        first[1].append("appended by a caller")
+        assert cached("r1", "update") == original("r1", "update")
+        assert reads == ["r1"]  # only the comparison's own read
+        assert cached("gone", "read") is None and cached("gone", "read") is None
+        assert reads == ["r1", "gone", "gone"]
