@@ -14,7 +14,7 @@ import { readUserPasswords, readUsers } from "./users";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LocalImages, LocalPlatformConfig, LocalProjectSettings, PlatformConfig, ProjectTaskSettings, ServingSettings, Target,
+    AwsPlatformConfig, AwsSettings, BackendEngine, BackupSettings, CpuArchitecture, LocalImages, LocalPlatformConfig, LocalProjectSettings, PlatformConfig, ProjectTaskSettings, ServingSettings, Target,
 } from "./types";
 
 export * from "./checks";
@@ -134,6 +134,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     const jobExecution = r.boolean("jobExecution");
     const projectServers: LocalProjectSettings = { workers: r.integer("projectWorkers"), jobExecution: r.boolean("projectJobExecution") };
     checkLocalConnections(r, common, jobExecution, projectServers);
+    const backup: BackupSettings = { enabled: r.boolean("backupEnabled"), intervalHours: r.integer("backupIntervalHours"), keep: r.integer("backupKeep") };
     finish(r);
     return {
         target: "local", ...common,
@@ -141,6 +142,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
         allowedHosts,
         local: {
             jobExecution, projectServers, hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images,
+            backup,
             ...(serving ? { serving: { ...serving, memoryMb: servingMemoryMb } } : {}),
         },
     };
