@@ -30,7 +30,8 @@ BACKUP_USER = "mlflow_backup"
 
 
 def containers(spec, prefix="mlflow-dev-backup"):
-    found = {c["name"][len(prefix) + 1:]: c for c in spec["containers"] if c["role"] in ("backup-init", "backup") and c["name"].startswith(prefix + "-")}
+    found = {c["name"][len(prefix) + 1:].removesuffix("-container"): c for c in spec["containers"]
+             if c["role"] in ("backup-init", "backup") and c["name"].startswith(prefix + "-")}
     assert set(found) == {"grant", "databases", "identity-mc", "artifacts"}, sorted(found)
     return found
 

@@ -21,11 +21,16 @@ const envOf = (r: ProgramRun, name: string): Record<string, string> =>
     Object.fromEntries((r.one(CONTAINER, new RegExp(`^${name}$`)).inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 
 test("every database of the stack is dumped, by the read-only user, in the database server's image, on a kept volume", () => {
-    const loop = on.one(CONTAINER, /^mlflow-dev-backup-databases$/);
+    const loop = on.one(CONTAINER, /^mlflow-dev-backup-databases-container$/);
     const db = on.one(CONTAINER, /^mlflow-dev-backend-db$/);
-    expect(loop.inputs).toMatchObject({ image: db.inputs.image, entrypoints: ["/bin/sh"], command: ["/opt/mlflow-backup/backup-db.sh", "loop"], restart: "unless-stopped" });
+    // The database server's own image: the same pinned tag, pulled for the backup.
+    const pulled = on.one("docker:index/remoteImage:RemoteImage", /^mlflow-dev-backup-db-image$/);
+    expect(pulled.inputs.name).toBe(on.one("docker:index/remoteImage:RemoteImage", /^mlflow-dev-backend-image$/).inputs.name);
+    expect(pulled.inputs.name).toMatch(/^postgres:16/);
+    expect(loop.inputs.image).toBe(on.one(CONTAINER, /^mlflow-dev-backup-grant$/).inputs.image);
+    expect(loop.inputs).toMatchObject({ entrypoints: ["/bin/sh"], command: ["/opt/mlflow-backup/backup-db.sh", "loop"], restart: "unless-stopped" });
     expect(loop.inputs.healthcheck.tests).toEqual(DATABASE_BACKUP_HEALTHCHECK);
-    const env = envOf(on, "mlflow-dev-backup-databases");
+    const env = envOf(on, "mlflow-dev-backup-databases-container");
     expect(env).toMatchObject({ BACKUP_DATABASES: "mlflow mlflow_alpha mlflow_beta_2 mlflow_auth", BACKUP_DB_USER: "mlflow_backup", BACKUP_KEEP: "3", BACKUP_INTERVAL_SECONDS: "21600", DB_HOST: "db" });
     expect(env.DB_ADMIN_PASSWORD).toBeUndefined();
     expect(loop.secretInputs).toContain("envs");
@@ -41,11 +46,11 @@ test("every database of the stack is dumped, by the read-only user, in the datab
 });
 
 test("the artifact copy runs the MLflow image with a read-only identity of its own on a kept volume", () => {
-    const copy = on.one(CONTAINER, /^mlflow-dev-backup-artifacts$/);
+    const copy = on.one(CONTAINER, /^mlflow-dev-backup-artifacts-container$/);
     const server = on.one(CONTAINER, /^mlflow-dev-tracking-mlflow$/);
     expect(copy.inputs).toMatchObject({ image: server.inputs.image, entrypoints: ["python", "/opt/mlflow-backup/backup-artifacts.py", "loop"] });
     expect(copy.inputs.healthcheck.tests).toEqual(ARTIFACT_BACKUP_HEALTHCHECK);
-    const env = envOf(on, "mlflow-dev-backup-artifacts");
+    const env = envOf(on, "mlflow-dev-backup-artifacts-container");
     expect(env).toMatchObject({ AWS_ACCESS_KEY_ID: "mlflow-backup", BACKUP_BUCKET: "mlflow-artifacts", MLFLOW_S3_ENDPOINT_URL: "http://minio:9000" });
     expect(env.AWS_SECRET_ACCESS_KEY).not.toBe(envOf(on, "mlflow-dev-tracking-mlflow").AWS_SECRET_ACCESS_KEY);
     const init = on.one(CONTAINER, /^mlflow-dev-backup-identity-mc$/);
@@ -56,8 +61,8 @@ test("the artifact copy runs the MLflow image with a read-only identity of its o
 });
 
 test("without projects or users only / is dumped; off: nothing else changes", () => {
-    expect(envOf(plain, "mlflow-dev-backup-databases").BACKUP_DATABASES).toBe("mlflow");
-    expect(envOf(plain, "mlflow-dev-backup-databases").BACKUP_INTERVAL_SECONDS).toBe("86400");
+    expect(envOf(plain, "mlflow-dev-backup-databases-container").BACKUP_DATABASES).toBe("mlflow");
+    expect(envOf(plain, "mlflow-dev-backup-databases-container").BACKUP_INTERVAL_SECONDS).toBe("86400");
     expect(off.resources.filter(r => r.urn.includes("Backup") || r.urn.includes("backup"))).toEqual([]);
     expect(on.resources.filter(r => !r.urn.includes("mlflow-dev-backup")).map(r => r.urn).sort()).toEqual(off.resources.map(r => r.urn).sort());
 });

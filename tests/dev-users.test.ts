@@ -54,12 +54,13 @@ test("adds exactly each user's login, the token, the Flask key and the auth data
     expect(urnSet(run)).toEqual(committedUrnSet("dev-users", run));
 });
 
-test("only MLflow at / and the proxy change; no store, volume, database or project server does", () => {
+test("only MLflow at /, the proxy and the backup's database list change; no store, volume, database or project server does", () => {
     const changed = without.resources.filter(r => {
         const same = run.resources.find(x => x.urn === r.urn)!;
         return JSON.stringify(same.inputs) !== JSON.stringify(r.inputs);
     }).map(r => r.name);
-    expect(changed.sort()).toEqual(["mlflow-dev-proxy-nginx", "mlflow-dev-tracking-mlflow"]);
+    // The backup's grant init and dump loop add the auth app's database to their list.
+    expect(changed.sort()).toEqual(["mlflow-dev-backup-databases-container", "mlflow-dev-backup-grant", "mlflow-dev-proxy-nginx", "mlflow-dev-tracking-mlflow"]);
 });
 
 test("MLflow gets the auth app's ini, the accounts with model readers, and its secrets, all in the secret env", () => {

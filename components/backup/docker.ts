@@ -50,7 +50,8 @@ function buildDatabaseDumps(parent: pulumi.Resource, name: string, args: LocalBa
     }, { parent, deleteBeforeReplace: true });
     const granted = exitedZero(grant, (code, urn) => backupInitFailureMessage(code, `${name}-grant`, urn));
     const volume = keptVolume(parent, `${name}-databases`);
-    new docker.Container(`${name}-databases`, {
+    // `docker logs <name>-databases`; the resource name differs from its volume's.
+    new docker.Container(`${name}-databases-container`, {
         name: `${name}-databases`,
         image: image.imageId,
         entrypoints: ["/bin/sh"],
@@ -75,7 +76,7 @@ function buildArtifactCopy(parent: pulumi.Resource, name: string, args: LocalBac
     const plain = pulumi.all([args.minio.bucketName, args.minio.endpointUrl]).apply(([bucket, endpointUrl]) =>
         renderArtifactBackupEnvironment({ intervalHours: args.intervalHours, keep: args.keep, bucket, endpointUrl }));
     const volume = keptVolume(parent, `${name}-artifacts`);
-    new docker.Container(`${name}-artifacts`, {
+    new docker.Container(`${name}-artifacts-container`, {
         name: `${name}-artifacts`,
         image: args.mlflowImage,
         entrypoints: ["python", BACKUP_FILES.artifacts, "loop"],
