@@ -92,9 +92,9 @@ describe.each(GRAPHS)("%s: every resource a deployed stack has keeps its identit
         expect(changed).toEqual([]);
     });
 
-    test("nothing new but the platform component itself and the scheduled garbage collection (new, on by default)", () => {
+    test("nothing new but the platform component itself, the scheduled garbage collection and the backup (new, on by default)", () => {
         const known = new Set(committed);
-        const gc = (r: RecordedResource) => r.urn.includes("mlflow:index:GarbageCollection");
+        const gc = (r: RecordedResource) => r.urn.includes("mlflow:index:GarbageCollection") || r.urn.includes("mlflow:index:Backup");
         expect(run.resources.filter(gc).length).toBeGreaterThan(0);
         const added = run.resources.filter(r => !gc(r) && !known.has(r.urn) && !r.aliasUrns.some(a => known.has(a)));
         expect(added.map(r => r.type)).toEqual(added.length === 0 ? [] : ["mlflow:index:MlflowPlatform"]);
