@@ -33,7 +33,7 @@ import pytest
 import requests
 
 from conftest import (AUTH_DB_URI, BACKEND, MINIO_URL, OUT, PG_ENV, RUN_SUFFIX, SPEC_FILE, MlflowServer, Nginx, Proc, Redacted,
-                      _mysql_admin, _psql, auth_db_uri, env_dict, free_port, is_auth_db_init, mlflow_env, policy_from_script,
+                      _mysql_admin, _psql, auth_db_uri, env_dict, free_port, is_auth_db_init, is_backup, mlflow_env, policy_from_script,
                       require, upload, wait_for)
 
 SPEC2_FILE = SPEC_FILE.with_name("spec-day2.json")
@@ -47,7 +47,7 @@ def load_spec(path):
     data = json.loads(path.read_text())
     assert data["backend"] == BACKEND
     # The auth app's database init (team accounts) is created by conftest.auth_db_uri.
-    data["by_role"] = {c["role"]: c for c in data["containers"] if not is_auth_db_init(data, c)}
+    data["by_role"] = {c["role"]: c for c in data["containers"] if not is_auth_db_init(data, c) and not is_backup(c)}
     assert set(data["by_role"]) == ROLES, sorted(data["by_role"])
     return Redacted(data)
 

@@ -831,3 +831,48 @@ def test_the_grant_inside_a_project_survives_a_restart_of_its_server(pspec, ppro
     assert r.status_code == 200, r.text
     assert r.json()["run"]["info"]["user_id"] == "dave"
     assert papi(pproxy, "alpha", dave, "POST", "/api/2.0/mlflow/experiments/create", json={"name": f"dave-2-{RUN_SUFFIX}"}).status_code == 403
+
+
+# --- backup and restore (backup_e2e.py) --------------------------------------------------------
+
+def test_project_restore_drill(pspec, project_dbs, project_store, project_servers, as_project, tmp_path):
+    """alpha's database and prefix backed up by the stack's backup containers, wiped, restored with
+    the documented commands (the artifacts with alpha's prefix only), read back through alpha's URL."""
+    import boto3
+
+    import backup_e2e as b
+
+    client = as_project("alpha")
+    model = f"backup-alpha-{RUN_SUFFIX}"
+    exp = b.log_data(client, f"backup-alpha-{RUN_SUFFIX}", model, tmp_path)
+    before = b.snapshot(client, exp, model, tmp_path)
+    db = b.DatabaseBackup(pspec, tmp_path / "db", {"mlflow_alpha": project_dbs["alpha"]["name"]}, "p")
+    assert db.env["BACKUP_DATABASES"].split()[:3] == ["mlflow", "mlflow_alpha", "mlflow_beta"]
+    artifacts = b.ArtifactBackup(pspec, tmp_path / "artifacts", project_store, "p")
+    try:
+        db.run("grant", admin=True)
+        assert b.write_refused(db, project_dbs["alpha"]["name"])
+        db.run("once")
+        artifacts.run("once")
+        [dump] = db.dumps()
+        s3 = boto3.client("s3", **project_store["admin"])
+
+        def keys(prefix):
+            return sorted(o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=project_store["bucket"], Prefix=prefix)
+                          for o in p.get("Contents", []))
+        alpha, beta = keys("projects/alpha/"), keys("projects/beta/")
+        server = project_servers["alpha"]
+        server["proc"].stop()
+        b.wipe_database(project_dbs["alpha"]["name"])
+        for k in alpha:
+            s3.delete_object(Bucket=project_store["bucket"], Key=k)
+        db.run("restore", dump, admin=True)
+        r = artifacts.run("restore", "projects/alpha/", keys=artifacts.owner_keys())
+        assert f"{len(alpha)} object(s) restored" in r.stderr, r.stderr
+        assert keys("projects/alpha/") == alpha and keys("projects/beta/") == beta
+        server["proc"].start()
+        url = f"http://127.0.0.1:{server['port']}{server['prefix']}/health"
+        wait_for("MLflow of project alpha", lambda: requests.get(url, timeout=3).status_code == 200, 300, proc=server["proc"].popen, log=server["proc"].log)
+        assert b.snapshot(client, exp, model, tmp_path) == before
+    finally:
+        db.drop_user()

@@ -33,7 +33,7 @@ import pytest
 import requests
 
 from conftest import (AUTH_DB_URI, OUT, REPO, MlflowServer, Nginx, Proc, Redacted, RedactedPair, allow_5xx_window, auth_db_uri,
-                      base_env, env_dict, free_port, is_auth_db_init, mlflow_env, require, upload, wait_for)
+                      base_env, env_dict, free_port, is_auth_db_init, is_backup, mlflow_env, require, upload, wait_for)
 
 SERVING_SPEC = OUT / "spec-serving.json"
 SUPERVISOR = REPO / "images" / "tracking-server" / "serve_model.py"
@@ -50,7 +50,8 @@ def serving_spec():
     data = json.loads(SERVING_SPEC.read_text())
     models = [c for c in data["containers"] if c["role"] == "model-server"]
     # The auth app's database init (team accounts) is created by conftest.auth_db_uri.
-    inits = [c for c in data["containers"] if is_auth_db_init(data, c)]
+    # The backup's containers (test_backup.py runs them) beside.
+    inits = [c for c in data["containers"] if is_auth_db_init(data, c) or is_backup(c)]
     others = {c["role"]: c for c in data["containers"] if c["role"] != "model-server" and c not in inits}
     # One per role: database, artifact store, bucket init, MLflow, proxy, the gc loop.
     assert len(others) == len(data["containers"]) - len(models) - len(inits) == 6

@@ -102,8 +102,11 @@ describe("with the MinIO console, a given password, a LAN binding and data not r
         expect(custom.outputs.trackingUri).toBe("http://mlflow.lan:8081");
     });
 
-    test("volumes are deleted with the stack when asked", () => {
-        expect(custom.ofType(T.volume).map(v => v.options.retainOnDelete)).toEqual([false, false]);
+    test("volumes are deleted with the stack when asked; the backup's are kept whatever retainDataOnDestroy says", () => {
+        const retained = (v: { inputs: Record<string, unknown>; options: { retainOnDelete?: boolean } }) => [v.inputs.name, v.options.retainOnDelete];
+        expect(custom.ofType(T.volume).map(retained).sort()).toEqual([
+            ["mlflow-dev-artifacts-data", false], ["mlflow-dev-backend-data", false], ["mlflow-dev-backup-artifacts", true], ["mlflow-dev-backup-databases", true],
+        ]);
     });
 });
 

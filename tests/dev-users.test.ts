@@ -58,12 +58,14 @@ test("adds exactly each user's login, the token, the Flask key and the auth data
     expect(urnSet(run)).toEqual(committedUrnSet("dev-users", run));
 });
 
-test("only the MLflow servers (/ and each project's) and the proxy change; no store, volume or database does", () => {
+test("only the MLflow servers (/ and each project's), the proxy and the backup's database list change; no store, volume or database does", () => {
     const changed = without.resources.filter(r => {
         const same = run.resources.find(x => x.urn === r.urn)!;
         return JSON.stringify(same.inputs) !== JSON.stringify(r.inputs);
     }).map(r => r.name);
+    // The backup's grant init and dump loop add the auth app's database to their list.
     expect(changed.sort()).toEqual([
+        "mlflow-dev-backup-databases-container", "mlflow-dev-backup-grant",
         "mlflow-dev-project-alpha-tracking-mlflow", "mlflow-dev-project-beta-2-tracking-mlflow", "mlflow-dev-proxy-nginx", "mlflow-dev-tracking-mlflow",
     ]);
 });

@@ -34,12 +34,16 @@ export function countByType(run: ProgramRun): Record<string, number> {
 
 /** The same graph for either backend: only the images and settings of the database differ. */
 export const LOCAL_RESOURCE_COUNTS: Record<string, number> = {
-    "mlflow:index:MlflowPlatform": 1, "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 1,
+    "mlflow:index:MlflowPlatform": 1, "mlflow:index:Network": 1, "mlflow:index:ArtifactStore": 1, "mlflow:index:BucketInit": 2,
     "mlflow:index:BackendStore": 1, "mlflow:index:TrackingServer": 1, "mlflow:index:AuthProxy": 1, "mlflow:index:GarbageCollection": 1,
-    // The sixth container is the garbage collection's (on by default).
-    [T.network]: 1, [T.volume]: 2, [T.remoteImage]: 4, [T.image]: 1, [T.container]: 6,
-    // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user, the metrics scraper.
-    [T.password]: 6,
+    "mlflow:index:Backup": 1,
+    // The sixth container is the garbage collection's, the last four the backup's (both on by default):
+    // its user's init, its identity's init, the dump loop and the artifact copy, with their two volumes
+    // and their pulls of the database and mc images.
+    [T.network]: 1, [T.volume]: 4, [T.remoteImage]: 6, [T.image]: 1, [T.container]: 10,
+    // MinIO root, MLflow's MinIO secret key, DB admin, DB app user, proxy user, the metrics scraper,
+    // the backup's DB user and MinIO secret key.
+    [T.password]: 8,
     // The salts of the proxy user's and the scraper's htpasswd entries (kept in state).
     [T.randomString]: 2,
 };
@@ -55,7 +59,8 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
         const components = getRun().resources.filter(r => r.type.startsWith("mlflow:index:")).map(r => r.type).sort();
         expect(components).toEqual([
             "mlflow:index:ArtifactStore", "mlflow:index:AuthProxy", "mlflow:index:BackendStore",
-            "mlflow:index:BucketInit", "mlflow:index:GarbageCollection", "mlflow:index:MlflowPlatform", "mlflow:index:Network", "mlflow:index:TrackingServer",
+            "mlflow:index:Backup", "mlflow:index:BucketInit", "mlflow:index:BucketInit", "mlflow:index:GarbageCollection", "mlflow:index:MlflowPlatform",
+            "mlflow:index:Network", "mlflow:index:TrackingServer",
         ]);
     });
 
@@ -135,11 +140,12 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
     test("MinIO and the database keep their data in named volumes that survive destroy", () => {
         const run = getRun();
         const volumes = run.ofType(T.volume);
-        expect(volumes.map(v => v.options.retainOnDelete)).toEqual([true, true]);
+        expect(volumes.map(v => v.options.retainOnDelete)).toEqual([true, true, true, true]);
         const volumeOf = (role: string) => containerByRole(run, role).inputs.volumes?.map((v: any) => v.volumeName) ?? [];
         expect(volumeOf("artifact-store")).toEqual([expect.stringMatching(/artifacts-data$/)]);
         expect(volumeOf("backend-store")).toEqual([expect.stringMatching(/backend-data$/)]);
-        expect(volumes.map(v => v.inputs.name).sort()).toEqual([...volumeOf("artifact-store"), ...volumeOf("backend-store")].sort());
+        // Beside them, the backup's two volumes (tests/dev-backup.test.ts).
+        expect(volumes.map(v => v.inputs.name).sort()).toEqual([...volumeOf("artifact-store"), ...volumeOf("backend-store"), "mlflow-dev-backup-artifacts", "mlflow-dev-backup-databases"].sort());
     });
 
     test("no generated secret appears in any command, entrypoint or healthcheck", () => {
@@ -240,8 +246,8 @@ export function describeLocalStackInvariants(getRun: () => ProgramRun): void {
 
     test("every Docker container with a fixed name is deleted before its replacement is created", () => {
         const named = getRun().ofType("docker:index/container:Container").filter(c => typeof c.inputs.name === "string");
-        // MinIO, the database, bucket-init's mc, MLflow, the gc, nginx: all named, so none may be missed.
-        expect(named).toHaveLength(6);
+        // MinIO, the database, bucket-init's mc, MLflow, the gc, nginx, the backup's four: all named, so none may be missed.
+        expect(named).toHaveLength(10);
         expect(named.filter(c => c.options.deleteBeforeReplace !== true).map(c => c.inputs.name)).toEqual([]);
     });
 

@@ -64,6 +64,7 @@ describe("project names against platform principals", () => {
     test.each<[string, RegExp]>([
         ["admin", /database user mlflow_admin is the Aurora master user/],
         ["registry", /host name mlflow-registry is the proxy's read-only registry endpoint/],
+        ["backup", /database mlflow_backup|database user mlflow_backup is the backup's read-only database user/],
     ])("%s is refused", (name, reason) => {
         expect(projectNameProblem(name)).toMatch(reason);
         expect(() => projectNames(name)).toThrow(reason);

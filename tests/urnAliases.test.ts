@@ -92,9 +92,9 @@ describe.each(GRAPHS)("%s: every resource a deployed stack has keeps its identit
         expect(changed).toEqual([]);
     });
 
-    test("nothing new but the platform component itself, the scheduled garbage collection, on aws the monitoring (both new, on by default) and the local metrics scraper's login", () => {
+    test("nothing new but the platform component itself, the scheduled garbage collection, the backup, on aws the monitoring (all new, on by default) and the local metrics scraper's login", () => {
         const known = new Set(committed);
-        const gc = (r: RecordedResource) => r.urn.includes("mlflow:index:GarbageCollection");
+        const gc = (r: RecordedResource) => r.urn.includes("mlflow:index:GarbageCollection") || r.urn.includes("mlflow:index:Backup");
         const monitoring = (r: RecordedResource) => r.urn.includes("mlflow:index:Monitoring");
         expect(run.resources.filter(gc).length).toBeGreaterThan(0);
         expect(run.resources.some(monitoring)).toBe(config.target === "aws");

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Target, TargetedConstructor } from "../shared/target";
 import { buildAwsBackendStore } from "./aws";
 import { buildDockerBackendStore } from "./docker";
-import { AwsBackendStoreOutputs, BACKEND_STORE_TYPE, BackendStoreArgs, BackendStoreOutputs, LocalBackendStoreOutputs } from "./types";
+import { AwsBackendStoreOutputs, BACKEND_STORE_TYPE, BackendStoreArgs, BackendStoreOutputs, DEFAULT_DATABASE_NAME, LocalBackendStoreOutputs } from "./types";
 
 export * from "./types";
 
@@ -16,7 +16,7 @@ export * from "./types";
 class BackendStoreComponent extends pulumi.ComponentResource {
     constructor(name: string, args: BackendStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super(BACKEND_STORE_TYPE, name, {}, opts);
-        const databaseName = args.databaseName ?? "mlflow";
+        const databaseName = args.databaseName ?? DEFAULT_DATABASE_NAME;
         const o: Partial<LocalBackendStoreOutputs & AwsBackendStoreOutputs> & BackendStoreOutputs[Target] = args.target === "local"
             ? buildDockerBackendStore(this, name, { ...args, databaseName })
             : buildAwsBackendStore(this, name, { ...args, databaseName });

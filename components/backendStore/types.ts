@@ -4,6 +4,9 @@ import type { BackendEngine } from "../config";
 
 export const BACKEND_STORE_TYPE = "mlflow:index:BackendStore";
 
+/** The database of the server at `/` when databaseName is unset. */
+export const DEFAULT_DATABASE_NAME = "mlflow";
+
 export interface LocalBackendStoreArgs {
     readonly target: "local";
     readonly engine: BackendEngine;

@@ -76,6 +76,23 @@ function prefixAccessPolicy(bucketArn: string, prefix: string): PolicyDocument {
     };
 }
 
+/**
+ * Read-only on the whole bucket, projects included: the backup's identity (components/backup),
+ * which copies every object and must not be able to change or delete one.
+ */
+export function readOnlyBucketPolicy(bucketArn: string): PolicyDocument {
+    if (!/^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$/.test(bucketArn)) {
+        throw new Error(`readOnlyBucketPolicy needs a bucket ARN, got ${JSON.stringify(bucketArn)}`);
+    }
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "BackupListing", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: [bucketArn] },
+            { Sid: "BackupRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucketArn}/*`] },
+        ],
+    };
+}
+
 /** MinIO names buckets with the same ARN form as S3. */
 export function minioBucketArn(bucketName: string): string {
     return `arn:aws:s3:::${bucketName}`;

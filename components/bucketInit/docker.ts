@@ -4,7 +4,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { envList, exitedZero, ONE_SHOT, pulledImage, roleLabels } from "../shared/docker";
-import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, renderBucketInitScript } from "./bucket";
+import { artifactAccessPolicy, BUCKET_INIT_ENV, bucketInitFailureMessage, minioBucketArn, readOnlyBucketPolicy, renderBucketInitScript } from "./bucket";
 import type { LocalBucketInitArgs, LocalBucketInitOutputs } from "./types";
 
 export const BUCKET_INIT_SCRIPT_PATH = "/init/bucket-init.sh";
@@ -13,7 +13,7 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
     const accessKeyId = args.accessKeyId ?? "mlflow-tracking";
     const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent });
     const image = pulledImage(`${name}-image`, args.image, parent);
-    const script = pulumi.output(args.bucketName).apply(b => renderBucketInitScript(artifactAccessPolicy(minioBucketArn(b), args.prefix)));
+    const script = pulumi.output(args.bucketName).apply(b => renderBucketInitScript(args.readOnly ? readOnlyBucketPolicy(minioBucketArn(b)) : artifactAccessPolicy(minioBucketArn(b), args.prefix)));
     const e = BUCKET_INIT_ENV;
     const container = new docker.Container(`${name}-mc`, {
         name: `${name}-mc`,
@@ -31,7 +31,7 @@ export function buildDockerBucketInit(parent: pulumi.Resource, name: string, arg
         }),
         uploads: [{ file: BUCKET_INIT_SCRIPT_PATH, content: script, executable: true }],
         networksAdvanced: [{ name: args.networkName }],
-        labels: roleLabels("bucket-init"),
+        labels: roleLabels(args.role ?? "bucket-init"),
         ...ONE_SHOT,
         // A fixed container name cannot exist twice (pulumi/pulumi-docker#1356).
     }, { parent, deleteBeforeReplace: true });

@@ -16,6 +16,10 @@ export interface LocalBucketInitArgs {
     readonly accessKeyId?: string;
     /** Limit the identity to keys under this prefix (a project's `projects/<name>/`); default the whole bucket except `projects/` (the server at `/`). */
     readonly prefix?: string;
+    /** Read-only on the whole bucket (the backup's identity); `prefix` is then ignored. */
+    readonly readOnly?: boolean;
+    /** The container's role label; default "bucket-init". */
+    readonly role?: "bucket-init" | "backup-init";
 }
 
 export interface AwsBucketInitArgs {

@@ -14,8 +14,8 @@ import { readUserPasswords, readUsers } from "./users";
 import { ConfigError, FixStyle, RawConfig, Reader } from "./reader";
 import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT } from "./schema";
 import type {
-    AwsPlatformConfig, AwsSettings, BackendEngine, CpuArchitecture, LogLevel, LocalImages, LocalPlatformConfig, LocalProjectSettings, MonitoringSettings, PlatformConfig, ProjectTaskSettings,
-    ServingSettings, Target,
+    AwsPlatformConfig, AwsSettings, BackendEngine, BackupSettings, CpuArchitecture, LogLevel, LocalImages, LocalPlatformConfig, LocalProjectSettings, MonitoringSettings, PlatformConfig,
+    ProjectTaskSettings, ServingSettings, Target,
 } from "./types";
 
 export * from "./checks";
@@ -136,6 +136,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
     const jobExecution = r.boolean("jobExecution");
     const projectServers: LocalProjectSettings = { workers: r.integer("projectWorkers"), jobExecution: r.boolean("projectJobExecution") };
     checkLocalConnections(r, common, jobExecution, projectServers);
+    const backup: BackupSettings = { enabled: r.boolean("backupEnabled"), intervalHours: r.integer("backupIntervalHours"), keep: r.integer("backupKeep") };
     finish(r);
     return {
         target: "local", ...common,
@@ -143,6 +144,7 @@ function readLocal(r: Reader, common: Common): LocalPlatformConfig {
         allowedHosts,
         local: {
             jobExecution, projectServers, hostPort, bindAddress, exposeMinioConsole, minioConsolePort, images,
+            backup,
             ...(serving ? { serving: { ...serving, memoryMb: servingMemoryMb } } : {}),
         },
     };

@@ -134,6 +134,10 @@ export const CONFIG_SCHEMA = {
     gcEnabled: { type: "boolean", scope: "both", default: true, description: "Run `mlflow gc` on a schedule for / and every project: runs, experiments and logged models deleted more than gcOlderThanDays ago lose their rows and artifacts for good. false: nothing is ever reclaimed (docs/operations.md, Garbage collection)." },
     gcOlderThanDays: { type: "integer", scope: "both", default: 30, min: 1, max: 3650, description: "Days a deleted run, experiment or logged model stays restorable (mlflow gc --older-than) before garbage collection removes it and its artifacts." },
     gcIntervalHours: { type: "integer", scope: "both", default: 24, min: 1, max: 8760, description: "Hours between two garbage collections (Docker: a container per server; AWS: an EventBridge Scheduler schedule starting a Fargate task per server)." },
+    // Scheduled backups on Docker (components/backup): dumps of every database and a copy of the bucket on retained volumes.
+    backupEnabled: { type: "boolean", scope: "local", default: true, description: "Back up every database (/, each project's, the auth app's) as logical dumps and copy the artifact bucket, on a schedule, into Docker volumes that outlive pulumi destroy and the data volumes (docs/operations.md, Backups). false: no backup at all." },
+    backupIntervalHours: { type: "integer", scope: "local", default: 24, min: 1, max: 8760, description: "Hours between two backups (database dumps and the incremental artifact copy)." },
+    backupKeep: { type: "integer", scope: "local", default: 7, min: 1, max: 1000, description: "Database dumps kept (the newest; older ones are deleted after each successful backup). The artifact copy keeps every object it ever copied, so any kept dump restores with its artifacts." },
     enableAiGateway: { type: "boolean", scope: "both", default: false, description: "Turn on MLflow's AI Gateway (users store provider API keys in the database). Needs aiGatewayKekPassphrase. Off, its API answers 501." },
     aiGatewayKekPassphrase: {
         type: "string", scope: "both", secret: true, check: v => v.length >= 32 && v.length <= 1024 && !/[\r\n]/.test(v),

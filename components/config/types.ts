@@ -48,6 +48,15 @@ export interface LocalSettings {
     readonly minioConsolePort: number;
     readonly images: LocalImages;
     readonly serving?: LocalServingSettings;
+    /** Scheduled backups (components/backup); unset: on with DEFAULT_BACKUP. */
+    readonly backup?: BackupSettings;
+}
+
+/** Database dumps and an artifact copy every `intervalHours`, the newest `keep` dumps kept, while `enabled`. */
+export interface BackupSettings {
+    readonly enabled: boolean;
+    readonly intervalHours: number;
+    readonly keep: number;
 }
 
 export interface AwsSettings {

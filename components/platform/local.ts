@@ -6,6 +6,9 @@ import { ArtifactStore } from "../artifactStore";
 import { AuthProxy, ProxyProject } from "../authProxy";
 import { REGISTRY_READER_HOST, REGISTRY_READER_PORT } from "../authProxy/registryReader";
 import { BackendStore } from "../backendStore";
+import { Backup } from "../backup";
+import { DEFAULT_BACKUP } from "../backup/backup";
+import { DEFAULT_DATABASE_NAME as BACKEND_DATABASE_NAME } from "../backendStore";
 import { BucketInit } from "../bucketInit";
 import { DEFAULT_LOCAL_PROJECT_SERVERS } from "../config";
 import { GarbageCollection, LocalGarbageCollectionArgs } from "../garbageCollection";
@@ -298,6 +301,34 @@ function localProxy(
     }, opts);
 }
 
+/**
+ * Scheduled backups (components/backup) of every database the platform holds and of the bucket;
+ * after the proxy (so after every server and project database), so the first dump finds their
+ * databases created and migrated.
+ */
+function localBackup(
+    config: LocalPlatformArgs, name: string, stores: LocalStores, server: TrackingServer<"local">, p: { withAuth: boolean; after: pulumi.Resource }, opts: ChildOptions,
+): Backup | undefined {
+    const backup = config.local.backup ?? DEFAULT_BACKUP;
+    if (!backup.enabled) return undefined;
+    const { network, store, backend } = stores;
+    return new Backup(`${name}-backup`, {
+        target: "local",
+        engine: config.backend,
+        networkName: network.dockerNetworkName,
+        databaseImage: databaseImage(config),
+        mlflowImage: server.imageName,
+        host: backend.host,
+        port: backend.port,
+        adminUsername: backend.adminUsername,
+        adminPassword: backend.adminPassword,
+        databases: [BACKEND_DATABASE_NAME, ...config.projects.map(p => projectNames(p.name).database), ...(p.withAuth ? [AUTH_DATABASE.database] : [])],
+        minio: { bucketName: store.bucketName, image: config.local.images.mc, endpointUrl: store.s3EndpointUrl, rootUser: store.rootUser, rootPassword: store.rootPassword },
+        intervalHours: backup.intervalHours,
+        keep: backup.keep,
+    }, { ...opts, dependsOn: [server, p.after] });
+}
+
 /** The local target: every component on one Docker host, children of `opts.parent`. */
 export function deployLocal(config: LocalPlatformArgs, name: string, opts: ChildOptions): PlatformOutputs {
     const local = config.local;
@@ -316,6 +347,7 @@ export function deployLocal(config: LocalPlatformArgs, name: string, opts: Child
     }, accounts, opts);
     const models = localModelServers(local.serving, server, network, name, opts);
     const proxy = localProxy(config, name, network, server, { projects, models, publicHost: publicHost.host, accounts }, opts);
+    localBackup(config, name, stores, server, { withAuth: accounts !== undefined, after: proxy }, opts);
     return {
         ...clientOutputs(proxy, store, backend),
         minioConsoleUrl: store.consoleUrl,

@@ -16,7 +16,7 @@ export const LOG_ROTATION = { logDriver: "json-file", logOpts: { "max-size": "10
 /** Label that names a container's part in the platform (docker ps --filter label=mlflow-platform/role=...). */
 export const ROLE_LABEL = "mlflow-platform/role";
 
-export type ContainerRole = "artifact-store" | "bucket-init" | "backend-store" | "tracking-server" | "auth-proxy" | "project-database" | "project-prune" | "model-server" | "garbage-collection";
+export type ContainerRole = "artifact-store" | "bucket-init" | "backend-store" | "tracking-server" | "auth-proxy" | "project-database" | "project-prune" | "model-server" | "garbage-collection" | "backup-init" | "backup";
 
 export function roleLabels(role: ContainerRole): docker.types.input.ContainerLabel[] {
     return [{ label: ROLE_LABEL, value: role }];
