@@ -1,7 +1,7 @@
 // The dev stack (Pulumi.dev.yaml) with its default MySQL backend, evaluated under mocks.
 import { DB_FILES, renderDatabaseFiles } from "../components/backendStore/database";
 import { parseSha512Crypt, verifySha512Crypt } from "../components/authProxy/shaCrypt";
-import { envRecord, ProgramRun, runFailingProgram, runProgram } from "./harness";
+import { envRecord, ProgramRun, RecordedResource, runFailingProgram, runProgram } from "./harness";
 import { containerByRole, describeLocalStackInvariants, T } from "./localInvariants";
 import { committedUrnSet, urnSet } from "./urnSets";
 
@@ -103,7 +103,7 @@ describe("with the MinIO console, a given password, a LAN binding and data not r
     });
 
     test("volumes are deleted with the stack when asked; the backup's are kept whatever retainDataOnDestroy says", () => {
-        const retained = (v: { inputs: Record<string, unknown>; options: { retainOnDelete?: boolean } }) => [v.inputs.name, v.options.retainOnDelete];
+        const retained = (v: RecordedResource) => [v.inputs.name, v.options.retainOnDelete];
         expect(custom.ofType(T.volume).map(retained).sort()).toEqual([
             ["mlflow-dev-artifacts-data", false], ["mlflow-dev-backend-data", false], ["mlflow-dev-backup-artifacts", true], ["mlflow-dev-backup-databases", true],
         ]);
