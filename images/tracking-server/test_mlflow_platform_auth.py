@@ -355,10 +355,10 @@ def test_a_projects_auth_tables_live_beside_its_tracking_tables(auth_db, tmp_pat
     assert auth.prepare(env) == ["--app-name", "basic-auth"]
     os.unlink(env["MLFLOW_AUTH_CONFIG_PATH"])
     assert env["MLFLOW_BACKEND_STORE_URI"] == auth_db  # MLflow's own URI stays where it was
-    assert sorted(snapshot(auth_db)) == ["alice", "bob", "root-admin"]
+    assert sorted(snapshot(auth_db)) == ["alice", "bob", auth.METRICS_SCRAPER, "root-admin"]
     # Twice, as every start does; then the tracking store still opens and has its experiment.
     auth.sync_users(auth_db, users("root-admin", "alice"))
-    assert sorted(snapshot(auth_db)) == ["alice", "root-admin"]
+    assert sorted(snapshot(auth_db)) == ["alice", auth.METRICS_SCRAPER, "root-admin"]
     tracking = SqlAlchemyStore(auth_db, str(tmp_path))
     try:
         assert tracking.get_experiment(exp).name == "before-the-auth-app"
