@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from conftest import BACKEND, OUT, MlflowServer, Proc, Redacted, base_env, free_port, require, wait_for
+from conftest import BACKEND, OUT, MlflowServer, Proc, Redacted, base_env, free_port, map_access_log, require, wait_for
 from test_server_lifecycle import Database, public_host, server_env
 
 SERVED = "e2e-served"
@@ -81,6 +81,8 @@ class Sidecar:
         conf = sub(f"listen {USERS_PORT};", f"listen 127.0.0.1:{self.users_port};", conf)
         conf = sub(f"listen {READER_PORT};", f"listen 127.0.0.1:{self.reader_port};", conf)
         assert "/etc/nginx/mlflow-readers.htpasswd" in conf and "/etc/nginx/mlflow.htpasswd" in conf
+        # Each server block logs JSON to the container's stdout, and so inherits no http-level log.
+        conf = map_access_log(conf, name)
         conf = conf.replace("/etc/nginx/", f"{self.dir}/")
         t = self.dir / "tmp"
         user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
